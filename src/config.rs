@@ -1,0 +1,264 @@
+//! The command line: one clap tree, every flag also read from an environment
+//! variable, and the dispatch of each subcommand.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::cluster::{Cluster, ClusterConfig, ClusterStatus};
+use crate::db;
+
+/// kvpt: map and track the local defence works of Tây Ninh province.
+///
+/// Without DATABASE_URL, kvpt manages its own PostgreSQL + PostGIS cluster under
+/// the data directory (var/pg by default).
+#[derive(Debug, Parser)]
+#[command(name = "kvpt", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand understands.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// PostgreSQL + PostGIS to use instead of the embedded cluster
+    /// (libpq URL or key=value string). kvpt then manages no server.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// kvpt's data directory: the embedded cluster lives in <dir>/pg, its socket in <dir>/run.
+    #[arg(long, env = "KVPT_DATA_DIR", default_value = "var", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Directory with the PostgreSQL server binaries (initdb, pg_ctl, postgres).
+    #[arg(long, env = "KVPT_PG_BIN", default_value = "/usr/lib/postgresql/15/bin", global = true)]
+    pub pg_bin: PathBuf,
+
+    /// Port of the embedded cluster: names its Unix socket, and is the TCP port with --pg-tcp.
+    #[arg(long, env = "KVPT_PG_PORT", default_value_t = 5432, global = true)]
+    pub pg_port: u16,
+
+    /// Also let the embedded cluster listen on 127.0.0.1:<pg-port> (for QGIS, ogr2ogr…).
+    #[arg(long, env = "KVPT_PG_TCP", global = true)]
+    pub pg_tcp: bool,
+
+    /// Unprivileged user the embedded cluster runs as when kvpt runs as root.
+    #[arg(long, env = "KVPT_PG_USER", default_value = "postgres", global = true)]
+    pub pg_user: String,
+
+    /// Run the embedded cluster without fsync: for throwaway test clusters only.
+    #[arg(long, env = "KVPT_PG_FAST", global = true, hide = true)]
+    pub pg_fast: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web viewer and APIs (starts and migrates the database first).
+    Serve(ServeArgs),
+    /// Apply pending schema migrations.
+    Migrate,
+    /// Manage the embedded PostgreSQL + PostGIS cluster.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+    /// Context layers (province, districts, border, neighbours, rivers).
+    Geodata {
+        #[command(subcommand)]
+        action: GeodataAction,
+    },
+    /// Synthetic demonstration data.
+    Demo {
+        #[command(subcommand)]
+        action: DemoAction,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KVPT_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Load the context layers and the demo data when the database has none.
+    #[arg(long, env = "KVPT_BOOTSTRAP")]
+    pub bootstrap: bool,
+    #[command(flatten)]
+    pub demo: DemoArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Initialise the cluster on first use and start it.
+    Start,
+    /// Stop the cluster cleanly.
+    Stop,
+    /// Say whether the cluster exists and runs.
+    Status,
+    /// Print the connection string of the embedded cluster.
+    Url,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GeodataAction {
+    /// Load the layers from geodata/ (skipped when already loaded).
+    Load,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoAction {
+    /// Generate and load a deterministic synthetic dataset.
+    Load {
+        #[command(flatten)]
+        demo: DemoArgs,
+        /// Do nothing (successfully) when the database already holds sites.
+        #[arg(long, env = "KVPT_DEMO_IF_EMPTY")]
+        if_empty: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Number of sites to generate.
+    #[arg(long = "sites", env = "KVPT_DEMO_SITES", default_value_t = 2000)]
+    pub sites: usize,
+    /// Seed of the generator: same seed, same data.
+    #[arg(long = "seed", env = "KVPT_DEMO_SEED", default_value_t = 2020)]
+    pub seed: u64,
+}
+
+/// Logs to stderr; `RUST_LOG` chooses what (default: info for kvpt, warn elsewhere).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,kvpt=info,tower_http=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+impl Global {
+    /// The embedded cluster these options describe.
+    pub fn cluster(&self) -> anyhow::Result<Cluster> {
+        Ok(Cluster::new(ClusterConfig {
+            data_dir: self.data_dir.clone(),
+            pg_bin: self.pg_bin.clone(),
+            port: self.pg_port,
+            tcp: self.pg_tcp,
+            run_as: self.pg_user.clone(),
+            fast: self.pg_fast,
+        })?)
+    }
+}
+
+/// Runs one subcommand to completion.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let global = cli.global;
+    match cli.command {
+        Command::Db { action } => run_db(&global, action),
+        other => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            runtime.block_on(run_async(global, other))
+        }
+    }
+}
+
+fn run_db(global: &Global, action: DbAction) -> anyhow::Result<()> {
+    if global.database_url.is_some() {
+        anyhow::bail!("DATABASE_URL is set: kvpt uses that server and manages no cluster of its own");
+    }
+    let cluster = global.cluster()?;
+    match action {
+        DbAction::Start => {
+            let started = cluster.start()?;
+            println!(
+                "{} {}",
+                if started { "started" } else { "already running:" },
+                cluster.database_url()
+            );
+        }
+        DbAction::Stop => {
+            let stopped = cluster.stop()?;
+            println!("{}", if stopped { "stopped" } else { "not running" });
+        }
+        DbAction::Status => match cluster.status()? {
+            ClusterStatus::NotInitialised => {
+                println!("not initialised ({})", cluster.pgdata().display())
+            }
+            ClusterStatus::Stopped => println!("stopped ({})", cluster.pgdata().display()),
+            ClusterStatus::Running { pid } => {
+                println!("running, pid {pid}: {}", cluster.database_url())
+            }
+        },
+        DbAction::Url => println!("{}", cluster.database_url()),
+    }
+    Ok(())
+}
+
+/// The database to use: DATABASE_URL, or the embedded cluster (started if needed).
+/// Also returns the cluster when this call started it, so the caller can stop it.
+fn database(global: &Global) -> anyhow::Result<(String, Option<Cluster>)> {
+    if let Some(url) = &global.database_url {
+        return Ok((url.clone(), None));
+    }
+    let cluster = global.cluster()?;
+    let started = cluster.start()?;
+    let url = cluster.database_url();
+    Ok((url, started.then_some(cluster)))
+}
+
+async fn run_async(global: Global, command: Command) -> anyhow::Result<()> {
+    let (url, started) = database(&global)?;
+    let result = run_with_database(&url, command).await;
+    if let Some(cluster) = started {
+        // Started for this command only: leave the machine as we found it.
+        if let Err(err) = cluster.stop() {
+            tracing::warn!(error = %err, "stopping the embedded cluster");
+        }
+    }
+    result
+}
+
+async fn run_with_database(url: &str, command: Command) -> anyhow::Result<()> {
+    let pool = db::pool(url)?;
+    match command {
+        Command::Migrate => {
+            let applied = db::migrate::migrate_url(url).await?;
+            println!("{applied} migration(s) applied");
+        }
+        Command::Geodata { action: GeodataAction::Load } => {
+            db::migrate::migrate_url(url).await?;
+            let mut client = pool.get().await.map_err(db::DbError::from)?;
+            let loaded = crate::geodata::load(&mut client).await?;
+            println!("{}", if loaded { "geodata loaded" } else { "geodata already loaded" });
+        }
+        Command::Demo { action: DemoAction::Load { demo, if_empty } } => {
+            db::migrate::migrate_url(url).await?;
+            let mut client = pool.get().await.map_err(db::DbError::from)?;
+            crate::geodata::load(&mut client).await?;
+            let report = crate::demo::load(&mut client, demo.sites, demo.seed, if_empty).await?;
+            println!("{report}");
+        }
+        Command::Serve(args) => {
+            db::migrate::migrate_url(url).await?;
+            if args.bootstrap {
+                let mut client = pool.get().await.map_err(db::DbError::from)?;
+                if crate::geodata::load(&mut client).await? {
+                    println!("geodata loaded");
+                }
+                let report =
+                    crate::demo::load(&mut client, args.demo.sites, args.demo.seed, true).await?;
+                println!("{report}");
+            }
+            crate::web::serve(pool, args.addr).await?;
+        }
+        Command::Db { .. } => unreachable!("handled without a runtime"),
+    }
+    Ok(())
+}

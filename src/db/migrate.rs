@@ -1,0 +1,143 @@
+//! Schema migrations: the numbered files of `sql/migrations`, embedded in the
+//! binary, each applied in its own transaction under an advisory lock and
+//! recorded with its checksum in `schema_migration`.
+//!
+//! Hand-written rather than a library: the ones for tokio-postgres take no
+//! advisory lock, and the whole runner is the function below.
+
+use sha2::{Digest, Sha256};
+use tokio_postgres::{Client, GenericClient};
+
+use super::{DbError, MIN_POSTGIS};
+
+/// One numbered migration file.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! migration {
+    ($version:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../../sql/migrations/", stringify!($version), "_", $name, ".sql")),
+        }
+    };
+}
+
+/// Every migration, in order. A test checks this list matches the folder.
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(0001, "postgis"),
+    migration!(0002, "context"),
+    migration!(0003, "sites"),
+    migration!(0004, "progress_budget"),
+    migration!(0005, "accounts_audit"),
+];
+
+/// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").
+const LOCK_KEY: i64 = 0x6b76_7074;
+
+impl Migration {
+    pub fn checksum(&self) -> String {
+        let digest = Sha256::digest(self.sql.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Connects, migrates and disconnects.
+pub async fn migrate_url(url: &str) -> Result<usize, DbError> {
+    let mut client = super::connect(url).await?;
+    migrate(&mut client).await
+}
+
+/// Applies every pending migration; returns how many were applied. Re-running is
+/// a no-op; an applied migration whose text changed is refused.
+pub async fn migrate(client: &mut Client) -> Result<usize, DbError> {
+    check_postgis_available(client).await?;
+    client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY]).await?;
+    let result = apply_pending(client).await;
+    // Unlock whatever happened; a failed unlock only matters if the session lives on.
+    let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).await;
+    let applied = result?;
+    check_postgis_version(client).await?;
+    Ok(applied)
+}
+
+async fn apply_pending(client: &mut Client) -> Result<usize, DbError> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migration (
+                version    integer PRIMARY KEY,
+                name       text NOT NULL,
+                checksum   text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )",
+        )
+        .await?;
+    let rows = client.query("SELECT version, checksum FROM schema_migration", &[]).await?;
+    let applied: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let mut count = 0;
+    for migration in MIGRATIONS {
+        if let Some((_, checksum)) = applied.iter().find(|(v, _)| *v == migration.version) {
+            if *checksum != migration.checksum() {
+                return Err(DbError::MigrationEdited {
+                    version: migration.version,
+                    name: migration.name.to_string(),
+                });
+            }
+            continue;
+        }
+        let tx = client.transaction().await?;
+        tx.batch_execute(migration.sql).await?;
+        tx.execute(
+            "INSERT INTO schema_migration (version, name, checksum) VALUES ($1, $2, $3)",
+            &[&migration.version, &migration.name, &migration.checksum()],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(migration.version, migration.name, "migration applied");
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// How many embedded migrations the database lacks (all of them when it has none).
+pub async fn pending(client: &impl GenericClient) -> Result<usize, DbError> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('schema_migration') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(MIGRATIONS.len());
+    }
+    let rows = client.query("SELECT version FROM schema_migration", &[]).await?;
+    let applied: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    Ok(MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)).count())
+}
+
+async fn check_postgis_available(client: &impl GenericClient) -> Result<(), DbError> {
+    let row = client
+        .query_opt("SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'", &[])
+        .await?;
+    let version: String = row.ok_or(DbError::PostgisMissing)?.get(0);
+    require_postgis(&version)
+}
+
+async fn check_postgis_version(client: &impl GenericClient) -> Result<(), DbError> {
+    let version: String = client.query_one("SELECT postgis_lib_version()", &[]).await?.get(0);
+    require_postgis(&version)
+}
+
+/// Refuses a PostGIS older than [`MIN_POSTGIS`]; `version` is like "3.3.2".
+pub fn require_postgis(version: &str) -> Result<(), DbError> {
+    let mut parts = version.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+    let major: u32 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let minor: u32 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    if (major, minor) < MIN_POSTGIS {
+        return Err(DbError::PostgisTooOld { found: version.to_string() });
+    }
+    Ok(())
+}

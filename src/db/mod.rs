@@ -1,0 +1,143 @@
+//! The database layer: the pool, the migration runner and one file per topic.
+//! No HTTP types here; callers map [`DbError`] at their edge.
+
+pub mod migrate;
+pub mod stats;
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
+use tokio_postgres::NoTls;
+
+/// Oldest PostGIS kvpt runs on: ST_AsMVT, ST_TileEnvelope and friends.
+pub const MIN_POSTGIS: (u32, u32) = (3, 0);
+
+/// A failure talking to PostgreSQL, sorted by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The server is unreachable, gone or not answering in time.
+    #[error("database unavailable: {reason}")]
+    Unavailable { reason: String },
+    /// A named constraint refused the write.
+    #[error("{message}")]
+    Constraint { constraint: String, message: String },
+    /// Any other error from a statement.
+    #[error("query failed")]
+    Query(#[source] tokio_postgres::Error),
+    #[error("invalid DATABASE_URL")]
+    Config(#[source] tokio_postgres::Error),
+    #[error("PostGIS is not installed on this PostgreSQL server (install postgresql-15-postgis-3)")]
+    PostgisMissing,
+    #[error("PostGIS {found} is older than the required {}.{}", MIN_POSTGIS.0, MIN_POSTGIS.1)]
+    PostgisTooOld { found: String },
+    #[error("migration {version} ({name}) was changed after it was applied; restore it or use a fresh database")]
+    MigrationEdited { version: i32, name: String },
+    #[error("{0}")]
+    Data(String),
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        if let Some(db) = err.as_db_error() {
+            if let Some(constraint) = db.constraint() {
+                return DbError::Constraint {
+                    constraint: constraint.to_string(),
+                    message: constraint_message(constraint)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| db.message().to_string()),
+                };
+            }
+            // Admin shutdown, cannot connect now, database dropped: the server is going away.
+            let code = db.code().code();
+            if code.starts_with("57P") || code == "3D000" {
+                return DbError::Unavailable { reason: db.message().to_string() };
+            }
+            return DbError::Query(err);
+        }
+        if err.is_closed() || std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>()) {
+            return DbError::Unavailable { reason: err.to_string() };
+        }
+        DbError::Query(err)
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for DbError {
+    fn from(err: deadpool_postgres::PoolError) -> Self {
+        match err {
+            deadpool_postgres::PoolError::Backend(e) => {
+                // A backend error while getting a connection means we could not connect.
+                match DbError::from(e) {
+                    DbError::Query(e) => DbError::Unavailable { reason: e.to_string() },
+                    other => other,
+                }
+            }
+            other => DbError::Unavailable { reason: other.to_string() },
+        }
+    }
+}
+
+/// What each named constraint means, said to a user (English; pages translate by name).
+pub fn constraint_message(constraint: &str) -> Option<&'static str> {
+    Some(match constraint {
+        "site_code_key" => "a site with this code already exists",
+        "site_code_format" => "site codes are upper-case letters and digits in dash-separated parts, like CHOT-TBI-0012",
+        "site_name_not_blank" => "the site name is empty",
+        "site_kind_known" => "unknown kind of work",
+        "site_geometry_matches_kind" => "this geometry type is not allowed for this kind of work",
+        "site_geometry_valid" => "the geometry is invalid (self-intersecting or malformed)",
+        "site_geometry_not_empty" => "the geometry is empty",
+        "site_phase_range" => "phase must be between 1 and 9",
+        "site_progress_pct_range" => "percent complete must be between 0 and 100",
+        "site_planned_dates_order" => "the planned finish is before the planned start",
+        "site_actual_dates_order" => "the actual finish is before the actual start",
+        "site_done_at_full_progress" => "a completed or handed-over work must be at 100%",
+        "progress_history_append_only" => "progress history is append-only and cannot be changed",
+        "progress_history_pct_range" => "percent complete must be between 0 and 100",
+        "budget_line_pkey" => "this site already has a budget line for that year and funding source",
+        "budget_line_year_range" => "budget year must be between 2021 and 2035",
+        "budget_line_amounts_not_negative" => "amounts cannot be negative",
+        "budget_line_disbursed_within_allocated" => "disbursed cannot exceed allocated",
+        "search_zone_counts_not_negative" => "remains counts cannot be negative",
+        "search_zone_area_not_negative" => "the concluded area cannot be negative",
+        "search_zone_site_is_zone" => "only remains search zones carry search data",
+        "app_user_username_key" => "this username is taken",
+        "app_user_username_format" => "usernames are 2–64 lower-case letters, digits, dots, dashes or underscores",
+        _ => return None,
+    })
+}
+
+/// A connection pool that gives up quickly when the server is down, so requests
+/// answer 503 instead of hanging.
+pub fn pool(url: &str) -> Result<Pool, DbError> {
+    let mut config: tokio_postgres::Config = url.parse().map_err(DbError::Config)?;
+    config.connect_timeout(Duration::from_secs(5));
+    config.application_name("kvpt");
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig { recycling_method: RecyclingMethod::Verified },
+    );
+    Pool::builder(manager)
+        .max_size(32)
+        .timeouts(Timeouts {
+            wait: Some(Duration::from_secs(5)),
+            create: Some(Duration::from_secs(5)),
+            recycle: Some(Duration::from_secs(2)),
+        })
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| DbError::Data(format!("building the pool: {e}")))
+}
+
+/// One connection outside the pool (migrations, bulk loads, tests).
+pub async fn connect(url: &str) -> Result<tokio_postgres::Client, DbError> {
+    let mut config: tokio_postgres::Config = url.parse().map_err(DbError::Config)?;
+    config.connect_timeout(Duration::from_secs(5));
+    let (client, connection) = config.connect(NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::debug!(error = %err, "connection ended");
+        }
+    });
+    Ok(client)
+}

@@ -1,0 +1,9 @@
+//! The vocabulary of the programme: kinds of work, statuses, programmes,
+//! classification and funding sources, with their Vietnamese and English labels.
+//! Pure: no I/O. The database holds the same codes (a test checks they agree).
+
+pub mod kind;
+pub mod status;
+
+pub use kind::{GeometryFamily, LayerGroup, SiteKind};
+pub use status::{Classification, FundingSource, Programme, SiteStatus};

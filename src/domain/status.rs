@@ -1,0 +1,80 @@
+//! Statuses, programmes, classification levels and funding sources.
+
+use crate::i18n::Lang;
+
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $( $variant:ident => $code:literal, $vi:literal, $en:literal; )+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The value stored in the database.
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            pub fn label(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $(($name::$variant, Lang::Vi) => $vi, ($name::$variant, Lang::En) => $en,)+
+                }
+            }
+
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// Where a work stands. The first five are its normal course; the last two end it early.
+    SiteStatus {
+        Planned => "planned", "Kế hoạch", "Planned";
+        Design => "design", "Thiết kế", "Design";
+        UnderConstruction => "under_construction", "Đang thi công", "Under construction";
+        Completed => "completed", "Hoàn thành", "Completed";
+        HandedOver => "handed_over", "Đã bàn giao", "Handed over";
+        Suspended => "suspended", "Tạm dừng", "Suspended";
+        Cancelled => "cancelled", "Hủy bỏ", "Cancelled";
+    }
+}
+
+vocabulary! {
+    /// Who may see a work; ordered from least to most restricted.
+    Classification {
+        Public => "public", "Công khai", "Public";
+        Internal => "internal", "Nội bộ", "Internal";
+        Confidential => "confidential", "Mật", "Confidential";
+        Secret => "secret", "Tối mật", "Secret";
+    }
+}
+
+vocabulary! {
+    /// The scheme a work belongs to.
+    Programme {
+        Kvpt2017 => "kvpt_2017_2020", "Đề án KVPT 2017–2020", "Defence-zone scheme 2017–2020";
+        Kvpt2021 => "kvpt_2021_2025", "Đề án KVPT 2021–2025", "Defence-zone scheme 2021–2025";
+        Mr7Roadmap => "mr7_roadmap", "Lộ trình Đề án Quân khu 7", "Military Region 7 roadmap";
+    }
+}
+
+vocabulary! {
+    /// Where the money comes from.
+    FundingSource {
+        Central => "central", "Ngân sách trung ương", "Central budget";
+        MilitaryRegion => "military_region", "Quân khu", "Military Region";
+        Provincial => "provincial", "Ngân sách tỉnh", "Provincial budget";
+        District => "district", "Ngân sách huyện", "District budget";
+        Other => "other", "Nguồn khác", "Other sources";
+    }
+}
+
+impl SiteStatus {
+    /// Statuses that require 100% complete.
+    pub fn is_done(self) -> bool {
+        matches!(self, Self::Completed | Self::HandedOver)
+    }
+}

@@ -1,0 +1,90 @@
+//! The error at the HTTP edge: each case maps to a status and a message the
+//! caller can act on. Internal failures are logged once and answered with a
+//! generic message, never SQL or a stack.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    NotFound(String),
+    /// Bad input: which parameter or field, and why.
+    #[error("{field}: {reason}")]
+    BadRequest { field: String, reason: String },
+    /// A named constraint refused the input.
+    #[error("{message}")]
+    Unprocessable { constraint: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn bad_request(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        AppError::BadRequest { field: field.into(), reason: reason.into() }
+    }
+}
+
+/// Uniqueness clashes are conflicts; other named constraints are bad input.
+impl From<DbError> for AppError {
+    fn from(err: DbError) -> Self {
+        match err {
+            DbError::Unavailable { reason } => {
+                tracing::warn!(%reason, "database unavailable");
+                AppError::Unavailable
+            }
+            DbError::Constraint { constraint, message } => {
+                if constraint.ends_with("_key") || constraint.ends_with("_pkey") {
+                    AppError::Conflict(message)
+                } else {
+                    AppError::Unprocessable { constraint, message }
+                }
+            }
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let AppError::Internal(err) = &self {
+            tracing::error!(error = format!("{err:#}"), "internal error");
+        }
+        let mut body = json!({ "error": self.to_string(), "status": status.as_u16() });
+        match &self {
+            AppError::BadRequest { field, .. } => body["field"] = json!(field),
+            AppError::Unprocessable { constraint, .. } => body["constraint"] = json!(constraint),
+            _ => {}
+        }
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+        }
+        response
+    }
+}

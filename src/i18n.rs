@@ -1,0 +1,85 @@
+//! Languages of the pages (Vietnamese first, English available) and the number
+//! and date formats each uses.
+
+use chrono::NaiveDate;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Vi,
+    En,
+}
+
+impl Lang {
+    /// From a `lang` query parameter; anything but "en" is Vietnamese.
+    pub fn from_param(param: Option<&str>) -> Self {
+        match param {
+            Some("en") => Lang::En,
+            _ => Lang::Vi,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+
+    /// Picks the text for this language.
+    pub fn pick<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+}
+
+/// Whole numbers with thousands separators: "1.234.567" in Vietnamese, "1,234,567" in English.
+pub fn format_int(value: i64, lang: Lang) -> String {
+    let sep = match lang {
+        Lang::Vi => '.',
+        Lang::En => ',',
+    };
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if value < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// dd/mm/yyyy in Vietnamese pages, ISO 8601 in English ones.
+pub fn format_date(date: NaiveDate, lang: Lang) -> String {
+    match lang {
+        Lang::Vi => date.format("%d/%m/%Y").to_string(),
+        Lang::En => date.format("%Y-%m-%d").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators_follow_the_language() {
+        assert_eq!(format_int(1_234_567, Lang::Vi), "1.234.567");
+        assert_eq!(format_int(1_234_567, Lang::En), "1,234,567");
+        assert_eq!(format_int(-1000, Lang::Vi), "-1.000");
+        assert_eq!(format_int(999, Lang::Vi), "999");
+        assert_eq!(format_int(0, Lang::En), "0");
+    }
+
+    #[test]
+    fn vietnamese_dates_are_day_month_year() {
+        let date = NaiveDate::from_ymd_opt(2023, 12, 31).unwrap();
+        assert_eq!(format_date(date, Lang::Vi), "31/12/2023");
+        assert_eq!(format_date(date, Lang::En), "2023-12-31");
+    }
+}

@@ -1,0 +1,15 @@
+//! kvpt: maps and tracks the local defence works of Tây Ninh province.
+//!
+//! The binary in `main.rs` only parses the command line; everything else lives
+//! here so that tests can build the router and reach the database in-process.
+
+pub mod cluster;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod geodata;
+pub mod i18n;
+pub mod views;
+pub mod web;

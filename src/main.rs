@@ -1,0 +1,16 @@
+//! `kvpt` command line: parse, init tracing, dispatch.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = kvpt::config::Cli::parse();
+    kvpt::config::init_tracing();
+    match kvpt::config::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            // One line, the chain of causes joined: what went wrong and why.
+            eprintln!("kvpt: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

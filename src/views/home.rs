@@ -1,0 +1,63 @@
+//! The first page: counts of what is loaded.
+
+use maud::{html, Markup};
+
+use super::layout;
+use crate::db::stats::Overview;
+use crate::domain::SiteKind;
+use crate::i18n::{format_int, Lang};
+
+pub fn page(lang: Lang, overview: &Overview) -> Markup {
+    let n = |v: i64| format_int(v, lang);
+    let body = html! {
+        h1 { (lang.pick("Tổng quan dữ liệu", "What is loaded")) }
+        p.lead {
+            (lang.pick("Chương trình xây dựng khu vực phòng thủ tỉnh Tây Ninh 2020–2025 (Chỉ thị 1584/UBND-NCPC).",
+                       "Tây Ninh defence-zone programme 2020–2025 (directive 1584/UBND-NCPC)."))
+        }
+        dl.totals {
+            dt { (lang.pick("Công trình", "Works")) } dd #total-sites { (n(overview.total_sites)) }
+            dt { (lang.pick("Lượt cập nhật tiến độ", "Progress updates")) } dd { (n(overview.history_rows)) }
+            dt { (lang.pick("Dòng ngân sách", "Budget lines")) } dd { (n(overview.budget_lines)) }
+            dt { (lang.pick("Huyện, thị xã, thành phố", "Districts")) } dd { (n(overview.districts)) }
+            dt { (lang.pick("Xã, phường, thị trấn", "Communes")) } dd { (n(overview.communes)) }
+            dt { (lang.pick("Đường biên giới", "Border line")) }
+            dd { (format_int(overview.border_km.round() as i64, lang)) " km" }
+            dt { (lang.pick("Tỉnh lân cận (VN và Campuchia)", "Neighbouring provinces (VN and Cambodia)")) }
+            dd { (n(overview.adjacent_areas)) }
+        }
+        div.columns {
+            section {
+                h2 { (lang.pick("Theo loại công trình", "By kind of work")) }
+                table #by-kind {
+                    thead { tr { th { (lang.pick("Loại", "Kind")) } th.num { (lang.pick("Số lượng", "Count")) } } }
+                    tbody {
+                        @for kind in SiteKind::ALL {
+                            @let count = overview.by_kind.iter().find(|(c, _)| c == kind.code()).map_or(0, |(_, v)| *v);
+                            tr data-kind=(kind.code()) {
+                                td { (kind.label(lang)) }
+                                td.num { (n(count)) }
+                            }
+                        }
+                    }
+                }
+            }
+            section {
+                h2 { (lang.pick("Theo địa bàn", "By district")) }
+                table #by-district {
+                    thead { tr { th { (lang.pick("Huyện, thị xã, thành phố", "District")) } th.num { (lang.pick("Số lượng", "Count")) } } }
+                    tbody {
+                        @for (district, count) in &overview.by_district {
+                            tr { td { (district) } td.num { (n(*count)) } }
+                        }
+                        tr.abroad {
+                            td { (lang.pick("Trên đất Campuchia", "In Cambodia")) }
+                            td.num { (n(overview.abroad)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(lang, lang.pick("Tổng quan", "Overview"), "/", body)
+}

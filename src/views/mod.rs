@@ -1,0 +1,59 @@
+//! Server-rendered pages (maud): the shared layout and one module per page.
+
+pub mod home;
+
+use axum::http::StatusCode;
+use maud::{html, Markup, DOCTYPE};
+
+use crate::i18n::Lang;
+
+/// The frame of every page: title, stylesheet, header with the language switch.
+pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
+    let other = match lang {
+        Lang::Vi => ("en", "English"),
+        Lang::En => ("vi", "Tiếng Việt"),
+    };
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · kvpt" }
+                link rel="stylesheet" href="/static/kvpt.css";
+            }
+            body {
+                header.top {
+                    a.brand href={ "/?lang=" (lang.code()) } {
+                        "kvpt"
+                        span.sub { (lang.pick("Công trình quốc phòng địa phương – Tây Ninh",
+                                              "Local defence works – Tây Ninh")) }
+                    }
+                    a.lang href={ (path) "?lang=" (other.0) } hreflang=(other.0) { (other.1) }
+                }
+                main { (body) }
+                footer {
+                    (lang.pick("Dữ liệu minh họa là dữ liệu giả lập, không phải vị trí thật.",
+                               "Demo data is synthetic: no real locations."))
+                }
+            }
+        }
+    }
+}
+
+/// A page saying what went wrong, in the page's language.
+pub fn error_page(lang: Lang, status: StatusCode, message: &str) -> Markup {
+    let title = lang.pick("Lỗi", "Error");
+    layout(
+        lang,
+        title,
+        "/",
+        html! {
+            section.error {
+                h1 { (title) " " (status.as_u16()) }
+                p.message { (message) }
+                p { a href={ "/?lang=" (lang.code()) } { (lang.pick("Về trang chủ", "Back to the home page")) } }
+            }
+        },
+    )
+}

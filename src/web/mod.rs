@@ -1,0 +1,82 @@
+//! The HTTP service: shared state, the router built from each area's routes,
+//! request tracing and graceful shutdown.
+
+mod health;
+mod home;
+mod page;
+
+use std::net::SocketAddr;
+
+use axum::extract::MatchedPath;
+use axum::http::Request;
+use axum::Router;
+use deadpool_postgres::Pool;
+use tower_http::trace::TraceLayer;
+
+pub use page::PageError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+}
+
+impl AppState {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    /// A pooled connection, or 503 when the database cannot be reached in time.
+    pub async fn db(&self) -> Result<deadpool_postgres::Object, crate::db::DbError> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+/// The whole application, ready for `axum::serve` or `oneshot` in tests.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(home::routes())
+        .merge(health::routes())
+        .fallback(page::not_found)
+        .with_state(state)
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), uri = %request.uri(), route)
+        }))
+}
+
+/// Serves until SIGTERM or ctrl-c, letting requests in flight finish.
+pub async fn serve(pool: Pool, addr: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let app = router(AppState::new(pool.clone()));
+    println!("kvpt is serving on http://{addr}/");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    pool.close();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

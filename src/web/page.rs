@@ -1,0 +1,49 @@
+//! Errors on HTML pages: the same statuses as the API, said in the page's language.
+
+use axum::response::{IntoResponse, Response};
+use axum::http::{StatusCode, Uri};
+
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::views;
+
+/// An [`AppError`] raised while building a page in `lang`.
+#[derive(Debug)]
+pub struct PageError {
+    pub lang: Lang,
+    pub error: AppError,
+}
+
+impl PageError {
+    pub fn new(lang: Lang, error: impl Into<AppError>) -> Self {
+        Self { lang, error: error.into() }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.error.status();
+        if let AppError::Internal(err) = &self.error {
+            tracing::error!(error = format!("{err:#}"), "internal error");
+        }
+        let message = match (&self.error, self.lang) {
+            (AppError::Unavailable, Lang::Vi) => {
+                "Cơ sở dữ liệu tạm thời không truy cập được; vui lòng thử lại sau ít phút.".to_string()
+            }
+            (AppError::Internal(_), Lang::Vi) => "Lỗi hệ thống; sự cố đã được ghi lại.".to_string(),
+            (AppError::NotFound(_), Lang::Vi) => "Không tìm thấy trang này.".to_string(),
+            (err, _) => err.to_string(),
+        };
+        (status, views::error_page(self.lang, status, &message)).into_response()
+    }
+}
+
+/// Any route that does not exist.
+pub async fn not_found(uri: Uri) -> Response {
+    let lang = Lang::from_param(
+        uri.query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang="))),
+    );
+    let message = lang.pick("Không tìm thấy trang này.", "This page does not exist.");
+    (StatusCode::NOT_FOUND, views::error_page(lang, StatusCode::NOT_FOUND, message)).into_response()
+}
