@@ -36,10 +36,16 @@ pub struct ClusterConfig {
 pub enum ClusterError {
     #[error("PostgreSQL server binaries not found in {dir} (missing {binary}); install postgresql-15 or set KVPT_PG_BIN")]
     BinariesMissing { dir: PathBuf, binary: &'static str },
-    #[error("port {port} on 127.0.0.1 is taken by another program; choose another with KVPT_PG_PORT")]
+    #[error(
+        "port {port} on 127.0.0.1 is taken by another program; choose another with KVPT_PG_PORT"
+    )]
     PortTaken { port: u16 },
     #[error("data directory {dir} belongs to {owner}, not to {expected}; remove it or set KVPT_DATA_DIR")]
-    DataDirOwner { dir: PathBuf, owner: String, expected: String },
+    DataDirOwner {
+        dir: PathBuf,
+        owner: String,
+        expected: String,
+    },
     #[error("no unprivileged user '{user}' to run PostgreSQL as (it refuses root); create it or set KVPT_PG_USER")]
     NoUser { user: String },
     #[error("user '{user}' cannot reach {dir}; make its parent directories traversable or set KVPT_DATA_DIR elsewhere")]
@@ -47,7 +53,10 @@ pub enum ClusterError {
     #[error("{what} failed: {detail}")]
     Command { what: String, detail: String },
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
 }
 
 /// What `kvpt db status` reports.
@@ -78,7 +87,10 @@ impl Cluster {
     pub fn new(cfg: ClusterConfig) -> Result<Self, ClusterError> {
         for binary in ["initdb", "pg_ctl", "postgres", "createdb"] {
             if !cfg.pg_bin.join(binary).is_file() {
-                return Err(ClusterError::BinariesMissing { dir: cfg.pg_bin.clone(), binary });
+                return Err(ClusterError::BinariesMissing {
+                    dir: cfg.pg_bin.clone(),
+                    binary,
+                });
             }
         }
         let data_dir = absolute(&cfg.data_dir)?;
@@ -131,8 +143,11 @@ impl Cluster {
         }
         if self.cfg.tcp {
             // Checked before PostgreSQL tries, so the message says what to do.
-            TcpListener::bind(("127.0.0.1", self.cfg.port))
-                .map_err(|_| ClusterError::PortTaken { port: self.cfg.port })?;
+            TcpListener::bind(("127.0.0.1", self.cfg.port)).map_err(|_| {
+                ClusterError::PortTaken {
+                    port: self.cfg.port,
+                }
+            })?;
         }
         let fresh = !self.pgdata().join("PG_VERSION").is_file();
         self.prepare_dirs(&account)?;
@@ -170,7 +185,10 @@ impl Cluster {
         let account = self.account()?;
         let out = self.pg_ctl(&account, &["stop", "-w", "-t", "60", "-m", "fast"])?;
         if !out.status.success() {
-            return Err(ClusterError::Command { what: "pg_ctl stop".into(), detail: describe(&out) });
+            return Err(ClusterError::Command {
+                what: "pg_ctl stop".into(),
+                detail: describe(&out),
+            });
         }
         Ok(true)
     }
@@ -191,7 +209,11 @@ impl Cluster {
                     });
                 }
             }
-            return Ok(Account { name: user_name(me), uid: me, gid: unsafe { libc::getegid() } });
+            return Ok(Account {
+                name: user_name(me),
+                uid: me,
+                gid: unsafe { libc::getegid() },
+            });
         }
         let name = match owner {
             Some(0) => {
@@ -229,7 +251,8 @@ impl Cluster {
                 .map_err(io(format!("restricting {}", dir.display())))?;
         }
         if account.uid != unsafe { libc::geteuid() } {
-            let reach = self.as_account(account, Path::new("test"))
+            let reach = self
+                .as_account(account, Path::new("test"))
                 .args(["-x", &self.pgdata().to_string_lossy()])
                 .output()
                 .map_err(io("running runuser".into()))?;
@@ -247,19 +270,35 @@ impl Cluster {
         let out = self
             .as_account(account, &self.cfg.pg_bin.join("initdb"))
             .args(["-D", &self.pgdata().to_string_lossy()])
-            .args(["-U", DB_NAME, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
+            .args([
+                "-U",
+                DB_NAME,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ])
             .arg("--no-instructions")
             .output()
-            .map_err(|source| ClusterError::Io { what: "running initdb".into(), source })?;
+            .map_err(|source| ClusterError::Io {
+                what: "running initdb".into(),
+                source,
+            })?;
         if !out.status.success() {
-            return Err(ClusterError::Command { what: "initdb".into(), detail: describe(&out) });
+            return Err(ClusterError::Command {
+                what: "initdb".into(),
+                detail: describe(&out),
+            });
         }
         let conf = self.pgdata().join("postgresql.conf");
-        let mut text = std::fs::read_to_string(&conf)
-            .map_err(|source| ClusterError::Io { what: "reading postgresql.conf".into(), source })?;
+        let mut text = std::fs::read_to_string(&conf).map_err(|source| ClusterError::Io {
+            what: "reading postgresql.conf".into(),
+            source,
+        })?;
         text.push_str("\n# kvpt writes its own settings here at every start\ninclude_if_exists = 'kvpt.conf'\n");
-        std::fs::write(&conf, text)
-            .map_err(|source| ClusterError::Io { what: "writing postgresql.conf".into(), source })
+        std::fs::write(&conf, text).map_err(|source| ClusterError::Io {
+            what: "writing postgresql.conf".into(),
+            source,
+        })
     }
 
     /// Listening and tuning settings, rewritten at each start so a changed port or
@@ -276,10 +315,16 @@ impl Cluster {
             text.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
         }
         let path = self.pgdata().join("kvpt.conf");
-        std::fs::write(&path, text)
-            .map_err(|source| ClusterError::Io { what: "writing kvpt.conf".into(), source })?;
-        std::os::unix::fs::chown(&path, Some(account.uid), Some(account.gid))
-            .map_err(|source| ClusterError::Io { what: "chown kvpt.conf".into(), source })
+        std::fs::write(&path, text).map_err(|source| ClusterError::Io {
+            what: "writing kvpt.conf".into(),
+            source,
+        })?;
+        std::os::unix::fs::chown(&path, Some(account.uid), Some(account.gid)).map_err(|source| {
+            ClusterError::Io {
+                what: "chown kvpt.conf".into(),
+                source,
+            }
+        })
     }
 
     fn create_database(&self, account: &Account) -> Result<(), ClusterError> {
@@ -288,9 +333,15 @@ impl Cluster {
             .args(["-h", &self.socket_dir().to_string_lossy()])
             .args(["-p", &self.cfg.port.to_string(), "-U", DB_NAME, DB_NAME])
             .output()
-            .map_err(|source| ClusterError::Io { what: "running createdb".into(), source })?;
+            .map_err(|source| ClusterError::Io {
+                what: "running createdb".into(),
+                source,
+            })?;
         if !out.status.success() {
-            return Err(ClusterError::Command { what: "createdb".into(), detail: describe(&out) });
+            return Err(ClusterError::Command {
+                what: "createdb".into(),
+                detail: describe(&out),
+            });
         }
         Ok(())
     }
@@ -300,7 +351,10 @@ impl Cluster {
             .args(args)
             .args(["-D", &self.pgdata().to_string_lossy()])
             .output()
-            .map_err(|source| ClusterError::Io { what: "running pg_ctl".into(), source })
+            .map_err(|source| ClusterError::Io {
+                what: "running pg_ctl".into(),
+                source,
+            })
     }
 
     /// A command run as `account`: directly, or through `runuser` when we are root.
@@ -318,13 +372,19 @@ impl Cluster {
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, ClusterError> {
-    std::path::absolute(path)
-        .map_err(|source| ClusterError::Io { what: format!("resolving {}", path.display()), source })
+    std::path::absolute(path).map_err(|source| ClusterError::Io {
+        what: format!("resolving {}", path.display()),
+        source,
+    })
 }
 
 fn describe(out: &Output) -> String {
     let text = String::from_utf8_lossy(&out.stderr);
-    let text = if text.trim().is_empty() { String::from_utf8_lossy(&out.stdout) } else { text };
+    let text = if text.trim().is_empty() {
+        String::from_utf8_lossy(&out.stdout)
+    } else {
+        text
+    };
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

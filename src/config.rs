@@ -36,7 +36,12 @@ pub struct Global {
     pub data_dir: PathBuf,
 
     /// Directory with the PostgreSQL server binaries (initdb, pg_ctl, postgres).
-    #[arg(long, env = "KVPT_PG_BIN", default_value = "/usr/lib/postgresql/15/bin", global = true)]
+    #[arg(
+        long,
+        env = "KVPT_PG_BIN",
+        default_value = "/usr/lib/postgresql/15/bin",
+        global = true
+    )]
     pub pg_bin: PathBuf,
 
     /// Port of the embedded cluster: names its Unix socket, and is the TCP port with --pg-tcp.
@@ -135,7 +140,9 @@ pub struct DemoArgs {
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,kvpt=info,tower_http=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr)
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
@@ -171,7 +178,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn run_db(global: &Global, action: DbAction) -> anyhow::Result<()> {
     if global.database_url.is_some() {
-        anyhow::bail!("DATABASE_URL is set: kvpt uses that server and manages no cluster of its own");
+        anyhow::bail!(
+            "DATABASE_URL is set: kvpt uses that server and manages no cluster of its own"
+        );
     }
     let cluster = global.cluster()?;
     match action {
@@ -179,7 +188,11 @@ fn run_db(global: &Global, action: DbAction) -> anyhow::Result<()> {
             let started = cluster.start()?;
             println!(
                 "{} {}",
-                if started { "started" } else { "already running:" },
+                if started {
+                    "started"
+                } else {
+                    "already running:"
+                },
                 cluster.database_url()
             );
         }
@@ -232,13 +245,24 @@ async fn run_with_database(url: &str, command: Command) -> anyhow::Result<()> {
             let applied = db::migrate::migrate_url(url).await?;
             println!("{applied} migration(s) applied");
         }
-        Command::Geodata { action: GeodataAction::Load } => {
+        Command::Geodata {
+            action: GeodataAction::Load,
+        } => {
             db::migrate::migrate_url(url).await?;
             let mut client = pool.get().await.map_err(db::DbError::from)?;
             let loaded = crate::geodata::load(&mut client).await?;
-            println!("{}", if loaded { "geodata loaded" } else { "geodata already loaded" });
+            println!(
+                "{}",
+                if loaded {
+                    "geodata loaded"
+                } else {
+                    "geodata already loaded"
+                }
+            );
         }
-        Command::Demo { action: DemoAction::Load { demo, if_empty } } => {
+        Command::Demo {
+            action: DemoAction::Load { demo, if_empty },
+        } => {
             db::migrate::migrate_url(url).await?;
             let mut client = pool.get().await.map_err(db::DbError::from)?;
             crate::geodata::load(&mut client).await?;

@@ -43,7 +43,10 @@ impl AppError {
     }
 
     pub fn bad_request(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        AppError::BadRequest { field: field.into(), reason: reason.into() }
+        AppError::BadRequest {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -55,11 +58,17 @@ impl From<DbError> for AppError {
                 tracing::warn!(%reason, "database unavailable");
                 AppError::Unavailable
             }
-            DbError::Constraint { constraint, message } => {
+            DbError::Constraint {
+                constraint,
+                message,
+            } => {
                 if constraint.ends_with("_key") || constraint.ends_with("_pkey") {
                     AppError::Conflict(message)
                 } else {
-                    AppError::Unprocessable { constraint, message }
+                    AppError::Unprocessable {
+                        constraint,
+                        message,
+                    }
                 }
             }
             other => AppError::Internal(other.into()),
@@ -81,9 +90,10 @@ impl IntoResponse for AppError {
         }
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
         }
         response
     }

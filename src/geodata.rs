@@ -32,11 +32,13 @@ pub const DISTRICT_ABBR: &[(&str, &str)] = &[
 const MULTI_POLYGON: &str = "ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($GEOM), 4326))";
 
 fn features(text: &'static str, file: &str) -> Result<Vec<Value>, DbError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| DbError::Data(format!("geodata/{file}: {e}")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| DbError::Data(format!("geodata/{file}: {e}")))?;
     match value.get("features") {
         Some(Value::Array(features)) => Ok(features.clone()),
-        _ => Err(DbError::Data(format!("geodata/{file}: not a FeatureCollection"))),
+        _ => Err(DbError::Data(format!(
+            "geodata/{file}: not a FeatureCollection"
+        ))),
     }
 }
 
@@ -45,14 +47,20 @@ fn prop<'a>(feature: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 fn geometry(feature: &Value) -> String {
-    feature.get("geometry").map(Value::to_string).unwrap_or_default()
+    feature
+        .get("geometry")
+        .map(Value::to_string)
+        .unwrap_or_default()
 }
 
 /// Loads every layer in one transaction. Returns `false` (and writes nothing) when
 /// the province is already there, so running it twice loads nothing twice.
 pub async fn load(client: &mut Client) -> Result<bool, DbError> {
     let loaded: i64 = client
-        .query_one("SELECT count(*) FROM admin_unit WHERE level = 'province'", &[])
+        .query_one(
+            "SELECT count(*) FROM admin_unit WHERE level = 'province'",
+            &[],
+        )
         .await?
         .get(0);
     if loaded > 0 {
@@ -74,7 +82,9 @@ async fn load_all(client: &impl GenericClient) -> Result<(), DbError> {
     let insert_admin = client.prepare(&admin_sql).await?;
 
     let province = features(PROVINCE, "tay_ninh_province.geojson")?;
-    let province = province.first().ok_or_else(|| DbError::Data("no province feature".into()))?;
+    let province = province
+        .first()
+        .ok_or_else(|| DbError::Data("no province feature".into()))?;
     let province_id: i32 = client
         .query_one(
             &insert_admin,
@@ -96,7 +106,10 @@ async fn load_all(client: &impl GenericClient) -> Result<(), DbError> {
 
     for district in features(DISTRICTS, "tay_ninh_districts.geojson")? {
         let code = prop(&district, "ma_huyen");
-        let abbr = DISTRICT_ABBR.iter().find(|(c, _)| Some(*c) == code).map(|(_, a)| *a);
+        let abbr = DISTRICT_ABBR
+            .iter()
+            .find(|(c, _)| Some(*c) == code)
+            .map(|(_, a)| *a);
         let borders = district
             .get("properties")
             .and_then(|p| p.get("giap_campuchia"))
@@ -127,7 +140,10 @@ async fn load_all(client: &impl GenericClient) -> Result<(), DbError> {
         let record = record.map_err(|e| DbError::Data(format!("communes CSV: {e}")))?;
         let field = |i: usize| record.get(i).unwrap_or_default().to_string();
         let (code, name, kind, district) = (field(0), field(1), field(2), field(3));
-        let short = name.strip_prefix(&format!("{kind} ")).unwrap_or(&name).to_string();
+        let short = name
+            .strip_prefix(&format!("{kind} "))
+            .unwrap_or(&name)
+            .to_string();
         client
             .execute(
                 "INSERT INTO admin_unit (level, code, name, short_name, parent_id, source)
@@ -140,7 +156,9 @@ async fn load_all(client: &impl GenericClient) -> Result<(), DbError> {
 
     for line in features(BORDER, "border_vn_kh.geojson")? {
         let primary = prop(&line, "left_country") == Some("KHM")
-            && !prop(&line, "source").unwrap_or_default().contains("Natural Earth");
+            && !prop(&line, "source")
+                .unwrap_or_default()
+                .contains("Natural Earth");
         client
             .execute(
                 "INSERT INTO border_line (name, name_vi, is_primary, caution, geom, source)
@@ -210,7 +228,12 @@ async fn load_all(client: &impl GenericClient) -> Result<(), DbError> {
             .execute(
                 "INSERT INTO river (gshhg_level, class, geom, source)
                  VALUES ($1, $2, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($3), 4326)), $4)",
-                &[&level, &prop(&river, "class"), &geometry(&river), &prop(&river, "source")],
+                &[
+                    &level,
+                    &prop(&river, "class"),
+                    &geometry(&river),
+                    &prop(&river, "source"),
+                ],
             )
             .await?;
     }

@@ -23,7 +23,13 @@ macro_rules! migration {
         Migration {
             version: $version,
             name: $name,
-            sql: include_str!(concat!("../../sql/migrations/", stringify!($version), "_", $name, ".sql")),
+            sql: include_str!(concat!(
+                "../../sql/migrations/",
+                stringify!($version),
+                "_",
+                $name,
+                ".sql"
+            )),
         }
     };
 }
@@ -57,10 +63,14 @@ pub async fn migrate_url(url: &str) -> Result<usize, DbError> {
 /// a no-op; an applied migration whose text changed is refused.
 pub async fn migrate(client: &mut Client) -> Result<usize, DbError> {
     check_postgis_available(client).await?;
-    client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY]).await?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
+        .await?;
     let result = apply_pending(client).await;
     // Unlock whatever happened; a failed unlock only matters if the session lives on.
-    let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).await;
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
+        .await;
     let applied = result?;
     check_postgis_version(client).await?;
     Ok(applied)
@@ -77,7 +87,9 @@ async fn apply_pending(client: &mut Client) -> Result<usize, DbError> {
             )",
         )
         .await?;
-    let rows = client.query("SELECT version, checksum FROM schema_migration", &[]).await?;
+    let rows = client
+        .query("SELECT version, checksum FROM schema_migration", &[])
+        .await?;
     let applied: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     let mut count = 0;
     for migration in MIGRATIONS {
@@ -113,31 +125,46 @@ pub async fn pending(client: &impl GenericClient) -> Result<usize, DbError> {
     if !exists {
         return Ok(MIGRATIONS.len());
     }
-    let rows = client.query("SELECT version FROM schema_migration", &[]).await?;
+    let rows = client
+        .query("SELECT version FROM schema_migration", &[])
+        .await?;
     let applied: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
-    Ok(MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)).count())
+    Ok(MIGRATIONS
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .count())
 }
 
 async fn check_postgis_available(client: &impl GenericClient) -> Result<(), DbError> {
     let row = client
-        .query_opt("SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'", &[])
+        .query_opt(
+            "SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'",
+            &[],
+        )
         .await?;
     let version: String = row.ok_or(DbError::PostgisMissing)?.get(0);
     require_postgis(&version)
 }
 
 async fn check_postgis_version(client: &impl GenericClient) -> Result<(), DbError> {
-    let version: String = client.query_one("SELECT postgis_lib_version()", &[]).await?.get(0);
+    let version: String = client
+        .query_one("SELECT postgis_lib_version()", &[])
+        .await?
+        .get(0);
     require_postgis(&version)
 }
 
 /// Refuses a PostGIS older than [`MIN_POSTGIS`]; `version` is like "3.3.2".
 pub fn require_postgis(version: &str) -> Result<(), DbError> {
-    let mut parts = version.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+    let mut parts = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty());
     let major: u32 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
     let minor: u32 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
     if (major, minor) < MIN_POSTGIS {
-        return Err(DbError::PostgisTooOld { found: version.to_string() });
+        return Err(DbError::PostgisTooOld {
+            found: version.to_string(),
+        });
     }
     Ok(())
 }

@@ -26,7 +26,9 @@ pub enum DbError {
     Query(#[source] tokio_postgres::Error),
     #[error("invalid DATABASE_URL")]
     Config(#[source] tokio_postgres::Error),
-    #[error("PostGIS is not installed on this PostgreSQL server (install postgresql-15-postgis-3)")]
+    #[error(
+        "PostGIS is not installed on this PostgreSQL server (install postgresql-15-postgis-3)"
+    )]
     PostgisMissing,
     #[error("PostGIS {found} is older than the required {}.{}", MIN_POSTGIS.0, MIN_POSTGIS.1)]
     PostgisTooOld { found: String },
@@ -50,12 +52,18 @@ impl From<tokio_postgres::Error> for DbError {
             // Admin shutdown, cannot connect now, database dropped: the server is going away.
             let code = db.code().code();
             if code.starts_with("57P") || code == "3D000" {
-                return DbError::Unavailable { reason: db.message().to_string() };
+                return DbError::Unavailable {
+                    reason: db.message().to_string(),
+                };
             }
             return DbError::Query(err);
         }
-        if err.is_closed() || std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>()) {
-            return DbError::Unavailable { reason: err.to_string() };
+        if err.is_closed()
+            || std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>())
+        {
+            return DbError::Unavailable {
+                reason: err.to_string(),
+            };
         }
         DbError::Query(err)
     }
@@ -67,11 +75,15 @@ impl From<deadpool_postgres::PoolError> for DbError {
             deadpool_postgres::PoolError::Backend(e) => {
                 // A backend error while getting a connection means we could not connect.
                 match DbError::from(e) {
-                    DbError::Query(e) => DbError::Unavailable { reason: e.to_string() },
+                    DbError::Query(e) => DbError::Unavailable {
+                        reason: e.to_string(),
+                    },
                     other => other,
                 }
             }
-            other => DbError::Unavailable { reason: other.to_string() },
+            other => DbError::Unavailable {
+                reason: other.to_string(),
+            },
         }
     }
 }
@@ -109,13 +121,19 @@ pub fn constraint_message(constraint: &str) -> Option<&'static str> {
 /// A connection pool that gives up quickly when the server is down, so requests
 /// answer 503 instead of hanging.
 pub fn pool(url: &str) -> Result<Pool, DbError> {
-    let mut config: tokio_postgres::Config = url.parse().map_err(DbError::Config)?;
+    pool_with(url.parse().map_err(DbError::Config)?)
+}
+
+/// [`pool`] from an already parsed configuration.
+pub fn pool_with(mut config: tokio_postgres::Config) -> Result<Pool, DbError> {
     config.connect_timeout(Duration::from_secs(5));
     config.application_name("kvpt");
     let manager = Manager::from_config(
         config,
         NoTls,
-        ManagerConfig { recycling_method: RecyclingMethod::Verified },
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Verified,
+        },
     );
     Pool::builder(manager)
         .max_size(32)
@@ -131,7 +149,13 @@ pub fn pool(url: &str) -> Result<Pool, DbError> {
 
 /// One connection outside the pool (migrations, bulk loads, tests).
 pub async fn connect(url: &str) -> Result<tokio_postgres::Client, DbError> {
-    let mut config: tokio_postgres::Config = url.parse().map_err(DbError::Config)?;
+    connect_with(url.parse().map_err(DbError::Config)?).await
+}
+
+/// [`connect`] from an already parsed configuration.
+pub async fn connect_with(
+    mut config: tokio_postgres::Config,
+) -> Result<tokio_postgres::Client, DbError> {
     config.connect_timeout(Duration::from_secs(5));
     let (client, connection) = config.connect(NoTls).await?;
     tokio::spawn(async move {

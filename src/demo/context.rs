@@ -20,7 +20,12 @@ pub struct Frame {
 impl Frame {
     pub fn around(lon0: f64, lat0: f64) -> Self {
         let kx = 111_320.0 * lat0.to_radians().cos();
-        Self { lon0, lat0, kx, ky: 110_574.0 }
+        Self {
+            lon0,
+            lat0,
+            kx,
+            ky: 110_574.0,
+        }
     }
 
     /// lon/lat → metres.
@@ -68,8 +73,9 @@ pub struct Context {
 }
 
 fn parse(json: &str, frame: &Frame) -> Result<geo::Geometry, DbError> {
-    let geometry: geojson::Geometry =
-        json.parse().map_err(|e| DbError::Data(format!("geometry from PostGIS: {e}")))?;
+    let geometry: geojson::Geometry = json
+        .parse()
+        .map_err(|e| DbError::Data(format!("geometry from PostGIS: {e}")))?;
     let geometry: geo::Geometry = geometry
         .try_into()
         .map_err(|e| DbError::Data(format!("geometry from PostGIS: {e}")))?;
@@ -88,7 +94,8 @@ fn multi_polygon(json: &str, frame: &Frame) -> Result<MultiPolygon, DbError> {
 }
 
 fn bbox(geom: &MultiPolygon) -> Result<Rect, DbError> {
-    geom.bounding_rect().ok_or_else(|| DbError::Data("empty polygon in geodata".into()))
+    geom.bounding_rect()
+        .ok_or_else(|| DbError::Data("empty polygon in geodata".into()))
 }
 
 impl Context {
@@ -133,7 +140,10 @@ impl Context {
 
         let mut border = Vec::new();
         for row in client
-            .query("SELECT ST_AsGeoJSON(geom) FROM border_line WHERE is_primary", &[])
+            .query(
+                "SELECT ST_AsGeoJSON(geom) FROM border_line WHERE is_primary",
+                &[],
+            )
             .await?
         {
             match parse(row.get(0), &frame)? {
@@ -162,7 +172,12 @@ impl Context {
             let geom = multi_polygon(row.get(2), &frame)?;
             cambodia.push(ForeignArea {
                 code,
-                abbr: format!("K{}", abbr.chars().filter(|c| c.is_ascii_alphabetic()).collect::<String>()),
+                abbr: format!(
+                    "K{}",
+                    abbr.chars()
+                        .filter(|c| c.is_ascii_alphabetic())
+                        .collect::<String>()
+                ),
                 name_vi,
                 bbox: bbox(&geom)?,
                 geom,
@@ -171,9 +186,17 @@ impl Context {
 
         if districts.is_empty() || border.is_empty() || cambodia.is_empty() {
             return Err(DbError::Data(
-                "context layers are incomplete: run `kvpt geodata load` on an empty database".into(),
+                "context layers are incomplete: run `kvpt geodata load` on an empty database"
+                    .into(),
             ));
         }
-        Ok(Self { frame, province_bbox: bbox(&province)?, province, districts, border, cambodia })
+        Ok(Self {
+            frame,
+            province_bbox: bbox(&province)?,
+            province,
+            districts,
+            border,
+            cambodia,
+        })
     }
 }

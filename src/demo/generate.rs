@@ -8,7 +8,9 @@
 //! district centres, markers on the line, search zones on both sides of it.
 
 use chrono::{Datelike, Days, Months, NaiveDate};
-use geo::{Area, Contains, Distance, Euclidean, Intersects, LineString, MultiPolygon, Point, Polygon, Rect};
+use geo::{
+    Area, Contains, Distance, Euclidean, Intersects, LineString, MultiPolygon, Point, Polygon, Rect,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -249,7 +251,10 @@ impl<'a> Generator<'a> {
     }
 
     fn district_of(&self, p: &Point) -> Option<&'a District> {
-        self.ctx.districts.iter().find(|d| d.bbox_contains(p) && d.geom.contains(p))
+        self.ctx
+            .districts
+            .iter()
+            .find(|d| d.bbox_contains(p) && d.geom.contains(p))
     }
 
     /// A point inside the province, within `[min_m, max_m]` of the border.
@@ -299,7 +304,8 @@ impl<'a> Generator<'a> {
         let coords: Vec<(f64, f64)> = (0..n)
             .map(|i| {
                 // Increasing angles: a simple, counter-clockwise ring.
-                let angle = base + std::f64::consts::TAU * (i as f64 + self.uniform(-0.3, 0.3)) / n as f64;
+                let angle =
+                    base + std::f64::consts::TAU * (i as f64 + self.uniform(-0.3, 0.3)) / n as f64;
                 let r = self.uniform(r_min, r_max);
                 (centre.x() + r * angle.cos(), centre.y() + r * angle.sin())
             })
@@ -338,10 +344,19 @@ impl<'a> Generator<'a> {
         let post_site = self.finish(SiteKind::MilitiaPostCombatWork, Shape::Point(post), place);
         let place = district.map(Place::District);
         let serial = post_site.code.rsplit('-').next().unwrap_or("0").to_string();
-        let mut residence_site =
-            self.finish(SiteKind::MilitiaResidentialPoint, Shape::Polygon(residence), place);
-        residence_site.name = format!("Điểm dân cư liền kề chốt số {}", serial.trim_start_matches('0'));
-        residence_site.name_en = format!("Residential point beside post {}", serial.trim_start_matches('0'));
+        let mut residence_site = self.finish(
+            SiteKind::MilitiaResidentialPoint,
+            Shape::Polygon(residence),
+            place,
+        );
+        residence_site.name = format!(
+            "Điểm dân cư liền kề chốt số {}",
+            serial.trim_start_matches('0')
+        );
+        residence_site.name_en = format!(
+            "Residential point beside post {}",
+            serial.trim_start_matches('0')
+        );
         (post_site, residence_site)
     }
 
@@ -383,7 +398,9 @@ impl<'a> Generator<'a> {
             | SiteKind::GratitudeHouse => {
                 let district = &ctx.districts[self.rng.random_range(0..ctx.districts.len())];
                 let polygon_share = match kind {
-                    SiteKind::DistrictCommandPost | SiteKind::Barracks | SiteKind::LogisticsCoreWork => 0.5,
+                    SiteKind::DistrictCommandPost
+                    | SiteKind::Barracks
+                    | SiteKind::LogisticsCoreWork => 0.5,
                     SiteKind::Warehouse => 0.4,
                     _ => 0.0,
                 };
@@ -414,21 +431,32 @@ impl<'a> Generator<'a> {
                         break shape;
                     }
                 };
-                let place = self.district_of(&representative(&shape)).map(Place::District);
+                let place = self
+                    .district_of(&representative(&shape))
+                    .map(Place::District);
                 (shape, place)
             }
             SiteKind::StrongpointCluster | SiteKind::DefenceLand => {
-                let (r_min, r_max) =
-                    if kind == SiteKind::StrongpointCluster { (300.0, 1_200.0) } else { (120.0, 600.0) };
+                let (r_min, r_max) = if kind == SiteKind::StrongpointCluster {
+                    (300.0, 1_200.0)
+                } else {
+                    (120.0, 600.0)
+                };
                 let shape = self.inside(&ctx.province, &ctx.province_bbox, |g, c| {
                     Shape::Polygon(g.star(c, r_min, r_max))
                 });
-                let place = self.district_of(&representative(&shape)).map(Place::District);
+                let place = self
+                    .district_of(&representative(&shape))
+                    .map(Place::District);
                 (shape, place)
             }
             SiteKind::MobilityRoad => {
-                let shape = self.inside(&ctx.province, &ctx.province_bbox, |g, c| Shape::Line(g.road(c)));
-                let place = self.district_of(&representative(&shape)).map(Place::District);
+                let shape = self.inside(&ctx.province, &ctx.province_bbox, |g, c| {
+                    Shape::Line(g.road(c))
+                });
+                let place = self
+                    .district_of(&representative(&shape))
+                    .map(Place::District);
                 (shape, place)
             }
             SiteKind::RemainsSearchZone => {
@@ -438,13 +466,15 @@ impl<'a> Generator<'a> {
                     let shape = self.inside(&ctx.province, &ctx.province_bbox, |g, c| {
                         Shape::Polygon(g.star(c, 400.0, 2_000.0))
                     });
-                    let place = self.district_of(&representative(&shape)).map(Place::District);
+                    let place = self
+                        .district_of(&representative(&shape))
+                        .map(Place::District);
                     (shape, place)
                 }
             }
-            SiteKind::MilitiaPostCombatWork | SiteKind::MilitiaResidentialPoint | SiteKind::BorderMarker => {
-                unreachable_kind(kind)
-            }
+            SiteKind::MilitiaPostCombatWork
+            | SiteKind::MilitiaResidentialPoint
+            | SiteKind::BorderMarker => unreachable_kind(kind),
         };
         self.finish(kind, shape, place)
     }
@@ -471,8 +501,14 @@ impl<'a> Generator<'a> {
     /// Code, names, schedule, history and budget for a placed shape.
     fn finish(&mut self, kind: SiteKind, shape: Shape, place: Option<Place<'_>>) -> DemoSite {
         let serial = self.next_serial(kind);
-        let abbr = place.as_ref().map(|p| p.abbr().to_string()).unwrap_or_else(|| "TNH".into());
-        let short = place.as_ref().map(|p| p.short_name().to_string()).unwrap_or_else(|| "Tây Ninh".into());
+        let abbr = place
+            .as_ref()
+            .map(|p| p.abbr().to_string())
+            .unwrap_or_else(|| "TNH".into());
+        let short = place
+            .as_ref()
+            .map(|p| p.short_name().to_string())
+            .unwrap_or_else(|| "Tây Ninh".into());
         let district_name = match &place {
             Some(Place::District(d)) => lower_first(&d.name),
             _ => "tỉnh Tây Ninh".to_string(),
@@ -485,7 +521,9 @@ impl<'a> Generator<'a> {
         };
         let ewkt = self.ewkt(&shape);
         let programme = match kind {
-            SiteKind::MilitiaPostCombatWork | SiteKind::MilitiaResidentialPoint if self.chance(0.6) => {
+            SiteKind::MilitiaPostCombatWork | SiteKind::MilitiaResidentialPoint
+                if self.chance(0.6) =>
+            {
                 Programme::Mr7Roadmap
             }
             _ if self.chance(0.18) => Programme::Kvpt2017,
@@ -529,7 +567,10 @@ impl<'a> Generator<'a> {
             ("vật tư kỹ thuật", "technical supplies"),
             ("xăng dầu", "fuel"),
         ];
-        const HOUSES: &[(&str, &str)] = &[("Nhà tình nghĩa", "Gratitude house"), ("Nhà đồng đội", "Comrade house")];
+        const HOUSES: &[(&str, &str)] = &[
+            ("Nhà tình nghĩa", "Gratitude house"),
+            ("Nhà đồng đội", "Comrade house"),
+        ];
         match kind {
             SiteKind::DistrictCommandPost => (
                 format!("Sở chỉ huy {short} – hạng mục {serial}"),
@@ -561,7 +602,10 @@ impl<'a> Generator<'a> {
             ),
             SiteKind::Warehouse => {
                 let (vi, en) = WAREHOUSES[self.rng.random_range(0..WAREHOUSES.len())];
-                (format!("Kho {vi} số {serial} ({short})"), format!("{en} depot {serial} ({short})"))
+                (
+                    format!("Kho {vi} số {serial} ({short})"),
+                    format!("{en} depot {serial} ({short})"),
+                )
             }
             SiteKind::Workshop => (
                 format!("Trạm sửa chữa kỹ thuật số {serial} ({short})"),
@@ -581,7 +625,10 @@ impl<'a> Generator<'a> {
             ),
             SiteKind::GratitudeHouse => {
                 let (vi, en) = HOUSES[self.rng.random_range(0..HOUSES.len())];
-                (format!("{vi} số {serial} ({short})"), format!("{en} {serial} ({short})"))
+                (
+                    format!("{vi} số {serial} ({short})"),
+                    format!("{en} {serial} ({short})"),
+                )
             }
             SiteKind::DefenceLand => (
                 format!("Đất quốc phòng khu {serial} ({short})"),
@@ -599,11 +646,13 @@ impl<'a> Generator<'a> {
         let choices: &[Classification] = match kind {
             SiteKind::BorderMarker | SiteKind::GratitudeHouse => &[Public],
             SiteKind::RemainsSearchZone => &[Public, Internal, Internal],
-            SiteKind::MobilityRoad | SiteKind::Barracks | SiteKind::DefenceLand => &[Internal, Internal, Confidential],
-            SiteKind::Workshop | SiteKind::MilitiaResidentialPoint => &[Internal, Confidential],
-            SiteKind::StrongpointCluster | SiteKind::MilitiaPostCombatWork | SiteKind::BorderGuardCombatWork => {
-                &[Confidential, Confidential, Secret]
+            SiteKind::MobilityRoad | SiteKind::Barracks | SiteKind::DefenceLand => {
+                &[Internal, Internal, Confidential]
             }
+            SiteKind::Workshop | SiteKind::MilitiaResidentialPoint => &[Internal, Confidential],
+            SiteKind::StrongpointCluster
+            | SiteKind::MilitiaPostCombatWork
+            | SiteKind::BorderGuardCombatWork => &[Confidential, Confidential, Secret],
             SiteKind::DistrictCommandPost
             | SiteKind::ProvincialCommandPost
             | SiteKind::LogisticsCoreWork
@@ -616,12 +665,18 @@ impl<'a> Generator<'a> {
     /// recorded as the site's history; the site's state is where the course ends.
     fn schedule(&mut self, site: &mut DemoSite) {
         let (start, months) = match site.programme {
-            Programme::Kvpt2017 => (date_between(&mut self.rng, 2018, 1, 2020, 6), self.rng.random_range(12..30)),
-            Programme::Kvpt2021 | Programme::Mr7Roadmap => {
-                (date_between(&mut self.rng, 2021, 1, 2025, 9), self.rng.random_range(10..42))
-            }
+            Programme::Kvpt2017 => (
+                date_between(&mut self.rng, 2018, 1, 2020, 6),
+                self.rng.random_range(12..30),
+            ),
+            Programme::Kvpt2021 | Programme::Mr7Roadmap => (
+                date_between(&mut self.rng, 2021, 1, 2025, 9),
+                self.rng.random_range(10..42),
+            ),
         };
-        let finish = start.checked_add_months(Months::new(months)).unwrap_or(start);
+        let finish = start
+            .checked_add_months(Months::new(months))
+            .unwrap_or(start);
         site.planned_start = start;
         site.planned_finish = finish;
         site.phase = Some(match start.year() {
@@ -633,13 +688,19 @@ impl<'a> Generator<'a> {
 
         let end = programme_end();
         // A quarter of the works run late: slower than planned or starting late.
-        let pace = if self.chance(0.25) { self.uniform(0.35, 0.8) } else { self.uniform(0.85, 1.3) };
+        let pace = if self.chance(0.25) {
+            self.uniform(0.35, 0.8)
+        } else {
+            self.uniform(0.85, 1.3)
+        };
         let delay_days = self.rng.random_range(0..240u64);
         let planned_days = (finish - start).num_days().max(30) as f64;
         let work_days = (planned_days / pace) as i64;
         let work_start = start + Days::new(delay_days);
-        let design_start = (start - Days::new(self.rng.random_range(60..200u64))).max(directive_date());
-        let created = (design_start - Days::new(self.rng.random_range(10..90u64))).max(directive_date());
+        let design_start =
+            (start - Days::new(self.rng.random_range(60..200u64))).max(directive_date());
+        let created =
+            (design_start - Days::new(self.rng.random_range(10..90u64))).max(directive_date());
         let fate = self.uniform(0.0, 1.0);
         let cancelled = fate < 0.02;
         let suspended = (0.02..0.06).contains(&fate);
@@ -650,22 +711,56 @@ impl<'a> Generator<'a> {
         let carried_over = site.programme == Programme::Kvpt2017 && work_start < created;
         if carried_over {
             let pct = pct_at(created, work_start, work_days).min(95);
-            push_history(&mut history, created, SiteStatus::UnderConstruction, pct, "Chuyển tiếp từ Đề án 2017–2020");
+            push_history(
+                &mut history,
+                created,
+                SiteStatus::UnderConstruction,
+                pct,
+                "Chuyển tiếp từ Đề án 2017–2020",
+            );
         } else {
-            push_history(&mut history, created, SiteStatus::Planned, 0, "Đưa vào kế hoạch");
+            push_history(
+                &mut history,
+                created,
+                SiteStatus::Planned,
+                0,
+                "Đưa vào kế hoạch",
+            );
             if design_start <= end {
-                push_history(&mut history, design_start, SiteStatus::Design, 0, "Khảo sát, lập thiết kế");
+                push_history(
+                    &mut history,
+                    design_start,
+                    SiteStatus::Design,
+                    0,
+                    "Khảo sát, lập thiết kế",
+                );
             }
         }
         if cancelled {
             let at = (design_start + Days::new(self.rng.random_range(30..300u64))).min(end);
             let pct = history.last().map_or(0, |h| h.new_pct);
-            push_history(&mut history, at, SiteStatus::Cancelled, pct, "Dừng đầu tư theo chủ trương điều chỉnh");
+            push_history(
+                &mut history,
+                at,
+                SiteStatus::Cancelled,
+                pct,
+                "Dừng đầu tư theo chủ trương điều chỉnh",
+            );
         } else if work_start <= end {
             if !carried_over {
-                push_history(&mut history, work_start, SiteStatus::UnderConstruction, 0, "Khởi công");
+                push_history(
+                    &mut history,
+                    work_start,
+                    SiteStatus::UnderConstruction,
+                    0,
+                    "Khởi công",
+                );
             }
-            let stop_at = if suspended { self.uniform(0.2, 0.8) } else { 2.0 };
+            let stop_at = if suspended {
+                self.uniform(0.2, 0.8)
+            } else {
+                2.0
+            };
             let mut day = history.last().map_or(work_start, |h| h.date);
             loop {
                 day = day + Days::new(self.rng.random_range(45..150u64));
@@ -675,19 +770,43 @@ impl<'a> Generator<'a> {
                 let pct = pct_at(day, work_start, work_days);
                 let last_pct = history.last().map_or(0, |h| h.new_pct);
                 if f64::from(pct) / 100.0 >= stop_at {
-                    push_history(&mut history, day, SiteStatus::Suspended, last_pct.max(pct.min(99)), "Tạm dừng do vướng mặt bằng");
+                    push_history(
+                        &mut history,
+                        day,
+                        SiteStatus::Suspended,
+                        last_pct.max(pct.min(99)),
+                        "Tạm dừng do vướng mặt bằng",
+                    );
                     break;
                 }
                 if pct >= 100 {
-                    push_history(&mut history, day, SiteStatus::Completed, 100, "Hoàn thành, nghiệm thu");
+                    push_history(
+                        &mut history,
+                        day,
+                        SiteStatus::Completed,
+                        100,
+                        "Hoàn thành, nghiệm thu",
+                    );
                     let handover = day + Days::new(self.rng.random_range(30..150u64));
                     if handover <= end {
-                        push_history(&mut history, handover, SiteStatus::HandedOver, 100, "Bàn giao đưa vào sử dụng");
+                        push_history(
+                            &mut history,
+                            handover,
+                            SiteStatus::HandedOver,
+                            100,
+                            "Bàn giao đưa vào sử dụng",
+                        );
                     }
                     break;
                 }
                 if pct > last_pct {
-                    push_history(&mut history, day, SiteStatus::UnderConstruction, pct, "Cập nhật tiến độ thi công");
+                    push_history(
+                        &mut history,
+                        day,
+                        SiteStatus::UnderConstruction,
+                        pct,
+                        "Cập nhật tiến độ thi công",
+                    );
                 }
             }
         }
@@ -699,7 +818,10 @@ impl<'a> Generator<'a> {
             .iter()
             .find(|h| h.new_status == SiteStatus::UnderConstruction)
             .map(|h| if carried_over { work_start } else { h.date });
-        site.actual_finish = history.iter().find(|h| h.new_status == SiteStatus::Completed).map(|h| h.date);
+        site.actual_finish = history
+            .iter()
+            .find(|h| h.new_status == SiteStatus::Completed)
+            .map(|h| h.date);
         site.history = history;
     }
 
@@ -724,10 +846,12 @@ impl<'a> Generator<'a> {
         // Millions of đồng.
         let total = self.uniform(lo, hi);
         let primary = match site.kind {
-            SiteKind::MilitiaPostCombatWork | SiteKind::MilitiaResidentialPoint => FundingSource::MilitaryRegion,
-            SiteKind::RemainsSearchZone | SiteKind::BorderMarker | SiteKind::BorderGuardCombatWork => {
-                FundingSource::Central
+            SiteKind::MilitiaPostCombatWork | SiteKind::MilitiaResidentialPoint => {
+                FundingSource::MilitaryRegion
             }
+            SiteKind::RemainsSearchZone
+            | SiteKind::BorderMarker
+            | SiteKind::BorderGuardCombatWork => FundingSource::Central,
             SiteKind::GratitudeHouse => FundingSource::Other,
             SiteKind::DistrictCommandPost | SiteKind::DefenceLand => FundingSource::District,
             _ => FundingSource::Provincial,
@@ -765,7 +889,11 @@ impl<'a> Generator<'a> {
                     (f64::from(pct_then) / 100.0 * self.uniform(0.8, 1.15)).min(1.0)
                 };
                 let disbursed = allocated * rate;
-                let settled = if done { disbursed * self.uniform(0.92, 1.0) } else { 0.0 };
+                let settled = if done {
+                    disbursed * self.uniform(0.92, 1.0)
+                } else {
+                    0.0
+                };
                 let million = |m: f64| (m.floor() as i64) * 1_000_000;
                 rows.push(BudgetRow {
                     year: year as i16,
@@ -838,18 +966,27 @@ fn shape_within(shape: &Shape, area: &MultiPolygon) -> bool {
 fn representative(shape: &Shape) -> Point {
     match shape {
         Shape::Point(p) => *p,
-        Shape::Line(l) => l.points().nth(l.0.len() / 2).unwrap_or_else(|| Point::new(0.0, 0.0)),
+        Shape::Line(l) => l
+            .points()
+            .nth(l.0.len() / 2)
+            .unwrap_or_else(|| Point::new(0.0, 0.0)),
         Shape::Polygon(p) => {
             let ring = p.exterior();
             let n = (ring.0.len() - 1).max(1) as f64;
-            let (sx, sy) = ring.0.iter().take(ring.0.len() - 1).fold((0.0, 0.0), |a, c| (a.0 + c.x, a.1 + c.y));
+            let (sx, sy) = ring
+                .0
+                .iter()
+                .take(ring.0.len() - 1)
+                .fold((0.0, 0.0), |a, c| (a.0 + c.x, a.1 + c.y));
             Point::new(sx / n, sy / n)
         }
     }
 }
 
 fn line_length(line: &LineString) -> f64 {
-    line.lines().map(|seg| (seg.dx().powi(2) + seg.dy().powi(2)).sqrt()).sum()
+    line.lines()
+        .map(|seg| (seg.dx().powi(2) + seg.dy().powi(2)).sqrt())
+        .sum()
 }
 
 fn interpolate(line: &LineString, mut s: f64) -> Point {
@@ -865,16 +1002,30 @@ fn interpolate(line: &LineString, mut s: f64) -> Point {
 }
 
 /// Appends a history row that starts from the previous one, never earlier than it.
-fn push_history(history: &mut Vec<HistoryRow>, date: NaiveDate, status: SiteStatus, pct: i16, note: &str) {
+fn push_history(
+    history: &mut Vec<HistoryRow>,
+    date: NaiveDate,
+    status: SiteStatus,
+    pct: i16,
+    note: &str,
+) {
     let old = history.last().map(|h| (h.new_status, h.new_pct));
     let date = history.last().map_or(date, |h| date.max(h.date));
-    history.push(HistoryRow { date, old, new_status: status, new_pct: pct, note: note.to_string() });
+    history.push(HistoryRow {
+        date,
+        old,
+        new_status: status,
+        new_pct: pct,
+        note: note.to_string(),
+    });
 }
 
 /// Percent complete `day` into a course of `work_days` that began at `start`.
 fn pct_at(day: NaiveDate, start: NaiveDate, work_days: i64) -> i16 {
     let elapsed = (day - start).num_days().max(0) as f64;
-    ((elapsed / work_days.max(1) as f64) * 100.0).floor().clamp(0.0, 100.0) as i16
+    ((elapsed / work_days.max(1) as f64) * 100.0)
+        .floor()
+        .clamp(0.0, 100.0) as i16
 }
 
 fn date_between(rng: &mut ChaCha8Rng, y0: i32, m0: u32, y1: i32, m1: u32) -> NaiveDate {
@@ -886,14 +1037,19 @@ fn date_between(rng: &mut ChaCha8Rng, y0: i32, m0: u32, y1: i32, m1: u32) -> Nai
 
 fn responsible_unit(kind: SiteKind, district: &str) -> String {
     match kind {
-        SiteKind::BorderGuardCombatWork | SiteKind::BorderMarker => "Bộ Chỉ huy Bộ đội Biên phòng tỉnh".into(),
+        SiteKind::BorderGuardCombatWork | SiteKind::BorderMarker => {
+            "Bộ Chỉ huy Bộ đội Biên phòng tỉnh".into()
+        }
         SiteKind::ProvincialCommandPost | SiteKind::DefenceLand | SiteKind::StrongpointCluster => {
             "Bộ Chỉ huy Quân sự tỉnh Tây Ninh".into()
         }
-        SiteKind::LogisticsCoreWork | SiteKind::Warehouse | SiteKind::Workshop | SiteKind::Barracks => {
-            "Phòng Hậu cần – Kỹ thuật, Bộ CHQS tỉnh".into()
+        SiteKind::LogisticsCoreWork
+        | SiteKind::Warehouse
+        | SiteKind::Workshop
+        | SiteKind::Barracks => "Phòng Hậu cần – Kỹ thuật, Bộ CHQS tỉnh".into(),
+        SiteKind::RemainsSearchZone | SiteKind::GratitudeHouse => {
+            "Phòng Chính trị, Bộ CHQS tỉnh".into()
         }
-        SiteKind::RemainsSearchZone | SiteKind::GratitudeHouse => "Phòng Chính trị, Bộ CHQS tỉnh".into(),
         SiteKind::DistrictCommandPost
         | SiteKind::MilitiaPostCombatWork
         | SiteKind::MilitiaResidentialPoint
@@ -918,9 +1074,16 @@ mod tests {
     fn kind_counts_add_up_and_pair_posts_with_residences() {
         for total in [15, 16, 100, 2000, 100_000] {
             let counts = kind_counts(total);
-            assert_eq!(counts.iter().map(|c| c.1).sum::<usize>(), total, "total {total}");
+            assert_eq!(
+                counts.iter().map(|c| c.1).sum::<usize>(),
+                total,
+                "total {total}"
+            );
             assert_eq!(counts[0].1, counts[1].1);
-            assert!(counts.iter().all(|c| c.1 >= 1), "every kind present at {total}");
+            assert!(
+                counts.iter().all(|c| c.1 >= 1),
+                "every kind present at {total}"
+            );
         }
         assert_eq!(kind_counts(3).iter().map(|c| c.1).sum::<usize>(), 3);
     }

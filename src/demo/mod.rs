@@ -18,8 +18,15 @@ pub use generate::{generate, DemoSite};
 /// What a load did, printed by the CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DemoReport {
-    Skipped { existing: i64 },
-    Loaded { sites: usize, history: usize, budget: usize, millis: u128 },
+    Skipped {
+        existing: i64,
+    },
+    Loaded {
+        sites: usize,
+        history: usize,
+        budget: usize,
+        millis: u128,
+    },
 }
 
 impl fmt::Display for DemoReport {
@@ -39,9 +46,17 @@ impl fmt::Display for DemoReport {
 
 /// Generates `total` sites from `seed` and loads them. Refuses a database that
 /// already holds sites, or with `if_empty` leaves it alone and says so.
-pub async fn load(client: &mut Client, total: usize, seed: u64, if_empty: bool) -> Result<DemoReport, DbError> {
+pub async fn load(
+    client: &mut Client,
+    total: usize,
+    seed: u64,
+    if_empty: bool,
+) -> Result<DemoReport, DbError> {
     let started = Instant::now();
-    let existing: i64 = client.query_one("SELECT count(*) FROM site", &[]).await?.get(0);
+    let existing: i64 = client
+        .query_one("SELECT count(*) FROM site", &[])
+        .await?
+        .get(0);
     if existing > 0 {
         if if_empty {
             return Ok(DemoReport::Skipped { existing });
@@ -99,7 +114,7 @@ pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbErr
     .await?;
 
     tx.batch_execute(
-        "CREATE TEMP TABLE demo_history (code text, recorded_at timestamptz, old_status site_status,
+        "CREATE TEMP TABLE demo_history (code text, seq integer, recorded_at timestamptz, old_status site_status,
              new_status site_status, old_pct smallint, new_pct smallint, note text) ON COMMIT DROP;
          CREATE TEMP TABLE demo_budget (code text, year smallint, source funding_source,
              estimate_vnd bigint, allocated_vnd bigint, disbursed_vnd bigint, settled_vnd bigint) ON COMMIT DROP;
@@ -111,9 +126,10 @@ pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbErr
         tx,
         "COPY demo_history FROM STDIN",
         sites.iter().flat_map(|s| {
-            s.history.iter().map(move |h| {
+            s.history.iter().enumerate().map(move |(seq, h)| {
                 vec![
                     text(&s.code),
+                    seq.to_string(),
                     timestamp(h.date),
                     opt(h.old.map(|o| o.0.code())),
                     text(h.new_status.code()),
@@ -164,7 +180,7 @@ pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbErr
     tx.batch_execute(
         "INSERT INTO progress_history (site_id, recorded_at, actor, old_status, new_status, old_pct, new_pct, note)
          SELECT s.id, h.recorded_at, 'demo', h.old_status, h.new_status, h.old_pct, h.new_pct, h.note
-           FROM demo_history h JOIN site s USING (code) ORDER BY h.recorded_at, s.id;
+           FROM demo_history h JOIN site s USING (code) ORDER BY h.recorded_at, s.id, h.seq;
          INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd, disbursed_vnd, settled_vnd)
          SELECT s.id, b.year, b.source, b.estimate_vnd, b.allocated_vnd, b.disbursed_vnd, b.settled_vnd
            FROM demo_budget b JOIN site s USING (code);

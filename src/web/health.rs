@@ -10,7 +10,9 @@ use super::AppState;
 use crate::db;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 /// The process is up: no database involved.
@@ -21,7 +23,10 @@ async fn healthz() -> Json<Value> {
 /// The database answers and its schema is current; 503 with the reason otherwise.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let unavailable = |reason: String| {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": reason })))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "reason": reason })),
+        )
     };
     let client = match state.db().await {
         Ok(client) => client,

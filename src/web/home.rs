@@ -22,10 +22,15 @@ pub struct LangQuery {
     lang: Option<String>,
 }
 
-async fn home(State(state): State<AppState>, Query(query): Query<LangQuery>) -> Result<Markup, PageError> {
+async fn home(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+) -> Result<Markup, PageError> {
     let lang = Lang::from_param(query.lang.as_deref());
     let client = state.db().await.map_err(|e| PageError::new(lang, e))?;
-    let overview = db::stats::overview(&**client).await.map_err(|e| PageError::new(lang, e))?;
+    let overview = db::stats::overview(&**client)
+        .await
+        .map_err(|e| PageError::new(lang, e))?;
     Ok(views::home::page(lang, &overview))
 }
 

@@ -56,7 +56,9 @@ pub async fn serve(pool: Pool, addr: SocketAddr) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let app = router(AppState::new(pool.clone()));
     println!("kvpt is serving on http://{addr}/");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     pool.close();
     tracing::info!("stopped");
     Ok(())

@@ -1,7 +1,7 @@
 //! Errors on HTML pages: the same statuses as the API, said in the page's language.
 
-use axum::response::{IntoResponse, Response};
 use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -16,7 +16,10 @@ pub struct PageError {
 
 impl PageError {
     pub fn new(lang: Lang, error: impl Into<AppError>) -> Self {
-        Self { lang, error: error.into() }
+        Self {
+            lang,
+            error: error.into(),
+        }
     }
 }
 
@@ -28,7 +31,8 @@ impl IntoResponse for PageError {
         }
         let message = match (&self.error, self.lang) {
             (AppError::Unavailable, Lang::Vi) => {
-                "Cơ sở dữ liệu tạm thời không truy cập được; vui lòng thử lại sau ít phút.".to_string()
+                "Cơ sở dữ liệu tạm thời không truy cập được; vui lòng thử lại sau ít phút."
+                    .to_string()
             }
             (AppError::Internal(_), Lang::Vi) => "Lỗi hệ thống; sự cố đã được ghi lại.".to_string(),
             (AppError::NotFound(_), Lang::Vi) => "Không tìm thấy trang này.".to_string(),
@@ -45,5 +49,9 @@ pub async fn not_found(uri: Uri) -> Response {
             .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang="))),
     );
     let message = lang.pick("Không tìm thấy trang này.", "This page does not exist.");
-    (StatusCode::NOT_FOUND, views::error_page(lang, StatusCode::NOT_FOUND, message)).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        views::error_page(lang, StatusCode::NOT_FOUND, message),
+    )
+        .into_response()
 }

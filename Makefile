@@ -1,0 +1,69 @@
+# kvpt: `make run` serves the viewer with the demo data; `make test` runs every test.
+# Both install what is missing first (Debian 12, as root or with sudo).
+
+SHELL := /bin/bash
+PKGS := postgresql-15 postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config
+RELEASE := target/release/kvpt
+DEBUG := target/debug/kvpt
+# The throwaway cluster of `make test` and `make bench` (not the one `make run` uses).
+TEST_VAR := $(CURDIR)/target/test-var
+BENCH_VAR := $(CURDIR)/target/bench-var
+
+.PHONY: run test bench deps build lint db-stop
+
+## Installs the Debian packages kvpt needs, if any is missing.
+deps:
+	@missing=""; for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "kvpt: installing$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@command -v cargo >/dev/null || { echo "kvpt: cargo not found; install Rust (1.85 or newer) with rustup"; exit 1; }
+
+build: deps
+	cargo build --release --locked
+
+## Builds, starts the embedded database under var/, loads the province and the
+## demo data when empty, and serves on http://127.0.0.1:8080/ (KVPT_ADDR).
+run: build
+	$(RELEASE) serve --bootstrap
+
+## Every test, against a throwaway PostgreSQL + PostGIS (or DATABASE_URL when set).
+test: deps
+	@set -euo pipefail; \
+	cargo build --locked --bin kvpt; \
+	if [ -n "$${DATABASE_URL:-}" ]; then \
+	  cargo test --locked; \
+	else \
+	  export KVPT_DATA_DIR=$(TEST_VAR) KVPT_PG_FAST=1; \
+	  $(DEBUG) db start >/dev/null; \
+	  trap '$(DEBUG) db stop >/dev/null' EXIT; \
+	  DATABASE_URL="$$($(DEBUG) db url)" cargo test --locked; \
+	fi
+
+## Benchmarks (never part of `make test`); results go to BENCHMARKS.md by hand.
+bench: build
+	@set -euo pipefail; \
+	export KVPT_DATA_DIR=$(BENCH_VAR); unset DATABASE_URL; \
+	$(RELEASE) db start >/dev/null; \
+	trap '$(RELEASE) db stop >/dev/null' EXIT; \
+	url="$$($(RELEASE) db url)"; \
+	psql="psql -X -q -v ON_ERROR_STOP=1 $$url"; \
+	echo "== demo load, 100 000 sites, 5 runs (each into a fresh database)"; \
+	for run in 1 2 3 4 5; do \
+	  $$psql -c "DROP DATABASE IF EXISTS bench WITH (FORCE)" -c "CREATE DATABASE bench"; \
+	  DATABASE_URL="$${url/dbname=kvpt/dbname=bench}" $(RELEASE) migrate >/dev/null 2>&1; \
+	  DATABASE_URL="$${url/dbname=kvpt/dbname=bench}" $(RELEASE) geodata load >/dev/null 2>&1; \
+	  /usr/bin/time -f "run $$run: %e s wall, %M KiB peak" \
+	    env DATABASE_URL="$${url/dbname=kvpt/dbname=bench}" $(RELEASE) demo load --sites 100000 2>&1 | grep -v INFO; \
+	done
+
+lint:
+	cargo fmt --check
+	cargo clippy --locked --all-targets -- -D warnings
+
+## Stops the embedded database of `make run` (it also stops when `kvpt serve` exits).
+db-stop:
+	$(RELEASE) db stop

@@ -1,0 +1,307 @@
+//! Test harness: a real PostgreSQL + PostGIS for every test that touches data.
+//!
+//! The server is `DATABASE_URL` when set (`make test` starts a throwaway cluster
+//! and sets it), otherwise a private cluster this harness starts under the
+//! system temp directory and leaves running for the next run. A template
+//! database is migrated and given the geodata once per run; each test gets its
+//! own copy, dropped when the test ends. Databases left by dead test processes
+//! are swept. A missing PostgreSQL fails loudly: nothing is skipped.
+
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use kvpt::cluster::{Cluster, ClusterConfig};
+use tokio_postgres::{Client, Config};
+use tower::ServiceExt;
+
+static SERVER: OnceLock<String> = OnceLock::new();
+static TEMPLATE: OnceLock<String> = OnceLock::new();
+
+/// Serialises template creation and sweeping across test processes.
+const HARNESS_LOCK: i64 = 0x6b76_7074_7465_7374;
+
+/// The server's connection string.
+pub fn server_url() -> &'static str {
+    SERVER.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => start_private_cluster(),
+    })
+}
+
+fn start_private_cluster() -> String {
+    let uid = unsafe { libc::geteuid() };
+    let dir = std::env::temp_dir().join(format!("kvpt-test-{uid}"));
+    std::fs::create_dir_all(&dir).expect("creating the test cluster directory");
+    let lock = std::fs::File::create(dir.join("harness.lock")).expect("creating the harness lock");
+    lock.lock().expect("locking the test cluster");
+    let cluster = Cluster::new(cluster_config(&dir))
+        .unwrap_or_else(|e| panic!("tests need PostgreSQL 15 + PostGIS: {e}"));
+    cluster
+        .start()
+        .unwrap_or_else(|e| panic!("starting the test cluster: {e}"));
+    cluster.database_url()
+}
+
+/// Settings for a throwaway cluster under `dir` (fsync off).
+pub fn cluster_config(dir: &std::path::Path) -> ClusterConfig {
+    ClusterConfig {
+        data_dir: dir.to_path_buf(),
+        pg_bin: std::env::var("KVPT_PG_BIN")
+            .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into())
+            .into(),
+        port: 5432,
+        tcp: false,
+        run_as: std::env::var("KVPT_PG_USER").unwrap_or_else(|_| "postgres".into()),
+        fast: true,
+    }
+}
+
+/// The server's configuration pointed at database `name`.
+pub fn config_for(name: &str) -> Config {
+    let mut config: Config = server_url().parse().expect("DATABASE_URL parses");
+    config.dbname(name);
+    config
+}
+
+fn maintenance_db() -> String {
+    let config: Config = server_url().parse().expect("DATABASE_URL parses");
+    config.get_dbname().unwrap_or("postgres").to_string()
+}
+
+async fn maintenance() -> Client {
+    kvpt::db::connect_with(config_for(&maintenance_db()))
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL ({}): {e}", server_url()))
+}
+
+/// Name of the template for this schema and geodata.
+fn template_name() -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for m in kvpt::db::migrate::MIGRATIONS {
+        hasher.update(m.sql.as_bytes());
+    }
+    hasher.update(include_bytes!("../../src/geodata.rs"));
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("kvpt_tpl_{hex}")
+}
+
+/// The migrated template with geodata, made once per run (and per schema).
+pub fn template() -> &'static str {
+    TEMPLATE.get_or_init(|| {
+        std::thread::spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(make_template())
+        })
+        .join()
+        .expect("making the template database")
+    })
+}
+
+async fn make_template() -> String {
+    let admin = maintenance().await;
+    admin
+        .execute("SELECT pg_advisory_lock($1)", &[&HARNESS_LOCK])
+        .await
+        .expect("lock");
+    sweep(&admin).await;
+    let name = template_name();
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await
+        .expect("pg_database")
+        .is_some();
+    if !exists {
+        let build = format!("{name}_build");
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {build} WITH (FORCE)"))
+            .await
+            .expect("drop");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {build}"))
+            .await
+            .expect("create template");
+        {
+            let mut client = kvpt::db::connect_with(config_for(&build))
+                .await
+                .expect("connect template");
+            kvpt::db::migrate::migrate(&mut client)
+                .await
+                .expect("migrating the template");
+            kvpt::geodata::load(&mut client)
+                .await
+                .expect("loading geodata into the template");
+        }
+        // The connection above must be gone before the database can be renamed or copied.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        admin
+            .batch_execute(&format!("ALTER DATABASE {build} RENAME TO {name}"))
+            .await
+            .expect("publishing the template");
+    }
+    admin
+        .execute("SELECT pg_advisory_unlock($1)", &[&HARNESS_LOCK])
+        .await
+        .expect("unlock");
+    name
+}
+
+/// Drops test databases whose process is gone, and templates of older schemas.
+async fn sweep(admin: &Client) {
+    let current = template_name();
+    let rows = admin
+        .query("SELECT datname FROM pg_database WHERE datname LIKE 't\\_%' OR datname LIKE 'kvpt\\_tpl\\_%'", &[])
+        .await
+        .expect("listing databases");
+    for row in rows {
+        let name: String = row.get(0);
+        let stale = if let Some(rest) = name.strip_prefix("t_") {
+            let pid = rest.split('_').next().unwrap_or("");
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        } else {
+            !name.starts_with(&current)
+        };
+        if stale {
+            let _ = admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+        }
+    }
+}
+
+/// A database of the test's own, dropped when the value is.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    /// A copy of the template: migrated, geodata loaded, no sites.
+    pub async fn new() -> Self {
+        let template = template();
+        Self::create(&format!("TEMPLATE {template} STRATEGY FILE_COPY")).await
+    }
+
+    /// An empty database: no PostGIS, no schema.
+    pub async fn empty() -> Self {
+        Self::create("TEMPLATE template0").await
+    }
+
+    /// A copy of the template with `sites` demo sites from `seed`.
+    pub async fn with_demo(sites: usize, seed: u64) -> Self {
+        let db = Self::new().await;
+        let mut client = db.client().await;
+        kvpt::demo::load(&mut client, sites, seed, false)
+            .await
+            .expect("loading the demo");
+        db
+    }
+
+    async fn create(options: &str) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "t_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let admin = maintenance().await;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name} {options}"))
+            .await
+            .unwrap_or_else(|e| panic!("creating {name}: {e}"));
+        Self { name }
+    }
+
+    pub fn config(&self) -> Config {
+        config_for(&self.name)
+    }
+
+    pub async fn client(&self) -> Client {
+        kvpt::db::connect_with(self.config())
+            .await
+            .expect("connecting to the test database")
+    }
+
+    pub fn pool(&self) -> deadpool_postgres::Pool {
+        kvpt::db::pool_with(self.config()).expect("pool")
+    }
+
+    pub fn app(&self) -> axum::Router {
+        kvpt::web::router(kvpt::web::AppState::new(self.pool()))
+    }
+
+    /// Drops the database now, whoever is connected (to test a database going away).
+    pub async fn drop_now(&self) {
+        maintenance()
+            .await
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .await
+            .expect("dropping the test database");
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: do the async work on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?
+                .block_on(async {
+                    let admin = kvpt::db::connect_with(config_for(&maintenance_db()))
+                        .await
+                        .ok()?;
+                    admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await
+                        .ok()
+                })
+        })
+        .join();
+    }
+}
+
+/// A response's status and body, from the router in-process.
+pub async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
+    let response = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(uri)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("router answers");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        String::from_utf8(bytes.to_vec()).expect("utf-8 body"),
+    )
+}
+
+/// The constraint named by a failed statement.
+pub fn constraint_of(err: &tokio_postgres::Error) -> Option<String> {
+    err.as_db_error()
+        .and_then(|e| e.constraint())
+        .map(str::to_string)
+}

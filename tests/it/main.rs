@@ -1,0 +1,11 @@
+//! The integration suite: one binary (fast to link), one module per area, all
+//! against a real PostgreSQL + PostGIS.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cli;
+mod cluster;
+mod demo;
+mod schema;
+mod web;
