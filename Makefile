@@ -45,19 +45,18 @@ test: deps
 
 ## Benchmarks (never part of `make test`); results go to BENCHMARKS.md by hand.
 bench: build
+	@command -v /usr/bin/time >/dev/null || { if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; $$s apt-get install -y -qq time >/dev/null; }
 	@set -euo pipefail; \
 	export KVPT_DATA_DIR=$(BENCH_VAR); unset DATABASE_URL; \
 	$(RELEASE) db start >/dev/null; \
 	trap '$(RELEASE) db stop >/dev/null' EXIT; \
-	url="$$($(RELEASE) db url)"; \
-	psql="psql -X -q -v ON_ERROR_STOP=1 $$url"; \
+	url="$$($(RELEASE) db url)"; bench_url="$${url/dbname=kvpt/dbname=bench}"; \
 	echo "== demo load, 100 000 sites, 5 runs (each into a fresh database)"; \
 	for run in 1 2 3 4 5; do \
-	  $$psql -c "DROP DATABASE IF EXISTS bench WITH (FORCE)" -c "CREATE DATABASE bench"; \
-	  DATABASE_URL="$${url/dbname=kvpt/dbname=bench}" $(RELEASE) migrate >/dev/null 2>&1; \
-	  DATABASE_URL="$${url/dbname=kvpt/dbname=bench}" $(RELEASE) geodata load >/dev/null 2>&1; \
-	  /usr/bin/time -f "run $$run: %e s wall, %M KiB peak" \
-	    env DATABASE_URL="$${url/dbname=kvpt/dbname=bench}" $(RELEASE) demo load --sites 100000 2>&1 | grep -v INFO; \
+	  psql -X -q -v ON_ERROR_STOP=1 "$$url" -c "DROP DATABASE IF EXISTS bench WITH (FORCE)" -c "CREATE DATABASE bench"; \
+	  DATABASE_URL="$$bench_url" $(RELEASE) geodata load >/dev/null 2>&1; \
+	  DATABASE_URL="$$bench_url" /usr/bin/time -f "run $$run: %e s wall, %M KiB peak RSS" \
+	    $(RELEASE) demo load --sites 100000 2>&1 | grep -v INFO; \
 	done
 
 lint:

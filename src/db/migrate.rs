@@ -14,33 +14,28 @@ use super::{DbError, MIN_POSTGIS};
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
     pub version: i32,
+    /// The file's stem: `0003_sites`.
     pub name: &'static str,
     pub sql: &'static str,
 }
 
 macro_rules! migration {
-    ($version:literal, $name:literal) => {
+    ($version:literal, $file:literal) => {
         Migration {
             version: $version,
-            name: $name,
-            sql: include_str!(concat!(
-                "../../sql/migrations/",
-                stringify!($version),
-                "_",
-                $name,
-                ".sql"
-            )),
+            name: $file,
+            sql: include_str!(concat!("../../sql/migrations/", $file, ".sql")),
         }
     };
 }
 
 /// Every migration, in order. A test checks this list matches the folder.
 pub const MIGRATIONS: &[Migration] = &[
-    migration!(0001, "postgis"),
-    migration!(0002, "context"),
-    migration!(0003, "sites"),
-    migration!(0004, "progress_budget"),
-    migration!(0005, "accounts_audit"),
+    migration!(1, "0001_postgis"),
+    migration!(2, "0002_context"),
+    migration!(3, "0003_sites"),
+    migration!(4, "0004_progress_budget"),
+    migration!(5, "0005_accounts_audit"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -998,7 +998,9 @@ fn interpolate(line: &LineString, mut s: f64) -> Point {
         }
         s -= len;
     }
-    line.points().last().unwrap_or_else(|| Point::new(0.0, 0.0))
+    line.0
+        .last()
+        .map_or_else(|| Point::new(0.0, 0.0), |c| Point::from(*c))
 }
 
 /// Appends a history row that starts from the previous one, never earlier than it.

@@ -16,15 +16,12 @@ pub fn page(lang: Lang, overview: &Overview) -> Markup {
                        "Tây Ninh defence-zone programme 2020–2025 (directive 1584/UBND-NCPC)."))
         }
         dl.totals {
-            dt { (lang.pick("Công trình", "Works")) } dd #total-sites { (n(overview.total_sites)) }
-            dt { (lang.pick("Lượt cập nhật tiến độ", "Progress updates")) } dd { (n(overview.history_rows)) }
-            dt { (lang.pick("Dòng ngân sách", "Budget lines")) } dd { (n(overview.budget_lines)) }
-            dt { (lang.pick("Huyện, thị xã, thành phố", "Districts")) } dd { (n(overview.districts)) }
-            dt { (lang.pick("Xã, phường, thị trấn", "Communes")) } dd { (n(overview.communes)) }
-            dt { (lang.pick("Đường biên giới", "Border line")) }
-            dd { (format_int(overview.border_km.round() as i64, lang)) " km" }
-            dt { (lang.pick("Tỉnh lân cận (VN và Campuchia)", "Neighbouring provinces (VN and Cambodia)")) }
-            dd { (n(overview.adjacent_areas)) }
+            @for (label, value, id) in totals(lang, overview) {
+                div.stat {
+                    dt { (label) }
+                    dd id=[id] { (value) }
+                }
+            }
         }
         div.columns {
             section {
@@ -60,4 +57,49 @@ pub fn page(lang: Lang, overview: &Overview) -> Markup {
         }
     };
     layout(lang, lang.pick("Tổng quan", "Overview"), "/", body)
+}
+
+/// (label, formatted value, element id) of the headline figures.
+fn totals(lang: Lang, o: &Overview) -> Vec<(&'static str, String, Option<&'static str>)> {
+    let n = |v: i64| format_int(v, lang);
+    vec![
+        (
+            lang.pick("Công trình", "Works"),
+            n(o.total_sites),
+            Some("total-sites"),
+        ),
+        (
+            lang.pick("Lượt cập nhật tiến độ", "Progress updates"),
+            n(o.history_rows),
+            None,
+        ),
+        (
+            lang.pick("Dòng ngân sách", "Budget lines"),
+            n(o.budget_lines),
+            None,
+        ),
+        (
+            lang.pick("Huyện, thị xã, thành phố", "Districts"),
+            n(o.districts),
+            None,
+        ),
+        (
+            lang.pick("Xã, phường, thị trấn", "Communes"),
+            n(o.communes),
+            None,
+        ),
+        (
+            lang.pick("Đường biên giới", "Border line"),
+            format!("{} km", n(o.border_km.round() as i64)),
+            None,
+        ),
+        (
+            lang.pick(
+                "Tỉnh lân cận (VN và Campuchia)",
+                "Neighbouring provinces (VN and Cambodia)",
+            ),
+            n(o.adjacent_areas),
+            None,
+        ),
+    ]
 }
