@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::cluster::{Cluster, ClusterConfig, ClusterStatus};
@@ -49,7 +50,7 @@ pub struct Global {
     pub pg_port: u16,
 
     /// Also let the embedded cluster listen on 127.0.0.1:<pg-port> (for QGIS, ogr2ogr…).
-    #[arg(long, env = "KVPT_PG_TCP", global = true)]
+    #[arg(long, env = "KVPT_PG_TCP", value_parser = BoolishValueParser::new(), global = true)]
     pub pg_tcp: bool,
 
     /// Unprivileged user the embedded cluster runs as when kvpt runs as root.
@@ -57,7 +58,7 @@ pub struct Global {
     pub pg_user: String,
 
     /// Run the embedded cluster without fsync: for throwaway test clusters only.
-    #[arg(long, env = "KVPT_PG_FAST", global = true, hide = true)]
+    #[arg(long, env = "KVPT_PG_FAST", value_parser = BoolishValueParser::new(), global = true, hide = true)]
     pub pg_fast: bool,
 }
 
@@ -90,7 +91,7 @@ pub struct ServeArgs {
     #[arg(long, env = "KVPT_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
     /// Load the context layers and the demo data when the database has none.
-    #[arg(long, env = "KVPT_BOOTSTRAP")]
+    #[arg(long, env = "KVPT_BOOTSTRAP", value_parser = BoolishValueParser::new())]
     pub bootstrap: bool,
     #[command(flatten)]
     pub demo: DemoArgs,
@@ -121,7 +122,7 @@ pub enum DemoAction {
         #[command(flatten)]
         demo: DemoArgs,
         /// Do nothing (successfully) when the database already holds sites.
-        #[arg(long, env = "KVPT_DEMO_IF_EMPTY")]
+        #[arg(long, env = "KVPT_DEMO_IF_EMPTY", value_parser = BoolishValueParser::new())]
         if_empty: bool,
     },
 }

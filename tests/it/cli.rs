@@ -74,3 +74,18 @@ fn db_commands_refuse_to_manage_a_server_named_by_database_url() {
         .unwrap()
         .contains("manages no cluster"));
 }
+
+#[test]
+fn boolean_flags_read_one_and_yes_from_the_environment() {
+    for value in ["1", "yes", "true", "0", "off"] {
+        let out = kvpt(
+            &["db", "url"],
+            &[("KVPT_PG_FAST", value), ("KVPT_PG_TCP", value)],
+        );
+        assert!(
+            out.status.success(),
+            "{value}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
