@@ -100,9 +100,17 @@ fn migration_list_matches_the_folder() {
     files.sort();
     let listed: Vec<String> = MIGRATIONS
         .iter()
-        .map(|m| format!("{:04}_{}.sql", m.version, m.name))
+        .map(|m| format!("{}.sql", m.name))
         .collect();
     assert_eq!(files, listed);
+    for m in MIGRATIONS {
+        assert!(
+            m.name.starts_with(&format!("{:04}_", m.version)),
+            "{} is not numbered {}",
+            m.name,
+            m.version
+        );
+    }
 }
 
 #[test]
