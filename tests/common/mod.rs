@@ -305,3 +305,21 @@ pub fn constraint_of(err: &tokio_postgres::Error) -> Option<String> {
         .and_then(|e| e.constraint())
         .map(str::to_string)
 }
+
+/// Asserts a statement was refused by the constraint `name`.
+#[track_caller]
+pub fn assert_refused_by<T: std::fmt::Debug>(result: Result<T, tokio_postgres::Error>, name: &str) {
+    match result {
+        Ok(value) => panic!("expected {name} to refuse, but it was accepted: {value:?}"),
+        Err(err) => assert_eq!(constraint_of(&err).as_deref(), Some(name), "{err}"),
+    }
+}
+
+/// The single bigint a counting query returns.
+pub async fn count(client: &Client, sql: &str) -> i64 {
+    client
+        .query_one(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .get(0)
+}

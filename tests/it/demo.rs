@@ -1,6 +1,6 @@
 //! The synthetic dataset: deterministic, and placed where each kind belongs.
 
-use crate::common::TestDb;
+use crate::common::{count, TestDb};
 use kvpt::demo::{generate, Context};
 use tokio_postgres::Client;
 
@@ -51,38 +51,38 @@ async fn generation_is_pure_given_the_context() {
 async fn demo_places_every_kind_where_it_belongs() {
     let db = TestDb::with_demo(600, 2020).await;
     let client = db.client().await;
-    let one = |sql: &'static str| {
-        let client = &client;
-        async move {
-            client
-                .query_one(sql, &[])
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"))
-                .get::<_, i64>(0)
-        }
-    };
-    assert_eq!(one("SELECT count(*) FROM site").await, 600);
+    assert_eq!(count(&client, "SELECT count(*) FROM site").await, 600);
     assert_eq!(
-        one("SELECT count(DISTINCT kind) FROM site").await,
+        count(&client, "SELECT count(DISTINCT kind) FROM site").await,
         15,
         "every kind present"
     );
 
     // Militia posts and Border Guard works: on the Vietnamese side, within 5 km of the line.
-    assert!(one("SELECT count(*) FROM site WHERE kind = 'militia_post_combat_work'").await > 0);
+    assert!(
+        count(
+            &client,
+            "SELECT count(*) FROM site WHERE kind = 'militia_post_combat_work'"
+        )
+        .await
+            > 0
+    );
     assert_eq!(
-        one("SELECT count(*) FROM site s, admin_unit p, border_line b
+        count(
+            &client,
+            "SELECT count(*) FROM site s, admin_unit p, border_line b
               WHERE p.level = 'province' AND b.is_primary
                 AND s.kind IN ('militia_post_combat_work', 'border_guard_combat_work')
                 AND (NOT ST_Within(s.geom, p.geom)
-                     OR ST_Distance(s.geom::geography, b.geom::geography) > 5000)")
+                     OR ST_Distance(s.geom::geography, b.geom::geography) > 5000)"
+        )
         .await,
         0,
         "border works outside the province or too far from the border"
     );
     // Residential points sit beside a post.
     assert_eq!(
-        one("SELECT count(*) FROM site r WHERE r.kind = 'militia_residential_point' AND NOT EXISTS (
+        count(&client, "SELECT count(*) FROM site r WHERE r.kind = 'militia_residential_point' AND NOT EXISTS (
                SELECT 1 FROM site p WHERE p.kind = 'militia_post_combat_work'
                   AND ST_DWithin(p.geom::geography, r.geom::geography, 1500))")
         .await,
@@ -90,26 +90,30 @@ async fn demo_places_every_kind_where_it_belongs() {
     );
     // Markers on the line.
     assert_eq!(
-        one("SELECT count(*) FROM site s, border_line b WHERE b.is_primary AND s.kind = 'border_marker'
+        count(&client, "SELECT count(*) FROM site s, border_line b WHERE b.is_primary AND s.kind = 'border_marker'
               AND ST_Distance(s.geom::geography, b.geom::geography) > 1")
         .await,
         0
     );
     // Every site but the search zones abroad lies in a district; those abroad lie in Cambodia.
     assert_eq!(
-        one(
+        count(
+            &client,
             "SELECT count(*) FROM site WHERE district_id IS NULL AND kind <> 'remains_search_zone'"
         )
         .await,
         0
     );
     assert!(
-        one("SELECT count(*) FROM site WHERE kind = 'remains_search_zone' AND district_id IS NULL")
-            .await
+        count(
+            &client,
+            "SELECT count(*) FROM site WHERE kind = 'remains_search_zone' AND district_id IS NULL"
+        )
+        .await
             > 0
     );
     assert_eq!(
-        one("SELECT count(*) FROM site s LEFT JOIN adjacent_area a ON a.id = s.foreign_area_id, admin_unit p
+        count(&client, "SELECT count(*) FROM site s LEFT JOIN adjacent_area a ON a.id = s.foreign_area_id, admin_unit p
               WHERE p.level = 'province' AND s.district_id IS NULL
                 AND (a.country IS DISTINCT FROM 'KH' OR ST_Intersects(s.geom, p.geom))")
         .await,
@@ -117,7 +121,8 @@ async fn demo_places_every_kind_where_it_belongs() {
     );
     // Command posts and depots near district centres: inside their district.
     assert_eq!(
-        one(
+        count(
+            &client,
             "SELECT count(*) FROM site s JOIN admin_unit d ON d.id = s.district_id
               WHERE s.kind IN ('district_command_post', 'warehouse', 'workshop')
                 AND NOT ST_Within(s.geom, d.geom)"
@@ -126,40 +131,40 @@ async fn demo_places_every_kind_where_it_belongs() {
         0
     );
     // Names carry Vietnamese diacritics.
-    assert!(one("SELECT count(*) FROM site WHERE name LIKE 'Chốt dân quân%'").await > 0);
+    assert!(
+        count(
+            &client,
+            "SELECT count(*) FROM site WHERE name LIKE 'Chốt dân quân%'"
+        )
+        .await
+            > 0
+    );
 }
 
 #[tokio::test]
 async fn demo_histories_end_where_the_site_stands() {
     let db = TestDb::with_demo(400, 11).await;
     let client = db.client().await;
-    let one = |sql: &'static str| {
-        let client = &client;
-        async move {
-            client
-                .query_one(sql, &[])
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"))
-                .get::<_, i64>(0)
-        }
-    };
     assert_eq!(
-        one("SELECT count(*) FROM site s WHERE NOT EXISTS (SELECT 1 FROM progress_history h WHERE h.site_id = s.id)")
+        count(&client, "SELECT count(*) FROM site s WHERE NOT EXISTS (SELECT 1 FROM progress_history h WHERE h.site_id = s.id)")
             .await,
         0,
         "every site has a history"
     );
     assert_eq!(
-        one("SELECT count(*) FROM site s JOIN LATERAL (
+        count(
+            &client,
+            "SELECT count(*) FROM site s JOIN LATERAL (
                SELECT new_status, new_pct FROM progress_history h WHERE h.site_id = s.id
                 ORDER BY recorded_at DESC, id DESC LIMIT 1) last ON true
-              WHERE last.new_status <> s.status OR last.new_pct <> s.progress_pct")
+              WHERE last.new_status <> s.status OR last.new_pct <> s.progress_pct"
+        )
         .await,
         0,
         "the last history row is the site's state"
     );
     assert_eq!(
-        one("SELECT count(*) FROM (SELECT new_pct < lag(new_pct) OVER w AS down,
+        count(&client, "SELECT count(*) FROM (SELECT new_pct < lag(new_pct) OVER w AS down,
                                           old_pct IS DISTINCT FROM lag(new_pct) OVER w AS broken
                                      FROM progress_history WINDOW w AS (PARTITION BY site_id ORDER BY recorded_at, id)) x
               WHERE down OR broken")
@@ -168,23 +173,26 @@ async fn demo_histories_end_where_the_site_stands() {
         "percent never goes down and each row starts where the last ended"
     );
     assert_eq!(
-        one("SELECT count(*) FROM progress_history
-              WHERE recorded_at < '2020-07-17' OR recorded_at > '2026-01-01'")
+        count(
+            &client,
+            "SELECT count(*) FROM progress_history
+              WHERE recorded_at < '2020-07-17' OR recorded_at > '2026-01-01'"
+        )
         .await,
         0,
         "histories lie in 2020–2025"
     );
     assert!(
-        one("SELECT count(DISTINCT status) FROM site").await >= 5,
+        count(&client, "SELECT count(DISTINCT status) FROM site").await >= 5,
         "a spread of statuses"
     );
     assert_eq!(
-        one("SELECT count(*) FROM budget_line WHERE year NOT BETWEEN 2021 AND 2025 OR disbursed_vnd > allocated_vnd
+        count(&client, "SELECT count(*) FROM budget_line WHERE year NOT BETWEEN 2021 AND 2025 OR disbursed_vnd > allocated_vnd
                 OR (settled_vnd > 0 AND site_id IN (SELECT id FROM site WHERE status NOT IN ('completed', 'handed_over')))")
         .await,
         0
     );
-    assert!(one("SELECT count(*) FROM search_zone").await > 0);
+    assert!(count(&client, "SELECT count(*) FROM search_zone").await > 0);
 }
 
 #[tokio::test]

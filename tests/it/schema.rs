@@ -1,6 +1,6 @@
 //! Migrations and the rules the schema enforces, each refused by its named constraint.
 
-use crate::common::{constraint_of, TestDb};
+use crate::common::{assert_refused_by, count, TestDb};
 use kvpt::db::migrate::{migrate, MIGRATIONS};
 use kvpt::domain::SiteKind;
 use tokio_postgres::Client;
@@ -151,52 +151,32 @@ async fn kinds_in_the_database_match_the_domain() {
     assert_eq!(count as usize, SiteKind::ALL.len());
 }
 
+const POINT: &str = "SRID=4326;POINT(106.1 11.5)";
+
 #[tokio::test]
 async fn geometry_type_must_suit_the_kind() {
     let db = TestDb::new().await;
     let client = db.client().await;
-    let err = insert_site(&client, "CHOT-T-1", "militia_post_combat_work", SQUARE)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        constraint_of(&err).as_deref(),
-        Some("site_geometry_matches_kind")
-    );
-    let err = insert_site(
-        &client,
-        "DCD-T-1",
-        "mobility_road",
-        "SRID=4326;POINT(106.1 11.5)",
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(
-        constraint_of(&err).as_deref(),
-        Some("site_geometry_matches_kind")
-    );
-    let err = insert_site(
-        &client,
-        "MOC-T-1",
-        "border_marker",
-        "SRID=4326;MULTIPOINT((106.1 11.5),(106.2 11.5))",
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(
-        constraint_of(&err).as_deref(),
-        Some("site_geometry_matches_kind")
-    );
+    for (code, kind, ewkt) in [
+        ("CHOT-T-1", "militia_post_combat_work", SQUARE),
+        ("DCD-T-1", "mobility_road", POINT),
+        (
+            "MOC-T-1",
+            "border_marker",
+            "SRID=4326;MULTIPOINT((106.1 11.5),(106.2 11.5))",
+        ),
+    ] {
+        assert_refused_by(
+            insert_site(&client, code, kind, ewkt).await,
+            "site_geometry_matches_kind",
+        );
+    }
     insert_site(&client, "CDT-T-1", "strongpoint_cluster", SQUARE)
         .await
         .expect("a polygon suits a cluster");
-    insert_site(
-        &client,
-        "SCH-T-1",
-        "district_command_post",
-        "SRID=4326;POINT(106.1 11.5)",
-    )
-    .await
-    .expect("a point suits a command post");
+    insert_site(&client, "SCH-T-1", "district_command_post", POINT)
+        .await
+        .expect("a point suits a command post");
 }
 
 #[tokio::test]
@@ -204,21 +184,19 @@ async fn invalid_and_empty_geometry_are_refused() {
     let db = TestDb::new().await;
     let client = db.client().await;
     let bowtie = "SRID=4326;POLYGON((106.1 11.5,106.11 11.51,106.11 11.5,106.1 11.51,106.1 11.5))";
-    let err = insert_site(&client, "CDT-T-1", "strongpoint_cluster", bowtie)
-        .await
-        .unwrap_err();
-    assert_eq!(constraint_of(&err).as_deref(), Some("site_geometry_valid"));
-    let err = insert_site(
-        &client,
-        "CDT-T-2",
-        "strongpoint_cluster",
-        "SRID=4326;POLYGON EMPTY",
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(
-        constraint_of(&err).as_deref(),
-        Some("site_geometry_not_empty")
+    assert_refused_by(
+        insert_site(&client, "CDT-T-1", "strongpoint_cluster", bowtie).await,
+        "site_geometry_valid",
+    );
+    assert_refused_by(
+        insert_site(
+            &client,
+            "CDT-T-2",
+            "strongpoint_cluster",
+            "SRID=4326;POLYGON EMPTY",
+        )
+        .await,
+        "site_geometry_not_empty",
     );
 }
 
@@ -226,18 +204,27 @@ async fn invalid_and_empty_geometry_are_refused() {
 async fn duplicate_codes_and_bad_percentages_are_refused() {
     let db = TestDb::new().await;
     let client = db.client().await;
-    let point = "SRID=4326;POINT(106.1 11.5)";
-    insert_site(&client, "KHO-T-1", "warehouse", point)
+    insert_site(&client, "KHO-T-1", "warehouse", POINT)
         .await
         .unwrap();
-    let err = insert_site(&client, "KHO-T-1", "warehouse", point)
+    let err = insert_site(&client, "KHO-T-1", "warehouse", POINT)
         .await
         .unwrap_err();
-    assert_eq!(constraint_of(&err).as_deref(), Some("site_code_key"));
-    let err = insert_site(&client, "kho t 1", "warehouse", point)
-        .await
-        .unwrap_err();
-    assert_eq!(constraint_of(&err).as_deref(), Some("site_code_format"));
+    // The service sees the constraint by name, with a message a user can act on.
+    match kvpt::db::DbError::from(err) {
+        kvpt::db::DbError::Constraint {
+            constraint,
+            message,
+        } => {
+            assert_eq!(constraint, "site_code_key");
+            assert_eq!(message, "a site with this code already exists");
+        }
+        other => panic!("not a constraint error: {other:?}"),
+    }
+    assert_refused_by(
+        insert_site(&client, "kho t 1", "warehouse", POINT).await,
+        "site_code_format",
+    );
     for (sql, constraint) in [
         (
             "UPDATE site SET progress_pct = 101",
@@ -256,8 +243,7 @@ async fn duplicate_codes_and_bad_percentages_are_refused() {
             "site_planned_dates_order",
         ),
     ] {
-        let err = client.execute(sql, &[]).await.unwrap_err();
-        assert_eq!(constraint_of(&err).as_deref(), Some(constraint), "{sql}");
+        assert_refused_by(client.execute(sql, &[]).await, constraint);
     }
     client
         .execute(
@@ -272,84 +258,57 @@ async fn duplicate_codes_and_bad_percentages_are_refused() {
 async fn disbursed_cannot_exceed_allocated() {
     let db = TestDb::new().await;
     let client = db.client().await;
-    let id = insert_site(
-        &client,
-        "KHO-T-1",
-        "warehouse",
-        "SRID=4326;POINT(106.1 11.5)",
-    )
-    .await
-    .unwrap();
+    let id = insert_site(&client, "KHO-T-1", "warehouse", POINT)
+        .await
+        .unwrap();
     let insert = "INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd, disbursed_vnd)
                   VALUES ($1, $2, 'provincial', 1000000000, $3, $4)";
-    let err = client
-        .execute(insert, &[&id, &2023i16, &500_000_000i64, &600_000_000i64])
-        .await
-        .unwrap_err();
-    assert_eq!(
-        constraint_of(&err).as_deref(),
-        Some("budget_line_disbursed_within_allocated")
+    let line = |year: i16, allocated: i64, disbursed: i64| {
+        let client = &client;
+        async move {
+            client
+                .execute(insert, &[&id, &year, &allocated, &disbursed])
+                .await
+        }
+    };
+    assert_refused_by(
+        line(2023, 500_000_000, 600_000_000).await,
+        "budget_line_disbursed_within_allocated",
     );
-    let err = client
-        .execute(insert, &[&id, &2019i16, &1i64, &0i64])
-        .await
-        .unwrap_err();
-    assert_eq!(
-        constraint_of(&err).as_deref(),
-        Some("budget_line_year_range")
-    );
-    client
-        .execute(insert, &[&id, &2023i16, &500_000_000i64, &500_000_000i64])
+    assert_refused_by(line(2019, 1, 0).await, "budget_line_year_range");
+    assert_refused_by(line(2023, -1, 0).await, "budget_line_amounts_not_negative");
+    line(2023, 500_000_000, 500_000_000)
         .await
         .expect("equal is fine");
-    let err = client
-        .execute(insert, &[&id, &2023i16, &1i64, &0i64])
-        .await
-        .unwrap_err();
-    assert_eq!(constraint_of(&err).as_deref(), Some("budget_line_pkey"));
+    assert_refused_by(line(2023, 1, 0).await, "budget_line_pkey");
 }
 
 #[tokio::test]
 async fn progress_history_is_append_only() {
     let db = TestDb::new().await;
     let client = db.client().await;
-    let id = insert_site(
-        &client,
-        "KHO-T-1",
-        "warehouse",
-        "SRID=4326;POINT(106.1 11.5)",
-    )
-    .await
-    .unwrap();
-    client
-        .execute(
-            "INSERT INTO progress_history (site_id, actor, new_status, new_pct) VALUES ($1, 'test', 'design', 0)",
-            &[&id],
-        )
+    let id = insert_site(&client, "KHO-T-1", "warehouse", POINT)
         .await
         .unwrap();
+    let insert = "INSERT INTO progress_history (site_id, actor, new_status, new_pct) VALUES ($1, 'test', 'design', $2)";
+    client.execute(insert, &[&id, &0i16]).await.unwrap();
     for sql in [
         "UPDATE progress_history SET new_pct = 50",
         "DELETE FROM progress_history",
         "TRUNCATE progress_history",
     ] {
-        let err = client.batch_execute(sql).await.unwrap_err();
-        assert_eq!(
-            constraint_of(&err).as_deref(),
-            Some("progress_history_append_only"),
-            "{sql}"
+        assert_refused_by(
+            client.batch_execute(sql).await,
+            "progress_history_append_only",
         );
     }
-    let err = client
-        .execute(
-            "INSERT INTO progress_history (site_id, actor, new_status, new_pct) VALUES ($1, 'test', 'design', 140)",
-            &[&id],
-        )
-        .await
-        .unwrap_err();
+    assert_refused_by(
+        client.execute(insert, &[&id, &140i16]).await,
+        "progress_history_pct_range",
+    );
     assert_eq!(
-        constraint_of(&err).as_deref(),
-        Some("progress_history_pct_range")
+        count(&client, "SELECT count(*) FROM progress_history").await,
+        1
     );
 }
 
@@ -360,27 +319,23 @@ async fn only_search_zones_carry_search_data() {
     let land = insert_site(&client, "DQP-T-1", "defence_land", SQUARE)
         .await
         .unwrap();
-    let err = client
-        .execute("INSERT INTO search_zone (site_id) VALUES ($1)", &[&land])
-        .await
-        .unwrap_err();
-    assert_eq!(
-        constraint_of(&err).as_deref(),
-        Some("search_zone_site_is_zone")
+    assert_refused_by(
+        client
+            .execute("INSERT INTO search_zone (site_id) VALUES ($1)", &[&land])
+            .await,
+        "search_zone_site_is_zone",
     );
     let zone = insert_site(&client, "TKQT-T-1", "remains_search_zone", SQUARE)
         .await
         .unwrap();
-    let err = client
-        .execute(
-            "INSERT INTO search_zone (site_id, remains_expected) VALUES ($1, -3)",
-            &[&zone],
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        constraint_of(&err).as_deref(),
-        Some("search_zone_counts_not_negative")
+    assert_refused_by(
+        client
+            .execute(
+                "INSERT INTO search_zone (site_id, remains_expected) VALUES ($1, -3)",
+                &[&zone],
+            )
+            .await,
+        "search_zone_counts_not_negative",
     );
 }
 
