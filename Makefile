@@ -5,9 +5,11 @@ SHELL := /bin/bash
 PKGS := postgresql-15 postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config
 RELEASE := target/release/kvpt
 DEBUG := target/debug/kvpt
-# The throwaway cluster of `make test` and `make bench` (not the one `make run` uses).
-TEST_VAR := $(CURDIR)/target/test-var
-BENCH_VAR := $(CURDIR)/target/bench-var
+# The throwaway clusters of `make test` and `make bench` (not the one `make run` uses) live
+# under /tmp, which the unprivileged server user can always reach, one per checkout.
+CHECKOUT_ID := $(shell id -u)-$(shell echo '$(CURDIR)' | cksum | cut -d' ' -f1)
+TEST_VAR := $(or $(KVPT_TEST_DIR),/tmp/kvpt-make-test-$(CHECKOUT_ID))
+BENCH_VAR := /tmp/kvpt-make-bench-$(CHECKOUT_ID)
 
 .PHONY: run test bench deps build lint db-stop
 

@@ -336,7 +336,9 @@ impl<'a> Generator<'a> {
         let residence = loop {
             let centre = self.offset(post, 350.0, 800.0);
             let poly = self.star(centre, 80.0, 220.0);
-            if self.ctx.province.contains(&poly) && !poly.contains(&post) {
+            if !poly.contains(&post)
+                && shape_within(&Shape::Polygon(poly.clone()), &self.ctx.province)
+            {
                 break poly;
             }
         };
@@ -492,7 +494,9 @@ impl<'a> Generator<'a> {
                 continue;
             };
             let poly = self.star(centre, 400.0, 2_000.0);
-            if area.geom.contains(&poly) && !ctx.province.intersects(&poly) {
+            if !ctx.province.intersects(&poly)
+                && shape_within(&Shape::Polygon(poly.clone()), &area.geom)
+            {
                 return (Shape::Polygon(poly), Some(Place::Abroad(area)));
             }
         }
@@ -956,11 +960,39 @@ fn unreachable_kind(kind: SiteKind) -> ! {
 }
 
 fn shape_within(shape: &Shape, area: &MultiPolygon) -> bool {
+    // Fast path: a shape whose every vertex lies closer to an inner point than that
+    // point lies to the area's boundary is inside. Most demo shapes are small next
+    // to a district, so the full (costly) topological test is rarely needed.
+    let centre = representative(shape);
+    if area.contains(&centre) {
+        let reach = shape_coords(shape)
+            .map(|c| ((c.x - centre.x()).powi(2) + (c.y - centre.y()).powi(2)).sqrt())
+            .fold(0.0, f64::max);
+        if distance_to_boundary(area, &centre) > reach {
+            return true;
+        }
+    }
     match shape {
         Shape::Point(p) => area.contains(p),
         Shape::Line(l) => area.contains(l),
         Shape::Polygon(p) => area.contains(p),
     }
+}
+
+fn shape_coords(shape: &Shape) -> Box<dyn Iterator<Item = geo::Coord> + '_> {
+    match shape {
+        Shape::Point(p) => Box::new(std::iter::once(p.0)),
+        Shape::Line(l) => Box::new(l.coords().copied()),
+        Shape::Polygon(p) => Box::new(p.exterior().coords().copied()),
+    }
+}
+
+fn distance_to_boundary(area: &MultiPolygon, p: &Point) -> f64 {
+    area.0
+        .iter()
+        .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+        .map(|ring| Euclidean.distance(p, ring))
+        .fold(f64::INFINITY, f64::min)
 }
 
 fn representative(shape: &Shape) -> Point {
