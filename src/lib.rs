@@ -11,5 +11,6 @@ pub mod domain;
 pub mod error;
 pub mod geodata;
 pub mod i18n;
+pub mod spatial;
 pub mod views;
 pub mod web;

@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_sites"),
     migration!(4, "0004_progress_budget"),
     migration!(5, "0005_accounts_audit"),
+    migration!(6, "0006_layer_version"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

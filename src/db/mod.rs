@@ -3,6 +3,7 @@
 
 pub mod migrate;
 pub mod stats;
+pub mod tiles;
 
 use std::time::Duration;
 

@@ -32,6 +32,19 @@ pub enum LayerGroup {
 }
 
 impl LayerGroup {
+    pub const ALL: &'static [LayerGroup] = &[
+        Self::DefenceWorks,
+        Self::BorderMilitia,
+        Self::Logistics,
+        Self::SearchZones,
+        Self::BorderMarkers,
+        Self::Land,
+    ];
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|g| g.code() == code)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Self::DefenceWorks => "defence_works",

@@ -4,6 +4,7 @@
 mod health;
 mod home;
 mod page;
+mod tiles;
 
 use std::net::SocketAddr;
 
@@ -13,17 +14,25 @@ use axum::Router;
 use deadpool_postgres::Pool;
 use tower_http::trace::TraceLayer;
 
+use crate::domain::Classification;
+
 pub use page::PageError;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
+    /// The highest classification shown to callers. Until accounts exist (issue 4)
+    /// everyone is anonymous and sees public and internal works only.
+    pub clearance: Classification,
 }
 
 impl AppState {
     pub fn new(pool: Pool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            clearance: Classification::Internal,
+        }
     }
 
     /// A pooled connection, or 503 when the database cannot be reached in time.
@@ -37,6 +46,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(home::routes())
         .merge(health::routes())
+        .merge(tiles::routes())
         .fallback(page::not_found)
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

@@ -8,4 +8,5 @@ mod cli;
 mod cluster;
 mod demo;
 mod schema;
+mod tiles;
 mod web;

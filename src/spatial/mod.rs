@@ -1,0 +1,3 @@
+//! Pure spatial helpers: tile coordinates (no I/O).
+
+pub mod tile;

@@ -1,0 +1,85 @@
+//! `GET /tiles/{layer}/{z}/{x}/{y}.mvt`: site layers as Mapbox Vector Tiles, with
+//! an ETag from the layer's data version so no stale tile survives an edit.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::AppState;
+use crate::db;
+use crate::domain::LayerGroup;
+use crate::error::AppError;
+use crate::spatial::tile::TileCoord;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/tiles/{layer}/{z}/{x}/{y}", get(tile))
+}
+
+async fn tile(
+    State(state): State<AppState>,
+    Path((layer, z, x, y)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let layer = LayerGroup::from_code(&layer).ok_or_else(|| {
+        let known: Vec<&str> = LayerGroup::ALL.iter().map(|g| g.code()).collect();
+        AppError::NotFound(format!(
+            "no layer '{layer}'; layers are {}",
+            known.join(", ")
+        ))
+    })?;
+    let coord = TileCoord::parse(&z, &x, &y, "mvt")
+        .map_err(|e| AppError::bad_request("tile", e.to_string()))?;
+    let client = state.db().await?;
+    let version = db::tiles::layer_version(&**client, layer).await?;
+    // The clearance is part of the tag: two callers with different ceilings never share a cached tile.
+    let etag = format!(
+        "\"{}-{}-{}\"",
+        layer.code(),
+        version,
+        state.clearance.code()
+    );
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag)
+        })
+    {
+        return Ok(with_cache_headers(
+            StatusCode::NOT_MODIFIED.into_response(),
+            &etag,
+        ));
+    }
+    let bytes = db::tiles::site_tile(&**client, layer, coord, state.clearance).await?;
+    tracing::debug!(
+        tile.z = coord.z,
+        tile.x = coord.x,
+        tile.y = coord.y,
+        bytes = bytes.len(),
+        "tile"
+    );
+    let response = if bytes.is_empty() {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")],
+            Body::from(bytes),
+        )
+            .into_response()
+    };
+    Ok(with_cache_headers(response, &etag))
+}
+
+/// Caches may keep a tile but must ask again each time: a 304 is cheap, a stale tile is wrong.
+fn with_cache_headers(mut response: Response, etag: &str) -> Response {
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}

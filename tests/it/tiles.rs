@@ -1,0 +1,199 @@
+//! Vector tiles: decoded and checked against PostGIS, cached by data version,
+//! and refused clearly when the address is wrong.
+
+use crate::common::{count, TestDb};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use kvpt::spatial::tile::TileCoord;
+use mvt_reader::feature::Value;
+use tower::ServiceExt;
+
+struct TileResponse {
+    status: StatusCode,
+    etag: Option<String>,
+    body: Vec<u8>,
+}
+
+async fn fetch(app: &axum::Router, uri: &str, if_none_match: Option<&str>) -> TileResponse {
+    let mut request = Request::builder().uri(uri);
+    if let Some(tag) = if_none_match {
+        request = request.header(header::IF_NONE_MATCH, tag);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let etag = response
+        .headers()
+        .get(header::ETAG)
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    TileResponse { status, etag, body }
+}
+
+/// The z8 tile over Tây Ninh city, where most of the demo lies. Tiles carry a
+/// 64-pixel buffer, so features just outside the tile count too.
+fn home_tile() -> TileCoord {
+    TileCoord::containing(106.1, 11.3, 8)
+}
+
+#[tokio::test]
+async fn a_tile_holds_exactly_the_visible_sites_of_its_layer() {
+    let db = TestDb::with_demo(400, 5).await;
+    let client = db.client().await;
+    let t = home_tile();
+    let response = fetch(
+        &db.app(),
+        &format!("/tiles/search_zones/{}/{}/{}.mvt", t.z, t.x, t.y),
+        None,
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::OK);
+    let reader = mvt_reader::Reader::new(response.body).expect("a valid vector tile");
+    assert_eq!(
+        reader.get_layer_names().unwrap(),
+        vec!["search_zones".to_string()]
+    );
+    let features = reader.get_features(0).unwrap();
+    let expected = count(
+        &client,
+        &format!(
+            "SELECT count(*) FROM site s JOIN site_kind k ON k.code = s.kind
+              WHERE k.layer_group = 'search_zones' AND s.classification <= 'internal'
+                AND ST_Intersects(ST_Transform(s.geom, 3857),
+                                  ST_TileEnvelope({}, {}, {}, margin => 64.0 / 4096))",
+            t.z, t.x, t.y
+        ),
+    )
+    .await;
+    assert!(expected > 0, "the demo has search zones in this tile");
+    assert_eq!(features.len() as i64, expected);
+    for feature in &features {
+        let props = feature.properties.as_ref().expect("properties");
+        for key in ["code", "name", "kind", "status", "percent", "district"] {
+            assert!(props.contains_key(key), "missing {key}: {props:?}");
+        }
+        assert!(feature.id.is_some(), "features carry the site id");
+        match &props["kind"] {
+            Value::String(kind) => assert!(
+                kind == "remains_search_zone" || kind == "gratitude_house",
+                "{kind}"
+            ),
+            other => panic!("kind is {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn nothing_above_the_clearance_reaches_a_tile() {
+    let db = TestDb::with_demo(400, 5).await;
+    let client = db.client().await;
+    client
+        .execute(
+            "UPDATE site SET classification = 'secret' WHERE kind = 'border_marker'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let t = TileCoord::containing(106.0, 11.5, 6);
+    let response = fetch(
+        &db.app(),
+        &format!("/tiles/border_markers/{}/{}/{}.mvt", t.z, t.x, t.y),
+        None,
+    )
+    .await;
+    assert_eq!(
+        response.status,
+        StatusCode::NO_CONTENT,
+        "secret markers are not shown to anyone yet"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_tile_is_204() {
+    let db = TestDb::with_demo(100, 5).await;
+    let response = fetch(&db.app(), "/tiles/logistics/8/0/0.mvt", None).await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT);
+    assert!(response.body.is_empty());
+}
+
+#[tokio::test]
+async fn etag_changes_after_an_edit_to_its_layer_and_not_before() {
+    let db = TestDb::with_demo(200, 5).await;
+    let client = db.client().await;
+    let app = db.app();
+    let t = home_tile();
+    let uri = format!("/tiles/search_zones/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let first = fetch(&app, &uri, None).await;
+    let tag = first.etag.clone().expect("an ETag");
+    assert_eq!(
+        fetch(&app, &uri, None).await.etag.as_deref(),
+        Some(tag.as_str()),
+        "stable without edits"
+    );
+    let cached = fetch(&app, &uri, Some(&tag)).await;
+    assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
+    assert!(cached.body.is_empty());
+
+    // An edit to another layer leaves this one's tag alone.
+    client
+        .execute(
+            "UPDATE site SET progress_pct = progress_pct WHERE kind = 'warehouse'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fetch(&app, &uri, Some(&tag)).await.status,
+        StatusCode::NOT_MODIFIED
+    );
+
+    // An edit to this layer shows on the very next request.
+    client
+        .execute(
+            "UPDATE site SET name = 'Khu vực đã đổi tên' WHERE id = (SELECT min(id) FROM site WHERE kind = 'remains_search_zone')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let after = fetch(&app, &uri, Some(&tag)).await;
+    assert_eq!(after.status, StatusCode::OK);
+    assert_ne!(after.etag.as_deref(), Some(tag.as_str()));
+}
+
+#[tokio::test]
+async fn bad_tile_addresses_are_400_and_unknown_layers_404() {
+    let db = TestDb::new().await;
+    let app = db.app();
+    for uri in [
+        "/tiles/logistics/23/0/0.mvt",
+        "/tiles/logistics/-1/0/0.mvt",
+        "/tiles/logistics/3/8/0.mvt",
+        "/tiles/logistics/3/0/8.mvt",
+        "/tiles/logistics/a/0/0.mvt",
+        "/tiles/logistics/3/0/0.png",
+        "/tiles/logistics/3/0/99999999999999999999.mvt",
+    ] {
+        let response = fetch(&app, uri, None).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{uri}");
+        let json: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(json["field"], "tile", "{uri}");
+        assert!(!json["error"].as_str().unwrap().is_empty());
+    }
+    let response = fetch(&app, "/tiles/nuclear_silos/3/0/0.mvt", None).await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    let json: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    assert!(
+        json["error"].as_str().unwrap().contains("defence_works"),
+        "{json}"
+    );
+}
