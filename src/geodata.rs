@@ -68,6 +68,13 @@ pub async fn load(client: &mut Client) -> Result<bool, DbError> {
     }
     let tx = client.transaction().await?;
     load_all(&tx).await?;
+    // Tiles of the context layers are cached by this version.
+    tx.execute(
+        "UPDATE layer_version SET version = version + 1, changed_at = now()
+          WHERE layer IN ('province', 'districts', 'border', 'adjacent_provinces', 'rivers')",
+        &[],
+    )
+    .await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -7,6 +7,9 @@ CREATE TABLE layer_version (
     changed_at  timestamptz NOT NULL DEFAULT now()
 );
 INSERT INTO layer_version (layer) SELECT DISTINCT layer_group FROM site_kind;
+-- Context layers change only when `kvpt geodata load` runs, which bumps them.
+INSERT INTO layer_version (layer)
+VALUES ('province'), ('districts'), ('border'), ('adjacent_provinces'), ('rivers');
 
 -- Statement-level, so a bulk load bumps each layer once rather than once per row.
 CREATE FUNCTION site_bump_layer_version() RETURNS trigger

@@ -7,13 +7,92 @@ use crate::domain::{Classification, LayerGroup};
 use crate::spatial::tile::TileCoord;
 
 const TILE_SITES: &str = include_str!("../../sql/queries/tile_sites.sql");
+const TILE_CONTEXT: &str = include_str!("../../sql/queries/tile_context.sql");
+
+/// A context layer drawn under the works: its name, source rows and properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextLayer {
+    pub name: &'static str,
+    source: &'static str,
+    columns: &'static str,
+}
+
+/// The context layers, the only tables a context tile can read.
+pub const CONTEXT_LAYERS: &[ContextLayer] = &[
+    ContextLayer {
+        name: "province",
+        source: "(SELECT * FROM admin_unit WHERE level = 'province')",
+        columns: "t.id, t.code, t.name, t.short_name",
+    },
+    ContextLayer {
+        name: "districts",
+        source: "(SELECT * FROM admin_unit WHERE level = 'district')",
+        columns: "t.id, t.code, t.name, t.short_name, t.name_en, t.borders_cambodia",
+    },
+    ContextLayer {
+        name: "border",
+        source: "border_line",
+        columns: "t.id, t.name, t.name_vi, t.is_primary",
+    },
+    ContextLayer {
+        name: "adjacent_provinces",
+        source: "adjacent_area",
+        columns: "t.id, t.code, t.name, t.name_vi, t.country",
+    },
+    ContextLayer {
+        name: "rivers",
+        source: "river",
+        columns: "t.id, t.class, t.gshhg_level",
+    },
+];
+
+impl ContextLayer {
+    pub fn from_name(name: &str) -> Option<Self> {
+        CONTEXT_LAYERS.iter().copied().find(|l| l.name == name)
+    }
+}
+
+/// A context layer's data version (bumped by `kvpt geodata load`).
+pub async fn context_version(
+    client: &impl GenericClient,
+    layer: ContextLayer,
+) -> Result<i64, DbError> {
+    version_of(client, layer.name).await
+}
+
+/// One context layer's tile, empty where the layer has nothing.
+pub async fn context_tile(
+    client: &impl GenericClient,
+    layer: ContextLayer,
+    tile: TileCoord,
+) -> Result<Vec<u8>, DbError> {
+    let sql = TILE_CONTEXT
+        .replace("{columns}", layer.columns)
+        .replace("{source}", layer.source);
+    let row = client
+        .query_one(
+            &sql,
+            &[
+                &i32::from(tile.z),
+                &(tile.x as i32),
+                &(tile.y as i32),
+                &layer.name,
+            ],
+        )
+        .await?;
+    Ok(row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default())
+}
 
 /// The layer's data version: bumped by every write to its sites.
 pub async fn layer_version(client: &impl GenericClient, layer: LayerGroup) -> Result<i64, DbError> {
+    version_of(client, layer.code()).await
+}
+
+async fn version_of(client: &impl GenericClient, layer: &str) -> Result<i64, DbError> {
     let row = client
         .query_opt(
             "SELECT version FROM layer_version WHERE layer = $1",
-            &[&layer.code()],
+            &[&layer],
         )
         .await?;
     Ok(row.map_or(0, |r| r.get(0)))

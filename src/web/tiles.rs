@@ -1,4 +1,4 @@
-//! `GET /tiles/{layer}/{z}/{x}/{y}.mvt`: site layers as Mapbox Vector Tiles, with
+//! `GET /tiles/{layer}/{z}/{x}/{y}.mvt`: site and context layers as Mapbox Vector Tiles, with
 //! an ETag from the layer's data version so no stale tile survives an edit.
 
 use axum::body::Body;
@@ -10,9 +10,25 @@ use axum::Router;
 
 use super::AppState;
 use crate::db;
+use crate::db::tiles::{ContextLayer, CONTEXT_LAYERS};
 use crate::domain::LayerGroup;
 use crate::error::AppError;
 use crate::spatial::tile::TileCoord;
+
+/// A layer a tile can be asked of: sites of a group, or a context layer.
+#[derive(Debug, Clone, Copy)]
+enum TileLayer {
+    Sites(LayerGroup),
+    Context(ContextLayer),
+}
+
+impl TileLayer {
+    fn from_name(name: &str) -> Option<Self> {
+        LayerGroup::from_code(name)
+            .map(TileLayer::Sites)
+            .or_else(|| ContextLayer::from_name(name).map(TileLayer::Context))
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/tiles/{layer}/{z}/{x}/{y}", get(tile))
@@ -23,8 +39,12 @@ async fn tile(
     Path((layer, z, x, y)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let layer = LayerGroup::from_code(&layer).ok_or_else(|| {
-        let known: Vec<&str> = LayerGroup::ALL.iter().map(|g| g.code()).collect();
+    let layer = TileLayer::from_name(&layer).ok_or_else(|| {
+        let known: Vec<&str> = LayerGroup::ALL
+            .iter()
+            .map(|g| g.code())
+            .chain(CONTEXT_LAYERS.iter().map(|l| l.name))
+            .collect();
         AppError::NotFound(format!(
             "no layer '{layer}'; layers are {}",
             known.join(", ")
@@ -33,14 +53,18 @@ async fn tile(
     let coord = TileCoord::parse(&z, &x, &y, "mvt")
         .map_err(|e| AppError::bad_request("tile", e.to_string()))?;
     let client = state.db().await?;
-    let version = db::tiles::layer_version(&**client, layer).await?;
+    let (name, version) = match layer {
+        TileLayer::Sites(group) => (
+            group.code(),
+            db::tiles::layer_version(&**client, group).await?,
+        ),
+        TileLayer::Context(context) => (
+            context.name,
+            db::tiles::context_version(&**client, context).await?,
+        ),
+    };
     // The clearance is part of the tag: two callers with different ceilings never share a cached tile.
-    let etag = format!(
-        "\"{}-{}-{}\"",
-        layer.code(),
-        version,
-        state.clearance.code()
-    );
+    let etag = format!("\"{name}-{version}-{}\"", state.clearance.code());
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -54,7 +78,12 @@ async fn tile(
             &etag,
         ));
     }
-    let bytes = db::tiles::site_tile(&**client, layer, coord, state.clearance).await?;
+    let bytes = match layer {
+        TileLayer::Sites(group) => {
+            db::tiles::site_tile(&**client, group, coord, state.clearance).await?
+        }
+        TileLayer::Context(context) => db::tiles::context_tile(&**client, context, coord).await?,
+    };
     tracing::debug!(
         tile.z = coord.z,
         tile.x = coord.x,

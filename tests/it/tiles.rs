@@ -197,3 +197,40 @@ async fn bad_tile_addresses_are_400_and_unknown_layers_404() {
         "{json}"
     );
 }
+
+#[tokio::test]
+async fn context_layers_are_served_whole_at_low_zoom() {
+    let db = TestDb::new().await;
+    let app = db.app();
+    // z4 12/7 spans 90–112.5° E, 0–22° N: the whole province and its neighbours.
+    for (layer, expected) in [
+        ("province", 1),
+        ("districts", 9),
+        ("border", 2),
+        ("adjacent_provinces", 7),
+        ("rivers", 2),
+    ] {
+        let response = fetch(&app, &format!("/tiles/{layer}/4/12/7.mvt"), None).await;
+        assert_eq!(response.status, StatusCode::OK, "{layer}");
+        assert!(response.etag.is_some(), "{layer}");
+        let reader = mvt_reader::Reader::new(response.body).unwrap();
+        assert_eq!(reader.get_layer_names().unwrap(), vec![layer.to_string()]);
+        assert_eq!(reader.get_features(0).unwrap().len(), expected, "{layer}");
+    }
+    let districts = fetch(&app, "/tiles/districts/4/12/7.mvt", None).await;
+    let reader = mvt_reader::Reader::new(districts.body).unwrap();
+    let names: Vec<String> = reader
+        .get_features(0)
+        .unwrap()
+        .iter()
+        .filter_map(|f| match f.properties.as_ref()?.get("short_name")? {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(names.contains(&"Tân Biên".to_string()), "{names:?}");
+    assert_eq!(
+        fetch(&app, "/tiles/districts/4/0/0.mvt", None).await.status,
+        StatusCode::NO_CONTENT
+    );
+}
