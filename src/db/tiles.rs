@@ -119,3 +119,54 @@ pub async fn site_tile(
         .await?;
     Ok(row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default())
 }
+
+/// Extent of a site layer's visible sites as [west, south, east, north], if any.
+pub async fn site_layer_bounds(
+    client: &impl GenericClient,
+    layer: LayerGroup,
+    clearance: Classification,
+) -> Result<Option<[f64; 4]>, DbError> {
+    let row = client
+        .query_one(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+               FROM (SELECT ST_Extent(s.geom)::geometry AS e
+                       FROM site s JOIN site_kind k ON k.code = s.kind
+                      WHERE k.layer_group = $1 AND s.classification <= $2::text::classification) x",
+            &[&layer.code(), &clearance.code()],
+        )
+        .await?;
+    Ok(bounds_of(&row))
+}
+
+/// Extent of a context layer as [west, south, east, north], if it has rows.
+pub async fn context_layer_bounds(
+    client: &impl GenericClient,
+    layer: ContextLayer,
+) -> Result<Option<[f64; 4]>, DbError> {
+    let sql = format!(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+           FROM (SELECT ST_Extent(t.geom)::geometry AS e FROM {} t) x",
+        layer.source
+    );
+    let row = client.query_one(&sql, &[]).await?;
+    Ok(bounds_of(&row))
+}
+
+fn bounds_of(row: &tokio_postgres::Row) -> Option<[f64; 4]> {
+    Some([
+        row.get::<_, Option<f64>>(0)?,
+        row.get(1),
+        row.get(2),
+        row.get(3),
+    ])
+}
+
+impl ContextLayer {
+    /// The property names this layer's features carry.
+    pub fn fields(&self) -> Vec<&'static str> {
+        self.columns
+            .split(',')
+            .map(|c| c.trim().trim_start_matches("t."))
+            .collect()
+    }
+}

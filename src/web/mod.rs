@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tiles::routes())
         .fallback(page::not_found)
         .with_state(state)
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let route = request
                 .extensions()

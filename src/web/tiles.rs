@@ -6,7 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
+use serde_json::{json, Value};
 
 use super::AppState;
 use crate::db;
@@ -31,7 +32,9 @@ impl TileLayer {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/tiles/{layer}/{z}/{x}/{y}", get(tile))
+    Router::new()
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tile))
+        .route("/tiles/{file}", get(tilejson))
 }
 
 async fn tile(
@@ -111,4 +114,63 @@ fn with_cache_headers(mut response: Response, etag: &str) -> Response {
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
+}
+
+/// `GET /tiles/{layer}.json`: TileJSON 3.0 describing one layer.
+async fn tilejson(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, AppError> {
+    let name = file.strip_suffix(".json").ok_or_else(|| {
+        AppError::NotFound(format!("no '{file}': layer descriptions end in .json"))
+    })?;
+    let layer = TileLayer::from_name(name)
+        .ok_or_else(|| AppError::NotFound(format!("no layer '{name}'")))?;
+    let client = state.db().await?;
+    let (fields, bounds) = match layer {
+        TileLayer::Sites(group) => (
+            vec![
+                "id", "code", "name", "kind", "status", "percent", "district",
+            ],
+            db::tiles::site_layer_bounds(&**client, group, state.clearance).await?,
+        ),
+        TileLayer::Context(context) => (
+            context.fields(),
+            db::tiles::context_layer_bounds(&**client, context).await?,
+        ),
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    let fields: serde_json::Map<String, Value> = fields
+        .into_iter()
+        .map(|f| {
+            (
+                f.to_string(),
+                json!(if f == "id" || f == "percent" {
+                    "Number"
+                } else {
+                    "String"
+                }),
+            )
+        })
+        .collect();
+    Ok(Json(json!({
+        "tilejson": "3.0.0",
+        "name": name,
+        "scheme": "xyz",
+        "tiles": [format!("{scheme}://{host}/tiles/{name}/{{z}}/{{x}}/{{y}}.mvt")],
+        "minzoom": 0,
+        "maxzoom": crate::spatial::tile::MAX_ZOOM,
+        "bounds": bounds.unwrap_or([105.8, 10.9, 106.5, 11.8]),
+        "attribution": "kvpt; boundaries dvhcvn (GPL-3.0), Natural Earth, GSHHG",
+        "vector_layers": [{ "id": name, "fields": fields }],
+    })))
 }

@@ -234,3 +234,62 @@ async fn context_layers_are_served_whole_at_low_zoom() {
         StatusCode::NO_CONTENT
     );
 }
+
+#[tokio::test]
+async fn tilejson_describes_each_layer() {
+    let db = TestDb::with_demo(100, 5).await;
+    let app = db.app();
+    for layer in ["logistics", "districts", "border"] {
+        let response = fetch(&app, &format!("/tiles/{layer}.json"), None).await;
+        assert_eq!(response.status, StatusCode::OK, "{layer}");
+        let json: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(json["tilejson"], "3.0.0");
+        assert!(json["tiles"][0]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt")));
+        assert_eq!(json["vector_layers"][0]["id"], layer);
+        let bounds: Vec<f64> = json["bounds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert!(
+            bounds[0] > 105.0 && bounds[2] < 107.5 && bounds[1] > 10.0 && bounds[3] < 12.5,
+            "{layer}: {bounds:?}"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&fetch(&app, "/tiles/logistics.json", None).await.body).unwrap();
+    assert!(json["vector_layers"][0]["fields"]["status"].is_string());
+    assert_eq!(
+        fetch(&app, "/tiles/nothing.json", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        fetch(&app, "/tiles/logistics.xml", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn tiles_are_gzipped_when_asked() {
+    let db = TestDb::new().await;
+    let response = db
+        .app()
+        .oneshot(
+            Request::builder()
+                .uri("/tiles/districts/4/12/7.mvt")
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers().get(header::CONTENT_ENCODING).unwrap(),
+        "gzip"
+    );
+}
