@@ -36,37 +36,31 @@ async fn insert_site(
 const SQUARE: &str =
     "SRID=4326;POLYGON((106.1 11.5,106.11 11.5,106.11 11.51,106.1 11.51,106.1 11.5))";
 
-#[tokio::test]
-async fn migrations_apply_from_empty_and_rerun_is_a_no_op() {
-    let db = TestDb::empty().await;
-    let mut client = db.client().await;
-    assert_eq!(migrate(&mut client).await.unwrap(), MIGRATIONS.len());
-    let first: Vec<(i32, chrono::DateTime<chrono::Utc>)> = client
+/// (version, applied_at) of every applied migration.
+async fn applied(client: &Client) -> Vec<(i32, chrono::DateTime<chrono::Utc>)> {
+    let rows = client
         .query(
             "SELECT version, applied_at FROM schema_migration ORDER BY version",
             &[],
         )
         .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+        .unwrap();
+    rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+}
+
+#[tokio::test]
+async fn migrations_apply_from_empty_and_rerun_is_a_no_op() {
+    let db = TestDb::empty().await;
+    let mut client = db.client().await;
+    assert_eq!(migrate(&mut client).await.unwrap(), MIGRATIONS.len());
+    let first = applied(&client).await;
     assert_eq!(first.len(), MIGRATIONS.len());
     assert_eq!(
         migrate(&mut client).await.unwrap(),
         0,
         "second run applies nothing"
     );
-    let second: Vec<(i32, chrono::DateTime<chrono::Utc>)> = client
-        .query(
-            "SELECT version, applied_at FROM schema_migration ORDER BY version",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let second = applied(&client).await;
     assert_eq!(first, second);
     assert_eq!(kvpt::db::migrate::pending(&client).await.unwrap(), 0);
 }
