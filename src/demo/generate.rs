@@ -336,21 +336,19 @@ impl<'a> Generator<'a> {
         let residence = loop {
             let centre = self.offset(post, 350.0, 800.0);
             let poly = self.star(centre, 80.0, 220.0);
-            if !poly.contains(&post)
-                && shape_within(&Shape::Polygon(poly.clone()), &self.ctx.province)
-            {
-                break poly;
+            if poly.contains(&post) {
+                continue;
+            }
+            let shape = Shape::Polygon(poly);
+            if shape_within(&shape, &self.ctx.province) {
+                break shape;
             }
         };
         let place = district.map(Place::District);
         let post_site = self.finish(SiteKind::MilitiaPostCombatWork, Shape::Point(post), place);
         let place = district.map(Place::District);
         let serial = post_site.code.rsplit('-').next().unwrap_or("0").to_string();
-        let mut residence_site = self.finish(
-            SiteKind::MilitiaResidentialPoint,
-            Shape::Polygon(residence),
-            place,
-        );
+        let mut residence_site = self.finish(SiteKind::MilitiaResidentialPoint, residence, place);
         residence_site.name = format!(
             "Điểm dân cư liền kề chốt số {}",
             serial.trim_start_matches('0')
@@ -494,10 +492,12 @@ impl<'a> Generator<'a> {
                 continue;
             };
             let poly = self.star(centre, 400.0, 2_000.0);
-            if !ctx.province.intersects(&poly)
-                && shape_within(&Shape::Polygon(poly.clone()), &area.geom)
-            {
-                return (Shape::Polygon(poly), Some(Place::Abroad(area)));
+            if ctx.province.intersects(&poly) {
+                continue;
+            }
+            let shape = Shape::Polygon(poly);
+            if shape_within(&shape, &area.geom) {
+                return (shape, Some(Place::Abroad(area)));
             }
         }
     }
