@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_progress_budget"),
     migration!(5, "0005_accounts_audit"),
     migration!(6, "0006_layer_version"),
+    migration!(7, "0007_crs_search"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -47,6 +47,11 @@ pub const CONTEXT_LAYERS: &[ContextLayer] = &[
 ];
 
 impl ContextLayer {
+    /// The rows this layer reads (a table, or a subquery of one).
+    pub fn source(&self) -> &'static str {
+        self.source
+    }
+
     pub fn from_name(name: &str) -> Option<Self> {
         CONTEXT_LAYERS.iter().copied().find(|l| l.name == name)
     }

@@ -55,6 +55,24 @@ impl LayerGroup {
             Self::Land => "land",
         }
     }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        let (vi, en) = match self {
+            Self::DefenceWorks => ("Công trình phòng thủ", "Defence works"),
+            Self::BorderMilitia => (
+                "Chốt dân quân, đồn biên phòng",
+                "Border militia and guard posts",
+            ),
+            Self::Logistics => ("Hậu cần – kỹ thuật", "Logistics and technical"),
+            Self::SearchZones => (
+                "Tìm kiếm, quy tập hài cốt liệt sĩ",
+                "Martyrs' remains search",
+            ),
+            Self::BorderMarkers => ("Mốc biên giới", "Border markers"),
+            Self::Land => ("Đất quốc phòng", "Defence land"),
+        };
+        lang.pick(vi, en)
+    }
 }
 
 macro_rules! kinds {

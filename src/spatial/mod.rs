@@ -1,3 +1,4 @@
 //! Pure spatial helpers: tile coordinates (no I/O).
 
+pub mod crs;
 pub mod tile;

@@ -1,11 +1,13 @@
 //! The first page: what is loaded, per kind and per district.
 
 use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use maud::Markup;
 use serde::Deserialize;
 
+use super::negotiate::{self, Format};
 use super::{AppState, PageError};
 use crate::db;
 use crate::i18n::Lang;
@@ -18,20 +20,29 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct LangQuery {
+pub struct HomeQuery {
     lang: Option<String>,
+    f: Option<String>,
 }
 
+/// The overview page for people; the OGC API landing document for programs
+/// (`f=json` or an `Accept` that prefers JSON).
 async fn home(
     State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-) -> Result<Markup, PageError> {
+    Query(query): Query<HomeQuery>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     let lang = Lang::from_param(query.lang.as_deref());
+    match negotiate::choose(query.f.as_deref(), &headers, Format::Html) {
+        Ok(Format::Json) => return Ok(super::features::landing(&headers)),
+        Ok(Format::Html) => {}
+        Err(e) => return Err(PageError::new(lang, e)),
+    }
     let client = state.db().await.map_err(|e| PageError::new(lang, e))?;
     let overview = db::stats::overview(&**client)
         .await
         .map_err(|e| PageError::new(lang, e))?;
-    Ok(views::home::page(lang, &overview))
+    Ok(views::home::page(lang, &overview).into_response())
 }
 
 async fn stylesheet() -> impl axum::response::IntoResponse {

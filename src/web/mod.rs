@@ -1,8 +1,10 @@
 //! The HTTP service: shared state, the router built from each area's routes,
 //! request tracing and graceful shutdown.
 
+pub mod features;
 mod health;
 mod home;
+pub mod negotiate;
 mod page;
 mod tiles;
 
@@ -47,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(home::routes())
         .merge(health::routes())
         .merge(tiles::routes())
+        .merge(features::routes())
         .fallback(page::not_found)
         .with_state(state)
         .layer(tower_http::compression::CompressionLayer::new())

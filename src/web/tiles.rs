@@ -140,15 +140,7 @@ async fn tilejson(
             db::tiles::context_layer_bounds(&**client, context).await?,
         ),
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8080");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
+    let base = super::negotiate::base_url(&headers);
     let fields: serde_json::Map<String, Value> = fields
         .into_iter()
         .map(|f| {
@@ -166,7 +158,7 @@ async fn tilejson(
         "tilejson": "3.0.0",
         "name": name,
         "scheme": "xyz",
-        "tiles": [format!("{scheme}://{host}/tiles/{name}/{{z}}/{{x}}/{{y}}.mvt")],
+        "tiles": [format!("{base}/tiles/{name}/{{z}}/{{x}}/{{y}}.mvt")],
         "minzoom": 0,
         "maxzoom": crate::spatial::tile::MAX_ZOOM,
         "bounds": bounds.unwrap_or([105.8, 10.9, 106.5, 11.8]),

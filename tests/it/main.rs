@@ -7,6 +7,7 @@ mod common;
 mod cli;
 mod cluster;
 mod demo;
+mod features;
 mod schema;
 mod tiles;
 mod web;

@@ -1,0 +1,516 @@
+//! OGC API – Features (Part 1 Core, GeoJSON, HTML, OpenAPI 3.0; Part 2 CRS by
+//! reference): the landing document, `/conformance`, `/api`, `/collections` and items.
+
+mod openapi;
+pub mod params;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::negotiate::{base_url, choose, Format};
+use super::{AppState, PageError};
+use crate::db;
+use crate::db::features::{Collection, SiteFilter};
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::spatial::crs::Crs;
+use crate::views;
+use params::{ItemsQuery, COMMON_PARAMS, SITE_PARAMS};
+
+pub const CONFORMANCE: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+];
+
+const GEOJSON: &str = "application/geo+json";
+const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/conformance", get(conformance))
+        .route("/api", get(api))
+        .route("/collections", get(collections))
+        .route("/collections/{collection}", get(collection))
+        .route("/collections/{collection}/items", get(items))
+        .route("/collections/{collection}/items/{feature}", get(item))
+}
+
+type Pairs = Query<Vec<(String, String)>>;
+
+/// The request's `f` and `lang`, from parameters that may hold others too.
+struct Common {
+    format: Format,
+    lang: Lang,
+}
+
+fn common(
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+    allowed: &[&str],
+) -> Result<Common, AppError> {
+    let lang = Lang::from_param(param(pairs, "lang"));
+    for (name, _) in pairs {
+        if !allowed.contains(&name.as_str()) {
+            return Err(AppError::bad_request(
+                name.as_str(),
+                format!(
+                    "unknown parameter; this resource takes {}",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(Common {
+        format: choose(param(pairs, "f"), headers, Format::Json)?,
+        lang,
+    })
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Errors as JSON for API callers, as a page in their language for browsers.
+fn fail(format: Format, lang: Lang, error: AppError) -> Response {
+    match format {
+        Format::Json => error.into_response(),
+        Format::Html => PageError::new(lang, error).into_response(),
+    }
+}
+
+fn json_response(content_type: &'static str, body: String) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
+    json!({ "href": href, "rel": rel, "type": kind, "title": title })
+}
+
+/// `GET /` as JSON: the OGC landing document.
+pub fn landing(headers: &HeaderMap) -> Response {
+    let base = base_url(headers);
+    let body = json!({
+        "title": "kvpt – Tây Ninh local defence works",
+        "description": "Local defence works of Tây Ninh province (2020–2025 programme): sites, progress and context layers. Demo data is synthetic.",
+        "links": [
+            link(format!("{base}/?f=json"), "self", "application/json", "This document"),
+            link(format!("{base}/?f=html"), "alternate", "text/html", "This document as HTML"),
+            link(format!("{base}/api"), "service-desc", OPENAPI, "The API definition (OpenAPI 3.0)"),
+            link(format!("{base}/api?f=html"), "service-doc", "text/html", "The API documentation"),
+            link(format!("{base}/conformance"), "conformance", "application/json", "Conformance classes"),
+            link(format!("{base}/collections"), "data", "application/json", "Collections"),
+        ],
+    });
+    json_response("application/json", body.to_string())
+}
+
+async fn conformance(Query(pairs): Pairs, headers: HeaderMap) -> Response {
+    let c = match common(&pairs, &headers, &["f", "lang"]) {
+        Ok(c) => c,
+        Err(e) => return fail(Format::Json, Lang::Vi, e),
+    };
+    match c.format {
+        Format::Json => json_response(
+            "application/json",
+            json!({ "conformsTo": CONFORMANCE }).to_string(),
+        ),
+        Format::Html => views::features::conformance(c.lang, CONFORMANCE).into_response(),
+    }
+}
+
+async fn api(Query(pairs): Pairs, headers: HeaderMap) -> Response {
+    let c = match common(&pairs, &headers, &["f", "lang"]) {
+        Ok(c) => c,
+        Err(e) => return fail(Format::Json, Lang::Vi, e),
+    };
+    let document = openapi::document(&base_url(&headers));
+    match c.format {
+        Format::Json => json_response(OPENAPI, document.to_string()),
+        Format::Html => views::features::api(c.lang, &document).into_response(),
+    }
+}
+
+/// The JSON description of one collection, with its extent.
+async fn describe(
+    state: &AppState,
+    collection: Collection,
+    base: &str,
+    lang: Lang,
+) -> Result<Value, AppError> {
+    let client = state.db().await?;
+    let (bbox, interval) =
+        db::features::extent(&**client, collection, Some(state.clearance)).await?;
+    let id = collection.id();
+    let mut extent = json!({
+        "spatial": {
+            "bbox": [bbox.unwrap_or([105.8, 10.9, 106.5, 11.8])],
+            "crs": Crs::Crs84.uri(),
+        }
+    });
+    if let Some((first, last)) = interval {
+        extent["temporal"] = json!({
+            "interval": [[first, last]],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+        });
+    }
+    Ok(json!({
+        "id": id,
+        "title": views::features::collection_title(collection, lang),
+        "description": views::features::collection_description(collection, lang),
+        "itemType": "feature",
+        "extent": extent,
+        "crs": Crs::ALL.iter().map(|c| c.uri()).collect::<Vec<_>>(),
+        "storageCrs": Crs::Crs84.uri(),
+        "links": [
+            link(format!("{base}/collections/{id}"), "self", "application/json", "This collection"),
+            link(format!("{base}/collections/{id}?f=html"), "alternate", "text/html", "This collection as HTML"),
+            link(format!("{base}/collections/{id}/items"), "items", GEOJSON, "The features"),
+            link(format!("{base}/collections/{id}/items?f=html"), "items", "text/html", "The features as HTML"),
+        ],
+    }))
+}
+
+async fn collections(
+    State(state): State<AppState>,
+    Query(pairs): Pairs,
+    headers: HeaderMap,
+) -> Response {
+    let c = match common(&pairs, &headers, &["f", "lang"]) {
+        Ok(c) => c,
+        Err(e) => return fail(Format::Json, Lang::Vi, e),
+    };
+    let base = base_url(&headers);
+    let mut described = Vec::new();
+    for collection in Collection::all() {
+        match describe(&state, collection, &base, c.lang).await {
+            Ok(d) => described.push(d),
+            Err(e) => return fail(c.format, c.lang, e),
+        }
+    }
+    match c.format {
+        Format::Json => json_response(
+            "application/json",
+            json!({
+                "links": [
+                    link(format!("{base}/collections"), "self", "application/json", "This document"),
+                    link(format!("{base}/collections?f=html"), "alternate", "text/html", "This document as HTML"),
+                ],
+                "collections": described,
+            })
+            .to_string(),
+        ),
+        Format::Html => views::features::collections(c.lang, &described).into_response(),
+    }
+}
+
+fn find_collection(id: &str) -> Result<Collection, AppError> {
+    Collection::from_id(id).ok_or_else(|| {
+        let known: Vec<&str> = Collection::all().into_iter().map(|c| c.id()).collect();
+        AppError::NotFound(format!(
+            "no collection '{id}'; collections are {}",
+            known.join(", ")
+        ))
+    })
+}
+
+async fn collection(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(pairs): Pairs,
+    headers: HeaderMap,
+) -> Response {
+    let c = match common(&pairs, &headers, &["f", "lang"]) {
+        Ok(c) => c,
+        Err(e) => return fail(Format::Json, Lang::Vi, e),
+    };
+    let result = async {
+        let collection = find_collection(&id)?;
+        describe(&state, collection, &base_url(&headers), c.lang).await
+    }
+    .await;
+    match (result, c.format) {
+        (Ok(d), Format::Json) => json_response("application/json", d.to_string()),
+        (Ok(d), Format::Html) => views::features::collection(c.lang, &d).into_response(),
+        (Err(e), format) => fail(format, c.lang, e),
+    }
+}
+
+/// The query string of `pairs` with `offset` (and `f`) replaced.
+fn query_with(pairs: &[(String, String)], offset: i64, f: Option<&str>) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        if name != "offset" && !(f.is_some() && name == "f") {
+            out.append_pair(name, value);
+        }
+    }
+    if offset > 0 {
+        out.append_pair("offset", &offset.to_string());
+    }
+    if let Some(f) = f {
+        out.append_pair("f", f);
+    }
+    out.finish()
+}
+
+fn with_crs(mut response: Response, crs: Crs) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&format!("<{}>", crs.uri())) {
+        response.headers_mut().insert("content-crs", value);
+    }
+    response
+}
+
+async fn items(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(pairs): Pairs,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::from_param(param(&pairs, "lang"));
+    let format = match choose(param(&pairs, "f"), &headers, Format::Json) {
+        Ok(f) => f,
+        Err(e) => return fail(Format::Json, lang, e),
+    };
+    match items_page(&state, &id, &pairs, &headers, format, lang).await {
+        Ok(response) => response,
+        Err(e) => fail(format, lang, e),
+    }
+}
+
+async fn items_page(
+    state: &AppState,
+    id: &str,
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+    format: Format,
+    lang: Lang,
+) -> Result<Response, AppError> {
+    let collection = find_collection(id)?;
+    let allowed: Vec<&str> = match collection {
+        Collection::Sites(_) => COMMON_PARAMS.iter().chain(SITE_PARAMS).copied().collect(),
+        Collection::Context(_) => COMMON_PARAMS.to_vec(),
+    };
+    let query = ItemsQuery::parse(pairs, &allowed)?;
+    let client = state.db().await?;
+    let page = match collection {
+        Collection::Sites(group) => {
+            if let Some(group) = group {
+                if let Some(kind) = query.kinds.iter().find(|k| k.layer_group() != group) {
+                    return Err(AppError::bad_request(
+                        "kind",
+                        format!("'{}' is not in collection '{id}'", kind.code()),
+                    ));
+                }
+            }
+            let (district_ids, foreign_area_ids) =
+                match db::features::resolve_districts(&**client, &query.districts).await? {
+                    Ok(ids) => ids,
+                    Err(reason) => return Err(AppError::bad_request("district", reason)),
+                };
+            let filter = SiteFilter {
+                group,
+                kinds: query.kinds.clone(),
+                statuses: query.statuses.clone(),
+                district_ids,
+                foreign_area_ids,
+                phases: query.phases.clone(),
+                q: query.q.clone(),
+                bbox: query.bbox,
+                datetime: query.datetime,
+                clearance: Some(state.clearance),
+            };
+            db::features::site_page(&**client, &filter, query.crs, query.limit, query.offset)
+                .await?
+        }
+        Collection::Context(layer) => {
+            db::features::context_page(
+                &**client,
+                layer,
+                query.bbox.as_ref(),
+                query.crs,
+                query.limit,
+                query.offset,
+            )
+            .await?
+        }
+    };
+    let base = base_url(headers);
+    let path = format!("{base}/collections/{id}/items");
+    let returned = page.features.len() as i64;
+    let mut links = vec![
+        link(
+            format!("{path}?{}", query_with(pairs, query.offset, Some("json"))),
+            "self",
+            GEOJSON,
+            "This page",
+        ),
+        link(
+            format!("{path}?{}", query_with(pairs, query.offset, Some("html"))),
+            "alternate",
+            "text/html",
+            "This page as HTML",
+        ),
+        link(
+            format!("{base}/collections/{id}"),
+            "collection",
+            "application/json",
+            "The collection",
+        ),
+    ];
+    let f = match format {
+        Format::Json => "json",
+        Format::Html => "html",
+    };
+    let kind = if format == Format::Json {
+        GEOJSON
+    } else {
+        "text/html"
+    };
+    let next = (query.offset + returned < page.matched && returned > 0).then(|| {
+        format!(
+            "{path}?{}",
+            query_with(pairs, query.offset + returned, Some(f))
+        )
+    });
+    let prev = (query.offset > 0).then(|| {
+        format!(
+            "{path}?{}",
+            query_with(pairs, (query.offset - query.limit).max(0), Some(f))
+        )
+    });
+    if let Some(href) = &next {
+        links.push(link(href.clone(), "next", kind, "Next page"));
+    }
+    if let Some(href) = &prev {
+        links.push(link(href.clone(), "prev", kind, "Previous page"));
+    }
+    let response = match format {
+        Format::Json => {
+            let head = json!({
+                "type": "FeatureCollection",
+                "numberMatched": page.matched,
+                "numberReturned": returned,
+                "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "links": links,
+            })
+            .to_string();
+            let mut body = String::with_capacity(
+                head.len() + page.features.iter().map(|f| f.len() + 1).sum::<usize>() + 16,
+            );
+            body.push_str(&head[..head.len() - 1]);
+            body.push_str(",\"features\":[");
+            for (i, feature) in page.features.iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(feature);
+            }
+            body.push_str("]}");
+            json_response(GEOJSON, body)
+        }
+        Format::Html => {
+            let features: Vec<Value> = page
+                .features
+                .iter()
+                .filter_map(|f| serde_json::from_str(f).ok())
+                .collect();
+            views::features::items(
+                lang,
+                collection,
+                &views::features::ItemsPage {
+                    features: &features,
+                    matched: page.matched,
+                    offset: query.offset,
+                    next: next.as_deref(),
+                    prev: prev.as_deref(),
+                    crs: query.crs,
+                },
+            )
+            .into_response()
+        }
+    };
+    Ok(with_crs(response, query.crs))
+}
+
+async fn item(
+    State(state): State<AppState>,
+    Path((id, feature)): Path<(String, String)>,
+    Query(pairs): Pairs,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::from_param(param(&pairs, "lang"));
+    let format = match choose(param(&pairs, "f"), &headers, Format::Json) {
+        Ok(f) => f,
+        Err(e) => return fail(Format::Json, lang, e),
+    };
+    let result = async {
+        let c = common(&pairs, &headers, &["f", "lang", "crs"])?;
+        let crs = match param(&pairs, "crs") {
+            Some(v) => Crs::parse(v).map_err(|e| AppError::bad_request("crs", e.to_string()))?,
+            None => Crs::Crs84,
+        };
+        let collection = find_collection(&id)?;
+        let client = state.db().await?;
+        let found = match collection {
+            Collection::Sites(group) => {
+                db::features::site_feature(&**client, group, &feature, crs, Some(state.clearance))
+                    .await?
+            }
+            Collection::Context(layer) => match feature.parse::<i32>() {
+                Ok(n) => db::features::context_feature(&**client, layer, n, crs).await?,
+                Err(_) => None,
+            },
+        };
+        let text = found.ok_or_else(|| {
+            AppError::NotFound(format!("no feature '{feature}' in collection '{id}'"))
+        })?;
+        let mut value: Value = serde_json::from_str(&text)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("feature JSON: {e}")))?;
+        let base = base_url(&headers);
+        let href = format!("{base}/collections/{id}/items/{}", encode_segment(&feature));
+        value["links"] = json!([
+            link(format!("{href}?f=json"), "self", GEOJSON, "This feature"),
+            link(
+                format!("{href}?f=html"),
+                "alternate",
+                "text/html",
+                "This feature as HTML"
+            ),
+            link(
+                format!("{base}/collections/{id}"),
+                "collection",
+                "application/json",
+                "The collection"
+            ),
+        ]);
+        let response = match c.format {
+            Format::Json => json_response(GEOJSON, value.to_string()),
+            Format::Html => views::features::item(c.lang, collection, &value).into_response(),
+        };
+        Ok::<_, AppError>(with_crs(response, crs))
+    }
+    .await;
+    result.unwrap_or_else(|e| fail(format, lang, e))
+}
+
+/// A path segment with everything but unreserved characters percent-encoded.
+fn encode_segment(segment: &str) -> String {
+    let mut out = String::new();
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

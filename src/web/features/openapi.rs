@@ -1,0 +1,221 @@
+//! `/api`: the OpenAPI 3.0 document describing exactly the routes kvpt serves.
+//! A test requests every path it lists.
+
+use serde_json::{json, Value};
+
+use super::params::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET};
+use crate::db::features::Collection;
+use crate::domain::{SiteKind, SiteStatus};
+use crate::spatial::crs::Crs;
+use crate::spatial::tile::MAX_ZOOM;
+
+fn query(name: &str, description: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": description,
+            "schema": schema, "style": "form", "explode": false })
+}
+
+fn path_param(name: &str, description: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "description": description, "schema": schema })
+}
+
+fn ok(description: &str, content: &[(&str, Value)]) -> Value {
+    let content: serde_json::Map<String, Value> = content
+        .iter()
+        .map(|(t, s)| (t.to_string(), json!({ "schema": s })))
+        .collect();
+    json!({ "description": description, "content": content })
+}
+
+fn html() -> Value {
+    json!({ "type": "string" })
+}
+
+fn err(description: &str) -> Value {
+    json!({ "description": description, "content": {
+        "application/json": { "schema": { "$ref": "#/components/schemas/Error" } },
+        "text/html": { "schema": { "type": "string" } } } })
+}
+
+fn standard_errors(mut responses: Value, not_found: bool) -> Value {
+    responses["400"] = err("A parameter is malformed or unknown: `field` names it");
+    if not_found {
+        responses["404"] = err("No such collection or feature");
+    }
+    responses["503"] = err("The database is unavailable; retry after the `Retry-After` seconds");
+    responses
+}
+
+/// The whole document, with absolute server URL `base`.
+pub fn document(base: &str) -> Value {
+    let f = query(
+        "f",
+        "Representation: json or html (else the Accept header decides)",
+        json!({ "type": "string", "enum": ["json", "html"] }),
+    );
+    let lang = query(
+        "lang",
+        "Language of HTML pages: vi (default) or en",
+        json!({ "type": "string", "enum": ["vi", "en"] }),
+    );
+    let crs_uris: Vec<&str> = Crs::ALL.iter().map(|c| c.uri()).collect();
+    let collection_ids: Vec<&str> = Collection::all().into_iter().map(|c| c.id()).collect();
+    let kinds: Vec<&str> = SiteKind::ALL.iter().map(|k| k.code()).collect();
+    let statuses: Vec<&str> = SiteStatus::ALL.iter().map(|s| s.code()).collect();
+    let collection_id = path_param(
+        "collectionId",
+        "A collection: sites, a layer group or a context layer",
+        json!({ "type": "string", "enum": collection_ids }),
+    );
+    let items_parameters = json!([
+        collection_id,
+        query("limit", &format!("Features per page, 1 to {MAX_LIMIT} (larger values are capped)"),
+              json!({ "type": "integer", "minimum": 1, "default": DEFAULT_LIMIT })),
+        query("offset", "Features to skip (the `next` link carries it)",
+              json!({ "type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0 })),
+        query("bbox", "min x, min y, max x, max y (or 6 numbers with heights) in bbox-crs axis order",
+              json!({ "type": "array", "minItems": 4, "maxItems": 6, "items": { "type": "number" } })),
+        query("bbox-crs", "CRS of bbox (default CRS84)", json!({ "type": "string", "enum": crs_uris })),
+        query("crs", "CRS of the answer (default CRS84); named in the Content-Crs header",
+              json!({ "type": "string", "enum": crs_uris })),
+        query("datetime", "Last update: an RFC 3339 instant, a date, or an interval start/end with .. for an open end (site collections only)",
+              json!({ "type": "string" })),
+        query("kind", "Kinds of work, comma-separated (site collections only)",
+              json!({ "type": "array", "items": { "type": "string", "enum": kinds } })),
+        query("status", "Statuses, comma-separated (site collections only)",
+              json!({ "type": "array", "items": { "type": "string", "enum": statuses } })),
+        query("district", "District codes (705) or abbreviations (TBI), or Cambodian province codes (KHM-1801), comma-separated (site collections only)",
+              json!({ "type": "array", "items": { "type": "string" } })),
+        query("phase", "Phases 1–9, comma-separated (site collections only)",
+              json!({ "type": "array", "items": { "type": "integer", "minimum": 1, "maximum": 9 } })),
+        query("q", "Text in the code or name, diacritics ignored (site collections only)",
+              json!({ "type": "string", "minLength": 1, "maxLength": 100 })),
+        f, lang,
+    ]);
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "kvpt – Tây Ninh local defence works",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "OGC API – Features (Part 1 and Part 2) and vector tiles of the local defence works of Tây Ninh province. Demo data is synthetic.",
+        },
+        "servers": [{ "url": base }],
+        "paths": {
+            "/": { "get": {
+                "summary": "Landing page", "operationId": "getLandingPage",
+                "parameters": [f, lang],
+                "responses": standard_errors(json!({ "200": ok("Links to the API, conformance and collections",
+                    &[("application/json", json!({ "$ref": "#/components/schemas/Landing" })), ("text/html", html())]) }), false),
+            }},
+            "/conformance": { "get": {
+                "summary": "Conformance classes", "operationId": "getConformance",
+                "parameters": [f, lang],
+                "responses": standard_errors(json!({ "200": ok("The conformance classes implemented",
+                    &[("application/json", json!({ "$ref": "#/components/schemas/Conformance" })), ("text/html", html())]) }), false),
+            }},
+            "/api": { "get": {
+                "summary": "This API definition", "operationId": "getApi",
+                "parameters": [f, lang],
+                "responses": standard_errors(json!({ "200": ok("The OpenAPI 3.0 document",
+                    &[("application/vnd.oai.openapi+json;version=3.0", json!({ "type": "object" })), ("text/html", html())]) }), false),
+            }},
+            "/collections": { "get": {
+                "summary": "Feature collections", "operationId": "getCollections",
+                "parameters": [f, lang],
+                "responses": standard_errors(json!({ "200": ok("Every collection with its extent",
+                    &[("application/json", json!({ "$ref": "#/components/schemas/Collections" })), ("text/html", html())]) }), false),
+            }},
+            "/collections/{collectionId}": { "get": {
+                "summary": "One collection", "operationId": "describeCollection",
+                "parameters": [collection_id, f, lang],
+                "responses": standard_errors(json!({ "200": ok("The collection",
+                    &[("application/json", json!({ "$ref": "#/components/schemas/Collection" })), ("text/html", html())]) }), true),
+            }},
+            "/collections/{collectionId}/items": { "get": {
+                "summary": "Features of a collection", "operationId": "getFeatures",
+                "parameters": items_parameters,
+                "responses": standard_errors(json!({ "200": ok("A page of features",
+                    &[("application/geo+json", json!({ "$ref": "#/components/schemas/FeatureCollection" })), ("text/html", html())]) }), true),
+            }},
+            "/collections/{collectionId}/items/{featureId}": { "get": {
+                "summary": "One feature", "operationId": "getFeature",
+                "parameters": [collection_id,
+                    path_param("featureId", "A site's code (CHOT-TBI-0012) or a context feature's number", json!({ "type": "string" })),
+                    query("crs", "CRS of the answer (default CRS84)", json!({ "type": "string", "enum": crs_uris })),
+                    f, lang],
+                "responses": standard_errors(json!({ "200": ok("The feature",
+                    &[("application/geo+json", json!({ "$ref": "#/components/schemas/Feature" })), ("text/html", html())]) }), true),
+            }},
+            "/tiles/{tileset}": { "get": {
+                "summary": "TileJSON 3.0 of a tile layer", "operationId": "getTileJson",
+                "parameters": [path_param("tileset", "A layer name followed by .json (sites by group, or a context layer)",
+                    json!({ "type": "string", "pattern": "^[a-z_]+\\.json$" }))],
+                "responses": { "200": ok("TileJSON", &[("application/json", json!({ "type": "object" }))]),
+                               "404": err("No such layer"), "503": err("The database is unavailable") },
+            }},
+            "/tiles/{layer}/{z}/{x}/{y}": { "get": {
+                "summary": "A Mapbox Vector Tile", "operationId": "getTile",
+                "parameters": [
+                    path_param("layer", "A tile layer", json!({ "type": "string" })),
+                    path_param("z", &format!("Zoom, 0 to {MAX_ZOOM}"), json!({ "type": "integer", "minimum": 0, "maximum": MAX_ZOOM })),
+                    path_param("x", "Column, 0 to 2^z − 1", json!({ "type": "integer", "minimum": 0 })),
+                    path_param("y", "Row, 0 to 2^z − 1, followed by .mvt", json!({ "type": "string", "pattern": "^[0-9]+\\.mvt$" })),
+                ],
+                "responses": {
+                    "200": { "description": "The tile", "content": { "application/vnd.mapbox-vector-tile": { "schema": { "type": "string", "format": "binary" } } } },
+                    "204": { "description": "Nothing in this tile" },
+                    "304": { "description": "Unchanged since the ETag given in If-None-Match" },
+                    "400": err("Bad tile address"), "404": err("No such layer"), "503": err("The database is unavailable"),
+                },
+            }},
+            "/healthz": { "get": {
+                "summary": "Liveness", "operationId": "getHealth",
+                "responses": { "200": { "description": "The process is up", "content": { "text/plain": { "schema": { "type": "string" } } } } },
+            }},
+            "/readyz": { "get": {
+                "summary": "Readiness: database reachable, migrations applied", "operationId": "getReady",
+                "responses": {
+                    "200": { "description": "Ready", "content": { "text/plain": { "schema": { "type": "string" } } } },
+                    "503": { "description": "Not ready, and why", "content": { "text/plain": { "schema": { "type": "string" } } } },
+                },
+            }},
+        },
+        "components": { "schemas": schemas() },
+    })
+}
+
+fn schemas() -> Value {
+    let link = json!({ "type": "object", "required": ["href"], "properties": {
+        "href": { "type": "string" }, "rel": { "type": "string" }, "type": { "type": "string" },
+        "title": { "type": "string" } } });
+    let links = json!({ "type": "array", "items": { "$ref": "#/components/schemas/Link" } });
+    json!({
+        "Link": link,
+        "Error": { "type": "object", "required": ["error", "status"], "properties": {
+            "error": { "type": "string" }, "status": { "type": "integer" },
+            "field": { "type": "string" }, "constraint": { "type": "string" } } },
+        "Landing": { "type": "object", "required": ["links"], "properties": {
+            "title": { "type": "string" }, "description": { "type": "string" }, "links": links } },
+        "Conformance": { "type": "object", "required": ["conformsTo"], "properties": {
+            "conformsTo": { "type": "array", "items": { "type": "string" } } } },
+        "Collection": { "type": "object", "required": ["id", "links"], "properties": {
+            "id": { "type": "string" }, "title": { "type": "string" }, "description": { "type": "string" },
+            "itemType": { "type": "string" }, "links": links,
+            "crs": { "type": "array", "items": { "type": "string" } }, "storageCrs": { "type": "string" },
+            "extent": { "type": "object" } } },
+        "Collections": { "type": "object", "required": ["links", "collections"], "properties": {
+            "links": links, "collections": { "type": "array", "items": { "$ref": "#/components/schemas/Collection" } } } },
+        "Feature": { "type": "object", "required": ["type", "geometry", "properties"], "properties": {
+            "type": { "type": "string", "enum": ["Feature"] },
+            "id": { "oneOf": [{ "type": "string" }, { "type": "integer" }] },
+            "geometry": { "type": "object", "nullable": true },
+            "properties": { "type": "object", "nullable": true },
+            "links": links } },
+        "FeatureCollection": { "type": "object", "required": ["type", "features"], "properties": {
+            "type": { "type": "string", "enum": ["FeatureCollection"] },
+            "features": { "type": "array", "items": { "$ref": "#/components/schemas/Feature" } },
+            "links": links,
+            "timeStamp": { "type": "string", "format": "date-time" },
+            "numberMatched": { "type": "integer", "minimum": 0 },
+            "numberReturned": { "type": "integer", "minimum": 0 } } },
+    })
+}
