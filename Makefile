@@ -2,7 +2,7 @@
 # Both install what is missing first (Debian 12, as root or with sudo).
 
 SHELL := /bin/bash
-PKGS := postgresql-15 postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config
+PKGS := postgresql-15 postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config chromium fonts-dejavu-core
 RELEASE := target/release/kvpt
 DEBUG := target/debug/kvpt
 # The throwaway clusters of `make test` and `make bench` (not the one `make run` uses) live
@@ -11,7 +11,7 @@ CHECKOUT_ID := $(shell id -u)-$(shell echo '$(CURDIR)' | cksum | cut -d' ' -f1)
 TEST_VAR := $(or $(KVPT_TEST_DIR),/tmp/kvpt-make-test-$(CHECKOUT_ID))
 BENCH_VAR := /tmp/kvpt-make-bench-$(CHECKOUT_ID)
 
-.PHONY: run test bench deps build lint db-stop
+.PHONY: run test bench deps npm-web npm-browser build lint db-stop
 
 ## Installs the Debian packages kvpt needs, if any is missing.
 deps:
@@ -22,9 +22,28 @@ deps:
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "kvpt: installing nodejs npm"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
 	@command -v cargo >/dev/null || { echo "kvpt: cargo not found; install Rust (1.85 or newer) with rustup"; exit 1; }
 
-build: deps
+# npm ci into a folder when its lock file is newer than what is installed.
+define npm_ci
+	@if [ ! -f $(1)/node_modules/.package-lock.json ] || [ $(1)/package-lock.json -nt $(1)/node_modules/.package-lock.json ]; then \
+	  echo "kvpt: npm ci in $(1)"; (cd $(1) && npm ci --no-audit --no-fund --loglevel=error); fi
+endef
+
+## MapLibre GL JS, vendored from npm into web/ and embedded in the binary.
+npm-web: deps
+	$(call npm_ci,web)
+
+## Playwright (driving Debian's Chromium) for the browser test.
+npm-browser: deps
+	$(call npm_ci,tests/browser)
+
+build: npm-web
 	cargo build --release --locked
 
 ## Builds, starts the embedded database under var/, loads the province and the
@@ -33,7 +52,7 @@ run: build
 	$(RELEASE) serve --bootstrap
 
 ## Every test, against a throwaway PostgreSQL + PostGIS (or DATABASE_URL when set).
-test: deps
+test: npm-web npm-browser
 	@set -euo pipefail; \
 	cargo build --locked --bin kvpt; \
 	if [ -n "$${DATABASE_URL:-}" ]; then \

@@ -17,3 +17,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
 RETURN lower(public.unaccent('public.unaccent'::regdictionary, $1));
 
 CREATE INDEX site_search_key_idx ON site USING gin (search_key(code || ' ' || name) gin_trgm_ops);
+
+-- Label points of districts and neighbouring provinces: one label each, whatever the tiling.
+INSERT INTO layer_version (layer) VALUES ('labels');

@@ -1,5 +1,5 @@
 -- One context layer as a Mapbox Vector Tile, simplified to about a pixel at the zoom.
--- {columns} and {source} come from the fixed list in src/db/tiles.rs, never from a request.
+-- The column list and source come from the fixed list in src/db/tiles.rs, never from a request.
 -- $1 z, $2 x, $3 y, $4 layer name.
 WITH bounds AS (
     SELECT ST_TileEnvelope($1, $2, $3) AS env,

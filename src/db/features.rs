@@ -24,7 +24,13 @@ impl Collection {
     pub fn all() -> Vec<Collection> {
         std::iter::once(Collection::Sites(None))
             .chain(LayerGroup::ALL.iter().map(|g| Collection::Sites(Some(*g))))
-            .chain(CONTEXT_LAYERS.iter().map(|l| Collection::Context(*l)))
+            .chain(
+                CONTEXT_LAYERS
+                    .iter()
+                    // Label points exist for the map only.
+                    .filter(|l| l.name != "labels")
+                    .map(|l| Collection::Context(*l)),
+            )
             .collect()
     }
 

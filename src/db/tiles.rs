@@ -40,6 +40,17 @@ pub const CONTEXT_LAYERS: &[ContextLayer] = &[
         columns: "t.id, t.code, t.name, t.name_vi, t.country",
     },
     ContextLayer {
+        name: "labels",
+        source: "(SELECT id, 'district' AS class, code, short_name AS name_vi, name_en,
+                         ST_PointOnSurface(geom) AS geom
+                    FROM admin_unit WHERE level = 'district' AND geom IS NOT NULL
+                  UNION ALL
+                  SELECT 100000 + id, 'neighbour', code, coalesce(name_vi, name), name,
+                         ST_PointOnSurface(geom)
+                    FROM adjacent_area)",
+        columns: "t.id, t.class, t.code, t.name_vi, t.name_en",
+    },
+    ContextLayer {
         name: "rivers",
         source: "river",
         columns: "t.id, t.class, t.gshhg_level",

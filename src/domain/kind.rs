@@ -56,6 +56,15 @@ impl LayerGroup {
         }
     }
 
+    /// The lowest zoom its tiles are drawn at: below it a tile is empty (204).
+    pub fn min_zoom(self) -> u8 {
+        match self {
+            Self::DefenceWorks | Self::SearchZones => 6,
+            Self::BorderMilitia | Self::Logistics => 7,
+            Self::BorderMarkers | Self::Land => 8,
+        }
+    }
+
     pub fn label(self, lang: Lang) -> &'static str {
         let (vi, en) = match self {
             Self::DefenceWorks => ("Công trình phòng thủ", "Defence works"),

@@ -73,6 +73,20 @@ vocabulary! {
 }
 
 impl SiteStatus {
+    /// The status's colour on the map and in the legend (readable for red–green colour
+    /// blindness: hue and lightness both change along the normal course).
+    pub fn colour(self) -> &'static str {
+        match self {
+            Self::Planned => "#9aa5ad",
+            Self::Design => "#4f8fd6",
+            Self::UnderConstruction => "#f08c00",
+            Self::Completed => "#2f9e44",
+            Self::HandedOver => "#145a32",
+            Self::Suspended => "#d6336c",
+            Self::Cancelled => "#495057",
+        }
+    }
+
     /// Statuses that require 100% complete.
     pub fn is_done(self) -> bool {
         matches!(self, Self::Completed | Self::HandedOver)

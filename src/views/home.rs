@@ -15,6 +15,9 @@ pub fn page(lang: Lang, overview: &Overview) -> Markup {
             (lang.pick("Chương trình xây dựng khu vực phòng thủ tỉnh Tây Ninh 2020–2025 (Chỉ thị 1584/UBND-NCPC).",
                        "Tây Ninh defence-zone programme 2020–2025 (directive 1584/UBND-NCPC)."))
         }
+        p.actions {
+            a.button href={ "/map?lang=" (lang.code()) } { (lang.pick("Mở bản đồ", "Open the map")) }
+        }
         dl.totals {
             @for (label, value, id) in totals(lang, overview) {
                 div.stat {

@@ -2,6 +2,7 @@
 
 pub mod features;
 pub mod home;
+pub mod map;
 
 use axum::http::StatusCode;
 use maud::{html, Markup, DOCTYPE};
@@ -30,7 +31,11 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
                         span.sub { (lang.pick("Công trình quốc phòng địa phương – Tây Ninh",
                                               "Local defence works – Tây Ninh")) }
                     }
-                    a.lang href={ (path) "?lang=" (other.0) } hreflang=(other.0) { (other.1) }
+                    nav.links {
+                        a href={ "/map?lang=" (lang.code()) } { (lang.pick("Bản đồ", "Map")) }
+                        a href={ "/collections?f=html&lang=" (lang.code()) } { (lang.pick("Dữ liệu", "Data")) }
+                        a.lang href={ (path) "?lang=" (other.0) } hreflang=(other.0) { (other.1) }
+                    }
                 }
                 main { (body) }
                 footer {

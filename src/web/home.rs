@@ -14,9 +14,7 @@ use crate::i18n::Lang;
 use crate::views;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/static/kvpt.css", get(stylesheet))
+    Router::new().route("/", get(home))
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,14 +41,4 @@ async fn home(
         .await
         .map_err(|e| PageError::new(lang, e))?;
     Ok(views::home::page(lang, &overview).into_response())
-}
-
-async fn stylesheet() -> impl axum::response::IntoResponse {
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../../web/static/kvpt.css"),
-    )
 }

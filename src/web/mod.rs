@@ -1,11 +1,14 @@
 //! The HTTP service: shared state, the router built from each area's routes,
 //! request tracing and graceful shutdown.
 
+mod assets;
 pub mod features;
 mod health;
 mod home;
+mod map;
 pub mod negotiate;
 mod page;
+mod style;
 mod tiles;
 
 use std::net::SocketAddr;
@@ -50,6 +53,9 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(tiles::routes())
         .merge(features::routes())
+        .merge(style::routes())
+        .merge(map::routes())
+        .merge(assets::routes())
         .fallback(page::not_found)
         .with_state(state)
         .layer(tower_http::compression::CompressionLayer::new())

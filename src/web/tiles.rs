@@ -24,6 +24,14 @@ enum TileLayer {
 }
 
 impl TileLayer {
+    fn min_zoom(self) -> u8 {
+        match self {
+            TileLayer::Sites(group) => group.min_zoom(),
+            // Context layers are simplified per zoom and small: drawn from zoom 0.
+            TileLayer::Context(_) => 0,
+        }
+    }
+
     fn from_name(name: &str) -> Option<Self> {
         LayerGroup::from_code(name)
             .map(TileLayer::Sites)
@@ -66,14 +74,17 @@ async fn tile(
             db::tiles::context_version(&**client, context).await?,
         ),
     };
-    // The clearance is part of the tag: two callers with different ceilings never share a cached tile.
-    let etag = format!("\"{name}-{version}-{}\"", state.clearance.code());
+    // The clearance is part of the tag: two callers with different ceilings never share a
+    // cached tile. Weak, because gzip and identity encodings of one tile share it.
+    let etag = format!("W/\"{name}-{version}-{}\"", state.clearance.code());
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == etag)
+            v.split(',').any(|t| {
+                let t = t.trim();
+                t == "*" || t.trim_start_matches("W/") == etag.trim_start_matches("W/")
+            })
         })
     {
         return Ok(with_cache_headers(
@@ -82,6 +93,7 @@ async fn tile(
         ));
     }
     let bytes = match layer {
+        _ if coord.z < layer.min_zoom() => Vec::new(),
         TileLayer::Sites(group) => {
             db::tiles::site_tile(&**client, group, coord, state.clearance).await?
         }
@@ -131,7 +143,15 @@ async fn tilejson(
     let (fields, bounds) = match layer {
         TileLayer::Sites(group) => (
             vec![
-                "id", "code", "name", "kind", "status", "percent", "district",
+                "id",
+                "code",
+                "name",
+                "kind",
+                "status",
+                "percent",
+                "phase",
+                "district",
+                "district_code",
             ],
             db::tiles::site_layer_bounds(&**client, group, state.clearance).await?,
         ),
@@ -146,7 +166,7 @@ async fn tilejson(
         .map(|f| {
             (
                 f.to_string(),
-                json!(if f == "id" || f == "percent" {
+                json!(if matches!(f, "id" | "percent" | "phase") {
                     "Number"
                 } else {
                     "String"
@@ -159,7 +179,7 @@ async fn tilejson(
         "name": name,
         "scheme": "xyz",
         "tiles": [format!("{base}/tiles/{name}/{{z}}/{{x}}/{{y}}.mvt")],
-        "minzoom": 0,
+        "minzoom": layer.min_zoom(),
         "maxzoom": crate::spatial::tile::MAX_ZOOM,
         "bounds": bounds.unwrap_or([105.8, 10.9, 106.5, 11.8]),
         "attribution": "kvpt; boundaries dvhcvn (GPL-3.0), Natural Earth, GSHHG",

@@ -4,10 +4,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod browser;
 mod cli;
 mod cluster;
 mod demo;
 mod features;
 mod schema;
 mod tiles;
+mod viewer;
 mod web;

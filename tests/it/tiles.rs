@@ -293,3 +293,112 @@ async fn tiles_are_gzipped_when_asked() {
         "gzip"
     );
 }
+
+#[tokio::test]
+async fn below_a_layers_minimum_zoom_tiles_are_empty() {
+    let db = TestDb::with_demo(300, 5).await;
+    let app = db.app();
+    let client = db.client().await;
+    for (layer, min_zoom) in [
+        ("border_markers", 8u8),
+        ("border_militia", 7),
+        ("search_zones", 6),
+    ] {
+        let json: serde_json::Value = serde_json::from_slice(
+            &fetch(&app, &format!("/tiles/{layer}.json"), None)
+                .await
+                .body,
+        )
+        .unwrap();
+        assert_eq!(json["minzoom"], min_zoom, "{layer}");
+        let below = TileCoord::containing(106.1, 11.3, min_zoom - 1);
+        let at = TileCoord::containing(106.1, 11.3, min_zoom);
+        let visible = count(
+            &client,
+            &format!(
+                "SELECT count(*) FROM site s JOIN site_kind k ON k.code = s.kind
+                  WHERE k.layer_group = '{layer}' AND s.classification <= 'internal'
+                    AND ST_Intersects(ST_Transform(s.geom, 3857), ST_TileEnvelope({}, {}, {}))",
+                below.z, below.x, below.y
+            ),
+        )
+        .await;
+        assert!(visible > 0, "{layer} has works under the tile");
+        let response = fetch(
+            &app,
+            &format!("/tiles/{layer}/{}/{}/{}.mvt", below.z, below.x, below.y),
+            None,
+        )
+        .await;
+        assert_eq!(
+            response.status,
+            StatusCode::NO_CONTENT,
+            "{layer} below its minimum zoom"
+        );
+        assert!(response.etag.is_some());
+        let response = fetch(
+            &app,
+            &format!("/tiles/{layer}/{}/{}/{}.mvt", at.z, at.x, at.y),
+            None,
+        )
+        .await;
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "{layer} at its minimum zoom"
+        );
+    }
+}
+
+#[tokio::test]
+async fn small_polygons_become_points_when_zoomed_out() {
+    let db = TestDb::with_demo(400, 5).await;
+    let app = db.app();
+    // Residential points are a few hundred metres across: points at z7, polygons at z14.
+    let geometry_types = |body: Vec<u8>| {
+        let reader = mvt_reader::Reader::new(body).unwrap();
+        reader
+            .get_features(0)
+            .unwrap()
+            .into_iter()
+            .map(|f| match f.geometry {
+                geo::Geometry::Point(_) | geo::Geometry::MultiPoint(_) => "point",
+                geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_) => "polygon",
+                _ => "other",
+            })
+            .collect::<Vec<_>>()
+    };
+    let client = db.client().await;
+    let row = client
+        .query_one(
+            "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) AS c FROM site
+              WHERE kind = 'militia_residential_point' AND classification <= 'internal' LIMIT 1) x",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (lon, lat): (f64, f64) = (row.get(0), row.get(1));
+    let far = TileCoord::containing(lon, lat, 7);
+    let near = TileCoord::containing(lon, lat, 14);
+    let far = fetch(
+        &app,
+        &format!("/tiles/border_militia/{}/{}/{}.mvt", far.z, far.x, far.y),
+        None,
+    )
+    .await;
+    let types = geometry_types(far.body);
+    assert!(
+        !types.is_empty() && !types.contains(&"polygon"),
+        "z7: {types:?}"
+    );
+    let near = fetch(
+        &app,
+        &format!("/tiles/border_militia/{}/{}/{}.mvt", near.z, near.x, near.y),
+        None,
+    )
+    .await;
+    assert!(
+        geometry_types(near.body).contains(&"polygon"),
+        "z14 keeps the shape"
+    );
+}

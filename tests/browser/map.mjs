@@ -1,0 +1,153 @@
+// The viewer in Debian's headless Chromium: tiles render, a layer toggles off, filters
+// apply, a click opens the details, search flies to a site, the URL keeps the view, and
+// nothing is fetched from anywhere but kvpt. Prints one JSON line; exits 1 on failure.
+//
+// node map.mjs BASE_URL SCREENSHOT.png
+import { chromium } from 'playwright-core';
+
+const [base, screenshot] = process.argv.slice(2);
+if (!base || !screenshot) {
+  console.error('usage: node map.mjs BASE_URL SCREENSHOT.png');
+  process.exit(2);
+}
+
+const report = { steps: [] };
+const step = (name, detail = {}) => report.steps.push({ name, ...detail });
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--disable-dev-shm-usage'],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const foreign = [];
+  const errors = [];
+  page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreign.push(r.url()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('response', (r) => { if (r.status() >= 500) errors.push(`${r.status()} ${r.url()}`); });
+
+  const idle = () => page.waitForFunction(
+    () => window.kvptMap && window.kvptMap.loaded() && window.kvptMap.areTilesLoaded() && !window.kvptMap.isMoving(),
+    null, { timeout: 30000 });
+  // Rendered site features per group, through MapLibre itself.
+  const counts = () => page.evaluate(() => {
+    const out = {};
+    for (const layer of window.kvptMap.getStyle().layers) {
+      const group = layer.metadata && layer.metadata['kvpt:group'];
+      if (!group || layer.type === 'symbol') continue;
+      out[group] = (out[group] || 0) + window.kvptMap.queryRenderedFeatures({ layers: [layer.id] }).length;
+    }
+    return out;
+  });
+
+  await page.goto(`${base}/map#map=9.5/11.33/106.12`, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.body.dataset.mapReady === 'true', null, { timeout: 30000 });
+  await idle();
+  const before = await counts();
+  step('loaded', { counts: before });
+  check(before.search_zones > 0, `search zones rendered: ${JSON.stringify(before)}`);
+  check(before.border_markers > 0, `border markers rendered: ${JSON.stringify(before)}`);
+  const districtLabels = await page.evaluate(() => window.kvptMap.queryRenderedFeatures({ layers: ['districts-label'] }).length);
+  check(districtLabels > 0, 'district labels drawn (no glyph server needed)');
+
+  // Toggling a layer removes exactly its features.
+  await page.uncheck('#layers input[data-group="search_zones"]');
+  await idle();
+  const toggled = await counts();
+  step('toggled search_zones off', { counts: toggled });
+  check(!toggled.search_zones, `no search zones after toggling: ${JSON.stringify(toggled)}`);
+  check(toggled.border_markers === before.border_markers, 'other layers untouched');
+  check((await page.evaluate(() => location.hash)).includes('off=search_zones'), 'the URL keeps the layer state');
+
+  // A status filter leaves only that status.
+  await page.selectOption('#filter-status', 'completed');
+  await idle();
+  const statuses = await page.evaluate(() => {
+    const layers = window.kvptMap.getStyle().layers.filter((l) => l.metadata && l.metadata['kvpt:group'] && l.type !== 'symbol').map((l) => l.id);
+    return [...new Set(window.kvptMap.queryRenderedFeatures({ layers }).map((f) => f.properties.status))];
+  });
+  step('filtered status=completed', { statuses });
+  check(statuses.length === 1 && statuses[0] === 'completed', `only completed works: ${statuses}`);
+  check((await page.evaluate(() => location.hash)).includes('status=completed'), 'the URL keeps the filter');
+
+  // A shared link restores layers and filters.
+  const shared = page.url();
+  const second = await context.newPage();
+  await second.goto(shared, { waitUntil: 'load' });
+  await second.waitForFunction(() => document.body.dataset.mapReady === 'true', null, { timeout: 30000 });
+  check(await second.$eval('#filter-status', (s) => s.value) === 'completed', 'shared link keeps the status filter');
+  check(!(await second.isChecked('#layers input[data-group="search_zones"]')), 'shared link keeps the layer off');
+  await second.close();
+  step('shared link restores the state', { url: shared.replace(base, '') });
+
+  await page.click('#filter-reset');
+  await page.check('#layers input[data-group="search_zones"]');
+  await idle();
+
+  // Clicking a border marker opens its popup and details.
+  const target = await page.evaluate(() => {
+    const map = window.kvptMap;
+    const { width, height } = map.getCanvas().getBoundingClientRect();
+    const hits = map.queryRenderedFeatures({ layers: ['border_markers-point'] })
+      .map((f) => ({ code: f.properties.code, p: map.project(f.geometry.coordinates) }))
+      .filter((h) => h.p.x > 40 && h.p.y > 40 && h.p.x < width - 40 && h.p.y < height - 40);
+    return hits[0] || null;
+  });
+  check(target, 'a border marker on screen to click');
+  const box = await page.locator('#map canvas').boundingBox();
+  await page.mouse.click(box.x + target.p.x, box.y + target.p.y);
+  await page.waitForSelector('.maplibregl-popup', { timeout: 10000 });
+  await page.waitForFunction((code) => {
+    const d = document.getElementById('details');
+    return !d.hidden && d.querySelector('.code') && d.querySelector('.code').textContent === code;
+  }, target.code, { timeout: 10000 });
+  const panel = await page.$eval('#details', (d) => d.innerText);
+  check(/Mốc biên giới/.test(panel), 'details name the kind in Vietnamese');
+  check(await page.$('#details .bar span') !== null, 'percent shown as a bar');
+  check(await page.$eval('#details a.site-link', (a) => a.getAttribute('href')) === `/sites/${target.code}?lang=vi`, 'link to the site page');
+  step('clicked a site', { code: target.code });
+
+  // Search without diacritics flies to the site and opens it.
+  await page.fill('#search-input', 'lien ke chot');
+  await page.waitForSelector('#results button', { timeout: 10000 });
+  const first = await page.$eval('#results button strong', (s) => s.textContent);
+  await page.click('#results button');
+  await page.waitForFunction((code) => document.querySelector('#details .code')?.textContent === code, first, { timeout: 10000 });
+  await idle();
+  const zoom = await page.evaluate(() => window.kvptMap.getZoom());
+  check(zoom > 12, `flew in to the site (zoom ${zoom})`);
+  step('searched', { code: first, zoom });
+
+  await page.screenshot({ path: screenshot });
+
+  // A phone-sized screen: the panel is a drawer, the map still fills the screen.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const small = await phone.newPage();
+  await small.goto(`${base}/map?lang=en`, { waitUntil: 'load' });
+  await small.waitForFunction(() => document.body.dataset.mapReady === 'true', null, { timeout: 30000 });
+  const mapBox = await small.locator('#map').boundingBox();
+  check(mapBox.width >= 380, `the map is full width on a phone (${mapBox.width})`);
+  check(!(await small.locator('#panel').isVisible()) || (await small.locator('#panel').boundingBox()).x < 0, 'panel hidden until asked');
+  await small.click('#panel-toggle');
+  await small.waitForTimeout(400);
+  check((await small.locator('#panel').boundingBox()).x >= 0, 'panel opens');
+  check(await small.$eval('#layers', (l) => l.innerText.includes('Border markers')), 'English labels');
+  await small.screenshot({ path: screenshot.replace(/\.png$/, '-phone.png') });
+  await phone.close();
+  step('phone layout');
+
+  check(errors.length === 0, `no page errors or 5xx: ${errors.join('; ')}`);
+  check(foreign.length === 0, `nothing fetched from elsewhere: ${foreign.join(', ')}`);
+  report.ok = true;
+} catch (err) {
+  report.ok = false;
+  report.error = err.message;
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(report));
+process.exit(report.ok ? 0 : 1);
