@@ -93,6 +93,9 @@ pub struct ServeArgs {
     /// Load the context layers and the demo data when the database has none.
     #[arg(long, env = "KVPT_BOOTSTRAP", value_parser = BoolishValueParser::new())]
     pub bootstrap: bool,
+    /// Memory for tiles kept between requests, in MiB (0 turns the cache off).
+    #[arg(long, env = "KVPT_TILE_CACHE_MB", default_value_t = crate::web::DEFAULT_TILE_CACHE_MB)]
+    pub tile_cache_mb: u64,
     #[command(flatten)]
     pub demo: DemoArgs,
 }
@@ -281,7 +284,8 @@ async fn run_with_database(url: &str, command: Command) -> anyhow::Result<()> {
                     crate::demo::load(&mut client, args.demo.sites, args.demo.seed, true).await?;
                 println!("{report}");
             }
-            crate::web::serve(pool, args.addr).await?;
+            let config: tokio_postgres::Config = url.parse().map_err(db::DbError::Config)?;
+            crate::web::serve(pool, config, args.addr, args.tile_cache_mb).await?;
         }
         Command::Db { .. } => unreachable!("handled without a runtime"),
     }

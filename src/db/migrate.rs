@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_accounts_audit"),
     migration!(6, "0006_layer_version"),
     migration!(7, "0007_crs_search"),
+    migration!(8, "0008_layer_version_notify"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

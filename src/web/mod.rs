@@ -9,9 +9,11 @@ mod map;
 pub mod negotiate;
 mod page;
 mod style;
+pub mod tile_cache;
 mod tiles;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::MatchedPath;
 use axum::http::Request;
@@ -20,6 +22,7 @@ use deadpool_postgres::Pool;
 use tower_http::trace::TraceLayer;
 
 use crate::domain::Classification;
+use tile_cache::TileCache;
 
 pub use page::PageError;
 
@@ -30,14 +33,32 @@ pub struct AppState {
     /// The highest classification shown to callers. Until accounts exist (issue 4)
     /// everyone is anonymous and sees public and internal works only.
     pub clearance: Classification,
+    /// Tiles in memory, keyed by their layer's data version.
+    pub tiles: Arc<TileCache>,
 }
 
+/// Tile cache size unless told otherwise.
+pub const DEFAULT_TILE_CACHE_MB: u64 = 256;
+
 impl AppState {
+    /// State whose tile versions are read from the database on each request.
     pub fn new(pool: Pool) -> Self {
+        Self::with_cache(pool, DEFAULT_TILE_CACHE_MB)
+    }
+
+    pub fn with_cache(pool: Pool, tile_cache_mb: u64) -> Self {
         Self {
             pool,
             clearance: Classification::Internal,
+            tiles: Arc::new(TileCache::new(tile_cache_mb * 1024 * 1024)),
         }
+    }
+
+    /// Also listens for layer versions on a connection of its own (from `config`), so
+    /// repeated tiles and 304s are answered without the database.
+    pub fn listening(self, config: tokio_postgres::Config) -> Self {
+        tokio::spawn(self.tiles.clone().listen(config));
+        self
     }
 
     /// A pooled connection, or 503 when the database cannot be reached in time.
@@ -70,11 +91,16 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves until SIGTERM or ctrl-c, letting requests in flight finish.
-pub async fn serve(pool: Pool, addr: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(
+    pool: Pool,
+    config: tokio_postgres::Config,
+    addr: SocketAddr,
+    tile_cache_mb: u64,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    let app = router(AppState::new(pool.clone()));
+    let app = router(AppState::with_cache(pool.clone(), tile_cache_mb).listening(config));
     println!("kvpt is serving on http://{addr}/");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -7,8 +7,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use bytes::Bytes;
 use serde_json::{json, Value};
 
+use super::tile_cache::TileKey;
 use super::AppState;
 use crate::db;
 use crate::db::tiles::{ContextLayer, CONTEXT_LAYERS};
@@ -24,6 +26,13 @@ enum TileLayer {
 }
 
 impl TileLayer {
+    fn name(self) -> &'static str {
+        match self {
+            TileLayer::Sites(group) => group.code(),
+            TileLayer::Context(context) => context.name,
+        }
+    }
+
     fn min_zoom(self) -> u8 {
         match self {
             TileLayer::Sites(group) => group.min_zoom(),
@@ -63,16 +72,19 @@ async fn tile(
     })?;
     let coord = TileCoord::parse(&z, &x, &y, "mvt")
         .map_err(|e| AppError::bad_request("tile", e.to_string()))?;
-    let client = state.db().await?;
-    let (name, version) = match layer {
-        TileLayer::Sites(group) => (
-            group.code(),
-            db::tiles::layer_version(&**client, group).await?,
-        ),
-        TileLayer::Context(context) => (
-            context.name,
-            db::tiles::context_version(&**client, context).await?,
-        ),
+    let name = layer.name();
+    // The version from the listener when it runs (no database round trip), else read now.
+    let version = match state.tiles.version(name) {
+        Some(version) => version,
+        None => {
+            let client = state.db().await?;
+            match layer {
+                TileLayer::Sites(group) => db::tiles::layer_version(&**client, group).await?,
+                TileLayer::Context(context) => {
+                    db::tiles::context_version(&**client, context).await?
+                }
+            }
+        }
     };
     // The clearance is part of the tag: two callers with different ceilings never share a
     // cached tile. Weak, because gzip and identity encodings of one tile share it.
@@ -90,14 +102,37 @@ async fn tile(
         return Ok(with_cache_headers(
             StatusCode::NOT_MODIFIED.into_response(),
             &etag,
+            None,
         ));
     }
-    let bytes = match layer {
-        _ if coord.z < layer.min_zoom() => Vec::new(),
-        TileLayer::Sites(group) => {
-            db::tiles::site_tile(&**client, group, coord, state.clearance).await?
+    let key = TileKey {
+        layer: name,
+        version,
+        clearance: state.clearance.code(),
+        z: coord.z,
+        x: coord.x,
+        y: coord.y,
+    };
+    let (bytes, hit) = match state.tiles.get(&key) {
+        Some(bytes) => (bytes, true),
+        None => {
+            let bytes = if coord.z < layer.min_zoom() {
+                Vec::new()
+            } else {
+                let client = state.db().await?;
+                match layer {
+                    TileLayer::Sites(group) => {
+                        db::tiles::site_tile(&**client, group, coord, state.clearance).await?
+                    }
+                    TileLayer::Context(context) => {
+                        db::tiles::context_tile(&**client, context, coord).await?
+                    }
+                }
+            };
+            let bytes = Bytes::from(bytes);
+            state.tiles.insert(key, bytes.clone());
+            (bytes, false)
         }
-        TileLayer::Context(context) => db::tiles::context_tile(&**client, context, coord).await?,
     };
     tracing::debug!(
         tile.z = coord.z,
@@ -115,12 +150,19 @@ async fn tile(
         )
             .into_response()
     };
-    Ok(with_cache_headers(response, &etag))
+    Ok(with_cache_headers(response, &etag, Some(hit)))
 }
 
 /// Caches may keep a tile but must ask again each time: a 304 is cheap, a stale tile is wrong.
-fn with_cache_headers(mut response: Response, etag: &str) -> Response {
+/// `X-Cache` says whether the tile came from memory (`hit`) or from PostgreSQL (`miss`).
+fn with_cache_headers(mut response: Response, etag: &str, hit: Option<bool>) -> Response {
     let headers = response.headers_mut();
+    if let Some(hit) = hit {
+        headers.insert(
+            "x-cache",
+            HeaderValue::from_static(if hit { "hit" } else { "miss" }),
+        );
+    }
     if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, value);
     }

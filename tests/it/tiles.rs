@@ -402,3 +402,109 @@ async fn small_polygons_become_points_when_zoomed_out() {
         "z14 keeps the shape"
     );
 }
+
+/// An app whose tile versions come from NOTIFY, ready once its listener has connected.
+async fn listening_app(db: &TestDb) -> (axum::Router, kvpt::web::AppState) {
+    let state = kvpt::web::AppState::new(db.pool()).listening(db.config());
+    for _ in 0..100 {
+        if state.tiles.version("land").is_some() {
+            return (kvpt::web::router(state.clone()), state);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the version listener did not connect");
+}
+
+fn cache_of(response: &axum::response::Response) -> String {
+    response.headers()["x-cache"].to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_tiles_are_served_from_memory_without_the_database() {
+    let db = TestDb::with_demo(300, 5).await;
+    let (app, state) = listening_app(&db).await;
+    let t = home_tile();
+    let uri = format!("/tiles/search_zones/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let get = |uri: String, tag: Option<String>| {
+        let app = app.clone();
+        async move {
+            let mut request = Request::builder().uri(uri);
+            if let Some(tag) = tag {
+                request = request.header(header::IF_NONE_MATCH, tag);
+            }
+            app.oneshot(request.body(Body::empty()).unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    let first = get(uri.clone(), None).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(cache_of(&first), "miss");
+    let tag = first.headers()[header::ETAG].to_str().unwrap().to_string();
+    let first_body = first.into_body().collect().await.unwrap().to_bytes();
+    // No database from here on: the pool is closed.
+    state.pool.close();
+    let again = get(uri.clone(), None).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(cache_of(&again), "hit");
+    assert_eq!(
+        again.into_body().collect().await.unwrap().to_bytes(),
+        first_body
+    );
+    let unchanged = get(uri.clone(), Some(tag)).await;
+    assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
+    // A tile never asked before needs the database, which is now out of reach.
+    let other = get(
+        format!("/tiles/search_zones/{}/{}/{}.mvt", t.z, t.x + 1, t.y),
+        None,
+    )
+    .await;
+    assert_eq!(other.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_reaches_the_cache_through_notify() {
+    let db = TestDb::with_demo(300, 5).await;
+    let (app, _state) = listening_app(&db).await;
+    let client = db.client().await;
+    let t = home_tile();
+    let uri = format!("/tiles/search_zones/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let first = fetch(&app, &uri, None).await;
+    let warm = fetch(&app, &uri, None).await;
+    assert_eq!(warm.etag, first.etag, "nothing changed, same version");
+    // Rename a zone in the tile, outside kvpt (another process).
+    let code: String = client
+        .query_one(
+            &format!(
+                "UPDATE site SET name = 'Khu vực đổi tên' WHERE id = (
+                   SELECT s.id FROM site s WHERE s.kind = 'remains_search_zone' AND s.classification <= 'internal'
+                      AND ST_Intersects(ST_Transform(s.geom, 3857), ST_TileEnvelope({}, {}, {})) LIMIT 1)
+                 RETURNING code",
+                t.z, t.x, t.y
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let started = std::time::Instant::now();
+    let fresh = loop {
+        let response = fetch(&app, &uri, None).await;
+        if response.etag != first.etag {
+            break response;
+        }
+        assert!(
+            started.elapsed().as_secs() < 2,
+            "the edit never reached the cache"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    };
+    let reader = mvt_reader::Reader::new(fresh.body).unwrap();
+    let renamed = reader.get_features(0).unwrap().into_iter().any(|f| {
+        let p = f.properties.unwrap_or_default();
+        p.get("code") == Some(&Value::String(code.clone()))
+            && p.get("name") == Some(&Value::String("Khu vực đổi tên".into()))
+    });
+    assert!(renamed, "the new tile carries the edit");
+    println!("edit visible after {:?}", started.elapsed());
+}

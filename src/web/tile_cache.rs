@@ -1,0 +1,185 @@
+//! Tiles kept in memory, and the layers' data versions kept current by PostgreSQL's
+//! NOTIFY, so a repeated tile (or a 304) is answered without touching the database.
+//!
+//! Every write to a layer bumps its row in `layer_version`, whose trigger notifies
+//! `layer_version` with `layer:version`. A listener connection applies each
+//! notification; cached tiles are keyed by version, so an edit makes the old ones
+//! unreachable at once (they age out of the cache). While the listener is down,
+//! versions are read from the database on each request, as without a cache.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::RwLock;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio_postgres::{AsyncMessage, NoTls};
+
+/// What identifies one cached tile.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TileKey {
+    pub layer: &'static str,
+    pub version: i64,
+    pub clearance: &'static str,
+    pub z: u8,
+    pub x: u32,
+    pub y: u32,
+}
+
+#[derive(Clone)]
+struct ByteWeight;
+
+impl quick_cache::Weighter<TileKey, Bytes> for ByteWeight {
+    fn weight(&self, _key: &TileKey, tile: &Bytes) -> u64 {
+        // Empty tiles still cost their key.
+        tile.len() as u64 + 64
+    }
+}
+
+pub struct TileCache {
+    tiles: quick_cache::sync::Cache<TileKey, Bytes, ByteWeight>,
+    versions: RwLock<HashMap<String, i64>>,
+    live: AtomicBool,
+}
+
+impl TileCache {
+    /// A cache holding up to `bytes` of tiles.
+    pub fn new(bytes: u64) -> Self {
+        Self {
+            tiles: quick_cache::sync::Cache::with_weighter(
+                (bytes / 4096).max(16) as usize,
+                bytes.max(1),
+                ByteWeight,
+            ),
+            versions: RwLock::new(HashMap::new()),
+            live: AtomicBool::new(false),
+        }
+    }
+
+    /// The layer's version as last notified, if the listener is connected.
+    pub fn version(&self, layer: &str) -> Option<i64> {
+        if !self.live.load(Ordering::Acquire) {
+            return None;
+        }
+        self.versions.read().ok()?.get(layer).copied()
+    }
+
+    /// Records a version seen (from a notification, a load or a write of our own).
+    /// Versions only grow: a late or repeated notification never goes back.
+    pub fn saw_version(&self, layer: &str, version: i64) {
+        if let Ok(mut versions) = self.versions.write() {
+            let entry = versions.entry(layer.to_string()).or_insert(version);
+            *entry = (*entry).max(version);
+        }
+    }
+
+    pub fn get(&self, key: &TileKey) -> Option<Bytes> {
+        self.tiles.get(key)
+    }
+
+    pub fn insert(&self, key: TileKey, tile: Bytes) {
+        self.tiles.insert(key, tile);
+    }
+
+    fn set_live(&self, live: bool) {
+        self.live.store(live, Ordering::Release);
+    }
+
+    /// Keeps the versions current from `config`'s database until the process ends,
+    /// reconnecting after a second when the connection drops.
+    pub async fn listen(self: std::sync::Arc<Self>, config: tokio_postgres::Config) {
+        loop {
+            match self.listen_once(&config).await {
+                Ok(()) => tracing::warn!("version listener: connection closed"),
+                Err(err) => tracing::warn!(error = %err, "version listener: cannot listen"),
+            }
+            self.set_live(false);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn listen_once(
+        &self,
+        config: &tokio_postgres::Config,
+    ) -> Result<(), tokio_postgres::Error> {
+        let mut config = config.clone();
+        config.application_name("kvpt-listener");
+        config.connect_timeout(Duration::from_secs(5));
+        let (client, mut connection) = config.connect(NoTls).await?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let driver = tokio::spawn(async move {
+            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(message) = messages.next().await {
+                match message {
+                    Ok(AsyncMessage::Notification(n)) => {
+                        if tx.send(n.payload().to_string()).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::debug!(error = %err, "version listener connection");
+                        break;
+                    }
+                }
+            }
+        });
+        // LISTEN before reading, so no bump between the two is missed.
+        client.batch_execute("LISTEN layer_version").await?;
+        for row in client
+            .query("SELECT layer, version FROM layer_version", &[])
+            .await?
+        {
+            self.saw_version(row.get(0), row.get(1));
+        }
+        self.set_live(true);
+        tracing::info!("tile cache: listening for layer versions");
+        while let Some(payload) = rx.recv().await {
+            if let Some((layer, version)) = payload.rsplit_once(':') {
+                if let Ok(version) = version.parse() {
+                    self.saw_version(layer, version);
+                }
+            }
+        }
+        self.set_live(false);
+        driver.abort();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_only_grow_and_need_a_live_listener() {
+        let cache = TileCache::new(1 << 20);
+        cache.saw_version("logistics", 5);
+        assert_eq!(cache.version("logistics"), None, "not live yet");
+        cache.set_live(true);
+        assert_eq!(cache.version("logistics"), Some(5));
+        cache.saw_version("logistics", 4);
+        assert_eq!(cache.version("logistics"), Some(5));
+        cache.saw_version("logistics", 7);
+        assert_eq!(cache.version("logistics"), Some(7));
+        cache.set_live(false);
+        assert_eq!(cache.version("logistics"), None);
+    }
+
+    #[test]
+    fn tiles_are_keyed_by_version() {
+        let cache = TileCache::new(1 << 20);
+        let key = |version| TileKey {
+            layer: "land",
+            version,
+            clearance: "internal",
+            z: 8,
+            x: 1,
+            y: 2,
+        };
+        cache.insert(key(1), Bytes::from_static(b"old"));
+        assert_eq!(cache.get(&key(1)).as_deref(), Some(&b"old"[..]));
+        assert!(cache.get(&key(2)).is_none());
+    }
+}
