@@ -11,7 +11,7 @@ CHECKOUT_ID := $(shell id -u)-$(shell echo '$(CURDIR)' | cksum | cut -d' ' -f1)
 TEST_VAR := $(or $(KVPT_TEST_DIR),/tmp/kvpt-make-test-$(CHECKOUT_ID))
 BENCH_VAR := /tmp/kvpt-make-bench-$(CHECKOUT_ID)
 
-.PHONY: run test bench deps npm-web npm-browser build lint db-stop
+.PHONY: run test bench bench-tools deps npm-web npm-browser build lint db-stop
 
 ## Installs the Debian packages kvpt needs, if any is missing.
 deps:
@@ -64,21 +64,38 @@ test: npm-web npm-browser
 	  DATABASE_URL="$$($(DEBUG) db url)" cargo test --locked; \
 	fi
 
+BENCH_TOOLS := target/bench-tools
+MARTIN_VERSION := 1.14.0
+PYGEOAPI_VERSION := 0.21.0
+
+## What the benchmarks compare against: wrk and time (Debian), martin (crates.io, built once
+## into target/bench-tools), pygeoapi with gunicorn (PyPI, in a virtualenv there).
+bench-tools: deps
+	@for p in wrk time; do dpkg -s $$p >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; \
+	  $$s apt-get install -y -qq $$p >/dev/null; }; done
+	@[ -x $(BENCH_TOOLS)/bin/martin ] || { echo "kvpt: building martin $(MARTIN_VERSION) for the tile benchmark (once)"; \
+	  cargo install martin --version $(MARTIN_VERSION) --locked --no-default-features --features postgres --root $(BENCH_TOOLS); }
+	@[ -x $(BENCH_TOOLS)/pygeoapi/bin/gunicorn ] || { echo "kvpt: installing pygeoapi $(PYGEOAPI_VERSION) for the items benchmark (once)"; \
+	  python3 -m venv $(BENCH_TOOLS)/pygeoapi && \
+	  $(BENCH_TOOLS)/pygeoapi/bin/pip install -q pygeoapi==$(PYGEOAPI_VERSION) gunicorn psycopg2-binary sqlalchemy geoalchemy2; }
+
 ## Benchmarks (never part of `make test`); results go to BENCHMARKS.md by hand.
-bench: build
-	@command -v /usr/bin/time >/dev/null || { if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; $$s apt-get install -y -qq time >/dev/null; }
+## BENCH_LOAD_RUNS=1 shortens the demo-load part when only the serving figures are wanted.
+bench: build bench-tools
 	@set -euo pipefail; \
 	export KVPT_DATA_DIR=$(BENCH_VAR); unset DATABASE_URL; \
 	$(RELEASE) db start >/dev/null; \
 	trap '$(RELEASE) db stop >/dev/null' EXIT; \
 	url="$$($(RELEASE) db url)"; bench_url="$${url/dbname=kvpt/dbname=bench}"; \
-	echo "== demo load, 100 000 sites, 5 runs (each into a fresh database)"; \
-	for run in 1 2 3 4 5; do \
+	echo "== demo load, 100 000 sites, $${BENCH_LOAD_RUNS:-5} runs (each into a fresh database)"; \
+	for run in $$(seq 1 $${BENCH_LOAD_RUNS:-5}); do \
 	  psql -X -q -v ON_ERROR_STOP=1 "$$url" -c "DROP DATABASE IF EXISTS bench WITH (FORCE)" -c "CREATE DATABASE bench"; \
 	  DATABASE_URL="$$bench_url" $(RELEASE) geodata load >/dev/null 2>&1; \
 	  DATABASE_URL="$$bench_url" /usr/bin/time -f "run $$run: %e s wall, %M KiB peak RSS" \
 	    $(RELEASE) demo load --sites 100000 2>&1 | grep -v INFO; \
-	done
+	done; \
+	python3 bench/serve.py --kvpt $(RELEASE) --db "$$bench_url" \
+	  --martin $(BENCH_TOOLS)/bin/martin --pygeoapi $(BENCH_TOOLS)/pygeoapi
 
 lint:
 	cargo fmt --check

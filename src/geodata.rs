@@ -71,7 +71,7 @@ pub async fn load(client: &mut Client) -> Result<bool, DbError> {
     // Tiles of the context layers are cached by this version.
     tx.execute(
         "UPDATE layer_version SET version = version + 1, changed_at = now()
-          WHERE layer IN ('province', 'districts', 'border', 'adjacent_provinces', 'rivers', 'labels')",
+          WHERE layer IN ('province', 'districts', 'border', 'adjacent_provinces', 'rivers', 'labels', 'communes')",
         &[],
     )
     .await?;

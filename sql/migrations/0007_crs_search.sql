@@ -19,4 +19,4 @@ RETURN lower(public.unaccent('public.unaccent'::regdictionary, $1));
 CREATE INDEX site_search_key_idx ON site USING gin (search_key(code || ' ' || name) gin_trgm_ops);
 
 -- Label points of districts and neighbouring provinces: one label each, whatever the tiling.
-INSERT INTO layer_version (layer) VALUES ('labels');
+INSERT INTO layer_version (layer) VALUES ('labels'), ('communes');

@@ -30,6 +30,12 @@ pub const CONTEXT_LAYERS: &[ContextLayer] = &[
         columns: "t.id, t.code, t.name, t.short_name, t.name_en, t.borders_cambodia",
     },
     ContextLayer {
+        // Drawn where commune boundaries are loaded (geodata/ has the list but no shapes yet).
+        name: "communes",
+        source: "(SELECT * FROM admin_unit WHERE level = 'commune' AND geom IS NOT NULL)",
+        columns: "t.id, t.code, t.name, t.short_name, t.name_en",
+    },
+    ContextLayer {
         name: "border",
         source: "border_line",
         columns: "t.id, t.name, t.name_vi, t.is_primary",

@@ -16,6 +16,7 @@ pub fn collection_title(collection: Collection, lang: Lang) -> String {
         Collection::Context(layer) => match layer.name {
             "province" => lang.pick("Ranh giới tỉnh", "Province boundary"),
             "districts" => lang.pick("Huyện, thị xã, thành phố", "Districts"),
+            "communes" => lang.pick("Xã, phường, thị trấn", "Communes"),
             "border" => lang.pick(
                 "Đường biên giới Việt Nam – Campuchia",
                 "Viet Nam – Cambodia border",

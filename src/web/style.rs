@@ -112,6 +112,8 @@ pub fn document(base: &str, lang: Lang) -> Value {
                 "paint": { "fill-color": "#fffdf6" } }),
         json!({ "id": "rivers", "type": "line", "source": "rivers", "source-layer": "rivers",
                 "paint": { "line-color": "#74b3e8", "line-width": ["interpolate", ["linear"], ["zoom"], 6, 0.8, 12, 2.5] } }),
+        json!({ "id": "communes-outline", "type": "line", "source": "communes", "source-layer": "communes",
+                "minzoom": 10, "paint": { "line-color": "#b9ada2", "line-width": 0.6, "line-dasharray": [2, 2] } }),
         json!({ "id": "districts-outline", "type": "line", "source": "districts", "source-layer": "districts",
                 "paint": { "line-color": "#8d7b6d", "line-width": 1, "line-dasharray": [3, 2] } }),
         json!({ "id": "province-outline", "type": "line", "source": "province", "source-layer": "province",
