@@ -1,6 +1,6 @@
 //! Vector tiles built in PostGIS, and the data version that makes their ETags.
 
-use tokio_postgres::GenericClient;
+use deadpool_postgres::GenericClient;
 
 use super::DbError;
 use crate::domain::{Classification, LayerGroup};
@@ -91,9 +91,10 @@ pub async fn context_tile(
     let sql = TILE_CONTEXT
         .replace("{columns}", layer.columns)
         .replace("{source}", layer.source);
+    let statement = client.prepare_cached(&sql).await?;
     let row = client
         .query_one(
-            &sql,
+            &statement,
             &[
                 &i32::from(tile.z),
                 &(tile.x as i32),
@@ -127,9 +128,10 @@ pub async fn site_tile(
     tile: TileCoord,
     clearance: Classification,
 ) -> Result<Vec<u8>, DbError> {
+    let statement = client.prepare_cached(TILE_SITES).await?;
     let row = client
         .query_one(
-            TILE_SITES,
+            &statement,
             &[
                 &i32::from(tile.z),
                 &(tile.x as i32),

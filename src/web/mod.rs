@@ -35,6 +35,14 @@ pub struct AppState {
     pub clearance: Classification,
     /// Tiles in memory, keyed by their layer's data version.
     pub tiles: Arc<TileCache>,
+    /// Heavy database work (large feature pages) waits here, so PostgreSQL runs about as
+    /// many of them at once as it has cores instead of thrashing between dozens.
+    pub heavy: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many heavy requests run at once: twice the cores (one computing while one waits on I/O).
+fn heavy_slots() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get() * 2)
 }
 
 /// Tile cache size unless told otherwise.
@@ -51,6 +59,7 @@ impl AppState {
             pool,
             clearance: Classification::Internal,
             tiles: Arc::new(TileCache::new(tile_cache_mb * 1024 * 1024)),
+            heavy: Arc::new(tokio::sync::Semaphore::new(heavy_slots())),
         }
     }
 
@@ -81,6 +90,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            // Nothing to build when the span would be thrown away (RUST_LOG above info).
+            if !tracing::enabled!(tracing::Level::INFO) {
+                return tracing::Span::none();
+            }
             let route = request
                 .extensions()
                 .get::<MatchedPath>()

@@ -79,10 +79,8 @@ async fn tile(
         None => {
             let client = state.db().await?;
             match layer {
-                TileLayer::Sites(group) => db::tiles::layer_version(&**client, group).await?,
-                TileLayer::Context(context) => {
-                    db::tiles::context_version(&**client, context).await?
-                }
+                TileLayer::Sites(group) => db::tiles::layer_version(&client, group).await?,
+                TileLayer::Context(context) => db::tiles::context_version(&client, context).await?,
             }
         }
     };
@@ -122,10 +120,10 @@ async fn tile(
                 let client = state.db().await?;
                 match layer {
                     TileLayer::Sites(group) => {
-                        db::tiles::site_tile(&**client, group, coord, state.clearance).await?
+                        db::tiles::site_tile(&client, group, coord, state.clearance).await?
                     }
                     TileLayer::Context(context) => {
-                        db::tiles::context_tile(&**client, context, coord).await?
+                        db::tiles::context_tile(&client, context, coord).await?
                     }
                 }
             };
@@ -195,11 +193,11 @@ async fn tilejson(
                 "district",
                 "district_code",
             ],
-            db::tiles::site_layer_bounds(&**client, group, state.clearance).await?,
+            db::tiles::site_layer_bounds(&client, group, state.clearance).await?,
         ),
         TileLayer::Context(context) => (
             context.fields(),
-            db::tiles::context_layer_bounds(&**client, context).await?,
+            db::tiles::context_layer_bounds(&client, context).await?,
         ),
     };
     let base = super::negotiate::base_url(&headers);

@@ -32,7 +32,7 @@ try {
 
   const idle = () => page.waitForFunction(
     () => window.kvptMap && window.kvptMap.loaded() && window.kvptMap.areTilesLoaded() && !window.kvptMap.isMoving(),
-    null, { timeout: 30000 });
+    null, { timeout: 60000 });
   // Rendered site features per group, through MapLibre itself.
   const counts = () => page.evaluate(() => {
     const out = {};
@@ -45,7 +45,7 @@ try {
   });
 
   await page.goto(`${base}/map#map=9.5/11.33/106.12`, { waitUntil: 'load' });
-  await page.waitForFunction(() => document.body.dataset.mapReady === 'true', null, { timeout: 30000 });
+  await page.waitForFunction(() => document.body.dataset.mapReady === 'true', null, { timeout: 60000 });
   await idle();
   const before = await counts();
   step('loaded', { counts: before });
@@ -78,7 +78,7 @@ try {
   const shared = page.url();
   const second = await context.newPage();
   await second.goto(shared, { waitUntil: 'load' });
-  await second.waitForFunction(() => document.body.dataset.mapReady === 'true', null, { timeout: 30000 });
+  await second.waitForFunction(() => document.body.dataset.mapReady === 'true', null, { timeout: 60000 });
   check(await second.$eval('#filter-status', (s) => s.value) === 'completed', 'shared link keeps the status filter');
   check(!(await second.isChecked('#layers input[data-group="search_zones"]')), 'shared link keeps the layer off');
   await second.close();
@@ -92,19 +92,22 @@ try {
   const target = await page.evaluate(() => {
     const map = window.kvptMap;
     const { width, height } = map.getCanvas().getBoundingClientRect();
+    const siteLayers = map.getStyle().layers.filter((l) => l.metadata && l.metadata['kvpt:group'] && l.type !== 'symbol').map((l) => l.id);
+    // A marker well inside the map with nothing else drawn within 12 pixels of it.
     const hits = map.queryRenderedFeatures({ layers: ['border_markers-point'] })
       .map((f) => ({ code: f.properties.code, p: map.project(f.geometry.coordinates) }))
-      .filter((h) => h.p.x > 40 && h.p.y > 40 && h.p.x < width - 40 && h.p.y < height - 40);
+      .filter((h) => h.p.x > 40 && h.p.y > 40 && h.p.x < width - 40 && h.p.y < height - 40)
+      .filter((h) => map.queryRenderedFeatures([[h.p.x - 12, h.p.y - 12], [h.p.x + 12, h.p.y + 12]], { layers: siteLayers }).length === 1);
     return hits[0] || null;
   });
   check(target, 'a border marker on screen to click');
   const box = await page.locator('#map canvas').boundingBox();
   await page.mouse.click(box.x + target.p.x, box.y + target.p.y);
-  await page.waitForSelector('.maplibregl-popup', { timeout: 10000 });
+  await page.waitForSelector('.maplibregl-popup', { timeout: 20000 });
   await page.waitForFunction((code) => {
     const d = document.getElementById('details');
     return !d.hidden && d.querySelector('.code') && d.querySelector('.code').textContent === code;
-  }, target.code, { timeout: 10000 });
+  }, target.code, { timeout: 20000 });
   const panel = await page.$eval('#details', (d) => d.innerText);
   check(/Mốc biên giới/.test(panel), 'details name the kind in Vietnamese');
   check(await page.$('#details .bar span') !== null, 'percent shown as a bar');
@@ -113,10 +116,10 @@ try {
 
   // Search without diacritics flies to the site and opens it.
   await page.fill('#search-input', 'lien ke chot');
-  await page.waitForSelector('#results button', { timeout: 10000 });
+  await page.waitForSelector('#results button', { timeout: 20000 });
   const first = await page.$eval('#results button strong', (s) => s.textContent);
   await page.click('#results button');
-  await page.waitForFunction((code) => document.querySelector('#details .code')?.textContent === code, first, { timeout: 10000 });
+  await page.waitForFunction((code) => document.querySelector('#details .code')?.textContent === code, first, { timeout: 20000 });
   await idle();
   const zoom = await page.evaluate(() => window.kvptMap.getZoom());
   check(zoom > 12, `flew in to the site (zoom ${zoom})`);
@@ -128,7 +131,7 @@ try {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const small = await phone.newPage();
   await small.goto(`${base}/map?lang=en`, { waitUntil: 'load' });
-  await small.waitForFunction(() => document.body.dataset.mapReady === 'true', null, { timeout: 30000 });
+  await small.waitForFunction(() => document.body.dataset.mapReady === 'true', null, { timeout: 60000 });
   const mapBox = await small.locator('#map').boundingBox();
   check(mapBox.width >= 380, `the map is full width on a phone (${mapBox.width})`);
   check(!(await small.locator('#panel').isVisible()) || (await small.locator('#panel').boundingBox()).x < 0, 'panel hidden until asked');

@@ -148,8 +148,7 @@ async fn describe(
     lang: Lang,
 ) -> Result<Value, AppError> {
     let client = state.db().await?;
-    let (bbox, interval) =
-        db::features::extent(&**client, collection, Some(state.clearance)).await?;
+    let (bbox, interval) = db::features::extent(&client, collection, Some(state.clearance)).await?;
     let id = collection.id();
     let mut extent = json!({
         "spatial": {
@@ -300,6 +299,18 @@ async fn items_page(
         Collection::Context(_) => COMMON_PARAMS.to_vec(),
     };
     let query = ItemsQuery::parse(pairs, &allowed)?;
+    // Pages of more than the default size are heavy: take a slot first.
+    let _slot = if query.limit > params::DEFAULT_LIMIT {
+        Some(
+            state
+                .heavy
+                .acquire()
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?,
+        )
+    } else {
+        None
+    };
     let client = state.db().await?;
     let page = match collection {
         Collection::Sites(group) => {
@@ -312,7 +323,7 @@ async fn items_page(
                 }
             }
             let (district_ids, foreign_area_ids) =
-                match db::features::resolve_districts(&**client, &query.districts).await? {
+                match db::features::resolve_districts(&client, &query.districts).await? {
                     Ok(ids) => ids,
                     Err(reason) => return Err(AppError::bad_request("district", reason)),
                 };
@@ -328,12 +339,11 @@ async fn items_page(
                 datetime: query.datetime,
                 clearance: Some(state.clearance),
             };
-            db::features::site_page(&**client, &filter, query.crs, query.limit, query.offset)
-                .await?
+            db::features::site_page(&client, &filter, query.crs, query.limit, query.offset).await?
         }
         Collection::Context(layer) => {
             db::features::context_page(
-                &**client,
+                &client,
                 layer,
                 query.bbox.as_ref(),
                 query.crs,
@@ -462,11 +472,11 @@ async fn item(
         let client = state.db().await?;
         let found = match collection {
             Collection::Sites(group) => {
-                db::features::site_feature(&**client, group, &feature, crs, Some(state.clearance))
+                db::features::site_feature(&client, group, &feature, crs, Some(state.clearance))
                     .await?
             }
             Collection::Context(layer) => match feature.parse::<i32>() {
-                Ok(n) => db::features::context_feature(&**client, layer, n, crs).await?,
+                Ok(n) => db::features::context_feature(&client, layer, n, crs).await?,
                 Err(_) => None,
             },
         };
