@@ -104,6 +104,28 @@ def measure(name, base, paths, latency=False):
     return summary
 
 
+def measure_pair(names, bases, path_lists, latency=False, runs=RUNS):
+    """Warms each server, then alternates their measured runs (A, B, A, B, …) so a slow
+    minute of a shared machine falls on both; reports each one's median."""
+    for base, paths in zip(bases, path_lists):
+        wrk(base, paths, max(5, min(30, len(paths) // 300)))
+    results = [[] for _ in names]
+    for _ in range(runs):
+        for i, (base, paths) in enumerate(zip(bases, path_lists)):
+            results[i].append(wrk(base, paths, DURATION, latency))
+    summaries = []
+    for name, rs in zip(names, results):
+        median = statistics.median(r["rps"] for r in rs)
+        summary = {"runs": rs, "median_rps": median, "errors": sum(r["errors"] for r in rs)}
+        if latency:
+            summary["median_p99_ms"] = statistics.median(r["p99_ms"] for r in rs)
+        log(f"  {name}: " + ", ".join(f"{r['rps']:.0f}" for r in rs) + f" req/s → median {median:.0f}"
+            + (f", p99 {summary['median_p99_ms']:.1f} ms" if latency else "")
+            + (f", {summary['errors']} errors" if summary["errors"] else ""))
+        summaries.append(summary)
+    return summaries
+
+
 def tile_list(db):
     """Every tile at z8, z11, z14 touching the province, for each site layer (seeded shuffle)."""
     rows = psql(db, """
@@ -173,70 +195,18 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--kvpt", required=True)
-    ap.add_argument("--db", required=True, help="libpq key=value string of the loaded database")
-    ap.add_argument("--martin")
-    ap.add_argument("--pygeoapi", help="virtualenv with pygeoapi and gunicorn")
-    args = ap.parse_args()
-    os.makedirs(OUT, exist_ok=True)
-    d = dsn(args.db)
-    sites = int(psql(args.db, "SELECT count(*) FROM site").strip())
-    log(f"== serving benchmarks on {sites} sites, {CONNECTIONS} connections, {RUNS} × {DURATION} s runs after a warm-up")
-    psql(args.db, "VACUUM ANALYZE")
-    tiles = tile_list(args.db)
-    counts = {z: sum(1 for t in tiles if t[1] == z) for z in ZOOMS}
-    log(f"  tile list: {len(tiles)} tiles ({', '.join(f'z{z}: {n}' for z, n in counts.items())}), 6 site layers")
-    install_functions(args.db)
-    report = {"sites": sites, "tiles": len(tiles), "connections": CONNECTIONS}
-
-    kvpt_paths = [f"/tiles/{l}/{z}/{x}/{y}.mvt" for (l, z, x, y) in tiles]
-    z14 = [p for p, t in zip(kvpt_paths, tiles) if t[1] == 14]
-    kvpt = Server("kvpt", [args.kvpt, "serve"], {"DATABASE_URL": args.db, "KVPT_ADDR": "127.0.0.1:18080",
-                                                 "RUST_LOG": "warn"}, "http://127.0.0.1:18080/healthz")
-    try:
-        log("-- tiles")
-        report["kvpt_tiles"] = measure("kvpt", "http://127.0.0.1:18080", kvpt_paths)
-        report["kvpt_z14"] = measure("kvpt z14 only (latency)", "http://127.0.0.1:18080", z14, latency=True)
-        bboxes = ["106.0,11.2,106.3,11.5", "106.05,11.15,106.35,11.45", "105.95,11.25,106.25,11.55",
-                  "106.1,11.0,106.4,11.3"]
-        items = [f"/collections/sites/items?limit=1000&bbox={b}" for b in bboxes]
-        log("-- items (limit=1000, bbox)")
-        report["kvpt_items"] = measure("kvpt", "http://127.0.0.1:18080", items)
-    finally:
-        kvpt.stop()
-
-    if args.martin:
-        config = os.path.join(OUT, "martin.yaml")
-        conn = f"postgresql://{d['user']}@/{d['dbname']}?host={d['host']}&port={d.get('port', '5432')}"
-        with open(config, "w") as f:
-            f.write(f"listen_addresses: '127.0.0.1:18081'\nworker_processes: 2\n"
-                    f"postgres:\n  connection_string: '{conn}'\n  pool_size: 20\n  auto_publish: false\n  functions:\n")
-            for l in LAYERS:
-                f.write(f"    {l}:\n      schema: public\n      function: bench_{l}\n      minzoom: 0\n      maxzoom: 22\n")
-        martin = Server("martin", [args.martin, "--config", config], {"RUST_LOG": "warn"},
-                        "http://127.0.0.1:18081/health")
-        try:
-            martin_paths = [f"/{l}/{z}/{x}/{y}" for (l, z, x, y) in tiles]
-            report["martin_tiles"] = measure("martin", "http://127.0.0.1:18081", martin_paths)
-            report["martin_z14"] = measure("martin z14 only (latency)", "http://127.0.0.1:18081",
-                                           [p for p, t in zip(martin_paths, tiles) if t[1] == 14], latency=True)
-        finally:
-            martin.stop()
-    report["pgbench_tiles"] = pgbench(args.db, tiles)
-
-    if args.pygeoapi:
-        cfg = os.path.join(OUT, "pygeoapi.yml")
-        with open(cfg, "w") as f:
-            f.write(f"""server:
+def start_pygeoapi(venv, d):
+    """pygeoapi on the same `site` table through its PostgreSQL provider, under gunicorn."""
+    cfg = os.path.join(OUT, "pygeoapi.yml")
+    with open(cfg, "w") as f:
+        f.write(f"""server:
   bind: {{host: 127.0.0.1, port: 18082}}
   url: http://127.0.0.1:18082
   mimetype: application/json; charset=UTF-8
   encoding: utf-8
   languages: [en-US]
   limits: {{default_items: 100, max_items: 10000}}
-  map: {{url: 'https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png', attribution: 'none'}}
+  map: {{url: 'http://127.0.0.1/{{z}}/{{x}}/{{y}}.png', attribution: 'none'}}
 logging: {{level: ERROR}}
 metadata:
   identification: {{title: bench, description: bench, keywords: [bench], keywords_type: theme, terms_of_service: none, url: http://127.0.0.1}}
@@ -259,18 +229,79 @@ resources:
         table: site
         geom_field: geom
 """)
-        openapi = os.path.join(OUT, "pygeoapi-openapi.yml")
-        env = {"PYGEOAPI_CONFIG": cfg, "PYGEOAPI_OPENAPI": openapi}
-        bin_dir = os.path.join(args.pygeoapi, "bin")
-        subprocess.run([os.path.join(bin_dir, "pygeoapi"), "openapi", "generate", cfg, "--output-file", openapi],
-                       check=True, env={**os.environ, **env}, capture_output=True)
-        py = Server("pygeoapi", [os.path.join(bin_dir, "gunicorn"), "-w", "4", "-b", "127.0.0.1:18082",
-                                 "pygeoapi.flask_app:APP"], env, "http://127.0.0.1:18082/collections/sites")
-        try:
-            items = [f"/collections/sites/items?limit=1000&bbox={b}&f=json" for b in bboxes]
-            report["pygeoapi_items"] = measure("pygeoapi (gunicorn, 4 workers)", "http://127.0.0.1:18082", items)
-        finally:
-            py.stop()
+    openapi = os.path.join(OUT, "pygeoapi-openapi.yml")
+    env = {"PYGEOAPI_CONFIG": cfg, "PYGEOAPI_OPENAPI": openapi}
+    bin_dir = os.path.join(venv, "bin")
+    subprocess.run([os.path.join(bin_dir, "pygeoapi"), "openapi", "generate", cfg, "--output-file", openapi],
+                   check=True, env={**os.environ, **env}, capture_output=True)
+    return Server("pygeoapi", [os.path.join(bin_dir, "gunicorn"), "-w", "4", "-b", "127.0.0.1:18082",
+                               "pygeoapi.flask_app:APP"], env, "http://127.0.0.1:18082/collections/sites")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kvpt", required=True)
+    ap.add_argument("--db", required=True, help="libpq key=value string of the loaded database")
+    ap.add_argument("--martin")
+    ap.add_argument("--pygeoapi", help="virtualenv with pygeoapi and gunicorn")
+    args = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    d = dsn(args.db)
+    sites = int(psql(args.db, "SELECT count(*) FROM site").strip())
+    log(f"== serving benchmarks on {sites} sites, {CONNECTIONS} connections, {RUNS} × {DURATION} s runs after a warm-up")
+    psql(args.db, "VACUUM ANALYZE")
+    tiles = tile_list(args.db)
+    counts = {z: sum(1 for t in tiles if t[1] == z) for z in ZOOMS}
+    log(f"  tile list: {len(tiles)} tiles ({', '.join(f'z{z}: {n}' for z, n in counts.items())}), 6 site layers")
+    install_functions(args.db)
+    report = {"sites": sites, "tiles": len(tiles), "connections": CONNECTIONS}
+
+    kvpt_paths = [f"/tiles/{l}/{z}/{x}/{y}.mvt" for (l, z, x, y) in tiles]
+    martin_paths = [f"/{l}/{z}/{x}/{y}" for (l, z, x, y) in tiles]
+    z14 = lambda paths: [p for p, t in zip(paths, tiles) if t[1] == 14]
+    bboxes = ["106.0,11.2,106.3,11.5", "106.05,11.15,106.35,11.45", "105.95,11.25,106.25,11.55",
+              "106.1,11.0,106.4,11.3"]
+    servers = []
+    try:
+        kvpt = Server("kvpt", [args.kvpt, "serve"], {"DATABASE_URL": args.db, "KVPT_ADDR": "127.0.0.1:18080",
+                                                     "RUST_LOG": "warn"}, "http://127.0.0.1:18080/healthz")
+        servers.append(kvpt)
+        K = "http://127.0.0.1:18080"
+        log("-- tiles (kvpt and martin alternating)")
+        if args.martin:
+            config = os.path.join(OUT, "martin.yaml")
+            conn = f"postgresql://{d['user']}@/{d['dbname']}?host={d['host']}&port={d.get('port', '5432')}"
+            with open(config, "w") as f:
+                f.write(f"listen_addresses: '127.0.0.1:18081'\nworker_processes: 2\n"
+                        f"postgres:\n  connection_string: '{conn}'\n  pool_size: 20\n  auto_publish: false\n  functions:\n")
+                for l in LAYERS:
+                    f.write(f"    {l}:\n      schema: public\n      function: bench_{l}\n      minzoom: 0\n      maxzoom: 22\n")
+            servers.append(Server("martin", [args.martin, "--config", config], {"RUST_LOG": "warn"},
+                                  "http://127.0.0.1:18081/health"))
+            M = "http://127.0.0.1:18081"
+            report["kvpt_tiles"], report["martin_tiles"] = measure_pair(
+                ["kvpt", "martin"], [K, M], [kvpt_paths, martin_paths], runs=5)
+            report["kvpt_z14"], report["martin_z14"] = measure_pair(
+                ["kvpt z14 (latency)", "martin z14 (latency)"], [K, M], [z14(kvpt_paths), z14(martin_paths)],
+                latency=True)
+        else:
+            report["kvpt_tiles"] = measure("kvpt", K, kvpt_paths)
+            report["kvpt_z14"] = measure("kvpt z14 only (latency)", K, z14(kvpt_paths), latency=True)
+
+        log("-- items (limit=1000, bbox; kvpt and pygeoapi alternating)")
+        items = [f"/collections/sites/items?limit=1000&bbox={b}" for b in bboxes]
+        if args.pygeoapi:
+            servers.append(start_pygeoapi(args.pygeoapi, d))
+            report["kvpt_items"], report["pygeoapi_items"] = measure_pair(
+                ["kvpt", "pygeoapi (gunicorn, 4 workers)"], [K, "http://127.0.0.1:18082"],
+                [items, [i + "&f=json" for i in items]])
+        else:
+            report["kvpt_items"] = measure("kvpt", K, items)
+    finally:
+        for server in servers:
+            server.stop()
+    log("-- raw PostGIS")
+    report["pgbench_tiles"] = pgbench(args.db, tiles)
 
     log("-- ratios")
     if "martin_tiles" in report:
