@@ -371,48 +371,43 @@ const SITE_DETAIL_JOINS: &str = "
                    sum(disbursed_vnd) AS disbursed, sum(settled_vnd) AS settled
               FROM budget_line WHERE site_id = s.id) b ON true";
 
-/// One page of sites in `crs`, ordered by id, with the number matching the filter.
-/// One statement (prepared once per connection): the matching ids are found once, counted,
-/// and the page of them turned into features.
-pub async fn site_page(
+/// The ids of every site matching `filter`, in id order (the order pages follow).
+pub async fn matching_site_ids(
     client: &impl GenericClient,
     filter: &SiteFilter,
-    crs: Crs,
-    limit: i64,
-    offset: i64,
-) -> Result<FeaturePage, DbError> {
+) -> Result<Vec<i64>, DbError> {
     let mut binds = Binds::default();
     let conditions = site_conditions(filter, &mut binds);
+    let sql = format!("SELECT s.id FROM {SITE_FROM} WHERE {conditions} ORDER BY s.id");
+    let statement = client.prepare_cached(&sql).await?;
+    let rows = client.query(&statement, &binds.refs()).await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// The sites of `ids` as GeoJSON features in `crs`, in the order given.
+pub async fn site_features(
+    client: &impl GenericClient,
+    ids: &[i64],
+    crs: Crs,
+) -> Result<Vec<String>, DbError> {
     let sql = format!(
-        "WITH matched AS MATERIALIZED (
-              SELECT s.id FROM {SITE_FROM} WHERE {conditions}),
-              page AS (SELECT id FROM matched ORDER BY id LIMIT {} OFFSET {})
-         SELECT (SELECT count(*) FROM matched), f.*
-           FROM (SELECT 1) one
-           LEFT JOIN LATERAL (
-                SELECT s.id, {columns}
-                  FROM page JOIN site s ON s.id = page.id JOIN site_kind k ON k.code = s.kind
-                  {SITE_DETAIL_JOINS}) f ON true
-          ORDER BY f.id",
-        binds.bind(limit),
-        binds.bind(offset),
+        "SELECT {columns}
+           FROM unnest($1::bigint[]) WITH ORDINALITY AS p(id, n)
+           JOIN site s ON s.id = p.id JOIN site_kind k ON k.code = s.kind
+           {SITE_DETAIL_JOINS}
+          ORDER BY p.n",
         columns = site_columns(crs),
     );
     let statement = client.prepare_cached(&sql).await?;
-    let rows = client.query(&statement, &binds.refs()).await?;
-    let mut features = Vec::with_capacity(rows.len());
-    for row in &rows {
-        // An empty page still has its one row, carrying the count.
-        if row.get::<_, Option<i64>>(1).is_some() {
+    let rows = client.query(&statement, &[&ids]).await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
             let mut feature = String::with_capacity(1024);
-            write_site_feature(&mut feature, row, 2);
-            features.push(feature);
-        }
-    }
-    Ok(FeaturePage {
-        matched: rows.first().map_or(0, |r| r.get(0)),
-        features,
-    })
+            write_site_feature(&mut feature, row, 0);
+            feature
+        })
+        .collect())
 }
 
 /// One site by code, if it is in the group and within the clearance.

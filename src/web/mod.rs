@@ -38,6 +38,8 @@ pub struct AppState {
     /// Heavy database work (large feature pages) waits here, so PostgreSQL runs about as
     /// many of them at once as it has cores instead of thrashing between dozens.
     pub heavy: Arc<tokio::sync::Semaphore>,
+    /// The ids matching recent items queries, between their pages.
+    pub matched: Arc<features::MatchedIds>,
 }
 
 /// How many heavy requests run at once: twice the cores (one computing while one waits on I/O).
@@ -60,6 +62,7 @@ impl AppState {
             clearance: Classification::Internal,
             tiles: Arc::new(TileCache::new(tile_cache_mb * 1024 * 1024)),
             heavy: Arc::new(tokio::sync::Semaphore::new(heavy_slots())),
+            matched: Arc::new(features::MatchedIds::new(64 * 1024 * 1024)),
         }
     }
 

@@ -579,3 +579,51 @@ async fn gdal_reads_a_collection_through_oapif() {
     );
     assert!(stdout.contains("code: String"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_matches_follow_edits() {
+    let db = TestDb::with_demo(300, 9).await;
+    let state = kvpt::web::AppState::new(db.pool()).listening(db.config());
+    for _ in 0..100 {
+        if state.tiles.version("land").is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let app = kvpt::web::router(state);
+    let uri = "/collections/sites/items?status=planned&limit=5";
+    let before = json(&app, uri).await["numberMatched"].as_i64().unwrap();
+    assert_eq!(
+        json(&app, uri).await["numberMatched"].as_i64().unwrap(),
+        before,
+        "same answer twice"
+    );
+    // Paging from the cache gives the same features as without it.
+    let (matched, all, _) = all_pages(&app, uri).await;
+    assert_eq!(matched, before);
+    assert_eq!(
+        all.into_iter().collect::<BTreeSet<_>>(),
+        expected(&db, "s.status = 'planned'").await
+    );
+    // Another process plans one more work: the next answers count it.
+    db.client()
+        .await
+        .batch_execute(
+            "UPDATE site SET status = 'planned', progress_pct = 0, actual_start = NULL, actual_finish = NULL
+              WHERE id = (SELECT min(id) FROM site WHERE status = 'design' AND classification <= 'internal')",
+        )
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let now = json(&app, uri).await["numberMatched"].as_i64().unwrap();
+        if now == before + 1 {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 2,
+            "the edit never reached the cached matches ({now})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}

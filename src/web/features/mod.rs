@@ -1,6 +1,8 @@
 //! OGC API – Features (Part 1 Core, GeoJSON, HTML, OpenAPI 3.0; Part 2 CRS by
 //! reference): the landing document, `/conformance`, `/api`, `/collections` and items.
 
+mod matched;
+pub use matched::MatchedIds;
 mod openapi;
 pub mod params;
 
@@ -339,7 +341,25 @@ async fn items_page(
                 datetime: query.datetime,
                 clearance: Some(state.clearance),
             };
-            db::features::site_page(&client, &filter, query.crs, query.limit, query.offset).await?
+            let key = state.matched.key(&state.tiles, &filter);
+            let ids = match key.as_ref().and_then(|k| state.matched.get(k)) {
+                Some(ids) => ids,
+                None => {
+                    let ids = std::sync::Arc::new(
+                        db::features::matching_site_ids(&client, &filter).await?,
+                    );
+                    if let Some(key) = key {
+                        state.matched.insert(key, ids.clone());
+                    }
+                    ids
+                }
+            };
+            let start = (query.offset as usize).min(ids.len());
+            let end = (start + query.limit as usize).min(ids.len());
+            db::features::FeaturePage {
+                matched: ids.len() as i64,
+                features: db::features::site_features(&client, &ids[start..end], query.crs).await?,
+            }
         }
         Collection::Context(layer) => {
             db::features::context_page(
