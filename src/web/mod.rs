@@ -81,7 +81,7 @@ impl AppState {
 
 /// The whole application, ready for `axum::serve` or `oneshot` in tests.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let compressed = Router::new()
         .merge(home::routes())
         .merge(health::routes())
         .merge(tiles::routes())
@@ -89,9 +89,12 @@ pub fn router(state: AppState) -> Router {
         .merge(style::routes())
         .merge(map::routes())
         .merge(assets::routes())
+        .layer(tower_http::compression::CompressionLayer::new());
+    Router::new()
+        .merge(tiles::tile_routes())
+        .merge(compressed)
         .fallback(page::not_found)
         .with_state(state)
-        .layer(tower_http::compression::CompressionLayer::new())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             // Nothing to build when the span would be thrown away (RUST_LOG above info).
             if !tracing::enabled!(tracing::Level::INFO) {

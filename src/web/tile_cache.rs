@@ -27,18 +27,43 @@ pub struct TileKey {
     pub y: u32,
 }
 
+/// A tile as PostgreSQL made it and gzipped once, so no request compresses it again.
+#[derive(Debug, Clone)]
+pub struct CachedTile {
+    pub raw: Bytes,
+    pub gzip: Bytes,
+}
+
+impl CachedTile {
+    pub fn new(raw: Bytes) -> Self {
+        use std::io::Write;
+        let gzip = if raw.is_empty() {
+            Bytes::new()
+        } else {
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(raw.len() / 2),
+                flate2::Compression::new(6),
+            );
+            // Writing to a Vec cannot fail.
+            let _ = encoder.write_all(&raw);
+            Bytes::from(encoder.finish().unwrap_or_default())
+        };
+        Self { raw, gzip }
+    }
+}
+
 #[derive(Clone)]
 struct ByteWeight;
 
-impl quick_cache::Weighter<TileKey, Bytes> for ByteWeight {
-    fn weight(&self, _key: &TileKey, tile: &Bytes) -> u64 {
+impl quick_cache::Weighter<TileKey, CachedTile> for ByteWeight {
+    fn weight(&self, _key: &TileKey, tile: &CachedTile) -> u64 {
         // Empty tiles still cost their key.
-        tile.len() as u64 + 64
+        (tile.raw.len() + tile.gzip.len()) as u64 + 64
     }
 }
 
 pub struct TileCache {
-    tiles: quick_cache::sync::Cache<TileKey, Bytes, ByteWeight>,
+    tiles: quick_cache::sync::Cache<TileKey, CachedTile, ByteWeight>,
     versions: RwLock<HashMap<String, i64>>,
     live: AtomicBool,
 }
@@ -74,11 +99,11 @@ impl TileCache {
         }
     }
 
-    pub fn get(&self, key: &TileKey) -> Option<Bytes> {
+    pub fn get(&self, key: &TileKey) -> Option<CachedTile> {
         self.tiles.get(key)
     }
 
-    pub fn insert(&self, key: TileKey, tile: Bytes) {
+    pub fn insert(&self, key: TileKey, tile: CachedTile) {
         self.tiles.insert(key, tile);
     }
 
@@ -178,8 +203,14 @@ mod tests {
             x: 1,
             y: 2,
         };
-        cache.insert(key(1), Bytes::from_static(b"old"));
-        assert_eq!(cache.get(&key(1)).as_deref(), Some(&b"old"[..]));
+        cache.insert(key(1), CachedTile::new(Bytes::from_static(b"old")));
+        assert_eq!(cache.get(&key(1)).unwrap().raw.as_ref(), b"old");
+        let mut plain = Vec::new();
+        use std::io::Read;
+        flate2::read::GzDecoder::new(cache.get(&key(1)).unwrap().gzip.as_ref())
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(plain, b"old");
         assert!(cache.get(&key(2)).is_none());
     }
 }

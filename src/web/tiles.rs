@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use super::tile_cache::TileKey;
+use super::tile_cache::{CachedTile, TileKey};
 use super::AppState;
 use crate::db;
 use crate::db::tiles::{ContextLayer, CONTEXT_LAYERS};
@@ -48,10 +48,14 @@ impl TileLayer {
     }
 }
 
+/// The tiles themselves: gzipped once when cached, so outside the compression layer.
+pub fn tile_routes() -> Router<AppState> {
+    Router::new().route("/tiles/{layer}/{z}/{x}/{y}", get(tile))
+}
+
+/// TileJSON descriptions.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/tiles/{layer}/{z}/{x}/{y}", get(tile))
-        .route("/tiles/{file}", get(tilejson))
+    Router::new().route("/tiles/{file}", get(tilejson))
 }
 
 /// The hottest route: it borrows the request (no copy of its headers, no allocation for
@@ -118,8 +122,8 @@ async fn tile(State(state): State<AppState>, request: Request) -> Result<Respons
         x: coord.x,
         y: coord.y,
     };
-    let (bytes, hit) = match state.tiles.get(&key) {
-        Some(bytes) => (bytes, true),
+    let (tile, hit) = match state.tiles.get(&key) {
+        Some(tile) => (tile, true),
         None => {
             let bytes = if coord.z < layer.min_zoom() {
                 Vec::new()
@@ -134,28 +138,53 @@ async fn tile(State(state): State<AppState>, request: Request) -> Result<Respons
                     }
                 }
             };
-            let bytes = Bytes::from(bytes);
-            state.tiles.insert(key, bytes.clone());
-            (bytes, false)
+            let tile = CachedTile::new(Bytes::from(bytes));
+            state.tiles.insert(key, tile.clone());
+            (tile, false)
         }
     };
-    tracing::debug!(
-        tile.z = coord.z,
-        tile.x = coord.x,
-        tile.y = coord.y,
-        bytes = bytes.len(),
-        "tile"
-    );
-    let response = if bytes.is_empty() {
+    let mut response = if tile.raw.is_empty() {
         StatusCode::NO_CONTENT.into_response()
+    } else if accepts_gzip(headers) {
+        (
+            [
+                (header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile"),
+                (header::CONTENT_ENCODING, "gzip"),
+            ],
+            Body::from(tile.gzip),
+        )
+            .into_response()
     } else {
         (
             [(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")],
-            Body::from(bytes),
+            Body::from(tile.raw),
         )
             .into_response()
     };
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     Ok(with_cache_headers(response, &etag, Some(hit)))
+}
+
+/// True when `Accept-Encoding` lists gzip (or `*`) without `q=0`.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
 }
 
 /// Caches may keep a tile but must ask again each time: a 304 is cheap, a stale tile is wrong.

@@ -508,3 +508,49 @@ async fn an_edit_reaches_the_cache_through_notify() {
     assert!(renamed, "the new tile carries the edit");
     println!("edit visible after {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn gzipped_tiles_decompress_to_the_same_tile() {
+    use std::io::Read;
+    let db = TestDb::with_demo(200, 5).await;
+    let app = db.app();
+    let t = home_tile();
+    let uri = format!("/tiles/search_zones/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let plain = fetch(&app, &uri, None).await;
+    let response = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(&uri)
+                .header(header::ACCEPT_ENCODING, "br;q=1, gzip;q=0.8")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(response.headers()[header::VARY], "accept-encoding");
+    assert_eq!(
+        response.headers()[header::ETAG].to_str().unwrap(),
+        plain.etag.as_deref().unwrap(),
+        "one weak tag for both encodings"
+    );
+    let gz = response.into_body().collect().await.unwrap().to_bytes();
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut raw)
+        .unwrap();
+    assert_eq!(raw, plain.body);
+    // gzip refused with q=0: the plain tile.
+    let response = app
+        .oneshot(
+            Request::builder()
+                .uri(&uri)
+                .header(header::ACCEPT_ENCODING, "gzip;q=0, identity")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(response.headers().get(header::CONTENT_ENCODING).is_none());
+}
