@@ -83,6 +83,41 @@ pub enum Command {
         #[command(subcommand)]
         action: DemoAction,
     },
+    /// Local accounts: add, change password, disable, list.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create an account. The password is asked twice on a terminal, else read from the
+    /// first line of standard input.
+    Add {
+        username: String,
+        /// Full name as shown on pages.
+        #[arg(long)]
+        name: String,
+        /// viewer, engineer, budget_officer or admin.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// Highest classification the user may see: public, internal, confidential, secret.
+        #[arg(long, default_value = "internal")]
+        clearance: String,
+        /// The unit the user belongs to.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Districts an engineer may update, comma-separated codes or abbreviations (TBI,TCH).
+        #[arg(long, value_delimiter = ',')]
+        districts: Vec<String>,
+    },
+    /// Set a new password (ends the user's sessions).
+    Passwd { username: String },
+    /// Disable an account (ends its sessions; its history stays).
+    Disable { username: String },
+    /// List the accounts.
+    List,
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +308,11 @@ async fn run_with_database(url: &str, command: Command) -> anyhow::Result<()> {
             let report = crate::demo::load(&mut client, demo.sites, demo.seed, if_empty).await?;
             println!("{report}");
         }
+        Command::User { action } => {
+            db::migrate::migrate_url(url).await?;
+            let mut client = pool.get().await.map_err(db::DbError::from)?;
+            user_command(&mut client, action).await?;
+        }
         Command::Serve(args) => {
             db::migrate::migrate_url(url).await?;
             if args.bootstrap {
@@ -288,6 +328,89 @@ async fn run_with_database(url: &str, command: Command) -> anyhow::Result<()> {
             crate::web::serve(pool, config, args.addr, args.tile_cache_mb).await?;
         }
         Command::Db { .. } => unreachable!("handled without a runtime"),
+    }
+    Ok(())
+}
+
+/// The password for `username`: asked twice on a terminal, else the first line of stdin.
+fn read_password(username: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for {username}: "))?;
+        let again = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+async fn user_command(
+    client: &mut tokio_postgres::Client,
+    action: UserAction,
+) -> anyhow::Result<()> {
+    use crate::accounts::users;
+    use crate::domain::{Classification, UserRole};
+    let actor = "cli";
+    match action {
+        UserAction::Add {
+            username,
+            name,
+            role,
+            clearance,
+            unit,
+            districts,
+        } => {
+            let role = UserRole::from_code(&role).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no role '{role}'; roles are viewer, engineer, budget_officer, admin"
+                )
+            })?;
+            let clearance = Classification::from_code(&clearance).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no clearance '{clearance}'; levels are public, internal, confidential, secret"
+                )
+            })?;
+            let password = read_password(&username)?;
+            let user = users::NewUser {
+                username: username.clone(),
+                display_name: name,
+                role,
+                clearance,
+                unit,
+                districts,
+            };
+            users::add(client, &user, &password, actor).await?;
+            println!(
+                "user {username} added ({}, clearance {})",
+                role.code(),
+                clearance.code()
+            );
+        }
+        UserAction::Passwd { username } => {
+            let password = read_password(&username)?;
+            users::set_password(client, &username, &password, actor).await?;
+            println!("password of {username} changed; their sessions ended");
+        }
+        UserAction::Disable { username } => {
+            users::disable(client, &username, actor).await?;
+            println!("user {username} disabled; their sessions ended");
+        }
+        UserAction::List => {
+            for u in users::list(client).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}{}",
+                    u.username,
+                    u.display_name,
+                    u.role,
+                    u.clearance,
+                    u.districts.join(","),
+                    if u.disabled { "\tdisabled" } else { "" }
+                );
+            }
+        }
     }
     Ok(())
 }

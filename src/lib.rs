@@ -3,6 +3,7 @@
 //! The binary in `main.rs` only parses the command line; everything else lives
 //! here so that tests can build the router and reach the database in-process.
 
+pub mod accounts;
 pub mod cluster;
 pub mod config;
 pub mod db;

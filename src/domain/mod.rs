@@ -6,4 +6,4 @@ pub mod kind;
 pub mod status;
 
 pub use kind::{GeometryFamily, LayerGroup, SiteKind};
-pub use status::{Classification, FundingSource, Programme, SiteStatus};
+pub use status::{Classification, FundingSource, Programme, SiteStatus, UserRole};

@@ -72,6 +72,16 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// What an account may do.
+    UserRole {
+        Viewer => "viewer", "Xem", "Viewer";
+        Engineer => "engineer", "Kỹ sư cập nhật tiến độ", "Engineer";
+        BudgetOfficer => "budget_officer", "Cán bộ ngân sách", "Budget officer";
+        Admin => "admin", "Quản trị", "Administrator";
+    }
+}
+
 impl SiteStatus {
     /// The status's colour on the map and in the legend (readable for red–green colour
     /// blindness: hue and lightness both change along the normal course).

@@ -220,6 +220,25 @@ impl TestDb {
         Self { name }
     }
 
+    /// A connection string for this database, for running the `kvpt` binary against it.
+    pub fn url(&self) -> String {
+        let server = server_url();
+        match server.split_once("://") {
+            Some((scheme, rest)) => {
+                let (authority, query) = match rest.split_once('/') {
+                    Some((authority, path)) => (authority, path.split_once('?').map(|(_, q)| q)),
+                    None => (rest, None),
+                };
+                match query {
+                    Some(q) => format!("{scheme}://{authority}/{}?{q}", self.name),
+                    None => format!("{scheme}://{authority}/{}", self.name),
+                }
+            }
+            // key=value: a later key overrides an earlier one.
+            None => format!("{server} dbname={}", self.name),
+        }
+    }
+
     pub fn config(&self) -> Config {
         config_for(&self.name)
     }

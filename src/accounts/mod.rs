@@ -1,0 +1,4 @@
+//! Local accounts: password hashing and the users' records (roles, clearance, districts).
+
+pub mod password;
+pub mod users;

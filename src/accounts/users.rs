@@ -1,0 +1,192 @@
+//! Users: created, re-passworded, disabled and listed, each change in one transaction with
+//! its audit row (never the password or its hash).
+
+use serde_json::json;
+use tokio_postgres::Client;
+
+use super::password::{self, PasswordError};
+use crate::db::DbError;
+use crate::domain::{Classification, UserRole};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("no user '{0}'")]
+    NotFound(String),
+    #[error("{0}")]
+    Password(#[from] PasswordError),
+    #[error("no district '{0}'; give its code (705) or abbreviation (TBI)")]
+    UnknownDistrict(String),
+    #[error("{0}")]
+    Db(#[from] DbError),
+}
+
+impl From<tokio_postgres::Error> for UserError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        UserError::Db(err.into())
+    }
+}
+
+/// What `kvpt user add` is told.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: UserRole,
+    pub clearance: Classification,
+    pub unit: Option<String>,
+    /// Districts an engineer may update: codes or abbreviations.
+    pub districts: Vec<String>,
+}
+
+/// One line of `kvpt user list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSummary {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub clearance: String,
+    pub districts: Vec<String>,
+    pub disabled: bool,
+}
+
+async fn audit(
+    tx: &tokio_postgres::Transaction<'_>,
+    actor: &str,
+    action: &str,
+    username: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<(), tokio_postgres::Error> {
+    tx.execute(
+        "INSERT INTO audit_log (actor, action, entity, entity_key, before, after)
+         VALUES ($1, $2, 'user', $3, $4, $5)",
+        &[&actor, &action, &username, &before, &after],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Creates a user; its id.
+pub async fn add(
+    client: &mut Client,
+    user: &NewUser,
+    password: &str,
+    actor: &str,
+) -> Result<i32, UserError> {
+    password::check(&user.username, password)?;
+    let hash = password::hash(password);
+    let tx = client.transaction().await?;
+    let id: i32 = tx
+        .query_one(
+            "INSERT INTO app_user (username, display_name, password_hash, role, clearance, unit)
+             VALUES ($1, $2, $3, $4::text::user_role, $5::text::classification, $6) RETURNING id",
+            &[
+                &user.username,
+                &user.display_name,
+                &hash,
+                &user.role.code(),
+                &user.clearance.code(),
+                &user.unit,
+            ],
+        )
+        .await?
+        .get(0);
+    for district in &user.districts {
+        let inserted = tx
+            .execute(
+                "INSERT INTO user_district (user_id, district_id)
+                 SELECT $1, id FROM admin_unit
+                  WHERE level = 'district' AND (code = $2 OR upper(abbr) = upper($2))",
+                &[&id, district],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(UserError::UnknownDistrict(district.clone()));
+        }
+    }
+    let after = json!({
+        "username": user.username, "display_name": user.display_name, "role": user.role.code(),
+        "clearance": user.clearance.code(), "unit": user.unit, "districts": user.districts,
+    });
+    audit(&tx, actor, "user.add", &user.username, None, Some(after)).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Sets a new password and ends the user's sessions.
+pub async fn set_password(
+    client: &mut Client,
+    username: &str,
+    password: &str,
+    actor: &str,
+) -> Result<(), UserError> {
+    password::check(username, password)?;
+    let hash = password::hash(password);
+    let tx = client.transaction().await?;
+    let id: i32 = tx
+        .query_opt(
+            "UPDATE app_user SET password_hash = $2, updated_at = now() WHERE username = $1 RETURNING id",
+            &[&username, &hash],
+        )
+        .await?
+        .ok_or_else(|| UserError::NotFound(username.to_string()))?
+        .get(0);
+    tx.execute("DELETE FROM user_session WHERE user_id = $1", &[&id])
+        .await?;
+    audit(&tx, actor, "user.password", username, None, None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Disables an account and ends its sessions; its history stays.
+pub async fn disable(client: &mut Client, username: &str, actor: &str) -> Result<(), UserError> {
+    let tx = client.transaction().await?;
+    let row = tx
+        .query_opt(
+            "UPDATE app_user SET disabled = true, updated_at = now() WHERE username = $1
+             RETURNING id",
+            &[&username],
+        )
+        .await?
+        .ok_or_else(|| UserError::NotFound(username.to_string()))?;
+    let id: i32 = row.get(0);
+    tx.execute("DELETE FROM user_session WHERE user_id = $1", &[&id])
+        .await?;
+    audit(
+        &tx,
+        actor,
+        "user.disable",
+        username,
+        Some(json!({ "disabled": false })),
+        Some(json!({ "disabled": true })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every user, by name.
+pub async fn list(client: &Client) -> Result<Vec<UserSummary>, UserError> {
+    let rows = client
+        .query(
+            "SELECT u.username, u.display_name, u.role::text, u.clearance::text, u.disabled,
+                    coalesce(array_agg(d.abbr ORDER BY d.abbr) FILTER (WHERE d.id IS NOT NULL), '{}')
+               FROM app_user u
+               LEFT JOIN user_district ud ON ud.user_id = u.id
+               LEFT JOIN admin_unit d ON d.id = ud.district_id
+              GROUP BY u.id ORDER BY u.username",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| UserSummary {
+            username: r.get(0),
+            display_name: r.get(1),
+            role: r.get(2),
+            clearance: r.get(3),
+            disabled: r.get(4),
+            districts: r.get(5),
+        })
+        .collect())
+}
