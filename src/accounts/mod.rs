@@ -1,4 +1,5 @@
 //! Local accounts: password hashing and the users' records (roles, clearance, districts).
 
 pub mod password;
+pub mod sessions;
 pub mod users;

@@ -1,5 +1,6 @@
 //! Server-rendered pages (maud): the shared layout and one module per page.
 
+pub mod auth;
 pub mod features;
 pub mod home;
 pub mod map;

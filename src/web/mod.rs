@@ -2,6 +2,7 @@
 //! request tracing and graceful shutdown.
 
 mod assets;
+pub mod auth;
 pub mod features;
 mod health;
 mod home;
@@ -83,6 +84,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let compressed = Router::new()
         .merge(home::routes())
+        .merge(auth::routes())
         .merge(health::routes())
         .merge(tiles::routes())
         .merge(features::routes())
@@ -121,9 +123,12 @@ pub async fn serve(
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let app = router(AppState::with_cache(pool.clone(), tile_cache_mb).listening(config));
     println!("kvpt is serving on http://{addr}/");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     pool.close();
     tracing::info!("stopped");
     Ok(())

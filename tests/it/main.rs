@@ -5,6 +5,7 @@
 mod common;
 
 mod accounts;
+mod auth;
 mod browser;
 mod cli;
 mod cluster;

@@ -1,0 +1,265 @@
+//! Signing in and out: cookies, CSRF, rotation, throttling, disabled accounts.
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::common::{count, TestDb};
+use kvpt::accounts::users::{self, NewUser};
+use kvpt::domain::{Classification, UserRole};
+
+async fn send(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    cookies: &str,
+    form: Option<&str>,
+) -> (StatusCode, HeaderMap, String) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if !cookies.is_empty() {
+        request = request.header(header::COOKIE, cookies);
+    }
+    let body = match form {
+        Some(f) => {
+            request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Body::from(f.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = app
+        .clone()
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// `name=value` of each Set-Cookie, and the whole header of `name`.
+fn set_cookie(headers: &HeaderMap, name: &str) -> Option<(String, String)> {
+    headers.get_all(header::SET_COOKIE).iter().find_map(|v| {
+        let v = v.to_str().unwrap();
+        let value = v
+            .strip_prefix(&format!("{name}="))?
+            .split(';')
+            .next()?
+            .to_string();
+        Some((value, v.to_string()))
+    })
+}
+
+async fn with_user(db: &TestDb) {
+    let mut client = db.client().await;
+    users::add(
+        &mut client,
+        &NewUser {
+            username: "ks.tbi".into(),
+            display_name: "Kỹ sư Tân Biên".into(),
+            role: UserRole::Engineer,
+            clearance: Classification::Confidential,
+            unit: None,
+            districts: vec!["TBI".into()],
+        },
+        "mật khẩu đủ dài",
+        "test",
+    )
+    .await
+    .unwrap();
+}
+
+/// Opens the login page; its CSRF cookie.
+async fn login_csrf(app: &axum::Router) -> String {
+    let (status, headers, body) = send(app, "GET", "/login?next=/map", "", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (csrf, _) = set_cookie(&headers, "kvpt_login_csrf").expect("a CSRF cookie");
+    assert!(body.contains(&csrf) && body.contains("Đăng nhập"));
+    csrf
+}
+
+async fn sign_in(app: &axum::Router, password: &str) -> (StatusCode, HeaderMap, String) {
+    let csrf = login_csrf(app).await;
+    let form = format!(
+        "username=ks.tbi&password={}&csrf={csrf}&next=%2Fmap",
+        password.replace(' ', "+")
+    );
+    send(
+        app,
+        "POST",
+        "/login",
+        &format!("kvpt_login_csrf={csrf}"),
+        Some(&form),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_cookie_and_signing_out_ends_it() {
+    let db = TestDb::new().await;
+    with_user(&db).await;
+    let app = db.app();
+    let (status, headers, _) = sign_in(&app, "mật khẩu đủ dài").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/map");
+    let (token, full) = set_cookie(&headers, "kvpt_session").unwrap();
+    assert!(
+        full.contains("HttpOnly") && full.contains("SameSite=Strict") && full.contains("Path=/"),
+        "{full}"
+    );
+    assert_eq!(token.len(), 64);
+    let session = format!("kvpt_session={token}");
+    let (status, _, body) = send(&app, "GET", "/api/me", &session, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let me: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(me["username"], "ks.tbi");
+    assert_eq!(me["clearance"], "confidential");
+    // Only the token's hash is stored.
+    let client = db.client().await;
+    assert_eq!(
+        count(
+            &client,
+            &format!(
+                "SELECT count(*) FROM user_session WHERE token_hash = sha256('{token}'::bytea)"
+            )
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM user_session WHERE encode(token_hash, 'hex') = '{token}'"
+        )
+        .await,
+        0
+    );
+
+    // Logout needs the session's CSRF token.
+    let (status, _, _) = send(&app, "POST", "/logout", &session, Some("csrf=wrong")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let csrf = me["csrf_token"].as_str().unwrap();
+    let (status, headers, _) = send(
+        &app,
+        "POST",
+        "/logout",
+        &session,
+        Some(&format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(set_cookie(&headers, "kvpt_session")
+        .unwrap()
+        .1
+        .contains("Max-Age=0"));
+    let (status, _, _) = send(&app, "GET", "/api/me", &session, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_new_login_rotates_the_session() {
+    let db = TestDb::new().await;
+    with_user(&db).await;
+    let app = db.app();
+    let (_, headers, _) = sign_in(&app, "mật khẩu đủ dài").await;
+    let (first, _) = set_cookie(&headers, "kvpt_session").unwrap();
+    let csrf = login_csrf(&app).await;
+    let (_, headers, _) = send(
+        &app,
+        "POST",
+        "/login",
+        &format!("kvpt_login_csrf={csrf}; kvpt_session={first}"),
+        Some(&format!("username=ks.tbi&password=m%E1%BA%ADt+kh%E1%BA%A9u+%C4%91%E1%BB%A7+d%C3%A0i&csrf={csrf}")),
+    )
+    .await;
+    let (second, _) = set_cookie(&headers, "kvpt_session").expect("signed in again");
+    assert_ne!(first, second);
+    let (status, _, _) = send(
+        &app,
+        "GET",
+        "/api/me",
+        &format!("kvpt_session={first}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old session ended");
+}
+
+#[tokio::test]
+async fn wrong_passwords_csrf_and_throttling() {
+    let db = TestDb::new().await;
+    with_user(&db).await;
+    let app = db.app();
+    // No or wrong CSRF: 403, nothing recorded.
+    let (status, _, body) = send(
+        &app,
+        "POST",
+        "/login",
+        "",
+        Some("username=ks.tbi&password=x&csrf=abc"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("tải lại trang đăng nhập"), "{body}");
+    let client = db.client().await;
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM login_attempt").await,
+        0
+    );
+    // Wrong password: 401 in Vietnamese, the form again, recorded.
+    let (status, _, body) = sign_in(&app, "sai mật khẩu").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("Sai tên đăng nhập hoặc mật khẩu"));
+    for _ in 0..4 {
+        sign_in(&app, "sai mật khẩu").await;
+    }
+    // Five failures: even the right password waits.
+    let (status, headers, body) = sign_in(&app, "mật khẩu đủ dài").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(headers.contains_key(header::RETRY_AFTER));
+    assert!(body.contains("quá nhiều lần"));
+    assert!(set_cookie(&headers, "kvpt_session").is_none());
+    // Once the window has passed, the right password works again.
+    client
+        .batch_execute("UPDATE login_attempt SET at = at - interval '1 hour'")
+        .await
+        .unwrap();
+    let (status, _, _) = sign_in(&app, "mật khẩu đủ dài").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn disabled_users_and_expired_sessions_are_signed_out() {
+    let db = TestDb::new().await;
+    with_user(&db).await;
+    let app = db.app();
+    let (_, headers, _) = sign_in(&app, "mật khẩu đủ dài").await;
+    let (token, _) = set_cookie(&headers, "kvpt_session").unwrap();
+    let session = format!("kvpt_session={token}");
+    let client = db.client().await;
+    client
+        .batch_execute("UPDATE user_session SET created_at = now() - interval '9 hours', expires_at = now() - interval '1 hour'")
+        .await
+        .unwrap();
+    assert_eq!(
+        send(&app, "GET", "/api/me", &session, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let mut client = db.client().await;
+    users::disable(&mut client, "ks.tbi", "test").await.unwrap();
+    let (status, _, _) = sign_in(&app, "mật khẩu đủ dài").await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a disabled account cannot sign in"
+    );
+    // An outside "next" never leaves the site.
+    let csrf = login_csrf(&app).await;
+    let (_, _, body) = send(&app, "GET", "/login?next=//evil.example/x", "", None).await;
+    assert!(body.contains("name=\"next\" value=\"/\""), "{csrf}");
+}
