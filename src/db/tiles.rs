@@ -144,24 +144,6 @@ pub async fn site_tile(
     Ok(row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default())
 }
 
-/// Extent of a site layer's visible sites as [west, south, east, north], if any.
-pub async fn site_layer_bounds(
-    client: &impl GenericClient,
-    layer: LayerGroup,
-    clearance: Classification,
-) -> Result<Option<[f64; 4]>, DbError> {
-    let row = client
-        .query_one(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
-               FROM (SELECT ST_Extent(s.geom)::geometry AS e
-                       FROM site s JOIN site_kind k ON k.code = s.kind
-                      WHERE k.layer_group = $1 AND s.classification <= $2::text::classification) x",
-            &[&layer.code(), &clearance.code()],
-        )
-        .await?;
-    Ok(bounds_of(&row))
-}
-
 /// Extent of a context layer as [west, south, east, north], if it has rows.
 pub async fn context_layer_bounds(
     client: &impl GenericClient,

@@ -229,7 +229,13 @@ async fn tilejson(
                 "district",
                 "district_code",
             ],
-            db::tiles::site_layer_bounds(&client, group, state.clearance).await?,
+            db::features::extent(
+                &client,
+                db::features::Collection::Sites(Some(group)),
+                Some(state.clearance),
+            )
+            .await?
+            .0,
         ),
         TileLayer::Context(context) => (
             context.fields(),
