@@ -93,10 +93,8 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::routes())
         .layer(tower_http::compression::CompressionLayer::new());
     Router::new()
-        .merge(tiles::tile_routes())
         .merge(compressed)
         .fallback(page::not_found)
-        .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             // Nothing to build when the span would be thrown away (RUST_LOG above info).
             if !tracing::enabled!(tracing::Level::INFO) {
@@ -109,6 +107,9 @@ pub fn router(state: AppState) -> Router {
                 .unwrap_or_default();
             tracing::info_span!("request", method = %request.method(), uri = %request.uri(), route)
         }))
+        // Tiles outside the request trace: tens of thousands a second, errors logged anyway.
+        .merge(tiles::tile_routes())
+        .with_state(state)
 }
 
 /// Serves until SIGTERM or ctrl-c, letting requests in flight finish.
