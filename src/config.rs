@@ -131,6 +131,10 @@ pub struct ServeArgs {
     /// Memory for tiles kept between requests, in MiB (0 turns the cache off).
     #[arg(long, env = "KVPT_TILE_CACHE_MB", default_value_t = crate::web::DEFAULT_TILE_CACHE_MB)]
     pub tile_cache_mb: u64,
+    /// What visitors who have not signed in see: `public` works and the public budget
+    /// page, or `none` (everything but the public budget page asks them to sign in).
+    #[arg(long, env = "KVPT_ANONYMOUS", default_value = "public", value_parser = ["public", "none"])]
+    pub anonymous: String,
     #[command(flatten)]
     pub demo: DemoArgs,
 }
@@ -323,9 +327,18 @@ async fn run_with_database(url: &str, command: Command) -> anyhow::Result<()> {
                 let report =
                     crate::demo::load(&mut client, args.demo.sites, args.demo.seed, true).await?;
                 println!("{report}");
+                if let Some(password) = crate::accounts::users::bootstrap_admin(&mut client).await?
+                {
+                    println!(
+                        "no accounts yet: created 'admin' (administrator, clearance secret) with \
+                         password {password}\n  change it with: kvpt user passwd admin"
+                    );
+                }
             }
             let config: tokio_postgres::Config = url.parse().map_err(db::DbError::Config)?;
-            crate::web::serve(pool, config, args.addr, args.tile_cache_mb).await?;
+            let anonymous =
+                (args.anonymous == "public").then_some(crate::domain::Classification::Public);
+            crate::web::serve(pool, config, args.addr, args.tile_cache_mb, anonymous).await?;
         }
         Command::Db { .. } => unreachable!("handled without a runtime"),
     }

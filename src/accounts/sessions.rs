@@ -7,6 +7,7 @@ use tokio_postgres::Client;
 
 use super::password;
 use crate::db::DbError;
+use crate::domain::{Classification, UserRole};
 
 /// How long a session lasts.
 pub const SESSION_HOURS: i32 = 8;
@@ -20,9 +21,12 @@ pub struct SessionUser {
     pub id: i32,
     pub username: String,
     pub display_name: String,
-    pub role: String,
-    pub clearance: String,
+    pub role: UserRole,
+    pub clearance: Classification,
+    pub unit: Option<String>,
     pub csrf_token: String,
+    /// When the session ends.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// 32 random bytes as 64 hex digits.
@@ -36,7 +40,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn token_hash(token: &str) -> Vec<u8> {
+pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
@@ -124,19 +128,24 @@ pub async fn user_of(
 ) -> Result<Option<SessionUser>, DbError> {
     let row = client
         .query_opt(
-            "SELECT u.id, u.username, u.display_name, u.role::text, u.clearance::text, s.csrf_token
+            "SELECT u.id, u.username, u.display_name, u.role::text, u.clearance::text, u.unit,
+                    s.csrf_token, s.expires_at
                FROM user_session s JOIN app_user u ON u.id = s.user_id
               WHERE s.token_hash = $1 AND s.expires_at > now() AND NOT u.disabled",
             &[&token_hash(token)],
         )
         .await?;
-    Ok(row.map(|r| SessionUser {
-        id: r.get(0),
-        username: r.get(1),
-        display_name: r.get(2),
-        role: r.get(3),
-        clearance: r.get(4),
-        csrf_token: r.get(5),
+    Ok(row.and_then(|r| {
+        Some(SessionUser {
+            id: r.get(0),
+            username: r.get(1),
+            display_name: r.get(2),
+            role: UserRole::from_code(r.get(3))?,
+            clearance: Classification::from_code(r.get(4))?,
+            unit: r.get(5),
+            csrf_token: r.get(6),
+            expires_at: r.get(7),
+        })
     }))
 }
 

@@ -190,3 +190,26 @@ pub async fn list(client: &Client) -> Result<Vec<UserSummary>, UserError> {
         })
         .collect())
 }
+
+/// On a database without accounts, creates `admin` (administrator, clearance secret) with a
+/// random password and returns that password, to be shown once; otherwise does nothing.
+pub async fn bootstrap_admin(client: &mut Client) -> Result<Option<String>, UserError> {
+    let any: bool = client
+        .query_one("SELECT EXISTS (SELECT 1 FROM app_user)", &[])
+        .await?
+        .get(0);
+    if any {
+        return Ok(None);
+    }
+    let password = super::sessions::random_token()[..20].to_string();
+    let admin = NewUser {
+        username: "admin".into(),
+        display_name: "Quản trị hệ thống".into(),
+        role: UserRole::Admin,
+        clearance: Classification::Secret,
+        unit: None,
+        districts: vec![],
+    };
+    add(client, &admin, &password, "bootstrap").await?;
+    Ok(Some(password))
+}

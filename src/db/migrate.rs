@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_layer_version"),
     migration!(7, "0007_crs_search"),
     migration!(8, "0008_layer_version_notify"),
+    migration!(9, "0009_updates_sessions"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

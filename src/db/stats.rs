@@ -3,6 +3,7 @@
 use tokio_postgres::GenericClient;
 
 use super::DbError;
+use crate::domain::Classification;
 
 /// Sites per kind, per district, and the context layers, for the first page.
 #[derive(Debug, Clone, Default)]
@@ -22,14 +23,20 @@ pub struct Overview {
     pub budget_lines: i64,
 }
 
-/// Counts everything shown on the first page, in one round trip per topic.
-pub async fn overview(client: &impl GenericClient) -> Result<Overview, DbError> {
+/// Counts everything shown on the first page, in one round trip per topic; only works up
+/// to `clearance` are counted.
+pub async fn overview(
+    client: &impl GenericClient,
+    clearance: Classification,
+) -> Result<Overview, DbError> {
+    let clearance = clearance.code();
     let by_kind = client
         .query(
             "SELECT k.code, count(s.id)
-               FROM site_kind k LEFT JOIN site s ON s.kind = k.code
+               FROM site_kind k LEFT JOIN site s
+                 ON s.kind = k.code AND s.classification <= $1::text::classification
               GROUP BY k.code ORDER BY k.code",
-            &[],
+            &[&clearance],
         )
         .await?
         .iter()
@@ -38,10 +45,11 @@ pub async fn overview(client: &impl GenericClient) -> Result<Overview, DbError> 
     let by_district = client
         .query(
             "SELECT d.short_name, count(s.id)
-               FROM admin_unit d LEFT JOIN site s ON s.district_id = d.id
+               FROM admin_unit d LEFT JOIN site s
+                 ON s.district_id = d.id AND s.classification <= $1::text::classification
               WHERE d.level = 'district'
               GROUP BY d.id, d.short_name, d.code ORDER BY d.code",
-            &[],
+            &[&clearance],
         )
         .await?
         .iter()
@@ -49,17 +57,20 @@ pub async fn overview(client: &impl GenericClient) -> Result<Overview, DbError> 
         .collect();
     let row = client
         .query_one(
-            "SELECT (SELECT count(*) FROM site),
-                    (SELECT count(*) FROM site WHERE district_id IS NULL),
+            "SELECT (SELECT count(*) FROM site WHERE classification <= $1::text::classification),
+                    (SELECT count(*) FROM site
+                      WHERE district_id IS NULL AND classification <= $1::text::classification),
                     (SELECT count(*) FROM admin_unit WHERE level = 'district'),
                     (SELECT count(*) FROM admin_unit WHERE level = 'commune'),
                     (SELECT coalesce(sum(ST_Length(geom::geography)), 0) / 1000
                        FROM border_line WHERE is_primary),
                     (SELECT count(*) FROM adjacent_area),
                     (SELECT count(*) FROM river),
-                    (SELECT count(*) FROM progress_history),
-                    (SELECT count(*) FROM budget_line)",
-            &[],
+                    (SELECT count(*) FROM progress_history h JOIN site s ON s.id = h.site_id
+                      WHERE s.classification <= $1::text::classification),
+                    (SELECT count(*) FROM budget_line b JOIN site s ON s.id = b.site_id
+                      WHERE s.classification <= $1::text::classification)",
+            &[&clearance],
         )
         .await?;
     Ok(Overview {

@@ -10,7 +10,7 @@ pub fn login(lang: Lang, csrf: &str, next: &str, username: &str, error: Option<&
         section.login {
             h1 { (lang.pick("Đăng nhập", "Sign in")) }
             @if let Some(error) = error { p.error-message role="alert" { (error) } }
-            form method="post" action="/login" {
+            form.login method="post" action="/login" {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="next" value=(next);
                 input type="hidden" name="lang" value=(lang.code());

@@ -81,6 +81,7 @@ pub fn page(lang: Lang, districts: &[DistrictOption]) -> Markup {
                             (lang.pick("Lớp & lọc", "Layers & filters"))
                         }
                         a.lang #lang-switch href={ "/map?lang=" (other.0) } hreflang=(other.0) { (other.1) }
+                        (super::user_menu(lang))
                     }
                 }
                 div #map-app {

@@ -34,8 +34,11 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
                     }
                     nav.links {
                         a href={ "/map?lang=" (lang.code()) } { (lang.pick("Bản đồ", "Map")) }
+                        a href={ "/dashboard?lang=" (lang.code()) } { (lang.pick("Tổng hợp", "Dashboard")) }
                         a href={ "/collections?f=html&lang=" (lang.code()) } { (lang.pick("Dữ liệu", "Data")) }
+                        a href={ "/public/budget?lang=" (lang.code()) } { (lang.pick("Công khai ngân sách", "Public budget")) }
                         a.lang href={ (path) "?lang=" (other.0) } hreflang=(other.0) { (other.1) }
+                        (user_menu(lang))
                     }
                 }
                 main { (body) }
@@ -46,6 +49,30 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
             }
         }
     }
+}
+
+/// Who is signed in, with a sign-out button; or a sign-in link back to this page.
+pub fn user_menu(lang: Lang) -> Markup {
+    let context = crate::web::caller::page_context();
+    html! {
+        @if let Some(user) = &context.user {
+            span.user title=(user.role.label(lang)) { (user.display_name) }
+            form.logout method="post" action="/logout" {
+                input type="hidden" name="csrf" value=(user.csrf_token);
+                button type="submit" { (lang.pick("Đăng xuất", "Sign out")) }
+            }
+        } @else {
+            @let next = if context.path_and_query.is_empty() { "/".to_string() } else { context.path_and_query.clone() };
+            a.signin href={ "/login?lang=" (lang.code()) "&next=" (urlencode(&next)) } {
+                (lang.pick("Đăng nhập", "Sign in"))
+            }
+        }
+    }
+}
+
+/// A query-string value.
+pub fn urlencode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// A page saying what went wrong, in the page's language.

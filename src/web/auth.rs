@@ -10,8 +10,9 @@ use axum::{Form, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::caller::Caller;
 use super::{AppState, PageError};
-use crate::accounts::sessions::{self, LoginOutcome, SessionUser, SESSION_HOURS, WINDOW_MINUTES};
+use crate::accounts::sessions::{self, LoginOutcome, SESSION_HOURS, WINDOW_MINUTES};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::views;
@@ -37,18 +38,6 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
             let (k, v) = pair.trim().split_once('=')?;
             (k == name).then_some(v)
         })
-}
-
-/// The signed-in user of this request, if any.
-pub async fn current_user(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<SessionUser>, AppError> {
-    let Some(token) = cookie(headers, SESSION_COOKIE) else {
-        return Ok(None);
-    };
-    let client = state.db().await?;
-    Ok(sessions::user_of(&client, token).await?)
 }
 
 fn secure(headers: &HeaderMap) -> &'static str {
@@ -201,16 +190,15 @@ struct LogoutForm {
 
 async fn logout(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     Form(form): Form<LogoutForm>,
 ) -> Result<Response, AppError> {
-    let user = current_user(&state, &headers).await?;
-    if let (Some(user), Some(token)) = (user, cookie(&headers, SESSION_COOKIE)) {
-        if user.csrf_token != form.csrf {
-            return Err(AppError::Forbidden("missing or wrong CSRF token".into()));
-        }
+    if let (Some(_), Some(token)) = (&caller.user, cookie(&headers, SESSION_COOKIE)) {
+        caller.check_csrf(Some(&form.csrf))?;
         let client = state.db().await?;
         sessions::logout(&client, token).await?;
+        state.sessions.forget(token);
     }
     let mut response = Redirect::to("/").into_response();
     response.headers_mut().append(
@@ -221,11 +209,11 @@ async fn logout(
 }
 
 /// Who the session belongs to (401 without one).
-async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    match current_user(&state, &headers).await? {
+async fn me(caller: Caller) -> Result<Response, AppError> {
+    match caller.user.as_deref() {
         Some(u) => Ok(Json(json!({
-            "username": u.username, "display_name": u.display_name, "role": u.role,
-            "clearance": u.clearance, "csrf_token": u.csrf_token,
+            "username": u.username, "display_name": u.display_name, "role": u.role.code(),
+            "clearance": u.clearance.code(), "unit": u.unit, "csrf_token": u.csrf_token,
         }))
         .into_response()),
         None => Ok((

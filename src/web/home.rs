@@ -7,6 +7,7 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
+use super::caller::Caller;
 use super::negotiate::{self, Format};
 use super::{AppState, PageError};
 use crate::db;
@@ -27,6 +28,7 @@ pub struct HomeQuery {
 /// (`f=json` or an `Accept` that prefers JSON).
 async fn home(
     State(state): State<AppState>,
+    caller: Caller,
     Query(query): Query<HomeQuery>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
@@ -36,8 +38,9 @@ async fn home(
         Ok(Format::Html) => {}
         Err(e) => return Err(PageError::new(lang, e)),
     }
+    let clearance = caller.clearance().map_err(|e| PageError::new(lang, e))?;
     let client = state.db().await.map_err(|e| PageError::new(lang, e))?;
-    let overview = db::stats::overview(&**client)
+    let overview = db::stats::overview(&**client, clearance)
         .await
         .map_err(|e| PageError::new(lang, e))?;
     Ok(views::home::page(lang, &overview).into_response())

@@ -6,6 +6,7 @@ use axum::Router;
 use maud::Markup;
 use serde::Deserialize;
 
+use super::caller::Caller;
 use super::{AppState, PageError};
 use crate::i18n::Lang;
 use crate::views;
@@ -22,9 +23,11 @@ struct MapQuery {
 
 async fn map(
     State(state): State<AppState>,
+    caller: Caller,
     Query(query): Query<MapQuery>,
 ) -> Result<Markup, PageError> {
     let lang = Lang::from_param(query.lang.as_deref());
+    caller.clearance().map_err(|e| PageError::new(lang, e))?;
     let client = state.db().await.map_err(|e| PageError::new(lang, e))?;
     // Districts first, then the Cambodian provinces where search zones lie.
     let rows = client

@@ -3,9 +3,11 @@
 
 mod assets;
 pub mod auth;
+pub mod caller;
 pub mod features;
 mod health;
 mod home;
+mod listener;
 mod map;
 pub mod negotiate;
 mod page;
@@ -31,9 +33,11 @@ pub use page::PageError;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
-    /// The highest classification shown to callers. Until accounts exist (issue 4)
-    /// everyone is anonymous and sees public and internal works only.
-    pub clearance: Classification,
+    /// What anonymous visitors see: public works, or nothing (`None`) when the deployment
+    /// says so. Signed-in users see up to their own clearance.
+    pub anonymous: Option<Classification>,
+    /// Who recent session cookies belong to.
+    pub sessions: Arc<caller::SessionCache>,
     /// Tiles in memory, keyed by their layer's data version.
     pub tiles: Arc<TileCache>,
     /// Heavy database work (large feature pages) waits here, so PostgreSQL runs about as
@@ -60,7 +64,8 @@ impl AppState {
     pub fn with_cache(pool: Pool, tile_cache_mb: u64) -> Self {
         Self {
             pool,
-            clearance: Classification::Internal,
+            anonymous: Some(Classification::Public),
+            sessions: Arc::new(caller::SessionCache::default()),
             tiles: Arc::new(TileCache::new(tile_cache_mb * 1024 * 1024)),
             heavy: Arc::new(tokio::sync::Semaphore::new(heavy_slots())),
             matched: Arc::new(features::MatchedIds::new(64 * 1024 * 1024)),
@@ -70,7 +75,17 @@ impl AppState {
     /// Also listens for layer versions on a connection of its own (from `config`), so
     /// repeated tiles and 304s are answered without the database.
     pub fn listening(self, config: tokio_postgres::Config) -> Self {
-        tokio::spawn(self.tiles.clone().listen(config));
+        tokio::spawn(listener::run(
+            config,
+            self.tiles.clone(),
+            self.sessions.clone(),
+        ));
+        self
+    }
+
+    /// Shows anonymous visitors works up to `clearance` (public), or nothing with `None`.
+    pub fn anonymous(mut self, clearance: Option<Classification>) -> Self {
+        self.anonymous = clearance;
         self
     }
 
@@ -91,6 +106,10 @@ pub fn router(state: AppState) -> Router {
         .merge(style::routes())
         .merge(map::routes())
         .merge(assets::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            caller::identify,
+        ))
         .layer(tower_http::compression::CompressionLayer::new());
     Router::new()
         .merge(compressed)
@@ -118,11 +137,16 @@ pub async fn serve(
     config: tokio_postgres::Config,
     addr: SocketAddr,
     tile_cache_mb: u64,
+    anonymous: Option<Classification>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    let app = router(AppState::with_cache(pool.clone(), tile_cache_mb).listening(config));
+    let app = router(
+        AppState::with_cache(pool.clone(), tile_cache_mb)
+            .anonymous(anonymous)
+            .listening(config),
+    );
     println!("kvpt is serving on http://{addr}/");
     axum::serve(
         listener,

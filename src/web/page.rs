@@ -26,6 +26,15 @@ impl PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.error.status();
+        if let AppError::Unauthorized = self.error {
+            // People are sent to sign in, and brought back afterwards.
+            let next = super::caller::page_context().path_and_query;
+            let to = form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", if next.is_empty() { "/" } else { &next })
+                .append_pair("lang", self.lang.code())
+                .finish();
+            return axum::response::Redirect::to(&format!("/login?{to}")).into_response();
+        }
         if let AppError::Internal(err) = &self.error {
             tracing::error!(error = format!("{err:#}"), "internal error");
         }
@@ -36,6 +45,14 @@ impl IntoResponse for PageError {
             }
             (AppError::Internal(_), Lang::Vi) => "Lỗi hệ thống; sự cố đã được ghi lại.".to_string(),
             (AppError::NotFound(_), Lang::Vi) => "Không tìm thấy trang này.".to_string(),
+            // Refusals worded in English by the access checks get their Vietnamese here.
+            (AppError::Forbidden(m), Lang::Vi) if m.contains("CSRF") => {
+                "Biểu mẫu đã hết hạn hoặc không hợp lệ; hãy tải lại trang và thử lại.".to_string()
+            }
+            (AppError::Forbidden(m), Lang::Vi) if m.is_ascii() => {
+                "Tài khoản của bạn không có quyền thực hiện việc này (vai trò hoặc địa bàn được giao không phù hợp)."
+                    .to_string()
+            }
             (err, _) => err.to_string(),
         };
         (status, views::error_page(self.lang, status, &message)).into_response()

@@ -1,20 +1,17 @@
-//! Tiles kept in memory, and the layers' data versions kept current by PostgreSQL's
-//! NOTIFY, so a repeated tile (or a 304) is answered without touching the database.
+//! Tiles kept in memory, keyed by their layer's data version, so a repeated tile (or a
+//! 304) is answered without touching the database.
 //!
 //! Every write to a layer bumps its row in `layer_version`, whose trigger notifies
-//! `layer_version` with `layer:version`. A listener connection applies each
-//! notification; cached tiles are keyed by version, so an edit makes the old ones
-//! unreachable at once (they age out of the cache). While the listener is down,
-//! versions are read from the database on each request, as without a cache.
+//! `layer_version` with `layer:version`; the listener (`listener.rs`) applies each
+//! notification, so an edit makes the old tiles unreachable at once (they age out of the
+//! cache). While the listener is down, versions are read from the database on each
+//! request, as without a cache.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
-use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
-use tokio_postgres::{AsyncMessage, NoTls};
 
 /// What identifies one cached tile.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -107,69 +104,8 @@ impl TileCache {
         self.tiles.insert(key, tile);
     }
 
-    fn set_live(&self, live: bool) {
+    pub fn set_live(&self, live: bool) {
         self.live.store(live, Ordering::Release);
-    }
-
-    /// Keeps the versions current from `config`'s database until the process ends,
-    /// reconnecting after a second when the connection drops.
-    pub async fn listen(self: std::sync::Arc<Self>, config: tokio_postgres::Config) {
-        loop {
-            match self.listen_once(&config).await {
-                Ok(()) => tracing::warn!("version listener: connection closed"),
-                Err(err) => tracing::warn!(error = %err, "version listener: cannot listen"),
-            }
-            self.set_live(false);
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }
-
-    async fn listen_once(
-        &self,
-        config: &tokio_postgres::Config,
-    ) -> Result<(), tokio_postgres::Error> {
-        let mut config = config.clone();
-        config.application_name("kvpt-listener");
-        config.connect_timeout(Duration::from_secs(5));
-        let (client, mut connection) = config.connect(NoTls).await?;
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let driver = tokio::spawn(async move {
-            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-            while let Some(message) = messages.next().await {
-                match message {
-                    Ok(AsyncMessage::Notification(n)) => {
-                        if tx.send(n.payload().to_string()).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(err) => {
-                        tracing::debug!(error = %err, "version listener connection");
-                        break;
-                    }
-                }
-            }
-        });
-        // LISTEN before reading, so no bump between the two is missed.
-        client.batch_execute("LISTEN layer_version").await?;
-        for row in client
-            .query("SELECT layer, version FROM layer_version", &[])
-            .await?
-        {
-            self.saw_version(row.get(0), row.get(1));
-        }
-        self.set_live(true);
-        tracing::info!("tile cache: listening for layer versions");
-        while let Some(payload) = rx.recv().await {
-            if let Some((layer, version)) = payload.rsplit_once(':') {
-                if let Ok(version) = version.parse() {
-                    self.saw_version(layer, version);
-                }
-            }
-        }
-        self.set_live(false);
-        driver.abort();
-        Ok(())
     }
 }
 

@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use serde_json::{json, Value};
 
+use super::caller::Caller;
 use super::tile_cache::{CachedTile, TileKey};
 use super::AppState;
 use crate::db;
@@ -83,6 +84,7 @@ async fn tile(State(state): State<AppState>, request: Request) -> Result<Respons
     })?;
     let coord = TileCoord::parse(z, x, y, "mvt")
         .map_err(|e| AppError::bad_request("tile", e.to_string()))?;
+    let clearance = state.caller(headers).await?.clearance()?;
     let name = layer.name();
     // The version from the listener when it runs (no database round trip), else read now.
     let version = match state.tiles.version(name) {
@@ -97,7 +99,7 @@ async fn tile(State(state): State<AppState>, request: Request) -> Result<Respons
     };
     // The clearance is part of the tag: two callers with different ceilings never share a
     // cached tile. Weak, because gzip and identity encodings of one tile share it.
-    let etag = format!("W/\"{name}-{version}-{}\"", state.clearance.code());
+    let etag = format!("W/\"{name}-{version}-{}\"", clearance.code());
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -117,7 +119,7 @@ async fn tile(State(state): State<AppState>, request: Request) -> Result<Respons
     let key = TileKey {
         layer: name,
         version,
-        clearance: state.clearance.code(),
+        clearance: clearance.code(),
         z: coord.z,
         x: coord.x,
         y: coord.y,
@@ -131,7 +133,7 @@ async fn tile(State(state): State<AppState>, request: Request) -> Result<Respons
                 let client = state.db().await?;
                 match layer {
                     TileLayer::Sites(group) => {
-                        db::tiles::site_tile(&client, group, coord, state.clearance).await?
+                        db::tiles::site_tile(&client, group, coord, clearance).await?
                     }
                     TileLayer::Context(context) => {
                         db::tiles::context_tile(&client, context, coord).await?
@@ -207,6 +209,7 @@ fn with_cache_headers(mut response: Response, etag: &str, hit: Option<bool>) -> 
 /// `GET /tiles/{layer}.json`: TileJSON 3.0 describing one layer.
 async fn tilejson(
     State(state): State<AppState>,
+    caller: Caller,
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
@@ -215,6 +218,7 @@ async fn tilejson(
     })?;
     let layer = TileLayer::from_name(name)
         .ok_or_else(|| AppError::NotFound(format!("no layer '{name}'")))?;
+    let clearance = caller.clearance()?;
     let client = state.db().await?;
     let (fields, bounds) = match layer {
         TileLayer::Sites(group) => (
@@ -232,7 +236,7 @@ async fn tilejson(
             db::features::extent(
                 &client,
                 db::features::Collection::Sites(Some(group)),
-                Some(state.clearance),
+                Some(clearance),
             )
             .await?
             .0,

@@ -44,10 +44,27 @@ try {
     return out;
   });
 
+  // Anonymous visitors see public works only.
+  await page.goto(`${base}/map#map=9.5/11.33/106.12`, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.body.dataset.mapReady === 'true', null, { timeout: 60000 });
+  await idle();
+  const anonymous = await counts();
+  step('anonymous', { counts: anonymous });
+  check(anonymous.border_markers > 0, `public border markers shown: ${JSON.stringify(anonymous)}`);
+  check(!anonymous.defence_works && !anonymous.border_militia, `nothing above public: ${JSON.stringify(anonymous)}`);
+
+  // Sign in through the form, as a planner does, and come back to the map.
+  await page.click('header a.signin');
+  await page.fill('input[name="username"]', process.env.KVPT_USER);
+  await page.fill('input[name="password"]', process.env.KVPT_PASSWORD);
+  await Promise.all([page.waitForURL(/\/map/), page.click('form.login button[type="submit"]')]);
+  check(await page.locator('header .user').isVisible(), 'the header names the signed-in user');
   await page.goto(`${base}/map#map=9.5/11.33/106.12`, { waitUntil: 'load' });
   await page.waitForFunction(() => document.body.dataset.mapReady === 'true', null, { timeout: 60000 });
   await idle();
   const before = await counts();
+  const total = (c) => Object.values(c).reduce((a, b) => a + b, 0);
+  check(total(before) > total(anonymous), `a signed-in planner sees more: ${JSON.stringify(before)}`);
   step('loaded', { counts: before });
   check(before.search_zones > 0, `search zones rendered: ${JSON.stringify(before)}`);
   check(before.border_markers > 0, `border markers rendered: ${JSON.stringify(before)}`);
@@ -93,11 +110,15 @@ try {
     const map = window.kvptMap;
     const { width, height } = map.getCanvas().getBoundingClientRect();
     const siteLayers = map.getStyle().layers.filter((l) => l.metadata && l.metadata['kvpt:group'] && l.type !== 'symbol').map((l) => l.id);
-    // A marker well inside the map with nothing else drawn within 12 pixels of it.
+    // A marker well inside the map, drawn on top of whatever else is at its point.
     const hits = map.queryRenderedFeatures({ layers: ['border_markers-point'] })
       .map((f) => ({ code: f.properties.code, p: map.project(f.geometry.coordinates) }))
       .filter((h) => h.p.x > 40 && h.p.y > 40 && h.p.x < width - 40 && h.p.y < height - 40)
-      .filter((h) => map.queryRenderedFeatures([[h.p.x - 12, h.p.y - 12], [h.p.x + 12, h.p.y + 12]], { layers: siteLayers }).length === 1);
+      .filter((h) => {
+        const near = map.queryRenderedFeatures([[h.p.x - 6, h.p.y - 6], [h.p.x + 6, h.p.y + 6]], { layers: siteLayers });
+        return near.length > 0 && near.every((f) => f.properties.code === h.code || f.geometry.type !== 'Point');
+      })
+      .filter((h) => (map.queryRenderedFeatures(h.p, { layers: siteLayers })[0] || {}).properties?.code === h.code);
     return hits[0] || null;
   });
   check(target, 'a border marker on screen to click');

@@ -253,8 +253,72 @@ impl TestDb {
         kvpt::db::pool_with(self.config()).expect("pool")
     }
 
+    /// The application as an anonymous visitor reaches it (anonymous sees public works).
     pub fn app(&self) -> axum::Router {
         kvpt::web::router(kvpt::web::AppState::new(self.pool()))
+    }
+
+    /// Creates the account `username` (password `PASSWORD`) and signs it in; the session
+    /// cookie's `name=value`.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        role: kvpt::domain::UserRole,
+        clearance: kvpt::domain::Classification,
+        districts: &[&str],
+    ) -> String {
+        let mut client = self.client().await;
+        let user = kvpt::accounts::users::NewUser {
+            username: username.to_string(),
+            display_name: format!("Người dùng {username}"),
+            role,
+            clearance,
+            unit: None,
+            districts: districts.iter().map(|d| d.to_string()).collect(),
+        };
+        kvpt::accounts::users::add(&mut client, &user, PASSWORD, "test")
+            .await
+            .expect("adding the test user");
+        self.session_of(username).await
+    }
+
+    /// A fresh session of an existing account whose password is `PASSWORD`.
+    pub async fn session_of(&self, username: &str) -> String {
+        let mut client = self.client().await;
+        match kvpt::accounts::sessions::login(&mut client, username, PASSWORD, None, None)
+            .await
+            .expect("signing in")
+        {
+            kvpt::accounts::sessions::LoginOutcome::Ok(token) => format!("kvpt_session={token}"),
+            other => panic!("signing in {username}: {other:?}"),
+        }
+    }
+
+    /// The application as seen by a signed-in `role` with `clearance` (every request
+    /// carries that user's session cookie).
+    pub async fn app_as(
+        &self,
+        role: kvpt::domain::UserRole,
+        clearance: kvpt::domain::Classification,
+    ) -> axum::Router {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "{}{}",
+            role.code().replace('_', ""),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let cookie = self.sign_in(&name, role, clearance, &[]).await;
+        with_cookie(self.app(), &cookie)
+    }
+
+    /// A planner cleared for internal works: what the demo viewer shows a signed-in viewer.
+    pub async fn internal_app(&self) -> axum::Router {
+        self.app_as(
+            kvpt::domain::UserRole::Viewer,
+            kvpt::domain::Classification::Internal,
+        )
+        .await
     }
 
     /// Drops the database now, whoever is connected (to test a database going away).
@@ -291,6 +355,22 @@ impl Drop for TestDb {
         })
         .join();
     }
+}
+
+/// The password of every test account.
+pub const PASSWORD: &str = "mật-khẩu-thử-nghiệm";
+
+/// `app` with `cookie` added to every request it receives.
+pub fn with_cookie(app: axum::Router, cookie: &str) -> axum::Router {
+    let value = axum::http::HeaderValue::from_str(cookie).expect("cookie header");
+    app.layer(tower::util::MapRequestLayer::new(
+        move |mut request: Request<Body>| {
+            request
+                .headers_mut()
+                .append(axum::http::header::COOKIE, value.clone());
+            request
+        },
+    ))
 }
 
 /// A response's status and body, from the router in-process.

@@ -3,11 +3,15 @@
 //! flies to a site, the URL keeps the view, a phone layout, and no request leaves kvpt.
 //! Screenshots land in target/browser/.
 
-use crate::common::{serve, TestDb};
+use crate::common::{serve, TestDb, PASSWORD};
+use kvpt::domain::{Classification, UserRole};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_map_works_in_chromium() {
     let db = TestDb::with_demo(800, 11).await;
+    // The planner signs in through the page; internal works become visible.
+    db.sign_in("planner", UserRole::Viewer, Classification::Internal, &[])
+        .await;
     let addr = serve(db.app()).await;
     let root = env!("CARGO_MANIFEST_DIR");
     let script = format!("{root}/tests/browser/map.mjs");
@@ -24,6 +28,8 @@ async fn the_map_works_in_chromium() {
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")
             .args([&script, &format!("http://{addr}"), &screenshot])
+            .env("KVPT_USER", "planner")
+            .env("KVPT_PASSWORD", PASSWORD)
             .output()
             .expect("node runs")
     })

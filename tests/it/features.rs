@@ -3,8 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::{count, request, serve, TestDb};
+use crate::common::{count, request, serve, with_cookie, TestDb};
 use axum::http::StatusCode;
+use kvpt::domain::{Classification, UserRole};
 use serde_json::Value;
 
 async fn json(app: &axum::Router, uri: &str) -> Value {
@@ -77,7 +78,7 @@ async fn all_pages(app: &axum::Router, uri: &str) -> (i64, Vec<String>, usize) {
 #[tokio::test]
 async fn landing_conformance_and_api_describe_what_is_served() {
     let db = TestDb::with_demo(50, 1).await;
-    let app = db.app();
+    let app = db.internal_app().await;
     let (status, headers, body) = request(&app, "/", &[("accept", "application/json")]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers["content-type"]
@@ -189,7 +190,7 @@ async fn landing_conformance_and_api_describe_what_is_served() {
 #[tokio::test]
 async fn paging_through_every_item_gives_number_matched_once_each() {
     let db = TestDb::with_demo(300, 2).await;
-    let app = db.app();
+    let app = db.internal_app().await;
     let (matched, all, pages) = all_pages(&app, "/collections/sites/items?limit=37").await;
     let want = expected(&db, "true").await;
     assert_eq!(matched as usize, want.len());
@@ -227,7 +228,7 @@ async fn paging_through_every_item_gives_number_matched_once_each() {
 #[tokio::test]
 async fn bbox_and_filters_return_exactly_the_right_features() {
     let db = TestDb::with_demo(400, 3).await;
-    let app = db.app();
+    let app = db.internal_app().await;
     let cases = [
         (
             "bbox=106.0,11.2,106.3,11.5",
@@ -286,7 +287,7 @@ async fn bbox_and_filters_return_exactly_the_right_features() {
 #[tokio::test]
 async fn bad_parameters_are_400_naming_the_parameter() {
     let db = TestDb::with_demo(20, 4).await;
-    let app = db.app();
+    let app = db.internal_app().await;
     for (uri, field) in [
         ("/collections/sites/items?limit=0", "limit"),
         ("/collections/sites/items?limit=abc", "limit"),
@@ -348,7 +349,7 @@ fn signed_area(ring: &[Value]) -> f64 {
 #[tokio::test]
 async fn output_is_rfc_7946_and_other_crs_are_named_in_content_crs() {
     let db = TestDb::with_demo(200, 5).await;
-    let app = db.app();
+    let app = db.internal_app().await;
     let client = db.client().await;
     // Store one zone clockwise: the API must still answer counter-clockwise.
     client
@@ -466,7 +467,7 @@ async fn output_is_rfc_7946_and_other_crs_are_named_in_content_crs() {
 #[tokio::test]
 async fn one_feature_respects_its_collection_and_the_clearance() {
     let db = TestDb::with_demo(300, 6).await;
-    let app = db.app();
+    let app = db.internal_app().await;
     let client = db.client().await;
     let visible: String = client
         .query_one("SELECT code FROM site WHERE kind = 'workshop' AND classification <= 'internal' LIMIT 1", &[])
@@ -511,7 +512,7 @@ async fn one_feature_respects_its_collection_and_the_clearance() {
 #[tokio::test]
 async fn html_pages_list_collections_and_items_escaped() {
     let db = TestDb::with_demo(60, 7).await;
-    let app = db.app();
+    let app = db.internal_app().await;
     let client = db.client().await;
     let code: String = client
         .query_one(
@@ -549,7 +550,7 @@ async fn html_pages_list_collections_and_items_escaped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gdal_reads_a_collection_through_oapif() {
     let db = TestDb::with_demo(250, 8).await;
-    let addr = serve(db.app()).await;
+    let addr = serve(db.internal_app().await).await;
     let want = expected(&db, "k.layer_group = 'border_militia'")
         .await
         .len();
@@ -590,7 +591,10 @@ async fn cached_matches_follow_edits() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let app = kvpt::web::router(state);
+    let cookie = db
+        .sign_in("planner", UserRole::Viewer, Classification::Internal, &[])
+        .await;
+    let app = with_cookie(kvpt::web::router(state), &cookie);
     let uri = "/collections/sites/items?status=planned&limit=5";
     let before = json(&app, uri).await["numberMatched"].as_i64().unwrap();
     assert_eq!(

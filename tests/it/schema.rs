@@ -289,13 +289,21 @@ async fn progress_history_is_append_only() {
     for sql in [
         "UPDATE progress_history SET new_pct = 50",
         "DELETE FROM progress_history",
-        "TRUNCATE progress_history",
     ] {
         assert_refused_by(
             client.batch_execute(sql).await,
             "progress_history_append_only",
         );
     }
+    // Photos refer to history rows, so PostgreSQL refuses TRUNCATE even before the trigger.
+    assert!(client
+        .batch_execute("TRUNCATE progress_history")
+        .await
+        .is_err());
+    assert!(client
+        .batch_execute("TRUNCATE progress_history CASCADE")
+        .await
+        .is_err());
     assert_refused_by(
         client.execute(insert, &[&id, &140i16]).await,
         "progress_history_pct_range",

@@ -1,10 +1,11 @@
 //! Vector tiles: decoded and checked against PostGIS, cached by data version,
 //! and refused clearly when the address is wrong.
 
-use crate::common::{count, TestDb};
+use crate::common::{count, with_cookie, TestDb};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
+use kvpt::domain::{Classification, UserRole};
 use kvpt::spatial::tile::TileCoord;
 use mvt_reader::feature::Value;
 use tower::ServiceExt;
@@ -52,7 +53,7 @@ async fn a_tile_holds_exactly_the_visible_sites_of_its_layer() {
     let client = db.client().await;
     let t = home_tile();
     let response = fetch(
-        &db.app(),
+        &db.internal_app().await,
         &format!("/tiles/search_zones/{}/{}/{}.mvt", t.z, t.x, t.y),
         None,
     )
@@ -106,7 +107,7 @@ async fn nothing_above_the_clearance_reaches_a_tile() {
         .unwrap();
     let t = TileCoord::containing(106.0, 11.5, 6);
     let response = fetch(
-        &db.app(),
+        &db.internal_app().await,
         &format!("/tiles/border_markers/{}/{}/{}.mvt", t.z, t.x, t.y),
         None,
     )
@@ -121,7 +122,7 @@ async fn nothing_above_the_clearance_reaches_a_tile() {
 #[tokio::test]
 async fn an_empty_tile_is_204() {
     let db = TestDb::with_demo(100, 5).await;
-    let response = fetch(&db.app(), "/tiles/logistics/8/0/0.mvt", None).await;
+    let response = fetch(&db.internal_app().await, "/tiles/logistics/8/0/0.mvt", None).await;
     assert_eq!(response.status, StatusCode::NO_CONTENT);
     assert!(response.body.is_empty());
 }
@@ -130,7 +131,7 @@ async fn an_empty_tile_is_204() {
 async fn etag_changes_after_an_edit_to_its_layer_and_not_before() {
     let db = TestDb::with_demo(200, 5).await;
     let client = db.client().await;
-    let app = db.app();
+    let app = db.internal_app().await;
     let t = home_tile();
     let uri = format!("/tiles/search_zones/{}/{}/{}.mvt", t.z, t.x, t.y);
     let first = fetch(&app, &uri, None).await;
@@ -173,7 +174,7 @@ async fn etag_changes_after_an_edit_to_its_layer_and_not_before() {
 #[tokio::test]
 async fn bad_tile_addresses_are_400_and_unknown_layers_404() {
     let db = TestDb::new().await;
-    let app = db.app();
+    let app = db.internal_app().await;
     for uri in [
         "/tiles/logistics/23/0/0.mvt",
         "/tiles/logistics/-1/0/0.mvt",
@@ -201,7 +202,7 @@ async fn bad_tile_addresses_are_400_and_unknown_layers_404() {
 #[tokio::test]
 async fn context_layers_are_served_whole_at_low_zoom() {
     let db = TestDb::new().await;
-    let app = db.app();
+    let app = db.internal_app().await;
     // z4 12/7 spans 90–112.5° E, 0–22° N: the whole province and its neighbours.
     for (layer, expected) in [
         ("province", 1),
@@ -238,7 +239,7 @@ async fn context_layers_are_served_whole_at_low_zoom() {
 #[tokio::test]
 async fn tilejson_describes_each_layer() {
     let db = TestDb::with_demo(100, 5).await;
-    let app = db.app();
+    let app = db.internal_app().await;
     for layer in ["logistics", "districts", "border"] {
         let response = fetch(&app, &format!("/tiles/{layer}.json"), None).await;
         assert_eq!(response.status, StatusCode::OK, "{layer}");
@@ -277,7 +278,8 @@ async fn tilejson_describes_each_layer() {
 async fn tiles_are_gzipped_when_asked() {
     let db = TestDb::new().await;
     let response = db
-        .app()
+        .internal_app()
+        .await
         .oneshot(
             Request::builder()
                 .uri("/tiles/districts/4/12/7.mvt")
@@ -297,7 +299,7 @@ async fn tiles_are_gzipped_when_asked() {
 #[tokio::test]
 async fn below_a_layers_minimum_zoom_tiles_are_empty() {
     let db = TestDb::with_demo(300, 5).await;
-    let app = db.app();
+    let app = db.internal_app().await;
     let client = db.client().await;
     for (layer, min_zoom) in [
         ("border_markers", 8u8),
@@ -353,7 +355,7 @@ async fn below_a_layers_minimum_zoom_tiles_are_empty() {
 #[tokio::test]
 async fn small_polygons_become_points_when_zoomed_out() {
     let db = TestDb::with_demo(400, 5).await;
-    let app = db.app();
+    let app = db.internal_app().await;
     // Residential points are a few hundred metres across: points at z7, polygons at z14.
     let geometry_types = |body: Vec<u8>| {
         let reader = mvt_reader::Reader::new(body).unwrap();
@@ -406,9 +408,15 @@ async fn small_polygons_become_points_when_zoomed_out() {
 /// An app whose tile versions come from NOTIFY, ready once its listener has connected.
 async fn listening_app(db: &TestDb) -> (axum::Router, kvpt::web::AppState) {
     let state = kvpt::web::AppState::new(db.pool()).listening(db.config());
+    let cookie = db
+        .sign_in("planner", UserRole::Viewer, Classification::Internal, &[])
+        .await;
     for _ in 0..100 {
         if state.tiles.version("land").is_some() {
-            return (kvpt::web::router(state.clone()), state);
+            return (
+                with_cookie(kvpt::web::router(state.clone()), &cookie),
+                state,
+            );
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -513,7 +521,7 @@ async fn an_edit_reaches_the_cache_through_notify() {
 async fn gzipped_tiles_decompress_to_the_same_tile() {
     use std::io::Read;
     let db = TestDb::with_demo(200, 5).await;
-    let app = db.app();
+    let app = db.internal_app().await;
     let t = home_tile();
     let uri = format!("/tiles/search_zones/{}/{}/{}.mvt", t.z, t.x, t.y);
     let plain = fetch(&app, &uri, None).await;

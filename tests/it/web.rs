@@ -1,7 +1,8 @@
 //! The service skeleton: probes, the first page, errors.
 
-use crate::common::{get, TestDb};
+use crate::common::{count, get, TestDb};
 use axum::http::StatusCode;
+use kvpt::domain::{Classification, UserRole};
 use scraper::{Html, Selector};
 
 fn select<'a>(doc: &'a Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
@@ -49,7 +50,20 @@ async fn readyz_is_unavailable_while_migrations_are_pending() {
 #[tokio::test]
 async fn home_page_counts_sites_per_kind_and_district() {
     let db = TestDb::with_demo(120, 3).await;
+    // Anonymous visitors count public works only.
+    let public = count(
+        &db.client().await,
+        "SELECT count(*) FROM site WHERE classification = 'public'",
+    )
+    .await;
+    assert!(public > 0 && public < 120);
     let (status, body) = get(&db.app(), "/").await;
+    assert_eq!(status, StatusCode::OK);
+    let doc = Html::parse_document(&body);
+    assert_eq!(text(&select(&doc, "#total-sites")[0]), public.to_string());
+    // Someone cleared for secret counts every work.
+    let app = db.app_as(UserRole::Viewer, Classification::Secret).await;
+    let (status, body) = get(&app, "/").await;
     assert_eq!(status, StatusCode::OK);
     let doc = Html::parse_document(&body);
     assert_eq!(select(&doc, "html")[0].value().attr("lang"), Some("vi"));

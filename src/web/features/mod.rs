@@ -13,10 +13,12 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 
+use super::caller::Caller;
 use super::negotiate::{base_url, choose, Format};
 use super::{AppState, PageError};
 use crate::db;
 use crate::db::features::{Collection, SiteFilter};
+use crate::domain::Classification;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::spatial::crs::Crs;
@@ -145,12 +147,13 @@ async fn api(Query(pairs): Pairs, headers: HeaderMap) -> Response {
 /// The JSON description of one collection, with its extent.
 async fn describe(
     state: &AppState,
+    clearance: Classification,
     collection: Collection,
     base: &str,
     lang: Lang,
 ) -> Result<Value, AppError> {
     let client = state.db().await?;
-    let (bbox, interval) = db::features::extent(&client, collection, Some(state.clearance)).await?;
+    let (bbox, interval) = db::features::extent(&client, collection, Some(clearance)).await?;
     let id = collection.id();
     let mut extent = json!({
         "spatial": {
@@ -183,6 +186,7 @@ async fn describe(
 
 async fn collections(
     State(state): State<AppState>,
+    caller: Caller,
     Query(pairs): Pairs,
     headers: HeaderMap,
 ) -> Response {
@@ -190,10 +194,14 @@ async fn collections(
         Ok(c) => c,
         Err(e) => return fail(Format::Json, Lang::Vi, e),
     };
+    let clearance = match caller.clearance() {
+        Ok(clearance) => clearance,
+        Err(e) => return fail(c.format, c.lang, e),
+    };
     let base = base_url(&headers);
     let mut described = Vec::new();
     for collection in Collection::all() {
-        match describe(&state, collection, &base, c.lang).await {
+        match describe(&state, clearance, collection, &base, c.lang).await {
             Ok(d) => described.push(d),
             Err(e) => return fail(c.format, c.lang, e),
         }
@@ -226,6 +234,7 @@ fn find_collection(id: &str) -> Result<Collection, AppError> {
 
 async fn collection(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(pairs): Pairs,
     headers: HeaderMap,
@@ -235,8 +244,9 @@ async fn collection(
         Err(e) => return fail(Format::Json, Lang::Vi, e),
     };
     let result = async {
+        let clearance = caller.clearance()?;
         let collection = find_collection(&id)?;
-        describe(&state, collection, &base_url(&headers), c.lang).await
+        describe(&state, clearance, collection, &base_url(&headers), c.lang).await
     }
     .await;
     match (result, c.format) {
@@ -272,6 +282,7 @@ fn with_crs(mut response: Response, crs: Crs) -> Response {
 
 async fn items(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(pairs): Pairs,
     headers: HeaderMap,
@@ -281,7 +292,11 @@ async fn items(
         Ok(f) => f,
         Err(e) => return fail(Format::Json, lang, e),
     };
-    match items_page(&state, &id, &pairs, &headers, format, lang).await {
+    let page = match caller.clearance() {
+        Ok(clearance) => items_page(&state, clearance, &id, &pairs, &headers, format, lang).await,
+        Err(e) => Err(e),
+    };
+    match page {
         Ok(response) => response,
         Err(e) => fail(format, lang, e),
     }
@@ -289,6 +304,7 @@ async fn items(
 
 async fn items_page(
     state: &AppState,
+    clearance: Classification,
     id: &str,
     pairs: &[(String, String)],
     headers: &HeaderMap,
@@ -339,7 +355,7 @@ async fn items_page(
                 q: query.q.clone(),
                 bbox: query.bbox,
                 datetime: query.datetime,
-                clearance: Some(state.clearance),
+                clearance: Some(clearance),
             };
             let key = state.matched.key(&state.tiles, &filter);
             let ids = match key.as_ref().and_then(|k| state.matched.get(k)) {
@@ -473,6 +489,7 @@ async fn items_page(
 
 async fn item(
     State(state): State<AppState>,
+    caller: Caller,
     Path((id, feature)): Path<(String, String)>,
     Query(pairs): Pairs,
     headers: HeaderMap,
@@ -484,6 +501,7 @@ async fn item(
     };
     let result = async {
         let c = common(&pairs, &headers, &["f", "lang", "crs"])?;
+        let clearance = caller.clearance()?;
         let crs = match param(&pairs, "crs") {
             Some(v) => Crs::parse(v).map_err(|e| AppError::bad_request("crs", e.to_string()))?,
             None => Crs::Crs84,
@@ -492,8 +510,7 @@ async fn item(
         let client = state.db().await?;
         let found = match collection {
             Collection::Sites(group) => {
-                db::features::site_feature(&client, group, &feature, crs, Some(state.clearance))
-                    .await?
+                db::features::site_feature(&client, group, &feature, crs, Some(clearance)).await?
             }
             Collection::Context(layer) => match feature.parse::<i32>() {
                 Ok(n) => db::features::context_feature(&client, layer, n, crs).await?,

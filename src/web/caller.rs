@@ -1,0 +1,206 @@
+//! Who is asking: the user of the session cookie, or an anonymous visitor whose clearance
+//! the deployment chooses (`--anonymous public|none`).
+//!
+//! The `identify` middleware resolves the caller once per request and leaves it in the
+//! request's extensions, where handlers take it as an extractor. Sessions are cached for a
+//! minute at most, and dropped at once when PostgreSQL notifies `kvpt_sessions` (a logout,
+//! a disabled account or a changed role, from any process); while that listener is down
+//! the cache is not trusted and every request asks the database.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::accounts::sessions::{self, SessionUser};
+use crate::domain::{Classification, UserRole};
+use crate::error::AppError;
+
+/// How long a looked-up session is trusted without asking again.
+const SESSION_TTL: Duration = Duration::from_secs(60);
+
+/// The caller of one request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: Option<Arc<SessionUser>>,
+    /// The highest classification this caller may see; `None` for an anonymous visitor of
+    /// a deployment that shows anonymous visitors nothing.
+    pub clearance: Option<Classification>,
+}
+
+/// What a page needs of its request besides its handler's arguments: the header's user
+/// menu, and where to come back to after signing in.
+#[derive(Debug, Clone, Default)]
+pub struct PageContext {
+    pub user: Option<Arc<SessionUser>>,
+    pub path_and_query: String,
+}
+
+tokio::task_local! {
+    /// The request's page context while its handler runs.
+    static PAGE: PageContext;
+}
+
+/// The page context of the request being handled (empty outside one, as in unit tests).
+pub fn page_context() -> PageContext {
+    PAGE.try_with(Clone::clone).unwrap_or_default()
+}
+
+impl Caller {
+    /// What this caller may see, or 401 when they must sign in first.
+    pub fn clearance(&self) -> Result<Classification, AppError> {
+        self.clearance.ok_or(AppError::Unauthorized)
+    }
+
+    /// The signed-in user, or 401.
+    pub fn user(&self) -> Result<&SessionUser, AppError> {
+        self.user.as_deref().ok_or(AppError::Unauthorized)
+    }
+
+    /// The signed-in user if their role is one of `roles`: 401 when anonymous, 403 otherwise.
+    pub fn with_role(&self, roles: &[UserRole]) -> Result<&SessionUser, AppError> {
+        let user = self.user()?;
+        if roles.contains(&user.role) {
+            Ok(user)
+        } else {
+            let names: Vec<&str> = roles.iter().map(|r| r.code()).collect();
+            Err(AppError::Forbidden(format!(
+                "this needs the role {}; you are {}",
+                names.join(" or "),
+                user.role.code()
+            )))
+        }
+    }
+
+    /// A form's or request's CSRF token must be the session's: 403 otherwise.
+    pub fn check_csrf(&self, token: Option<&str>) -> Result<&SessionUser, AppError> {
+        let user = self.user()?;
+        match token {
+            Some(t)
+                if !t.is_empty() && constant_time_eq(t.as_bytes(), user.csrf_token.as_bytes()) =>
+            {
+                Ok(user)
+            }
+            _ => Err(AppError::Forbidden(
+                "missing or wrong CSRF token: reload the page and try again".into(),
+            )),
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no caller: identify layer missing")))
+    }
+}
+
+/// Resolves the caller, keeps it for the handlers and the page header.
+pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let caller = match state.caller(request.headers()).await {
+        Ok(caller) => caller,
+        Err(err) => return err.into_response(),
+    };
+    let context = PageContext {
+        user: caller.user.clone(),
+        path_and_query: request
+            .uri()
+            .path_and_query()
+            .map_or_else(|| "/".to_string(), |p| p.as_str().to_string()),
+    };
+    request.extensions_mut().insert(caller);
+    PAGE.scope(context, next.run(request)).await
+}
+
+/// Sessions recently looked up, by the SHA-256 of their token.
+pub struct SessionCache {
+    entries: quick_cache::sync::Cache<Vec<u8>, (Arc<SessionUser>, Instant)>,
+    live: AtomicBool,
+}
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        Self {
+            entries: quick_cache::sync::Cache::new(10_000),
+            live: AtomicBool::new(false),
+        }
+    }
+}
+
+impl SessionCache {
+    fn get(&self, hash: &[u8]) -> Option<Arc<SessionUser>> {
+        if !self.live.load(Ordering::Acquire) {
+            return None;
+        }
+        let (user, until) = self.entries.get(hash)?;
+        (Instant::now() < until).then_some(user)
+    }
+
+    fn insert(&self, hash: Vec<u8>, user: Arc<SessionUser>) {
+        let left = (user.expires_at - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default();
+        self.entries
+            .insert(hash, (user, Instant::now() + left.min(SESSION_TTL)));
+    }
+
+    /// Forgets one session (a logout in this process).
+    pub fn forget(&self, token: &str) {
+        self.entries.remove(&sessions::token_hash(token));
+    }
+
+    /// Forgets every session: something changed in the database.
+    pub fn clear(&self) {
+        self.entries.clear();
+    }
+
+    pub fn set_live(&self, live: bool) {
+        if !live {
+            self.entries.clear();
+        }
+        self.live.store(live, Ordering::Release);
+    }
+}
+
+impl AppState {
+    /// The caller of a request with these headers.
+    pub async fn caller(&self, headers: &HeaderMap) -> Result<Caller, AppError> {
+        let user = match super::auth::cookie(headers, super::auth::SESSION_COOKIE) {
+            Some(token) if !token.is_empty() => self.session_user(token).await?,
+            _ => None,
+        };
+        let clearance = match &user {
+            Some(user) => Some(user.clearance),
+            None => self.anonymous,
+        };
+        Ok(Caller { user, clearance })
+    }
+
+    async fn session_user(&self, token: &str) -> Result<Option<Arc<SessionUser>>, AppError> {
+        let hash = sessions::token_hash(token);
+        if let Some(user) = self.sessions.get(&hash) {
+            return Ok(Some(user));
+        }
+        let client = self.db().await?;
+        let user = sessions::user_of(&client, token).await?.map(Arc::new);
+        if let Some(user) = &user {
+            self.sessions.insert(hash, user.clone());
+        }
+        Ok(user)
+    }
+}

@@ -1,0 +1,91 @@
+//! One connection that LISTENs for what other processes change: layer versions (for the
+//! tile cache) and sessions or accounts (for the session cache). While it is down, both
+//! caches step aside and requests ask the database, so nothing stale is ever served.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio_postgres::{AsyncMessage, NoTls};
+
+use super::caller::SessionCache;
+use super::tile_cache::TileCache;
+
+/// Keeps both caches current from `config`'s database until the process ends,
+/// reconnecting after a second when the connection drops.
+pub async fn run(
+    config: tokio_postgres::Config,
+    tiles: Arc<TileCache>,
+    sessions: Arc<SessionCache>,
+) {
+    loop {
+        match listen_once(&config, &tiles, &sessions).await {
+            Ok(()) => tracing::warn!("listener: connection closed"),
+            Err(err) => tracing::warn!(error = %err, "listener: cannot listen"),
+        }
+        tiles.set_live(false);
+        sessions.set_live(false);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn listen_once(
+    config: &tokio_postgres::Config,
+    tiles: &TileCache,
+    sessions: &SessionCache,
+) -> Result<(), tokio_postgres::Error> {
+    let mut config = config.clone();
+    config.application_name("kvpt-listener");
+    config.connect_timeout(Duration::from_secs(5));
+    let (client, mut connection) = config.connect(NoTls).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let driver = tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            match message {
+                Ok(AsyncMessage::Notification(n)) => {
+                    if tx
+                        .send((n.channel().to_string(), n.payload().to_string()))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::debug!(error = %err, "listener connection");
+                    break;
+                }
+            }
+        }
+    });
+    // LISTEN before reading, so no change between the two is missed.
+    client
+        .batch_execute("LISTEN layer_version; LISTEN kvpt_sessions")
+        .await?;
+    for row in client
+        .query("SELECT layer, version FROM layer_version", &[])
+        .await?
+    {
+        tiles.saw_version(row.get(0), row.get(1));
+    }
+    tiles.set_live(true);
+    sessions.set_live(true);
+    tracing::info!("listening for layer versions and session changes");
+    while let Some((channel, payload)) = rx.recv().await {
+        match channel.as_str() {
+            "kvpt_sessions" => sessions.clear(),
+            _ => {
+                if let Some((layer, version)) = payload.rsplit_once(':') {
+                    if let Ok(version) = version.parse() {
+                        tiles.saw_version(layer, version);
+                    }
+                }
+            }
+        }
+    }
+    tiles.set_live(false);
+    sessions.set_live(false);
+    driver.abort();
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! Who sees what: anonymous visitors see public works (or nothing, when the deployment
+//! says so), signed-in users up to their clearance, in items, tiles and pages; sessions
+//! ended elsewhere stop working at once.
+
+use crate::common::{count, request, with_cookie, TestDb};
+use axum::http::{header, StatusCode};
+use kvpt::domain::{Classification, UserRole};
+
+async fn matched(app: &axum::Router, uri: &str) -> i64 {
+    let (status, _, body) = request(app, uri, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    page["numberMatched"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn each_caller_sees_up_to_their_clearance() {
+    let db = TestDb::with_demo(300, 5).await;
+    let client = db.client().await;
+    let visible = |level: &'static str| {
+        let client = &client;
+        async move {
+            count(
+                client,
+                &format!("SELECT count(*) FROM site WHERE classification <= '{level}'"),
+            )
+            .await
+        }
+    };
+    let uri = "/collections/sites/items?limit=1";
+    assert_eq!(matched(&db.app(), uri).await, visible("public").await);
+    for (clearance, level) in [
+        (Classification::Internal, "internal"),
+        (Classification::Confidential, "confidential"),
+        (Classification::Secret, "secret"),
+    ] {
+        let app = db.app_as(UserRole::Viewer, clearance).await;
+        assert_eq!(matched(&app, uri).await, visible(level).await, "{level}");
+    }
+    // A secret site: not found for an internal planner, there for a secret one.
+    let code: String = client
+        .query_one(
+            "SELECT code FROM site WHERE classification = 'secret' ORDER BY id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let item = format!("/collections/sites/items/{code}");
+    let internal = db.internal_app().await;
+    assert_eq!(
+        request(&internal, &item, &[]).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let secret = db.app_as(UserRole::Viewer, Classification::Secret).await;
+    assert_eq!(request(&secret, &item, &[]).await.0, StatusCode::OK);
+    // Tiles: the clearance is part of the tag, so caches never mix them.
+    let tile = "/tiles/defence_works/8/203/121.mvt";
+    let (_, a, _) = request(&db.app(), tile, &[]).await;
+    let (_, b, _) = request(&secret, tile, &[]).await;
+    assert_ne!(a.get(header::ETAG), b.get(header::ETAG));
+}
+
+#[tokio::test]
+async fn a_closed_deployment_shows_anonymous_visitors_nothing() {
+    let db = TestDb::with_demo(50, 5).await;
+    let app = kvpt::web::router(kvpt::web::AppState::new(db.pool()).anonymous(None));
+    for uri in [
+        "/collections/sites/items",
+        "/collections/sites/items/ANY-1",
+        "/collections",
+        "/tiles/border_markers/8/203/121.mvt",
+        "/tiles/border_markers.json",
+    ] {
+        let (status, _, body) = request(&app, uri, &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}: {body}");
+    }
+    // People are sent to sign in and brought back.
+    for (uri, next) in [("/map", "%2Fmap"), ("/?lang=en", "%2F%3Flang%3Den")] {
+        let (status, headers, _) = request(&app, uri, &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{uri}");
+        let location = headers[header::LOCATION].to_str().unwrap();
+        assert!(
+            location.starts_with(&format!("/login?next={next}")),
+            "{uri}: {location}"
+        );
+    }
+    // Signed in, the same deployment answers.
+    let cookie = db
+        .sign_in("planner", UserRole::Viewer, Classification::Internal, &[])
+        .await;
+    let signed_in = with_cookie(
+        kvpt::web::router(kvpt::web::AppState::new(db.pool()).anonymous(None)),
+        &cookie,
+    );
+    assert_eq!(
+        request(&signed_in, "/collections/sites/items", &[]).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(request(&signed_in, "/map", &[]).await.0, StatusCode::OK);
+    // The probes stay open.
+    assert_eq!(request(&app, "/healthz", &[]).await.0, StatusCode::OK);
+    assert_eq!(request(&app, "/login", &[]).await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_ended_elsewhere_stop_at_once() {
+    let db = TestDb::with_demo(20, 5).await;
+    let state = kvpt::web::AppState::new(db.pool()).listening(db.config());
+    let cookie = db
+        .sign_in("planner", UserRole::Viewer, Classification::Internal, &[])
+        .await;
+    let app = with_cookie(kvpt::web::router(state), &cookie);
+    // Wait for the listener, then let the session be cached.
+    let mut signed_in = false;
+    for _ in 0..100 {
+        if request(&app, "/api/me", &[]).await.0 == StatusCode::OK {
+            signed_in = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(signed_in);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(request(&app, "/api/me", &[]).await.0, StatusCode::OK);
+    // Another process disables the account (as `kvpt user disable` does).
+    let mut client = db.client().await;
+    kvpt::accounts::users::disable(&mut client, "planner", "test")
+        .await
+        .unwrap();
+    let mut refused = false;
+    for _ in 0..40 {
+        if request(&app, "/api/me", &[]).await.0 == StatusCode::UNAUTHORIZED {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(refused, "a disabled account still signed in after a second");
+}
