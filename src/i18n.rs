@@ -63,6 +63,12 @@ pub fn format_date(date: NaiveDate, lang: Lang) -> String {
     }
 }
 
+/// Today's date in Vietnam (UTC+7), whatever the server's time zone: "dates not in the
+/// future" means the engineer's today.
+pub fn today_in_vietnam() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod geodata;
 pub mod i18n;
+pub mod progress;
 pub mod spatial;
 pub mod views;
 pub mod web;

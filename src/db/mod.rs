@@ -3,6 +3,7 @@
 
 pub mod features;
 pub mod migrate;
+pub mod sites;
 pub mod stats;
 pub mod tiles;
 

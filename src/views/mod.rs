@@ -4,6 +4,8 @@ pub mod auth;
 pub mod features;
 pub mod home;
 pub mod map;
+pub mod progress;
+pub mod sites;
 
 use axum::http::StatusCode;
 use maud::{html, Markup, DOCTYPE};

@@ -11,6 +11,8 @@ mod listener;
 mod map;
 pub mod negotiate;
 mod page;
+mod progress;
+mod sites;
 mod style;
 pub mod tile_cache;
 mod tiles;
@@ -105,6 +107,8 @@ pub fn router(state: AppState) -> Router {
         .merge(features::routes())
         .merge(style::routes())
         .merge(map::routes())
+        .merge(sites::routes())
+        .merge(progress::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -12,6 +12,7 @@ mod cli;
 mod cluster;
 mod demo;
 mod features;
+mod progress;
 mod schema;
 mod tiles;
 mod viewer;

@@ -1,0 +1,219 @@
+//! One site as its page shows it: details, a small map, photos and budget lines.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::GenericClient;
+
+use super::DbError;
+use crate::domain::Classification;
+
+#[derive(Debug, Clone)]
+pub struct SiteDetails {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub kind: String,
+    pub district: Option<String>,
+    pub district_en: Option<String>,
+    pub district_id: Option<i32>,
+    pub commune: Option<String>,
+    pub abroad: Option<String>,
+    pub unit: Option<String>,
+    pub programme: String,
+    pub phase: Option<i16>,
+    pub classification: String,
+    pub status: String,
+    pub percent: i16,
+    pub planned_start: Option<NaiveDate>,
+    pub planned_finish: Option<NaiveDate>,
+    pub actual_start: Option<NaiveDate>,
+    pub actual_finish: Option<NaiveDate>,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+    pub layer_group: String,
+}
+
+/// A small map: the site and the district lines and border around it, as SVG paths in
+/// Web Mercator metres (y already flipped by ST_AsSVG).
+#[derive(Debug, Clone)]
+pub struct SiteMap {
+    pub view_box: [f64; 4],
+    pub site: String,
+    pub site_is_point: bool,
+    pub districts: String,
+    pub border: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PhotoRef {
+    pub id: i64,
+    pub history_id: Option<i64>,
+    pub width: i32,
+    pub height: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct BudgetLine {
+    pub year: i16,
+    pub source: String,
+    pub estimate: i64,
+    pub allocated: i64,
+    pub disbursed: i64,
+    pub settled: i64,
+    pub version: i32,
+}
+
+/// The site `code` if it exists and `clearance` may see it.
+pub async fn details(
+    client: &impl GenericClient,
+    code: &str,
+    clearance: Classification,
+) -> Result<Option<SiteDetails>, DbError> {
+    let row = client
+        .query_opt(
+            "SELECT s.id, s.code, s.name, s.name_en, s.kind, d.short_name, d.name_en, s.district_id,
+                    c.short_name, coalesce(a.name_vi, a.name), s.responsible_unit, s.programme::text,
+                    s.phase, s.classification::text, s.status::text, s.progress_pct,
+                    s.planned_start, s.planned_finish, s.actual_start, s.actual_finish,
+                    s.version, s.updated_at, k.layer_group
+               FROM site s JOIN site_kind k ON k.code = s.kind
+               LEFT JOIN admin_unit d ON d.id = s.district_id
+               LEFT JOIN admin_unit c ON c.id = s.commune_id
+               LEFT JOIN adjacent_area a ON a.id = s.foreign_area_id
+              WHERE s.code = $1 AND s.classification <= $2::text::classification",
+            &[&code, &clearance.code()],
+        )
+        .await?;
+    Ok(row.map(|r| SiteDetails {
+        id: r.get(0),
+        code: r.get(1),
+        name: r.get(2),
+        name_en: r.get(3),
+        kind: r.get(4),
+        district: r.get(5),
+        district_en: r.get(6),
+        district_id: r.get(7),
+        commune: r.get(8),
+        abroad: r.get(9),
+        unit: r.get(10),
+        programme: r.get(11),
+        phase: r.get(12),
+        classification: r.get(13),
+        status: r.get(14),
+        percent: r.get(15),
+        planned_start: r.get(16),
+        planned_finish: r.get(17),
+        actual_start: r.get(18),
+        actual_finish: r.get(19),
+        version: r.get(20),
+        updated_at: r.get(21),
+        layer_group: r.get(22),
+    }))
+}
+
+/// The small map of a site: a frame at least 4 km across around it.
+pub async fn site_map(client: &impl GenericClient, site_id: i64) -> Result<SiteMap, DbError> {
+    let row = client
+        .query_one(
+            "WITH s AS (SELECT ST_Transform(geom, 3857) AS g FROM site WHERE id = $1),
+                  f AS (SELECT ST_Expand(ST_Envelope(g),
+                                         greatest(2000, 0.3 * greatest(ST_XMax(g) - ST_XMin(g),
+                                                                       ST_YMax(g) - ST_YMin(g)))) AS g
+                          FROM s)
+             SELECT ST_XMin(f.g), -ST_YMax(f.g), ST_XMax(f.g) - ST_XMin(f.g), ST_YMax(f.g) - ST_YMin(f.g),
+                    ST_AsSVG(s.g, 0, 0), GeometryType(s.g) = 'POINT',
+                    coalesce((SELECT ST_AsSVG(ST_Collect(ST_Intersection(ST_Boundary(ST_Transform(d.geom, 3857)), f.g)), 0, 0)
+                                FROM admin_unit d
+                               WHERE d.level = 'district'
+                                 AND ST_Intersects(d.geom, ST_Transform(f.g, 4326))), ''),
+                    coalesce((SELECT ST_AsSVG(ST_Collect(ST_Intersection(ST_Transform(b.geom, 3857), f.g)), 0, 0)
+                                FROM border_line b
+                               WHERE b.is_primary AND ST_Intersects(b.geom, ST_Transform(f.g, 4326))), '')
+               FROM s, f",
+            &[&site_id],
+        )
+        .await?;
+    Ok(SiteMap {
+        view_box: [row.get(0), row.get(1), row.get(2), row.get(3)],
+        site: row.get(4),
+        site_is_point: row.get(5),
+        districts: row.get(6),
+        border: row.get(7),
+    })
+}
+
+pub async fn photos(client: &impl GenericClient, site_id: i64) -> Result<Vec<PhotoRef>, DbError> {
+    Ok(client
+        .query(
+            "SELECT id, history_id, width, height FROM site_photo WHERE site_id = $1 ORDER BY id",
+            &[&site_id],
+        )
+        .await?
+        .iter()
+        .map(|r| PhotoRef {
+            id: r.get(0),
+            history_id: r.get(1),
+            width: r.get(2),
+            height: r.get(3),
+        })
+        .collect())
+}
+
+pub async fn budget(client: &impl GenericClient, site_id: i64) -> Result<Vec<BudgetLine>, DbError> {
+    Ok(client
+        .query(
+            "SELECT year, source::text, estimate_vnd, allocated_vnd, disbursed_vnd, settled_vnd, version
+               FROM budget_line WHERE site_id = $1 ORDER BY year, source",
+            &[&site_id],
+        )
+        .await?
+        .iter()
+        .map(|r| BudgetLine {
+            year: r.get(0),
+            source: r.get(1),
+            estimate: r.get(2),
+            allocated: r.get(3),
+            disbursed: r.get(4),
+            settled: r.get(5),
+            version: r.get(6),
+        })
+        .collect())
+}
+
+/// A photo (or its thumbnail) if `clearance` may see its site: (content type, bytes).
+pub async fn photo(
+    client: &impl GenericClient,
+    id: i64,
+    thumbnail: bool,
+    clearance: Classification,
+) -> Result<Option<(String, Vec<u8>)>, DbError> {
+    let row = client
+        .query_opt(
+            "SELECT CASE WHEN $2 THEN 'image/jpeg' ELSE p.content_type END,
+                    CASE WHEN $2 THEN p.thumbnail ELSE p.image END
+               FROM site_photo p JOIN site s ON s.id = p.site_id
+              WHERE p.id = $1 AND s.classification <= $3::text::classification",
+            &[&id, &thumbnail, &clearance.code()],
+        )
+        .await?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+/// Whether `user_id` may update the site: one of their districts, or their unit's work.
+pub async fn in_scope(
+    client: &impl GenericClient,
+    site_id: i64,
+    user_id: i32,
+    unit: Option<&str>,
+) -> Result<bool, DbError> {
+    Ok(client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM user_district ud JOIN site s ON s.district_id = ud.district_id
+                             WHERE ud.user_id = $2 AND s.id = $1)
+                 OR EXISTS (SELECT 1 FROM site WHERE id = $1 AND responsible_unit IS NOT NULL
+                              AND responsible_unit = $3)",
+            &[&site_id, &user_id, &unit],
+        )
+        .await?
+        .get(0))
+}

@@ -1,0 +1,7 @@
+//! Progress updates from the field: the rules every update keeps, and writing one (or a
+//! CSV file of many) to the site, its history and the audit log in one transaction.
+
+pub mod bulk;
+pub mod photos;
+pub mod rules;
+pub mod store;

@@ -1,0 +1,310 @@
+//! Applying progress updates: the site row, its history row, its photos and an audit row in
+//! one transaction, against the version the engineer saw (optimistic concurrency).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+use tokio_postgres::Transaction;
+
+use super::photos::Photo;
+use super::rules::{self, Progress, Update, Violation};
+use crate::accounts::sessions::SessionUser;
+use crate::db::DbError;
+use crate::domain::{SiteStatus, UserRole};
+
+/// Why an update was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgressError {
+    #[error("no site '{0}'")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    /// The site changed since the engineer loaded it: here is where it stands now.
+    #[error("site {} changed since version {expected}: it is at version {}", current.code, current.version)]
+    Conflict {
+        expected: i32,
+        current: Box<SiteState>,
+    },
+    #[error("the update breaks {} rule(s)", .0.len())]
+    Rules(Vec<Violation>),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<tokio_postgres::Error> for ProgressError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        ProgressError::Db(err.into())
+    }
+}
+
+/// One history entry as people read it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub recorded_at: DateTime<Utc>,
+    pub actor: String,
+    pub old_status: Option<String>,
+    pub new_status: String,
+    pub old_pct: Option<i16>,
+    pub new_pct: i16,
+    pub note: Option<String>,
+    pub correction_reason: Option<String>,
+}
+
+/// Where a site stands now, with its last update.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SiteState {
+    pub code: String,
+    pub status: String,
+    pub percent: i16,
+    pub actual_start: Option<NaiveDate>,
+    pub actual_finish: Option<NaiveDate>,
+    pub version: i32,
+    pub last_update: Option<HistoryEntry>,
+}
+
+/// What a successful update produced.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub state: SiteState,
+    pub history_id: i64,
+    /// The site's map layer and its data version after this write.
+    pub layer: String,
+    pub layer_version: i64,
+}
+
+/// An update as sent: the change, and the version it was made against.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub code: String,
+    pub update: Update,
+    pub expected_version: i32,
+    pub photos: Vec<Photo>,
+}
+
+const HISTORY_COLUMNS: &str =
+    "h.id, h.recorded_at, h.actor, h.old_status::text, h.new_status::text,
+     h.old_pct, h.new_pct, h.note, h.correction_reason";
+
+fn history_entry(row: &tokio_postgres::Row, at: usize) -> HistoryEntry {
+    HistoryEntry {
+        id: row.get(at),
+        recorded_at: row.get(at + 1),
+        actor: row.get(at + 2),
+        old_status: row.get(at + 3),
+        new_status: row.get(at + 4),
+        old_pct: row.get(at + 5),
+        new_pct: row.get(at + 6),
+        note: row.get(at + 7),
+        correction_reason: row.get(at + 8),
+    }
+}
+
+/// The full history of a site, oldest first.
+pub async fn history(
+    client: &impl deadpool_postgres::GenericClient,
+    site_id: i64,
+) -> Result<Vec<HistoryEntry>, DbError> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {HISTORY_COLUMNS} FROM progress_history h
+                  WHERE h.site_id = $1 ORDER BY h.recorded_at, h.id"
+            ),
+            &[&site_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| history_entry(r, 0)).collect())
+}
+
+async fn state_of(tx: &Transaction<'_>, site_id: i64) -> Result<SiteState, DbError> {
+    let row = tx
+        .query_one(
+            &format!(
+                "SELECT s.code, s.status::text, s.progress_pct, s.actual_start, s.actual_finish,
+                        s.version, {HISTORY_COLUMNS}
+                   FROM site s
+                   LEFT JOIN LATERAL (SELECT * FROM progress_history
+                                       WHERE site_id = s.id ORDER BY recorded_at DESC, id DESC LIMIT 1) h
+                     ON true
+                  WHERE s.id = $1"
+            ),
+            &[&site_id],
+        )
+        .await?;
+    Ok(SiteState {
+        code: row.get(0),
+        status: row.get(1),
+        percent: row.get(2),
+        actual_start: row.get(3),
+        actual_finish: row.get(4),
+        version: row.get(5),
+        last_update: row.get::<_, Option<i64>>(6).map(|_| history_entry(&row, 6)),
+    })
+}
+
+/// Whether `user` may update progress at all (the role), before looking at any site.
+pub fn may_update(user: &SessionUser) -> Result<(), ProgressError> {
+    if user.role == UserRole::Engineer {
+        Ok(())
+    } else {
+        Err(ProgressError::Forbidden(format!(
+            "only engineers update progress; you are {}",
+            user.role.code()
+        )))
+    }
+}
+
+/// Applies one update inside `tx` (which the caller commits): locks the site, checks
+/// clearance, the engineer's districts or unit, the version and the rules, then writes the
+/// site, its history, its photos and an audit row.
+pub async fn apply_in(
+    tx: &Transaction<'_>,
+    user: &SessionUser,
+    request: &Request,
+    today: NaiveDate,
+) -> Result<Applied, ProgressError> {
+    may_update(user)?;
+    let row = tx
+        .query_opt(
+            "SELECT s.id, s.status::text, s.progress_pct, s.actual_start, s.actual_finish, s.version,
+                    k.layer_group,
+                    s.classification <= $2::text::classification,
+                    EXISTS (SELECT 1 FROM user_district ud
+                             WHERE ud.user_id = $3 AND ud.district_id = s.district_id)
+                    OR coalesce(s.responsible_unit = $4, false)
+               FROM site s JOIN site_kind k ON k.code = s.kind
+              WHERE s.code = $1
+                FOR UPDATE OF s",
+            &[
+                &request.code,
+                &user.clearance.code(),
+                &user.id,
+                &user.unit,
+            ],
+        )
+        .await?;
+    // A site above the user's clearance does not exist for them.
+    let Some(row) = row.filter(|r| r.get::<_, bool>(7)) else {
+        return Err(ProgressError::NotFound(request.code.clone()));
+    };
+    let site_id: i64 = row.get(0);
+    if !row.get::<_, bool>(8) {
+        return Err(ProgressError::Forbidden(format!(
+            "site {} is outside your districts and unit",
+            request.code
+        )));
+    }
+    let version: i32 = row.get(5);
+    if version != request.expected_version {
+        return Err(ProgressError::Conflict {
+            expected: request.expected_version,
+            current: Box::new(state_of(tx, site_id).await?),
+        });
+    }
+    let current = Progress {
+        status: SiteStatus::from_code(row.get(1))
+            .ok_or_else(|| DbError::Data("unknown status in the database".into()))?,
+        percent: row.get(2),
+        actual_start: row.get(3),
+        actual_finish: row.get(4),
+    };
+    let update = &request.update;
+    let violations = rules::check(&current, update, today);
+    if !violations.is_empty() {
+        return Err(ProgressError::Rules(violations));
+    }
+    let percent = i16::try_from(update.percent).unwrap_or(0);
+    let text = |t: &Option<String>| {
+        t.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    };
+    let (note, reason) = (text(&update.note), text(&update.correction_reason));
+    let new_version: i32 = tx
+        .query_one(
+            "UPDATE site SET status = $2::text::site_status, progress_pct = $3,
+                    actual_start = $4, actual_finish = $5,
+                    version = version + 1, updated_at = now()
+              WHERE id = $1 RETURNING version",
+            &[
+                &site_id,
+                &update.status.code(),
+                &percent,
+                &update.actual_start,
+                &update.actual_finish,
+            ],
+        )
+        .await?
+        .get(0);
+    let history_id: i64 = tx
+        .query_one(
+            "INSERT INTO progress_history (site_id, recorded_by, actor, old_status, new_status,
+                    old_pct, new_pct, note, correction_reason, actual_start, actual_finish, site_version)
+             VALUES ($1, $2, $3, $4::text::site_status, $5::text::site_status, $6, $7, $8, $9, $10, $11, $12)
+             RETURNING id",
+            &[
+                &site_id,
+                &user.id,
+                &user.username,
+                &current.status.code(),
+                &update.status.code(),
+                &current.percent,
+                &percent,
+                &note,
+                &reason,
+                &update.actual_start,
+                &update.actual_finish,
+                &new_version,
+            ],
+        )
+        .await?
+        .get(0);
+    for photo in &request.photos {
+        super::photos::insert(tx, site_id, history_id, user.id, photo).await?;
+    }
+    let before = json!({
+        "status": current.status.code(), "percent": current.percent,
+        "actual_start": current.actual_start, "actual_finish": current.actual_finish,
+        "version": version,
+    });
+    let after = json!({
+        "status": update.status.code(), "percent": percent,
+        "actual_start": update.actual_start, "actual_finish": update.actual_finish,
+        "version": new_version, "note": note, "correction_reason": reason,
+        "photos": request.photos.len(), "history_id": history_id,
+    });
+    tx.execute(
+        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
+         VALUES ($1, $2, 'site.progress', 'site', $3, $4, $5)",
+        &[&user.id, &user.username, &request.code, &before, &after],
+    )
+    .await?;
+    let layer: String = row.get(6);
+    let layer_version: i64 = tx
+        .query_one(
+            "SELECT version FROM layer_version WHERE layer = $1",
+            &[&layer],
+        )
+        .await?
+        .get(0);
+    Ok(Applied {
+        state: state_of(tx, site_id).await?,
+        history_id,
+        layer,
+        layer_version,
+    })
+}
+
+/// Applies one update in a transaction of its own.
+pub async fn apply(
+    client: &mut deadpool_postgres::Object,
+    user: &SessionUser,
+    request: &Request,
+    today: NaiveDate,
+) -> Result<Applied, ProgressError> {
+    let tx = client.transaction().await?;
+    let applied = apply_in(&tx, user, request, today).await?;
+    tx.commit().await?;
+    Ok(applied)
+}

@@ -1,0 +1,534 @@
+//! Updating progress: the engineer's form (`/sites/{code}/progress`), its JSON twin
+//! (`PATCH /api/sites/{code}/progress`) and CSV bulk updates (`/progress/bulk`,
+//! `POST /api/progress/bulk`). All go through `progress::store`, so the rules, the
+//! version check and the one transaction are the same whichever way an update comes.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::caller::Caller;
+use super::sites::{visible_site, LangQuery};
+use super::{AppState, PageError};
+use crate::domain::{SiteStatus, UserRole};
+use crate::error::AppError;
+use crate::i18n::{today_in_vietnam, Lang};
+use crate::progress::bulk;
+use crate::progress::photos::{Photo, MAX_PHOTOS, MAX_PHOTO_BYTES};
+use crate::progress::rules::Update;
+use crate::progress::store::{self, Applied, ProgressError, Request};
+use crate::views;
+use crate::views::sites::FormValues;
+
+/// Photos plus the form's fields.
+const MAX_FORM_BYTES: usize = MAX_PHOTOS * MAX_PHOTO_BYTES + 1024 * 1024;
+/// A CSV of many thousand rows.
+const MAX_CSV_BYTES: usize = 8 * 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/sites/{code}/progress",
+            get(form_page)
+                .post(form_post)
+                .layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
+        )
+        .route(
+            "/api/sites/{code}/progress",
+            get(api_state).patch(api_patch),
+        )
+        .route(
+            "/progress/bulk",
+            get(bulk_page)
+                .post(bulk_post)
+                .layer(DefaultBodyLimit::max(MAX_CSV_BYTES + 64 * 1024)),
+        )
+        .route(
+            "/api/progress/bulk",
+            axum::routing::post(bulk_api).layer(DefaultBodyLimit::max(MAX_CSV_BYTES)),
+        )
+        .route("/api/progress/template.csv", get(template))
+}
+
+impl From<ProgressError> for AppError {
+    fn from(err: ProgressError) -> Self {
+        match err {
+            ProgressError::NotFound(code) => AppError::NotFound(format!("no site '{code}'")),
+            ProgressError::Forbidden(reason) => AppError::Forbidden(reason),
+            ProgressError::Conflict { .. } => AppError::Conflict(err.to_string()),
+            ProgressError::Rules(v) => AppError::Unprocessable {
+                constraint: v.first().map_or("rules", |v| v.rule).to_string(),
+                message: v
+                    .iter()
+                    .map(|v| v.en.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            },
+            ProgressError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// A written update's layer version, so this process's tile cache moves on at once.
+fn saw(state: &AppState, applied: &Applied) {
+    state
+        .tiles
+        .saw_version(&applied.layer, applied.layer_version);
+}
+
+fn engineer(caller: &Caller) -> Result<&crate::accounts::sessions::SessionUser, AppError> {
+    caller.with_role(&[UserRole::Engineer])
+}
+
+fn values_of(site: &crate::db::sites::SiteDetails) -> FormValues {
+    FormValues {
+        status: site.status.clone(),
+        percent: site.percent.to_string(),
+        actual_start: site.actual_start.map(|d| d.to_string()).unwrap_or_default(),
+        actual_finish: site
+            .actual_finish
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        note: String::new(),
+        correction_reason: String::new(),
+        version: site.version,
+    }
+}
+
+async fn form_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let user = engineer(&caller).map_err(fail)?;
+    let site = visible_site(&state, &caller, &code).await.map_err(fail)?;
+    let client = state.db().await.map_err(|e| fail(e.into()))?;
+    if !crate::db::sites::in_scope(&client, site.id, user.id, user.unit.as_deref())
+        .await
+        .map_err(|e| fail(e.into()))?
+    {
+        return Err(fail(AppError::Forbidden(format!(
+            "site {code} is outside your districts and unit"
+        ))));
+    }
+    Ok(
+        views::sites::progress_form(lang, &site, &values_of(&site), &[], &user.csrf_token, None)
+            .into_response(),
+    )
+}
+
+/// A date field of a form: empty is none; anything else must be a date.
+fn form_date(
+    field: &'static str,
+    text: &str,
+    lang: Lang,
+) -> Result<Option<NaiveDate>, (String, String)> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    bulk::parse_date(t).map(Some).ok_or_else(|| {
+        (
+            field.to_string(),
+            lang.pick("Ngày không hợp lệ.", "Not a date.").to_string(),
+        )
+    })
+}
+
+async fn form_post(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Query(q): Query<LangQuery>,
+    mut multipart: Multipart,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let user = engineer(&caller).map_err(fail)?.clone();
+    let mut values = FormValues::default();
+    let mut csrf = String::new();
+    let mut version = String::new();
+    let mut uploads: Vec<(String, Vec<u8>)> = Vec::new();
+    let bad_form = |e: axum::extract::multipart::MultipartError| {
+        fail(AppError::bad_request("form", e.body_text()))
+    };
+    while let Some(field) = multipart.next_field().await.map_err(bad_form)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "photos" {
+            let file_name = field.file_name().unwrap_or("photo").to_string();
+            let bytes = field.bytes().await.map_err(bad_form)?;
+            if !bytes.is_empty() {
+                uploads.push((file_name, bytes.to_vec()));
+            }
+            continue;
+        }
+        let text = field.text().await.map_err(bad_form)?;
+        match name.as_str() {
+            "csrf" => csrf = text,
+            "version" => version = text,
+            "status" => values.status = text,
+            "percent" => values.percent = text,
+            "actual_start" => values.actual_start = text,
+            "actual_finish" => values.actual_finish = text,
+            "note" => values.note = text,
+            "correction_reason" => values.correction_reason = text,
+            _ => {}
+        }
+    }
+    caller.check_csrf(Some(&csrf)).map_err(fail)?;
+    let site = visible_site(&state, &caller, &code).await.map_err(fail)?;
+    values.version = version.trim().parse().unwrap_or(-1);
+    let mut errors: Vec<(String, String)> = Vec::new();
+    if values.version < 1 {
+        errors.push((
+            "version".into(),
+            lang.pick(
+                "Biểu mẫu thiếu phiên bản; hãy tải lại trang.",
+                "The form lost its version; reload the page.",
+            )
+            .into(),
+        ));
+    }
+    let status = SiteStatus::from_code(values.status.trim());
+    if status.is_none() {
+        errors.push((
+            "status".into(),
+            lang.pick("Hãy chọn trạng thái.", "Choose a status.").into(),
+        ));
+    }
+    let percent = values.percent.trim().parse::<i64>();
+    if percent.is_err() {
+        errors.push((
+            "percent".into(),
+            lang.pick(
+                "Tỷ lệ phải là số nguyên từ 0 đến 100.",
+                "Percent is a whole number from 0 to 100.",
+            )
+            .into(),
+        ));
+    }
+    let start = form_date("actual_start", &values.actual_start, lang);
+    let finish = form_date("actual_finish", &values.actual_finish, lang);
+    for e in [&start, &finish]
+        .into_iter()
+        .filter_map(|r| r.as_ref().err())
+    {
+        errors.push(e.clone());
+    }
+    if uploads.len() > MAX_PHOTOS {
+        errors.push((
+            "photos".into(),
+            format!(
+                "{} {MAX_PHOTOS}.",
+                lang.pick(
+                    "Tối đa số ảnh mỗi lần:",
+                    "At most this many photos at once:"
+                )
+            ),
+        ));
+    }
+    // Decoding pictures is CPU work: off the async threads.
+    let checked = tokio::task::spawn_blocking(move || {
+        uploads
+            .into_iter()
+            .map(|(name, bytes)| Photo::from_upload(&name, bytes))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| fail(AppError::Internal(e.into())))?;
+    let mut photos = Vec::new();
+    for photo in checked {
+        match photo {
+            Ok(p) => photos.push(p),
+            Err(e) => errors.push((
+                "photos".into(),
+                match lang {
+                    Lang::Vi => e.vi(),
+                    Lang::En => e.to_string(),
+                },
+            )),
+        }
+    }
+    let refuse = |status: StatusCode, values: &FormValues, errors: &[(String, String)], newer| {
+        (
+            status,
+            views::sites::progress_form(lang, &site, values, errors, &user.csrf_token, newer),
+        )
+            .into_response()
+    };
+    let (Some(status), Ok(percent), Ok(actual_start), Ok(actual_finish)) =
+        (status, percent, start, finish)
+    else {
+        return Ok(refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &values,
+            &errors,
+            None,
+        ));
+    };
+    if !errors.is_empty() {
+        return Ok(refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &values,
+            &errors,
+            None,
+        ));
+    }
+    let request = Request {
+        code: code.clone(),
+        expected_version: values.version,
+        photos,
+        update: Update {
+            status,
+            percent,
+            actual_start,
+            actual_finish,
+            note: Some(values.note.clone()),
+            correction_reason: Some(values.correction_reason.clone()),
+        },
+    };
+    let mut client = state.db().await.map_err(|e| fail(e.into()))?;
+    match store::apply(&mut client, &user, &request, today_in_vietnam()).await {
+        Ok(applied) => {
+            saw(&state, &applied);
+            Ok(Redirect::to(&format!("/sites/{code}?lang={}", lang.code())).into_response())
+        }
+        Err(ProgressError::Rules(violations)) => {
+            let errors: Vec<(String, String)> = violations
+                .iter()
+                .map(|v| (v.field.to_string(), v.message(lang).to_string()))
+                .collect();
+            Ok(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &values,
+                &errors,
+                None,
+            ))
+        }
+        Err(ProgressError::Conflict { current, .. }) => {
+            // Show the newer update; keep what the engineer typed, now against the newest
+            // version, so sending again is a decision taken knowingly.
+            let mut values = values;
+            values.version = current.version;
+            Ok(refuse(
+                StatusCode::CONFLICT,
+                &values,
+                &[],
+                current.last_update.as_ref(),
+            ))
+        }
+        Err(e) => Err(fail(e.into())),
+    }
+}
+
+/// The JSON body of `PATCH /api/sites/{code}/progress`. Fields left out keep their value.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    version: i32,
+    status: Option<String>,
+    percent: Option<i64>,
+    actual_start: Option<NaiveDate>,
+    actual_finish: Option<NaiveDate>,
+    note: Option<String>,
+    correction_reason: Option<String>,
+}
+
+fn csrf_header(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
+}
+
+async fn api_state(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
+    let site = visible_site(&state, &caller, &code).await?;
+    Ok(Json(json!({
+        "code": site.code, "status": site.status, "percent": site.percent,
+        "actual_start": site.actual_start, "actual_finish": site.actual_finish,
+        "version": site.version, "updated_at": site.updated_at,
+    }))
+    .into_response())
+}
+
+async fn api_patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let user = engineer(&caller)?;
+    caller.check_csrf(csrf_header(&headers))?;
+    let body: PatchBody = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request("body", format!("not a progress update: {e}")))?;
+    let site = visible_site(&state, &caller, &code).await?;
+    let status = match &body.status {
+        Some(s) => SiteStatus::from_code(s).ok_or_else(|| {
+            let known: Vec<&str> = SiteStatus::ALL.iter().map(|s| s.code()).collect();
+            AppError::bad_request(
+                "status",
+                format!("no status '{s}'; statuses are {}", known.join(", ")),
+            )
+        })?,
+        None => SiteStatus::from_code(&site.status)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown status in the database")))?,
+    };
+    let request = Request {
+        code: code.clone(),
+        expected_version: body.version,
+        photos: vec![],
+        update: Update {
+            status,
+            percent: body.percent.unwrap_or(i64::from(site.percent)),
+            actual_start: body.actual_start.or(site.actual_start),
+            actual_finish: body.actual_finish.or(site.actual_finish),
+            note: body.note,
+            correction_reason: body.correction_reason,
+        },
+    };
+    let mut client = state.db().await?;
+    match store::apply(&mut client, user, &request, today_in_vietnam()).await {
+        Ok(applied) => {
+            saw(&state, &applied);
+            Ok(
+                Json(json!({ "site": applied.state, "history_id": applied.history_id }))
+                    .into_response(),
+            )
+        }
+        Err(ProgressError::Rules(violations)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({
+                "error": "the update breaks the progress rules",
+                "status": 422,
+                "violations": violations.iter().map(|v| json!({
+                    "field": v.field, "rule": v.rule, "message": v.en, "message_vi": v.vi,
+                })).collect::<Vec<_>>(),
+            })),
+        )
+            .into_response()),
+        Err(ProgressError::Conflict { expected, current }) => Ok((
+            StatusCode::CONFLICT,
+            Json(json!({
+                "error": format!("the site changed since version {expected}"),
+                "status": 409,
+                "current": current,
+            })),
+        )
+            .into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn template(State(state): State<AppState>, caller: Caller) -> Result<Response, AppError> {
+    let user = engineer(&caller)?;
+    let client = state.db().await?;
+    let csv = bulk::template(&client, user).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"tien-do.csv\"",
+            ),
+        ],
+        // A byte-order mark, so spreadsheet programs read the Vietnamese correctly.
+        format!("\u{feff}{csv}"),
+    )
+        .into_response())
+}
+
+async fn run_bulk(
+    state: &AppState,
+    caller: &Caller,
+    data: &[u8],
+) -> Result<bulk::Report, AppError> {
+    let user = engineer(caller)?;
+    let mut client = state.db().await?;
+    let report = bulk::apply(&mut client, user, data, today_in_vietnam()).await?;
+    for applied in &report.applied {
+        saw(state, applied);
+    }
+    Ok(report)
+}
+
+async fn bulk_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    engineer(&caller)?;
+    caller.check_csrf(csrf_header(&headers))?;
+    if body.len() > MAX_CSV_BYTES {
+        return Err(AppError::bad_request(
+            "body",
+            "the CSV is larger than 8 MB; split it",
+        ));
+    }
+    let report = run_bulk(&state, &caller, &body).await?;
+    let status = if report.committed {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Json(report)).into_response())
+}
+
+async fn bulk_page(caller: Caller, Query(q): Query<LangQuery>) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let user = engineer(&caller).map_err(|e| PageError::new(lang, e))?;
+    Ok(views::progress::bulk_page(lang, &user.csrf_token, None).into_response())
+}
+
+async fn bulk_post(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<LangQuery>,
+    mut multipart: Multipart,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let user = engineer(&caller).map_err(fail)?.clone();
+    let mut csrf = String::new();
+    let mut data = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| fail(AppError::bad_request("form", e.body_text())))?
+    {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("file") => {
+                data = field
+                    .bytes()
+                    .await
+                    .map_err(|e| fail(AppError::bad_request("file", e.body_text())))?
+                    .to_vec()
+            }
+            _ => {}
+        }
+    }
+    caller.check_csrf(Some(&csrf)).map_err(fail)?;
+    let report = run_bulk(&state, &caller, &data).await.map_err(fail)?;
+    let status = if report.committed {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        views::progress::bulk_page(lang, &user.csrf_token, Some(&report)),
+    )
+        .into_response())
+}

@@ -1,0 +1,126 @@
+//! `GET /sites/{code}`: a site's page; `GET /photos/{id}[/thumb]`: its photos.
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use super::caller::Caller;
+use super::{AppState, PageError};
+use crate::db;
+use crate::domain::UserRole;
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::progress::store;
+use crate::views;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sites/{code}", get(site_page))
+        .route("/photos/{id}", get(photo))
+        .route("/photos/{id}/thumb", get(thumbnail))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LangQuery {
+    pub lang: Option<String>,
+}
+
+/// The site `code` as `caller` may see it, or 404 (a site above their clearance does not
+/// exist for them).
+pub async fn visible_site(
+    state: &AppState,
+    caller: &Caller,
+    code: &str,
+) -> Result<db::sites::SiteDetails, AppError> {
+    let clearance = caller.clearance()?;
+    let client = state.db().await?;
+    db::sites::details(&client, code, clearance)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no site '{code}'")))
+}
+
+async fn site_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let site = visible_site(&state, &caller, &code).await.map_err(fail)?;
+    let client = state.db().await.map_err(|e| fail(e.into()))?;
+    let (map, history, photos, budget) = tokio::try_join!(
+        db::sites::site_map(&client, site.id),
+        store::history(&client, site.id),
+        db::sites::photos(&client, site.id),
+        db::sites::budget(&client, site.id),
+    )
+    .map_err(|e| fail(e.into()))?;
+    let may_update = match caller.user.as_deref() {
+        Some(u) if u.role == UserRole::Engineer => {
+            db::sites::in_scope(&client, site.id, u.id, u.unit.as_deref())
+                .await
+                .map_err(|e| fail(e.into()))?
+        }
+        _ => false,
+    };
+    let may_edit_budget = caller
+        .user
+        .as_deref()
+        .is_some_and(|u| u.role == UserRole::BudgetOfficer);
+    Ok(views::sites::page(
+        lang,
+        &views::sites::SitePage {
+            site: &site,
+            map: &map,
+            history: &history,
+            photos: &photos,
+            budget: &budget,
+            may_update,
+            may_edit_budget,
+        },
+    )
+    .into_response())
+}
+
+async fn photo(state: State<AppState>, caller: Caller, id: Path<String>) -> Response {
+    serve_photo(state, caller, id, false).await
+}
+
+async fn thumbnail(state: State<AppState>, caller: Caller, id: Path<String>) -> Response {
+    serve_photo(state, caller, id, true).await
+}
+
+async fn serve_photo(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    thumbnail: bool,
+) -> Response {
+    let result = async {
+        let id: i64 = id
+            .parse()
+            .map_err(|_| AppError::bad_request("id", "a photo id is a whole number"))?;
+        let clearance = caller.clearance()?;
+        let client = state.db().await?;
+        db::sites::photo(&client, id, thumbnail, clearance)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no photo {id}")))
+    }
+    .await;
+    match result {
+        Ok((content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "private, max-age=86400".to_string()),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
