@@ -4,6 +4,7 @@
 //! here so that tests can build the router and reach the database in-process.
 
 pub mod accounts;
+pub mod budget;
 pub mod cluster;
 pub mod config;
 pub mod db;

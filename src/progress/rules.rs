@@ -276,9 +276,8 @@ mod tests {
             (HandedOver, Completed),
             (Cancelled, UnderConstruction),
         ] {
-            let pct = if back.is_done() { 100 } else { 100 };
             let from_pct = if from.is_done() { 100 } else { 50 };
-            let v = check(&at(from, from_pct), &to(back, pct), day(TODAY));
+            let v = check(&at(from, from_pct), &to(back, 100), day(TODAY));
             assert_eq!(rules(&v), ["status_never_backwards"], "{from:?} → {back:?}");
         }
         let mut corrected = to(Design, 50);

@@ -1,6 +1,7 @@
 //! Server-rendered pages (maud): the shared layout and one module per page.
 
 pub mod auth;
+pub mod budget;
 pub mod features;
 pub mod home;
 pub mod map;

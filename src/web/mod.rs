@@ -3,6 +3,7 @@
 
 mod assets;
 pub mod auth;
+mod budget;
 pub mod caller;
 pub mod features;
 mod health;
@@ -109,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .merge(map::routes())
         .merge(sites::routes())
         .merge(progress::routes())
+        .merge(budget::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

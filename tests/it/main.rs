@@ -8,6 +8,7 @@ mod access;
 mod accounts;
 mod auth;
 mod browser;
+mod budget;
 mod cli;
 mod cluster;
 mod demo;

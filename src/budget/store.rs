@@ -1,0 +1,146 @@
+//! Writing one budget line: locked, checked against the version the officer saw, audited
+//! with its previous values, in one transaction.
+
+use serde_json::json;
+
+use super::rules::{self, Amounts, Finding};
+use crate::accounts::sessions::SessionUser;
+use crate::db::DbError;
+use crate::domain::{FundingSource, SiteStatus, UserRole};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BudgetError {
+    #[error("no site '{0}'")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the line changed since version {expected}: it is at version {current}")]
+    Conflict {
+        expected: i32,
+        current: i32,
+        amounts: Amounts,
+    },
+    #[error("the line breaks {} rule(s)", .0.len())]
+    Rules(Vec<Finding>),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<tokio_postgres::Error> for BudgetError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        BudgetError::Db(err.into())
+    }
+}
+
+/// A line as a budget officer sends it. `version` is 0 for a new line.
+#[derive(Debug, Clone)]
+pub struct LineUpdate {
+    pub code: String,
+    pub year: i16,
+    pub source: FundingSource,
+    pub amounts: Amounts,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub version: i32,
+    pub warnings: Vec<Finding>,
+}
+
+pub fn may_edit(user: &SessionUser) -> Result<(), BudgetError> {
+    if user.role == UserRole::BudgetOfficer {
+        Ok(())
+    } else {
+        Err(BudgetError::Forbidden(format!(
+            "only budget officers enter budget lines; you are {}",
+            user.role.code()
+        )))
+    }
+}
+
+pub async fn save(
+    client: &mut deadpool_postgres::Object,
+    user: &SessionUser,
+    line: &LineUpdate,
+) -> Result<Saved, BudgetError> {
+    may_edit(user)?;
+    let tx = client.transaction().await?;
+    let site = tx
+        .query_opt(
+            "SELECT id, status::text FROM site
+              WHERE code = $1 AND classification <= $2::text::classification FOR SHARE",
+            &[&line.code, &user.clearance.code()],
+        )
+        .await?
+        .ok_or_else(|| BudgetError::NotFound(line.code.clone()))?;
+    let site_id: i64 = site.get(0);
+    let status = SiteStatus::from_code(site.get(1))
+        .ok_or_else(|| DbError::Data("unknown status in the database".into()))?;
+    let existing = tx
+        .query_opt(
+            "SELECT estimate_vnd, allocated_vnd, disbursed_vnd, settled_vnd, version FROM budget_line
+              WHERE site_id = $1 AND year = $2 AND source = $3::text::funding_source FOR UPDATE",
+            &[&site_id, &line.year, &line.source.code()],
+        )
+        .await?;
+    let before = existing.as_ref().map(|r| Amounts {
+        estimate: r.get(0),
+        allocated: r.get(1),
+        disbursed: r.get(2),
+        settled: r.get(3),
+    });
+    let current_version = existing.as_ref().map_or(0, |r| r.get::<_, i32>(4));
+    if current_version != line.version {
+        return Err(BudgetError::Conflict {
+            expected: line.version,
+            current: current_version,
+            amounts: before.unwrap_or(Amounts {
+                estimate: 0,
+                allocated: 0,
+                disbursed: 0,
+                settled: 0,
+            }),
+        });
+    }
+    let (errors, warnings) = rules::check(&line.amounts, line.year, status);
+    if !errors.is_empty() {
+        return Err(BudgetError::Rules(errors));
+    }
+    let a = &line.amounts;
+    let version: i32 = tx
+        .query_one(
+            "INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd, disbursed_vnd, settled_vnd)
+             VALUES ($1, $2, $3::text::funding_source, $4, $5, $6, $7)
+             ON CONFLICT (site_id, year, source) DO UPDATE
+                SET estimate_vnd = EXCLUDED.estimate_vnd, allocated_vnd = EXCLUDED.allocated_vnd,
+                    disbursed_vnd = EXCLUDED.disbursed_vnd, settled_vnd = EXCLUDED.settled_vnd,
+                    version = budget_line.version + 1, updated_at = now()
+             RETURNING version",
+            &[&site_id, &line.year, &line.source.code(), &a.estimate, &a.allocated, &a.disbursed, &a.settled],
+        )
+        .await?
+        .get(0);
+    let key = format!("{}/{}/{}", line.code, line.year, line.source.code());
+    tx.execute(
+        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
+         VALUES ($1, $2, $3, 'budget_line', $4, $5, $6)",
+        &[
+            &user.id,
+            &user.username,
+            &if before.is_some() {
+                "budget.update"
+            } else {
+                "budget.create"
+            },
+            &key,
+            &before.map(|b| json!(b)),
+            &json!({ "estimate": a.estimate, "allocated": a.allocated, "disbursed": a.disbursed,
+                     "settled": a.settled, "version": version,
+                     "warnings": warnings.iter().map(|w| w.rule).collect::<Vec<_>>() }),
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved { version, warnings })
+}
