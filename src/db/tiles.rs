@@ -7,6 +7,7 @@ use crate::domain::{Classification, LayerGroup};
 use crate::spatial::tile::TileCoord;
 
 const TILE_SITES: &str = include_str!("../../sql/queries/tile_sites.sql");
+const TILE_SITES_AS_OF: &str = include_str!("../../sql/queries/tile_sites_as_of.sql");
 const TILE_CONTEXT: &str = include_str!("../../sql/queries/tile_context.sql");
 
 /// A context layer drawn under the works: its name, source rows and properties.
@@ -121,26 +122,33 @@ async fn version_of(client: &impl GenericClient, layer: &str) -> Result<i64, DbE
     Ok(row.map_or(0, |r| r.get(0)))
 }
 
-/// One site layer's tile, empty when nothing in it is visible at `clearance`.
+/// One site layer's tile, empty when nothing in it is visible at `clearance`; with
+/// `as_of`, statuses as they stood before that moment.
 pub async fn site_tile(
     client: &impl GenericClient,
     layer: LayerGroup,
     tile: TileCoord,
     clearance: Classification,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Vec<u8>, DbError> {
-    let statement = client.prepare_cached(TILE_SITES).await?;
-    let row = client
-        .query_one(
-            &statement,
-            &[
-                &i32::from(tile.z),
-                &(tile.x as i32),
-                &(tile.y as i32),
-                &layer.code(),
-                &clearance.code(),
-            ],
-        )
-        .await?;
+    let (z, x, y) = (i32::from(tile.z), tile.x as i32, tile.y as i32);
+    let row = match as_of {
+        None => {
+            let statement = client.prepare_cached(TILE_SITES).await?;
+            client
+                .query_one(&statement, &[&z, &x, &y, &layer.code(), &clearance.code()])
+                .await?
+        }
+        Some(cutoff) => {
+            let statement = client.prepare_cached(TILE_SITES_AS_OF).await?;
+            client
+                .query_one(
+                    &statement,
+                    &[&z, &x, &y, &layer.code(), &clearance.code(), &cutoff],
+                )
+                .await?
+        }
+    };
     Ok(row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default())
 }
 

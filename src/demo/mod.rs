@@ -181,11 +181,17 @@ pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbErr
         "INSERT INTO progress_history (site_id, recorded_at, actor, old_status, new_status, old_pct, new_pct, note)
          SELECT s.id, h.recorded_at, 'demo', h.old_status, h.new_status, h.old_pct, h.new_pct, h.note
            FROM demo_history h JOIN site s USING (code) ORDER BY h.recorded_at, s.id, h.seq;
-         -- A line stands as entered at the end of its year (or now, for this year's).
+         -- A line stands as entered at the end of its year, a settled one no earlier than
+         -- the work's completion (never later than now).
          INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd, disbursed_vnd,
                                   settled_vnd, updated_at)
          SELECT s.id, b.year, b.source, b.estimate_vnd, b.allocated_vnd, b.disbursed_vnd, b.settled_vnd,
-                least(make_timestamptz(b.year, 12, 31, 12, 0, 0, 'Asia/Ho_Chi_Minh'), now())
+                least(greatest(make_timestamptz(b.year, 12, 31, 12, 0, 0, 'Asia/Ho_Chi_Minh'),
+                               CASE WHEN b.settled_vnd > 0
+                                    THEN (SELECT max(h.recorded_at) + interval '1 day' FROM demo_history h
+                                           WHERE h.code = b.code AND h.new_status IN ('completed', 'handed_over'))
+                               END),
+                      now())
            FROM demo_budget b JOIN site s USING (code);
          INSERT INTO search_zone (site_id, remains_expected, remains_found, area_concluded_ha, map_drawn,
                                   concluded_on, unit_in_charge)

@@ -138,6 +138,9 @@ pub fn page(lang: Lang, districts: &[DistrictOption]) -> Markup {
                                     @for p in 1..=9 { option value=(p) { (p) } }
                                 }
                             }
+                            label { (lang.pick("Trạng thái tại ngày (để trống: hôm nay)", "Status as of (blank: today)"))
+                                input #filter-as_of type="date" name="as_of" max=(crate::i18n::today_in_vietnam().to_string());
+                            }
                             button #filter-reset type="button" { (lang.pick("Bỏ lọc", "Clear filters")) }
                         }
                         p.note {

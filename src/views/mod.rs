@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod budget;
+pub mod dashboard;
 pub mod features;
 pub mod home;
 pub mod map;

@@ -5,6 +5,7 @@ mod assets;
 pub mod auth;
 mod budget;
 pub mod caller;
+pub mod dashboard;
 pub mod features;
 mod health;
 mod home;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub heavy: Arc<tokio::sync::Semaphore>,
     /// The ids matching recent items queries, between their pages.
     pub matched: Arc<features::MatchedIds>,
+    /// The dashboard's consistency-flag thresholds unless a planner asks otherwise.
+    pub flags: dashboard::FlagDefaults,
 }
 
 /// How many heavy requests run at once: twice the cores (one computing while one waits on I/O).
@@ -72,6 +75,7 @@ impl AppState {
             tiles: Arc::new(TileCache::new(tile_cache_mb * 1024 * 1024)),
             heavy: Arc::new(tokio::sync::Semaphore::new(heavy_slots())),
             matched: Arc::new(features::MatchedIds::new(64 * 1024 * 1024)),
+            flags: dashboard::FlagDefaults::default(),
         }
     }
 
@@ -111,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sites::routes())
         .merge(progress::routes())
         .merge(budget::routes())
+        .merge(dashboard::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -19,6 +19,8 @@ pub struct TileKey {
     pub layer: &'static str,
     pub version: i64,
     pub clearance: &'static str,
+    /// Days since 1970 of the as-of date; 0 for the current state.
+    pub as_of: i32,
     pub z: u8,
     pub x: u32,
     pub y: u32,
@@ -135,6 +137,7 @@ mod tests {
             layer: "land",
             version,
             clearance: "internal",
+            as_of: 0,
             z: 8,
             x: 1,
             y: 2,

@@ -85,6 +85,29 @@ async fn tile(State(state): State<AppState>, request: Request) -> Result<Respons
     let coord = TileCoord::parse(z, x, y, "mvt")
         .map_err(|e| AppError::bad_request("tile", e.to_string()))?;
     let clearance = state.caller(headers).await?.clearance()?;
+    // `?as_of=yyyy-mm-dd`: statuses as they stood at the end of that day.
+    let as_of = match request.uri().query() {
+        None => None,
+        Some(query) => {
+            let mut as_of = None;
+            for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+                match name.as_ref() {
+                    "as_of" => {
+                        as_of = crate::db::dashboard::parse_as_of(Some(&value))
+                            .map_err(|reason| AppError::bad_request("as_of", reason))?
+                    }
+                    other => {
+                        return Err(AppError::bad_request(
+                            other,
+                            "tiles take one parameter, as_of",
+                        ))
+                    }
+                }
+            }
+            as_of
+        }
+    };
+    let as_of_days = as_of.map_or(0, |d| (d - chrono::NaiveDate::default()).num_days() as i32);
     let name = layer.name();
     // The version from the listener when it runs (no database round trip), else read now.
     let version = match state.tiles.version(name) {
@@ -99,7 +122,10 @@ async fn tile(State(state): State<AppState>, request: Request) -> Result<Respons
     };
     // The clearance is part of the tag: two callers with different ceilings never share a
     // cached tile. Weak, because gzip and identity encodings of one tile share it.
-    let etag = format!("W/\"{name}-{version}-{}\"", clearance.code());
+    let etag = match as_of {
+        None => format!("W/\"{name}-{version}-{}\"", clearance.code()),
+        Some(day) => format!("W/\"{name}-{version}-{}-{day}\"", clearance.code()),
+    };
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -120,6 +146,7 @@ async fn tile(State(state): State<AppState>, request: Request) -> Result<Respons
         layer: name,
         version,
         clearance: clearance.code(),
+        as_of: as_of_days,
         z: coord.z,
         x: coord.x,
         y: coord.y,
@@ -133,7 +160,14 @@ async fn tile(State(state): State<AppState>, request: Request) -> Result<Respons
                 let client = state.db().await?;
                 match layer {
                     TileLayer::Sites(group) => {
-                        db::tiles::site_tile(&client, group, coord, clearance).await?
+                        db::tiles::site_tile(
+                            &client,
+                            group,
+                            coord,
+                            clearance,
+                            as_of.and_then(crate::db::dashboard::cutoff_of),
+                        )
+                        .await?
                     }
                     TileLayer::Context(context) => {
                         db::tiles::context_tile(&client, context, coord).await?
@@ -207,10 +241,17 @@ fn with_cache_headers(mut response: Response, etag: &str, hit: Option<bool>) -> 
 }
 
 /// `GET /tiles/{layer}.json`: TileJSON 3.0 describing one layer.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TileJsonQuery {
+    as_of: Option<String>,
+}
+
 async fn tilejson(
     State(state): State<AppState>,
     caller: Caller,
     Path(file): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<TileJsonQuery>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
     let name = file.strip_suffix(".json").ok_or_else(|| {
@@ -219,6 +260,9 @@ async fn tilejson(
     let layer = TileLayer::from_name(name)
         .ok_or_else(|| AppError::NotFound(format!("no layer '{name}'")))?;
     let clearance = caller.clearance()?;
+    let as_of = crate::db::dashboard::parse_as_of(query.as_of.as_deref())
+        .map_err(|reason| AppError::bad_request("as_of", reason))?;
+    let suffix = as_of.map(|d| format!("?as_of={d}")).unwrap_or_default();
     let client = state.db().await?;
     let (fields, bounds) = match layer {
         TileLayer::Sites(group) => (
@@ -264,7 +308,7 @@ async fn tilejson(
         "tilejson": "3.0.0",
         "name": name,
         "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{name}/{{z}}/{{x}}/{{y}}.mvt")],
+        "tiles": [format!("{base}/tiles/{name}/{{z}}/{{x}}/{{y}}.mvt{suffix}")],
         "minzoom": layer.min_zoom(),
         "maxzoom": crate::spatial::tile::MAX_ZOOM,
         "bounds": bounds.unwrap_or([105.8, 10.9, 106.5, 11.8]),

@@ -105,6 +105,26 @@ try {
   await page.check('#layers input[data-group="search_zones"]');
   await idle();
 
+  // Status colours as of a past date: the tiles are rebuilt from the history.
+  const statusCounts = () => page.evaluate(() => {
+    const layers = window.kvptMap.getStyle().layers.filter((l) => l.metadata && l.metadata['kvpt:group'] && l.type !== 'symbol').map((l) => l.id);
+    const out = {};
+    for (const f of window.kvptMap.queryRenderedFeatures({ layers })) out[f.properties.status] = (out[f.properties.status] || 0) + 1;
+    return out;
+  });
+  const today = await statusCounts();
+  await page.fill('#filter-as_of', '2021-06-30');
+  await page.dispatchEvent('#filter-as_of', 'change');
+  await page.waitForFunction(() => document.body.dataset.asOf === '2021-06-30');
+  await page.waitForTimeout(300);
+  await idle();
+  const past = await statusCounts();
+  step('as of 2021-06-30', { today, past });
+  check((past.planned || 0) > (today.planned || 0), `more works were still planned in mid-2021: ${JSON.stringify(past)} vs ${JSON.stringify(today)}`);
+  check((await page.evaluate(() => location.hash)).includes('as_of=2021-06-30'), 'the URL keeps the date');
+  await page.click('#filter-reset');
+  await idle();
+
   // Clicking a border marker opens its popup and details.
   const target = await page.evaluate(() => {
     const map = window.kvptMap;

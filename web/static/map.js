@@ -17,14 +17,15 @@ const formatDate = (iso) => {
 const escape = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 
 // ---- state kept in the URL hash: map=zoom/lat/lon&off=groups&district=&kind=&status=&phase=
-const state = { off: new Set(), district: '', kind: '', status: '', phase: '' };
+const state = { off: new Set(), district: '', kind: '', status: '', phase: '', as_of: '' };
+const FILTERS = ['district', 'kind', 'status', 'phase', 'as_of'];
 function readHash() {
   const params = new URLSearchParams(location.hash.slice(1));
   let view = null;
   const m = (params.get('map') || '').split('/').map(Number);
   if (m.length === 3 && m.every(Number.isFinite)) view = { zoom: m[0], center: [m[2], m[1]] };
   state.off = new Set((params.get('off') || '').split(',').filter((g) => data.groups.some((x) => x.code === g)));
-  for (const key of ['district', 'kind', 'status', 'phase']) state[key] = params.get(key) || '';
+  for (const key of FILTERS) state[key] = params.get(key) || '';
   return view;
 }
 function writeHash() {
@@ -32,7 +33,7 @@ function writeHash() {
   const params = new URLSearchParams();
   params.set('map', `${map.getZoom().toFixed(2)}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`);
   if (state.off.size) params.set('off', [...state.off].join(','));
-  for (const key of ['district', 'kind', 'status', 'phase']) if (state[key]) params.set(key, state[key]);
+  for (const key of FILTERS) if (state[key]) params.set(key, state[key]);
   history.replaceState(null, '', `${location.pathname}${location.search}#${params.toString().replace(/%2F/g, '/').replace(/%2C/g, ',')}`);
   const other = document.getElementById('lang-switch');
   other.href = `${other.href.split('#')[0]}#${location.hash.slice(1)}`;
@@ -73,8 +74,32 @@ function applyState() {
     map.setLayoutProperty(layer.id, 'visibility', visible ? 'visible' : 'none');
   }
   for (const box of document.querySelectorAll('#layers input[data-group]')) box.checked = !state.off.has(box.dataset.group);
-  for (const key of ['district', 'kind', 'status', 'phase']) document.getElementById(`filter-${key}`).value = state[key];
+  for (const key of FILTERS) document.getElementById(`filter-${key}`).value = state[key];
+  applyAsOf();
   writeHash();
+}
+
+// Status colours as of a past date: the site layers' tiles are asked with ?as_of=.
+let shownAsOf = '';
+function applyAsOf() {
+  if (state.as_of === shownAsOf) return;
+  shownAsOf = state.as_of;
+  const suffix = state.as_of ? `?as_of=${encodeURIComponent(state.as_of)}` : '';
+  // Each site source is replaced (its layers removed and put back in place, with their
+  // filters and visibility): changing a vector source's URL in place does not refetch
+  // the tiles already shown.
+  const layers = map.getStyle().layers;
+  for (const group of data.groups) {
+    if (!map.getSource(group.code)) continue;
+    const own = layers.filter((l) => l.source === group.code);
+    const last = layers.indexOf(own[own.length - 1]);
+    const beforeId = layers.slice(last + 1).find((l) => l.source !== group.code)?.id;
+    for (const l of own) map.removeLayer(l.id);
+    map.removeSource(group.code);
+    map.addSource(group.code, { type: 'vector', url: `${location.origin}/tiles/${group.code}.json${suffix}` });
+    for (const l of own) map.addLayer(l, beforeId);
+  }
+  document.body.dataset.asOf = state.as_of;
 }
 
 map.on('load', () => {
@@ -94,7 +119,7 @@ document.getElementById('filters').addEventListener('change', (e) => {
   if (key in state) { state[key] = e.target.value; applyState(); }
 });
 document.getElementById('filter-reset').addEventListener('click', () => {
-  for (const key of ['district', 'kind', 'status', 'phase']) state[key] = '';
+  for (const key of FILTERS) state[key] = '';
   applyState();
 });
 window.addEventListener('hashchange', () => {

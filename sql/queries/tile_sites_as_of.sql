@@ -1,0 +1,52 @@
+-- One site layer as a Mapbox Vector Tile, with each work's status and percent as they
+-- stood before $6 (a timestamptz): rebuilt from its last progress_history row then, and
+-- works created later left out. The same tile as tile_sites.sql otherwise; a file of its
+-- own so the hot, current tile query stays a plain scan of site.
+-- $1 z, $2 x, $3 y, $4 layer group, $5 clearance ceiling (classification as text).
+-- The bounding-box test runs in EPSG:4326 so it uses site_geom_idx.
+-- Generalisation: a polygon or line smaller than about 3 screen pixels at this zoom is
+-- drawn as a point on it, so small works stay visible (and cheap) when zoomed out;
+-- ST_AsMVTGeom snaps what remains to the tile's 4096 grid.
+WITH bounds AS (
+    SELECT ST_TileEnvelope($1, $2, $3) AS env,
+           ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096), 4326) AS env4326,
+           -- three 256-pixel screen pixels, in degrees
+           3 * 360.0 / (256 * 2 ^ $1) AS small
+),
+features AS (
+    SELECT ST_AsMVTGeom(
+               ST_Transform(
+                   CASE WHEN s.geom_family <> 'point'
+                         AND greatest(ST_XMax(s.geom) - ST_XMin(s.geom),
+                                      ST_YMax(s.geom) - ST_YMin(s.geom)) < b.small
+                        THEN ST_PointOnSurface(s.geom)
+                        ELSE s.geom END, 3857),
+               b.env, 4096, 64, true) AS geom,
+           s.id,
+           s.code,
+           s.name,
+           s.kind,
+           coalesce(h.new_status::text, 'planned') AS status,
+           coalesce(h.new_pct, 0) AS percent,
+           s.phase,
+           coalesce(d.short_name, a.name_vi, a.name) AS district,
+           coalesce(d.code, a.code) AS district_code
+      FROM site s
+      JOIN site_kind k ON k.code = s.kind
+      LEFT JOIN admin_unit d ON d.id = s.district_id
+      LEFT JOIN adjacent_area a ON a.id = s.foreign_area_id
+     CROSS JOIN bounds b
+      LEFT JOIN LATERAL (
+            SELECT ph.new_status, ph.new_pct
+              FROM progress_history ph
+             WHERE ph.site_id = s.id AND ph.recorded_at < $6::timestamptz
+             ORDER BY ph.recorded_at DESC, ph.id DESC
+             LIMIT 1) h ON true
+     WHERE k.layer_group = $4
+       AND s.classification <= $5::text::classification
+       AND s.created_at < $6::timestamptz
+       AND s.geom && b.env4326
+)
+SELECT ST_AsMVT(features.*, $4, 4096, 'geom', 'id')
+  FROM features
+ WHERE geom IS NOT NULL

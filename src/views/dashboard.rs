@@ -1,0 +1,432 @@
+//! `/dashboard`: the programme at a glance, now or as of a past date; charts drawn as SVG
+//! on the server, each with its table and a CSV download.
+
+use chrono::NaiveDate;
+use maud::{html, Markup};
+
+use super::layout;
+use super::sites::{kind_label, rate, status_label, timestamp};
+use crate::db::dashboard::{Dashboard, GroupRow, PlanRow, SiteRow};
+use crate::domain::{FundingSource, SiteStatus};
+use crate::i18n::{format_date, format_int, Lang};
+
+/// The query the page was asked with, kept in every link it makes.
+#[derive(Debug, Clone)]
+pub struct View {
+    pub as_of: Option<NaiveDate>,
+    pub ahead_points: i32,
+    pub stale_days: i32,
+}
+
+impl View {
+    pub fn query(&self, lang: Lang) -> String {
+        let mut q = format!("lang={}", lang.code());
+        if let Some(d) = self.as_of {
+            q.push_str(&format!("&as_of={d}"));
+        }
+        q.push_str(&format!(
+            "&ahead={}&stale={}",
+            self.ahead_points, self.stale_days
+        ));
+        q
+    }
+}
+
+fn n(v: i64, lang: Lang) -> String {
+    format_int(v, lang)
+}
+
+fn pct(v: Option<f64>, lang: Lang) -> String {
+    match v {
+        None => "—".into(),
+        Some(v) => {
+            let t = format!("{v:.1}%");
+            match lang {
+                Lang::Vi => t.replace('.', ","),
+                Lang::En => t,
+            }
+        }
+    }
+}
+
+/// Whole đồng as billions ("tỷ đồng"), the unit planners read budgets in.
+fn billions(v: i64, lang: Lang) -> String {
+    let t = format!("{:.1}", v as f64 / 1e9);
+    match lang {
+        Lang::Vi => t.replace('.', ","),
+        Lang::En => t,
+    }
+}
+
+fn source_label(code: &str, lang: Lang) -> String {
+    FundingSource::from_code(code).map_or_else(|| code.to_string(), |s| s.label(lang).to_string())
+}
+
+/// Works per status, one stacked bar per group.
+fn status_bars(rows: &[GroupRow], label: impl Fn(&GroupRow) -> String, lang: Lang) -> Markup {
+    let max = rows.iter().map(|r| r.total).max().unwrap_or(1).max(1) as f64;
+    let (w, row_h, left) = (820.0, 22.0, 290.0);
+    let h = row_h * rows.len() as f64 + 30.0;
+    html! {
+        svg.chart viewBox=(format!("0 0 {w} {h}")) role="img" xmlns="http://www.w3.org/2000/svg"
+            aria-label=(lang.pick("Số công trình theo trạng thái", "Works per status")) {
+            @for (i, r) in rows.iter().enumerate() {
+                @let y = 4.0 + i as f64 * row_h;
+                text x=(left - 6.0) y=(y + 14.0) text-anchor="end" font-size="12" fill="#1d2a33" { (label(r)) }
+                @let mut x = left;
+                @for (status, count) in r.counts() {
+                    @if count > 0 {
+                        @let bw = count as f64 / max * (w - left - 60.0);
+                        rect x=(format!("{x:.1}")) y=(y) width=(format!("{bw:.1}")) height=(row_h - 6.0)
+                            fill=(SiteStatus::from_code(status).map_or("#888", |s| s.colour())) {
+                            title { (status_label(status, lang)) ": " (count) }
+                        }
+                        @let _ = { x += bw; };
+                    }
+                }
+                text x=(format!("{:.1}", x + 4.0)) y=(y + 14.0) font-size="12" fill="#5b6b75" { (n(r.total, lang)) }
+            }
+            @let ly = h - 12.0;
+            @for (i, s) in SiteStatus::ALL.iter().enumerate() {
+                rect x=(left + i as f64 * 76.0) y=(ly - 9.0) width="10" height="10" fill=(s.colour()) {}
+                text x=(left + 13.0 + i as f64 * 76.0) y=(ly) font-size="10" fill="#5b6b75" { (s.label(lang)) }
+            }
+        }
+    }
+}
+
+fn group_table(
+    rows: &[GroupRow],
+    label: impl Fn(&GroupRow) -> String,
+    first: &str,
+    lang: Lang,
+    id: &str,
+) -> Markup {
+    html! {
+        div.scroll { table id=(id) {
+            thead { tr {
+                th { (first) }
+                th.num { (lang.pick("Tổng", "Total")) }
+                @for s in SiteStatus::ALL { th.num { (s.label(lang)) } }
+                th.num { (lang.pick("TB %", "Mean %")) }
+                th.num { (lang.pick("% theo vốn", "Budget-weighted %")) }
+                th.num { (lang.pick("Chậm", "Late")) }
+            } }
+            tbody {
+                @for r in rows {
+                    tr data-key=(r.key) {
+                        td { (label(r)) }
+                        td.num { (n(r.total, lang)) }
+                        @for (_, c) in r.counts() { td.num { (n(c, lang)) } }
+                        td.num { (pct(r.mean_pct, lang)) }
+                        td.num { (pct(r.weighted_pct, lang)) }
+                        td.num.late-count { (n(r.late, lang)) }
+                    }
+                }
+            }
+        } }
+    }
+}
+
+/// Estimate, allocated, disbursed, settled per year (all sources), as grouped bars.
+fn plan_chart(plan: &[PlanRow], lang: Lang) -> Markup {
+    let mut years: Vec<i16> = plan.iter().map(|p| p.year).collect();
+    years.dedup();
+    let sum = |year: i16, f: fn(&PlanRow) -> i64| {
+        plan.iter().filter(|p| p.year == year).map(f).sum::<i64>()
+    };
+    let series: [(&str, &str, &str, fn(&PlanRow) -> i64); 4] = [
+        ("Dự toán", "Estimate", "#9aa5ad", |p| p.estimate),
+        ("Phân bổ", "Allocated", "#4f8fd6", |p| p.allocated),
+        ("Giải ngân", "Disbursed", "#f08c00", |p| p.disbursed),
+        ("Quyết toán", "Settled", "#2f9e44", |p| p.settled),
+    ];
+    let max = years
+        .iter()
+        .flat_map(|y| series.iter().map(move |s| sum(*y, s.3)))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let (w, h, left, bottom) = (720.0, 240.0, 60.0, 40.0);
+    let group = (w - left - 10.0) / years.len().max(1) as f64;
+    let bar = group / 5.0;
+    html! {
+        svg.chart viewBox=(format!("0 0 {w} {h}")) role="img" xmlns="http://www.w3.org/2000/svg"
+            aria-label=(lang.pick("Kế hoạch vốn trung hạn theo năm", "Medium-term plan by year")) {
+            @for step in 0..=4 {
+                @let v = max * f64::from(step) / 4.0;
+                @let y = h - bottom - (h - bottom - 10.0) * f64::from(step) / 4.0;
+                line x1=(left) x2=(w - 10.0) y1=(format!("{y:.1}")) y2=(format!("{y:.1}")) stroke="#e3e7ea" {}
+                text x=(left - 4.0) y=(format!("{:.1}", y + 4.0)) text-anchor="end" font-size="10" fill="#5b6b75" { (billions(v as i64, lang)) }
+            }
+            @for (i, year) in years.iter().enumerate() {
+                @let gx = left + i as f64 * group;
+                @for (j, s) in series.iter().enumerate() {
+                    @let v = sum(*year, s.3);
+                    @let bh = v as f64 / max * (h - bottom - 10.0);
+                    rect x=(format!("{:.1}", gx + bar * (j as f64 + 0.5))) y=(format!("{:.1}", h - bottom - bh))
+                        width=(format!("{:.1}", bar * 0.9)) height=(format!("{bh:.1}")) fill=(s.2) {
+                        title { (year) " · " (lang.pick(s.0, s.1)) ": " (n(v, lang)) }
+                    }
+                }
+                text x=(format!("{:.1}", gx + group / 2.0)) y=(h - bottom + 14.0) text-anchor="middle" font-size="12" fill="#1d2a33" { (year) }
+            }
+            @for (j, s) in series.iter().enumerate() {
+                rect x=(left + j as f64 * 110.0) y=(h - 14.0) width="10" height="10" fill=(s.2) {}
+                text x=(left + 13.0 + j as f64 * 110.0) y=(h - 5.0) font-size="11" fill="#5b6b75" { (lang.pick(s.0, s.1)) }
+            }
+            text x="4" y="12" font-size="10" fill="#5b6b75" { (lang.pick("tỷ đồng", "billion VND")) }
+        }
+    }
+}
+
+fn flag_label(flag: &str, view: &View, lang: Lang) -> String {
+    match (flag, lang) {
+        ("ahead", Lang::Vi) => format!(
+            "Giải ngân vượt tiến độ thực tế trên {} điểm %",
+            view.ahead_points
+        ),
+        ("ahead", Lang::En) => format!(
+            "Disbursement ahead of physical progress by more than {} points",
+            view.ahead_points
+        ),
+        ("settled_not_done", Lang::Vi) => "Đã quyết toán nhưng chưa hoàn thành".into(),
+        ("settled_not_done", Lang::En) => "Settled but not completed".into(),
+        ("done_nothing_disbursed", Lang::Vi) => "Hoàn thành nhưng chưa giải ngân đồng nào".into(),
+        ("done_nothing_disbursed", Lang::En) => "Completed with nothing disbursed".into(),
+        (_, Lang::Vi) => format!("Không cập nhật quá {} ngày", view.stale_days),
+        (_, Lang::En) => format!("No update for more than {} days", view.stale_days),
+    }
+}
+
+fn csv_link(table: &str, view: &View, lang: Lang) -> Markup {
+    html! { a.csv href={ "/dashboard.csv?table=" (table) "&" (view.query(lang)) } download { "CSV" } }
+}
+
+fn as_of_form(view: &View, lang: Lang, action: &str) -> Markup {
+    html! {
+        form.as-of method="get" action=(action) {
+            input type="hidden" name="lang" value=(lang.code());
+            label { (lang.pick("Số liệu tại ngày", "Figures as of"))
+                input type="date" name="as_of" value=(view.as_of.map(|d| d.to_string()).unwrap_or_default()); }
+            label { (lang.pick("Ngưỡng giải ngân vượt tiến độ (điểm %)", "Disbursement-ahead threshold (points)"))
+                input type="number" name="ahead" min="1" max="100" value=(view.ahead_points); }
+            label { (lang.pick("Không cập nhật quá (ngày)", "No update for (days)"))
+                input type="number" name="stale" min="1" max="3650" value=(view.stale_days); }
+            button type="submit" { (lang.pick("Xem", "Show")) }
+            @if view.as_of.is_some() { a href={ (action) "?lang=" (lang.code()) } { (lang.pick("Hôm nay", "Today")) } }
+        }
+    }
+}
+
+fn as_of_banner(view: &View, lang: Lang) -> Markup {
+    html! {
+        @if let Some(d) = view.as_of {
+            p.as-of-banner role="status" {
+                (lang.pick("Số liệu dựng lại từ lịch sử, như tại cuối ngày ", "Figures rebuilt from the history, as they stood at the end of "))
+                strong #as-of-date { (format_date(d, lang)) }
+                "."
+            }
+        }
+    }
+}
+
+pub fn page(lang: Lang, d: &Dashboard, view: &View) -> Markup {
+    let t = &d.totals;
+    let q = view.query(lang);
+    let body = html! {
+        h1 { (lang.pick("Tổng hợp chương trình", "Programme dashboard")) }
+        (as_of_form(view, lang, "/dashboard"))
+        (as_of_banner(view, lang))
+        dl.totals {
+            div.stat { dt { (lang.pick("Công trình", "Works")) } dd #total { (n(t.total, lang)) } }
+            div.stat { dt { (lang.pick("Đã hoàn thành/bàn giao", "Completed or handed over")) } dd #done { (n(t.done, lang)) } }
+            div.stat { dt { (lang.pick("Chậm tiến độ", "Late")) } dd #late { (n(t.late, lang)) } }
+            div.stat { dt { (lang.pick("Tiến độ bình quân", "Mean progress")) } dd #mean { (pct(t.mean_pct, lang)) } }
+            div.stat { dt { (lang.pick("Tiến độ theo vốn", "Budget-weighted progress")) } dd #weighted { (pct(t.weighted_pct, lang)) } }
+            div.stat { dt { (lang.pick("Tỷ lệ giải ngân", "Disbursement rate")) } dd #disbursement-rate { (rate(t.disbursed.unwrap_or(0), t.allocated.unwrap_or(0), lang)) } }
+        }
+        section #by-kind {
+            h2 { (lang.pick("Tiến độ theo loại công trình", "Progress by kind of work")) " " (csv_link("by_kind", view, lang)) }
+            (status_bars(&d.by_kind, |r| kind_label(&r.key, lang), lang))
+            (group_table(&d.by_kind, |r| kind_label(&r.key, lang), lang.pick("Loại", "Kind"), lang, "by-kind-table"))
+        }
+        section #by-district {
+            h2 { (lang.pick("Tiến độ theo huyện", "Progress by district")) " " (csv_link("by_district", view, lang)) }
+            @let name = |r: &GroupRow| if r.key.is_empty() { lang.pick("Ngoài lãnh thổ (Campuchia)", "Abroad (Cambodia)").to_string() } else { r.name.clone() };
+            (status_bars(&d.by_district, name, lang))
+            (group_table(&d.by_district, name, lang.pick("Huyện", "District"), lang, "by-district-table"))
+        }
+        section #plan {
+            h2 { (lang.pick("Kế hoạch vốn trung hạn 2021–2025", "Medium-term plan 2021–2025")) " " (csv_link("plan", view, lang)) }
+            (plan_chart(&d.plan, lang))
+            div.scroll { table #plan-table {
+                thead { tr {
+                    th { (lang.pick("Năm", "Year")) } th { (lang.pick("Nguồn vốn", "Source")) }
+                    th.num { (lang.pick("Dự toán", "Estimate")) } th.num { (lang.pick("Phân bổ", "Allocated")) }
+                    th.num { (lang.pick("Giải ngân", "Disbursed")) } th.num { (lang.pick("Quyết toán", "Settled")) }
+                    th.num { (lang.pick("Tỷ lệ giải ngân", "Disbursement rate")) }
+                } }
+                tbody {
+                    @for p in &d.plan {
+                        tr {
+                            td { (p.year) }
+                            td { a href={ "/dashboard/plan?year=" (p.year) "&source=" (p.source) "&" (q) } { (source_label(&p.source, lang)) } }
+                            td.num { (n(p.estimate, lang)) } td.num { (n(p.allocated, lang)) }
+                            td.num { (n(p.disbursed, lang)) } td.num { (n(p.settled, lang)) }
+                            td.num { (rate(p.disbursed, p.allocated, lang)) }
+                        }
+                    }
+                }
+            } }
+        }
+        section #flags {
+            h2 { (lang.pick("Cảnh báo bất thường", "Consistency flags")) " " (csv_link("flags", view, lang)) }
+            ul.flags {
+                @for (flag, count) in [("ahead", d.flags.ahead), ("settled_not_done", d.flags.settled_not_done),
+                                       ("done_nothing_disbursed", d.flags.done_nothing_disbursed), ("stale", d.flags.stale)] {
+                    li data-flag=(flag) {
+                        a href={ "/dashboard/flags/" (flag) "?" (q) } {
+                            span.count { (n(count, lang)) } " " (flag_label(flag, view, lang))
+                        }
+                    }
+                }
+            }
+        }
+        section #search {
+            @let s = &d.search;
+            h2 { (lang.pick("Tìm kiếm, quy tập hài cốt liệt sĩ", "Search for martyrs' remains")) " " (csv_link("search", view, lang)) }
+            dl.totals {
+                div.stat { dt { (lang.pick("Huyện có khu vực đã kết luận, có bản đồ", "Districts with a concluded, mapped area")) }
+                    dd #search-districts { (s.districts_done) " / " (s.districts_total) " (" (rate(s.districts_done, s.districts_total, lang)) ")" } }
+                div.stat { dt { (lang.pick("Xã có khu vực đã kết luận, có bản đồ", "Communes with a concluded, mapped area")) }
+                    dd #search-communes { (s.communes_done) " / " (s.communes_total) } }
+                div.stat { dt { (lang.pick("Diện tích đã tìm kiếm (theo diện tích khu vực)", "Area searched (area-weighted)")) }
+                    dd #search-area { (rate((s.concluded_area_ha * 10.0) as i64, (s.zone_area_ha * 10.0) as i64, lang)) } }
+                div.stat { dt { (lang.pick("Hài cốt tìm thấy / dự kiến", "Remains found / expected")) }
+                    dd #search-remains { (n(s.remains_found, lang)) " / " (n(s.remains_expected, lang)) } }
+            }
+            @if s.communes_total > 0 && s.communes_done == 0 {
+                p.lead { (lang.pick("Chưa có ranh giới xã trong dữ liệu nền nên chưa xác định được xã của từng khu vực; chỉ tiêu của Chỉ thị là 100%.",
+                                    "Commune boundaries are not loaded, so zones cannot be placed in communes yet; the directive's target is 100%.")) }
+            }
+        }
+    };
+    layout(lang, lang.pick("Tổng hợp", "Dashboard"), "/dashboard", body)
+}
+
+fn site_table(rows: &[SiteRow], lang: Lang) -> Markup {
+    html! {
+        div.scroll { table.sites {
+            thead { tr {
+                th { (lang.pick("Mã", "Code")) } th { (lang.pick("Tên", "Name")) } th { (lang.pick("Loại", "Kind")) }
+                th { (lang.pick("Huyện", "District")) } th { (lang.pick("Trạng thái", "Status")) } th.num { "%" }
+                th.num { (lang.pick("Dự toán", "Estimate")) } th.num { (lang.pick("Giải ngân", "Disbursed")) }
+                th.num { (lang.pick("Quyết toán", "Settled")) } th { (lang.pick("Cập nhật cuối", "Last update")) }
+            } }
+            tbody {
+                @for r in rows {
+                    tr {
+                        td { a href={ "/sites/" (r.code) "?lang=" (lang.code()) } { (r.code) } }
+                        td { (r.name) } td { (kind_label(&r.kind, lang)) } td { (r.district) }
+                        td { (status_label(&r.status, lang)) } td.num { (r.pct) }
+                        td.num { (n(r.estimate, lang)) } td.num { (n(r.disbursed, lang)) } td.num { (n(r.settled, lang)) }
+                        td { (r.last_update.map(|t| timestamp(t, lang)).unwrap_or_else(|| "—".into())) }
+                    }
+                }
+            }
+        } }
+    }
+}
+
+pub fn flag_page(lang: Lang, flag: &str, rows: &[SiteRow], view: &View, limit: usize) -> Markup {
+    let body = html! {
+        nav.crumbs { a href={ "/dashboard?" (view.query(lang)) } { (lang.pick("← Tổng hợp", "← Dashboard")) } }
+        h1 { (flag_label(flag, view, lang)) }
+        (as_of_banner(view, lang))
+        p.lead { (n(rows.len() as i64, lang)) (lang.pick(" công trình", " works"))
+            @if rows.len() >= limit { (lang.pick(" (hiển thị tối đa ", " (showing at most ")) (limit) ")" } }
+        (site_table(rows, lang))
+    };
+    layout(
+        lang,
+        &flag_label(flag, view, lang),
+        &format!("/dashboard/flags/{flag}"),
+        body,
+    )
+}
+
+pub fn plan_page(
+    lang: Lang,
+    year: i16,
+    source: &str,
+    districts: &[(String, String, PlanRow)],
+    sites: Option<(&str, &[SiteRow])>,
+    view: &View,
+) -> Markup {
+    let q = view.query(lang);
+    let body = html! {
+        nav.crumbs { a href={ "/dashboard?" (q) "#plan" } { (lang.pick("← Tổng hợp", "← Dashboard")) } }
+        h1 { (year) " · " (source_label(source, lang)) }
+        (as_of_banner(view, lang))
+        div.scroll { table #plan-districts {
+            thead { tr {
+                th { (lang.pick("Huyện", "District")) }
+                th.num { (lang.pick("Dự toán", "Estimate")) } th.num { (lang.pick("Phân bổ", "Allocated")) }
+                th.num { (lang.pick("Giải ngân", "Disbursed")) } th.num { (lang.pick("Quyết toán", "Settled")) }
+                th.num { (lang.pick("Tỷ lệ giải ngân", "Disbursement rate")) }
+            } }
+            tbody {
+                @for (code, name, p) in districts {
+                    tr {
+                        td { a href={ "/dashboard/plan?year=" (year) "&source=" (source) "&district=" (code) "&" (q) } {
+                            @if code.is_empty() { (lang.pick("Ngoài lãnh thổ", "Abroad")) } @else { (name) } } }
+                        td.num { (n(p.estimate, lang)) } td.num { (n(p.allocated, lang)) }
+                        td.num { (n(p.disbursed, lang)) } td.num { (n(p.settled, lang)) }
+                        td.num { (rate(p.disbursed, p.allocated, lang)) }
+                    }
+                }
+            }
+        } }
+        @if let Some((district, rows)) = sites {
+            h2 { (lang.pick("Công trình", "Works")) " · " (if district.is_empty() { lang.pick("Ngoài lãnh thổ", "Abroad").to_string() } else { rows.first().map(|r| r.district.clone()).unwrap_or_default() }) }
+            (site_table(rows, lang))
+        }
+    };
+    layout(
+        lang,
+        lang.pick("Kế hoạch vốn", "Budget plan"),
+        "/dashboard/plan",
+        body,
+    )
+}
+
+pub fn public_budget(lang: Lang, plan: &[PlanRow]) -> Markup {
+    let body = html! {
+        h1 { (lang.pick("Công khai ngân sách xây dựng khu vực phòng thủ", "Public disclosure of the defence-zone budget")) }
+        p.lead { (lang.pick("Tổng hợp theo năm và nguồn vốn, không có số liệu của từng công trình (Chỉ thị 1584/UBND-NCPC).",
+                            "Totals by year and funding source, with no figures of single works (directive 1584/UBND-NCPC).")) }
+        (plan_chart(plan, lang))
+        div.scroll { table #public-budget {
+            thead { tr {
+                th { (lang.pick("Năm", "Year")) } th { (lang.pick("Nguồn vốn", "Source")) }
+                th.num { (lang.pick("Dự toán", "Estimate")) } th.num { (lang.pick("Phân bổ", "Allocated")) }
+                th.num { (lang.pick("Giải ngân", "Disbursed")) } th.num { (lang.pick("Quyết toán", "Settled")) }
+            } }
+            tbody {
+                @for p in plan {
+                    tr { td { (p.year) } td { (source_label(&p.source, lang)) }
+                         td.num { (n(p.estimate, lang)) } td.num { (n(p.allocated, lang)) }
+                         td.num { (n(p.disbursed, lang)) } td.num { (n(p.settled, lang)) } }
+                }
+            }
+        } }
+        p { a.csv href={ "/public/budget.csv" } download { "CSV" } }
+    };
+    layout(
+        lang,
+        lang.pick("Công khai ngân sách", "Public budget"),
+        "/public/budget",
+        body,
+    )
+}

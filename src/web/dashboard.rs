@@ -1,0 +1,362 @@
+//! `/dashboard` (and its flags, plan drill-down and CSV downloads) and the public budget
+//! disclosure `/public/budget`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use super::caller::Caller;
+use super::{AppState, PageError};
+use crate::db::dashboard::{self, Dashboard, Params, FLAGS};
+use crate::domain::FundingSource;
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::views;
+use crate::views::dashboard::View;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(page))
+        .route("/dashboard.csv", get(csv))
+        .route("/dashboard/flags/{flag}", get(flag_page))
+        .route("/dashboard/plan", get(plan_page))
+        .route("/public/budget", get(public_budget))
+        .route("/public/budget.csv", get(public_budget_csv))
+}
+
+/// The consistency flags' thresholds unless a planner asks otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct FlagDefaults {
+    pub ahead_points: i32,
+    pub stale_days: i32,
+}
+
+impl Default for FlagDefaults {
+    fn default() -> Self {
+        Self {
+            ahead_points: 30,
+            stale_days: 180,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct DashQuery {
+    lang: Option<String>,
+    as_of: Option<String>,
+    ahead: Option<String>,
+    stale: Option<String>,
+    table: Option<String>,
+    year: Option<String>,
+    source: Option<String>,
+    district: Option<String>,
+}
+
+/// The view asked for, each parameter checked: 400 naming the one that is wrong.
+fn view_of(q: &DashQuery, defaults: FlagDefaults) -> Result<View, AppError> {
+    let as_of = dashboard::parse_as_of(q.as_of.as_deref())
+        .map_err(|reason| AppError::bad_request("as_of", reason))?;
+    let number =
+        |name: &str, value: &Option<String>, default: i32, max: i32| -> Result<i32, AppError> {
+            match value.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                None => Ok(default),
+                Some(t) => t
+                    .parse::<i32>()
+                    .ok()
+                    .filter(|v| (1..=max).contains(v))
+                    .ok_or_else(|| {
+                        AppError::bad_request(
+                            name,
+                            format!("'{t}' is not a whole number from 1 to {max}"),
+                        )
+                    }),
+            }
+        };
+    Ok(View {
+        as_of,
+        ahead_points: number("ahead", &q.ahead, defaults.ahead_points, 100)?,
+        stale_days: number("stale", &q.stale, defaults.stale_days, 3650)?,
+    })
+}
+
+fn params(view: &View, caller: &Caller) -> Result<Params, AppError> {
+    Ok(Params {
+        clearance: caller.clearance()?,
+        as_of: view.as_of,
+        ahead_threshold: f64::from(view.ahead_points) / 100.0,
+        stale_days: view.stale_days,
+    })
+}
+
+async fn load(state: &AppState, p: &Params) -> Result<Dashboard, AppError> {
+    let client = state.db().await?;
+    Ok(dashboard::summary(&client, p).await?)
+}
+
+async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<DashQuery>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let view = view_of(&q, state.flags).map_err(fail)?;
+    let p = params(&view, &caller).map_err(fail)?;
+    let d = load(&state, &p).await.map_err(fail)?;
+    Ok(views::dashboard::page(lang, &d, &view).into_response())
+}
+
+const FLAG_LIMIT: i64 = 2000;
+
+async fn flag_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(flag): Path<String>,
+    Query(q): Query<DashQuery>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    if !FLAGS.contains(&flag.as_str()) {
+        return Err(fail(AppError::NotFound(format!(
+            "no flag '{flag}'; flags are {}",
+            FLAGS.join(", ")
+        ))));
+    }
+    let view = view_of(&q, state.flags).map_err(fail)?;
+    let p = params(&view, &caller).map_err(fail)?;
+    let client = state.db().await.map_err(|e| fail(e.into()))?;
+    let rows = dashboard::flagged(&client, &p, &flag, FLAG_LIMIT)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    Ok(views::dashboard::flag_page(lang, &flag, &rows, &view, FLAG_LIMIT as usize).into_response())
+}
+
+fn year_source(q: &DashQuery) -> Result<(i16, FundingSource), AppError> {
+    let year = q
+        .year
+        .as_deref()
+        .and_then(|y| y.trim().parse::<i16>().ok())
+        .ok_or_else(|| AppError::bad_request("year", "give the plan's year, e.g. year=2024"))?;
+    let source = q
+        .source
+        .as_deref()
+        .and_then(FundingSource::from_code)
+        .ok_or_else(|| {
+            let known: Vec<&str> = FundingSource::ALL.iter().map(|s| s.code()).collect();
+            AppError::bad_request("source", format!("sources are {}", known.join(", ")))
+        })?;
+    Ok((year, source))
+}
+
+async fn plan_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<DashQuery>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let view = view_of(&q, state.flags).map_err(fail)?;
+    let p = params(&view, &caller).map_err(fail)?;
+    let (year, source) = year_source(&q).map_err(fail)?;
+    let client = state.db().await.map_err(|e| fail(e.into()))?;
+    let districts = dashboard::plan_by_district(&client, &p, year, source.code())
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let sites = match &q.district {
+        Some(d) => Some((
+            d.as_str(),
+            dashboard::plan_sites(&client, &p, year, source.code(), d)
+                .await
+                .map_err(|e| fail(e.into()))?,
+        )),
+        None => None,
+    };
+    Ok(views::dashboard::plan_page(
+        lang,
+        year,
+        source.code(),
+        &districts,
+        sites.as_ref().map(|(d, rows)| (*d, rows.as_slice())),
+        &view,
+    )
+    .into_response())
+}
+
+fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Result<Response, AppError> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        out.write_record(row)
+            .map_err(|e| AppError::Internal(e.into()))?;
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    let mut body = "\u{feff}".as_bytes().to_vec();
+    body.extend_from_slice(&bytes);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.1}")).unwrap_or_default()
+}
+
+/// Each chart's table as CSV: by_kind, by_district, plan, flags or search.
+async fn csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<DashQuery>,
+) -> Result<Response, AppError> {
+    let view = view_of(&q, state.flags)?;
+    let p = params(&view, &caller)?;
+    let table = q.table.as_deref().unwrap_or("by_kind");
+    let tables = ["by_kind", "by_district", "plan", "flags", "search"];
+    if !tables.contains(&table) {
+        return Err(AppError::bad_request(
+            "table",
+            format!("tables are {}", tables.join(", ")),
+        ));
+    }
+    let d = load(&state, &p).await?;
+    let suffix = view.as_of.map(|d| format!("-{d}")).unwrap_or_default();
+    let groups = |rows: &[dashboard::GroupRow], first: &str| {
+        let mut out = vec![[
+            first,
+            "name",
+            "total",
+            "planned",
+            "design",
+            "under_construction",
+            "completed",
+            "handed_over",
+            "suspended",
+            "cancelled",
+            "mean_pct",
+            "weighted_pct",
+            "late",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()];
+        for r in rows {
+            let mut row = vec![r.key.clone(), r.name.clone(), r.total.to_string()];
+            row.extend(r.counts().iter().map(|(_, c)| c.to_string()));
+            row.extend([opt(r.mean_pct), opt(r.weighted_pct), r.late.to_string()]);
+            out.push(row);
+        }
+        out
+    };
+    let rows = match table {
+        "by_kind" => groups(&d.by_kind, "kind"),
+        "by_district" => groups(&d.by_district, "district_code"),
+        "plan" => {
+            let mut out = vec![[
+                "year",
+                "source",
+                "estimate_vnd",
+                "allocated_vnd",
+                "disbursed_vnd",
+                "settled_vnd",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()];
+            for r in &d.plan {
+                out.push(vec![
+                    r.year.to_string(),
+                    r.source.clone(),
+                    r.estimate.to_string(),
+                    r.allocated.to_string(),
+                    r.disbursed.to_string(),
+                    r.settled.to_string(),
+                ]);
+            }
+            out
+        }
+        "flags" => vec![
+            vec!["flag".into(), "works".into()],
+            vec!["ahead".into(), d.flags.ahead.to_string()],
+            vec![
+                "settled_not_done".into(),
+                d.flags.settled_not_done.to_string(),
+            ],
+            vec![
+                "done_nothing_disbursed".into(),
+                d.flags.done_nothing_disbursed.to_string(),
+            ],
+            vec!["stale".into(), d.flags.stale.to_string()],
+        ],
+        _ => {
+            let s = &d.search;
+            vec![
+                vec!["measure".into(), "value".into()],
+                vec!["districts_total".into(), s.districts_total.to_string()],
+                vec!["districts_done".into(), s.districts_done.to_string()],
+                vec!["communes_total".into(), s.communes_total.to_string()],
+                vec!["communes_done".into(), s.communes_done.to_string()],
+                vec!["zones".into(), s.zones.to_string()],
+                vec!["zones_concluded".into(), s.zones_concluded.to_string()],
+                vec!["zone_area_ha".into(), format!("{:.1}", s.zone_area_ha)],
+                vec![
+                    "concluded_area_ha".into(),
+                    format!("{:.1}", s.concluded_area_ha),
+                ],
+                vec!["remains_expected".into(), s.remains_expected.to_string()],
+                vec!["remains_found".into(), s.remains_found.to_string()],
+            ]
+        }
+    };
+    csv_response(&format!("kvpt-{table}{suffix}"), rows)
+}
+
+/// Open to everyone, whatever the anonymous setting: the directive requires it.
+async fn public_budget(
+    State(state): State<AppState>,
+    Query(q): Query<DashQuery>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let client = state.db().await.map_err(|e| PageError::new(lang, e))?;
+    let plan = dashboard::public_budget(&client)
+        .await
+        .map_err(|e| PageError::new(lang, e))?;
+    Ok(views::dashboard::public_budget(lang, &plan).into_response())
+}
+
+async fn public_budget_csv(State(state): State<AppState>) -> Result<Response, AppError> {
+    let client = state.db().await?;
+    let plan = dashboard::public_budget(&client).await?;
+    let mut rows = vec![[
+        "year",
+        "source",
+        "estimate_vnd",
+        "allocated_vnd",
+        "disbursed_vnd",
+        "settled_vnd",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect::<Vec<_>>()];
+    for r in plan {
+        rows.push(vec![
+            r.year.to_string(),
+            r.source,
+            r.estimate.to_string(),
+            r.allocated.to_string(),
+            r.disbursed.to_string(),
+            r.settled.to_string(),
+        ]);
+    }
+    csv_response("cong-khai-ngan-sach", rows)
+}

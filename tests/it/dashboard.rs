@@ -1,0 +1,280 @@
+//! The dashboard, now and as of past dates, against a hand-built history of three works;
+//! the map's status colours as of a date; the public budget page; CSV downloads.
+
+use crate::common::{call, request, TestDb};
+use axum::http::StatusCode;
+use kvpt::domain::{Classification, UserRole};
+
+/// Three warehouses with a history written by hand:
+/// - KHO-TBI-9001: created 2022-01-01 planned; 2023-03-01 under construction 40%;
+///   2024-05-01 completed 100%. Budget 2023 central: estimate 100, allocated 80,
+///   disbursed 20 (entered 2023-12-31), then disbursed 80 and settled 70 (2024-06-01).
+/// - KHO-TBI-9002: created 2022-06-01 planned; 2023-11-15 design 10%; planned finish
+///   2023-06-30, so late ever since.
+/// - KHO-TCH-9003: created 2024-02-01, planned.
+async fn hand_built() -> TestDb {
+    let db = TestDb::new().await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "CREATE TEMP TABLE place AS
+               SELECT abbr, ST_PointOnSurface(geom) AS p FROM admin_unit WHERE abbr IN ('TBI', 'TCH');
+             INSERT INTO site (code, name, kind, geom, programme, status, progress_pct, planned_start,
+                               planned_finish, classification, created_at, version)
+             SELECT 'KHO-TBI-9001', 'Kho A', 'warehouse', p, 'kvpt_2021_2025', 'completed', 100,
+                    '2022-01-01', '2024-12-31', 'internal', '2022-01-01 10:00+07', 3 FROM place WHERE abbr = 'TBI';
+             INSERT INTO site (code, name, kind, geom, programme, status, progress_pct, planned_start,
+                               planned_finish, classification, created_at, version)
+             SELECT 'KHO-TBI-9002', 'Kho B', 'warehouse', ST_Translate(p, 0.001, 0), 'kvpt_2021_2025', 'design', 10,
+                    '2022-06-01', '2023-06-30', 'internal', '2022-06-01 10:00+07', 2 FROM place WHERE abbr = 'TBI';
+             INSERT INTO site (code, name, kind, geom, programme, status, progress_pct, planned_start,
+                               planned_finish, classification, created_at, version)
+             SELECT 'KHO-TCH-9003', 'Kho C', 'warehouse', p, 'kvpt_2021_2025', 'planned', 0,
+                    '2024-02-01', '2026-12-31', 'internal', '2024-02-01 10:00+07', 1 FROM place WHERE abbr = 'TCH';
+             INSERT INTO progress_history (site_id, recorded_at, actor, old_status, new_status, old_pct, new_pct)
+             SELECT s.id, h.at::timestamptz, 'hand', h.old::site_status, h.new::site_status, h.old_pct, h.new_pct
+               FROM (VALUES ('KHO-TBI-9001', '2022-01-01 10:00+07', NULL, 'planned', NULL, 0),
+                            ('KHO-TBI-9001', '2023-03-01 10:00+07', 'planned', 'under_construction', 0, 40),
+                            ('KHO-TBI-9001', '2024-05-01 10:00+07', 'under_construction', 'completed', 40, 100),
+                            ('KHO-TBI-9002', '2022-06-01 10:00+07', NULL, 'planned', NULL, 0),
+                            ('KHO-TBI-9002', '2023-11-15 10:00+07', 'planned', 'design', 0, 10),
+                            ('KHO-TCH-9003', '2024-02-01 10:00+07', NULL, 'planned', NULL, 0))
+                    AS h(code, at, old, new, old_pct, new_pct)
+               JOIN site s ON s.code = h.code;
+             INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd, disbursed_vnd, settled_vnd, updated_at)
+             SELECT id, 2023, 'central', 100, 80, 20, 0, '2023-12-31 12:00+07' FROM site WHERE code = 'KHO-TBI-9001';
+             UPDATE budget_line SET disbursed_vnd = 80, settled_vnd = 70, updated_at = '2024-06-01 12:00+07', version = 2
+              WHERE site_id = (SELECT id FROM site WHERE code = 'KHO-TBI-9001');",
+        )
+        .await
+        .expect("the hand-built history");
+    db
+}
+
+/// A CSV download as rows of fields.
+async fn csv(app: &axum::Router, query: &str) -> Vec<Vec<String>> {
+    let (status, _, body) = request(app, &format!("/dashboard.csv?{query}"), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{query}: {body}");
+    body.trim_start_matches('\u{feff}')
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+fn field<'a>(rows: &'a [Vec<String>], key: &str, column: usize) -> &'a str {
+    &rows
+        .iter()
+        .find(|r| r[0] == key)
+        .unwrap_or_else(|| panic!("{key} in {rows:?}"))[column]
+}
+
+#[tokio::test]
+async fn figures_as_of_a_date_match_the_hand_built_history() {
+    let db = hand_built().await;
+    let app = db.internal_app().await;
+    // by_kind columns: kind, name, total, planned, design, under_construction, completed,
+    // handed_over, suspended, cancelled, mean_pct, weighted_pct, late
+    let end_2023 = csv(&app, "table=by_kind&as_of=2023-12-31").await;
+    assert_eq!(end_2023.len(), 1);
+    let row = &end_2023[0];
+    assert_eq!(row[0], "warehouse");
+    assert_eq!(
+        &row[2..10],
+        ["2", "0", "1", "1", "0", "0", "0", "0"],
+        "{row:?}"
+    );
+    assert_eq!(row[10], "25.0", "mean of 40% and 10%");
+    assert_eq!(row[11], "40.0", "weighted by estimate: only A has one");
+    assert_eq!(row[12], "1", "B is late");
+    let plan = csv(&app, "table=plan&as_of=2023-12-31").await;
+    assert_eq!(plan, [["2023", "central", "100", "80", "20", "0"]]);
+    let flags = csv(&app, "table=flags&as_of=2023-12-31").await;
+    assert_eq!(field(&flags, "stale", 1), "1", "A not updated since March");
+    assert_eq!(field(&flags, "settled_not_done", 1), "0");
+    let mid_2022 = csv(&app, "table=by_kind&as_of=30/06/2022").await;
+    assert_eq!(
+        &mid_2022[0][2..5],
+        ["2", "2", "0"],
+        "both planned, C not yet created"
+    );
+    assert_eq!(
+        csv(&app, "table=plan&as_of=2022-06-30").await.len(),
+        0,
+        "no budget yet"
+    );
+    // Now: the site table itself.
+    let now = csv(&app, "table=by_kind").await;
+    assert_eq!(&now[0][2..7], ["3", "1", "1", "0", "1"], "{:?}", now[0]);
+    assert_eq!(now[0][10], "36.7");
+    assert_eq!(
+        csv(&app, "table=plan").await,
+        [["2023", "central", "100", "80", "80", "70"]]
+    );
+    let by_district = csv(&app, "table=by_district&as_of=2023-12-31").await;
+    assert_eq!(
+        by_district.len(),
+        1,
+        "Tân Châu had no work yet: {by_district:?}"
+    );
+    // The page says the date and the same totals.
+    let (status, _, page) = request(&app, "/dashboard?as_of=2023-12-31", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let doc = scraper::Html::parse_document(&page);
+    let text = |css: &str| {
+        doc.select(&scraper::Selector::parse(css).unwrap())
+            .next()
+            .map(|e| e.text().collect::<String>())
+            .unwrap_or_default()
+    };
+    assert_eq!(text("#as-of-date"), "31/12/2023");
+    assert_eq!(text("#total"), "2");
+    assert_eq!(text("#late"), "1");
+    assert_eq!(text("#mean"), "25,0%");
+    assert_eq!(text("#disbursement-rate"), "25,0%");
+    // Flag pages list the works.
+    let (status, _, page) = request(&app, "/dashboard/flags/stale?as_of=2023-12-31", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("KHO-TBI-9001") && !page.contains("KHO-TBI-9002"));
+    // Drill-down: year × source → district → works.
+    let (status, _, page) = request(
+        &app,
+        "/dashboard/plan?year=2023&source=central&district=705",
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("/sites/KHO-TBI-9001"));
+}
+
+#[tokio::test]
+async fn bad_dashboard_parameters_are_400_and_clearance_applies() {
+    let db = hand_built().await;
+    let app = db.internal_app().await;
+    for (query, field) in [
+        ("as_of=2099-01-01", "as_of"),
+        ("as_of=yesterday", "as_of"),
+        ("ahead=0", "ahead"),
+        ("stale=many", "stale"),
+    ] {
+        let (status, _, body) = request(&app, &format!("/dashboard.csv?{query}"), &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(body.contains(field), "{query}: {body}");
+        let (status, _, page) = request(&app, &format!("/dashboard?{query}"), &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: the page too");
+        assert!(page.contains("<html"), "{query}");
+    }
+    let (status, _, _) = request(&app, "/dashboard/flags/nonsense", &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Anonymous visitors count public works only: none here.
+    let rows = csv(&db.app(), "table=by_kind").await;
+    assert!(rows.is_empty(), "{rows:?}");
+    // The public disclosure has the amounts, no site.
+    let (status, _, page) = request(&db.app(), "/public/budget", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Ngân sách trung ương") && page.contains(">100<"),
+        "{page}"
+    );
+    assert!(!page.contains("KHO-"), "no site in the public page");
+    let closed = kvpt::web::router(kvpt::web::AppState::new(db.pool()).anonymous(None));
+    assert_eq!(
+        request(&closed, "/public/budget", &[]).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        request(&closed, "/dashboard", &[]).await.0,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn map_tiles_show_statuses_as_of_a_date() {
+    let db = hand_built().await;
+    let app = db.app_as(UserRole::Viewer, Classification::Internal).await;
+    let client = db.client().await;
+    let (z, x, y): (i32, i32, i32) = {
+        let row = client
+            .query_one(
+                "SELECT 14, floor((ST_X(geom) + 180) / 360 * 16384)::int,
+                        floor((1 - ln(tan(radians(ST_Y(geom))) + 1 / cos(radians(ST_Y(geom)))) / pi()) / 2 * 16384)::int
+                   FROM site WHERE code = 'KHO-TBI-9001'",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1), row.get(2))
+    };
+    let status_in = |body: Vec<u8>| {
+        let reader = mvt_reader::Reader::new(body).unwrap();
+        reader
+            .get_features(0)
+            .unwrap()
+            .into_iter()
+            .filter_map(|f| {
+                let p = f.properties?;
+                match (p.get("code")?, p.get("status")?) {
+                    (
+                        mvt_reader::feature::Value::String(c),
+                        mvt_reader::feature::Value::String(s),
+                    ) if c == "KHO-TBI-9001" => Some(s.clone()),
+                    _ => None,
+                }
+            })
+            .next()
+    };
+    let tile = |suffix: &str| format!("/tiles/logistics/{z}/{x}/{y}.mvt{suffix}");
+    let get = |uri: String| {
+        let app = app.clone();
+        async move {
+            let (status, headers, body) = call(&app, "GET", &uri, &[], "").await;
+            (status, headers, body)
+        }
+    };
+    let bytes = |uri: String| {
+        let app = app.clone();
+        async move {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let response = app
+                .oneshot(
+                    axum::http::Request::builder()
+                        .uri(uri)
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec()
+        }
+    };
+    assert_eq!(
+        status_in(bytes(tile("")).await).as_deref(),
+        Some("completed")
+    );
+    assert_eq!(
+        status_in(bytes(tile("?as_of=2023-12-31")).await).as_deref(),
+        Some("under_construction")
+    );
+    assert_eq!(
+        status_in(bytes(tile("?as_of=2022-06-30")).await).as_deref(),
+        Some("planned")
+    );
+    let (_, now, _) = get(tile("")).await;
+    let (_, then, _) = get(tile("?as_of=2023-12-31")).await;
+    assert_ne!(now.get("etag"), then.get("etag"), "cached apart");
+    let (status, _, _) = get(tile("?as_of=2099-01-01")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = get(tile("?colour=red")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // TileJSON hands out as-of tile addresses.
+    let (_, _, tilejson) = get("/tiles/logistics.json?as_of=2023-12-31".into()).await;
+    assert!(tilejson.contains(".mvt?as_of=2023-12-31"), "{tilejson}");
+}
