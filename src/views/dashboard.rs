@@ -62,6 +62,23 @@ fn source_label(code: &str, lang: Lang) -> String {
     FundingSource::from_code(code).map_or_else(|| code.to_string(), |s| s.label(lang).to_string())
 }
 
+/// The segments of one stacked bar: (x, width, status, count) for each status present.
+fn stack(r: &GroupRow, left: f64, scale: f64) -> Vec<(f64, f64, &'static str, i64)> {
+    let mut x = left;
+    r.counts()
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+        .map(|(status, count)| {
+            let width = count as f64 * scale;
+            x += width;
+            (x - width, width, status, count)
+        })
+        .collect()
+}
+
+/// One series of the plan chart: Vietnamese and English names, colour, and its amount.
+type Series = (&'static str, &'static str, &'static str, fn(&PlanRow) -> i64);
+
 /// Works per status, one stacked bar per group.
 fn status_bars(rows: &[GroupRow], label: impl Fn(&GroupRow) -> String, lang: Lang) -> Markup {
     let max = rows.iter().map(|r| r.total).max().unwrap_or(1).max(1) as f64;
@@ -73,18 +90,15 @@ fn status_bars(rows: &[GroupRow], label: impl Fn(&GroupRow) -> String, lang: Lan
             @for (i, r) in rows.iter().enumerate() {
                 @let y = 4.0 + i as f64 * row_h;
                 text x=(left - 6.0) y=(y + 14.0) text-anchor="end" font-size="12" fill="#1d2a33" { (label(r)) }
-                @let mut x = left;
-                @for (status, count) in r.counts() {
-                    @if count > 0 {
-                        @let bw = count as f64 / max * (w - left - 60.0);
-                        rect x=(format!("{x:.1}")) y=(y) width=(format!("{bw:.1}")) height=(row_h - 6.0)
-                            fill=(SiteStatus::from_code(status).map_or("#888", |s| s.colour())) {
-                            title { (status_label(status, lang)) ": " (count) }
-                        }
-                        @let _ = { x += bw; };
+                @let segments = stack(r, left, (w - left - 60.0) / max);
+                @for (x, bw, status, count) in &segments {
+                    rect x=(format!("{x:.1}")) y=(y) width=(format!("{bw:.1}")) height=(row_h - 6.0)
+                        fill=(SiteStatus::from_code(status).map_or("#888", |s| s.colour())) {
+                        title { (status_label(status, lang)) ": " (count) }
                     }
                 }
-                text x=(format!("{:.1}", x + 4.0)) y=(y + 14.0) font-size="12" fill="#5b6b75" { (n(r.total, lang)) }
+                @let end = segments.last().map_or(left, |(x, bw, _, _)| x + bw);
+                text x=(format!("{:.1}", end + 4.0)) y=(y + 14.0) font-size="12" fill="#5b6b75" { (n(r.total, lang)) }
             }
             @let ly = h - 12.0;
             @for (i, s) in SiteStatus::ALL.iter().enumerate() {
@@ -135,7 +149,7 @@ fn plan_chart(plan: &[PlanRow], lang: Lang) -> Markup {
     let sum = |year: i16, f: fn(&PlanRow) -> i64| {
         plan.iter().filter(|p| p.year == year).map(f).sum::<i64>()
     };
-    let series: [(&str, &str, &str, fn(&PlanRow) -> i64); 4] = [
+    let series: [Series; 4] = [
         ("Dự toán", "Estimate", "#9aa5ad", |p| p.estimate),
         ("Phân bổ", "Allocated", "#4f8fd6", |p| p.allocated),
         ("Giải ngân", "Disbursed", "#f08c00", |p| p.disbursed),
