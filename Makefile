@@ -95,7 +95,8 @@ bench: build bench-tools
 	    $(RELEASE) demo load --sites 100000 2>&1 | grep -v INFO; \
 	done; \
 	python3 bench/serve.py --kvpt $(RELEASE) --db "$$bench_url" \
-	  --martin $(BENCH_TOOLS)/bin/martin --pygeoapi $(BENCH_TOOLS)/pygeoapi
+	  --martin $(BENCH_TOOLS)/bin/martin --pygeoapi $(BENCH_TOOLS)/pygeoapi; \
+	python3 bench/progress.py --kvpt $(RELEASE) --db "$$bench_url"
 
 lint:
 	cargo fmt --check

@@ -48,7 +48,43 @@ pub fn parse_as_of(text: Option<&str>) -> Result<Option<NaiveDate>, String> {
     Ok((day < today).then_some(day))
 }
 
+/// The five parameters every dashboard query starts with, owned so they can be lent.
+struct Bound {
+    clearance: &'static str,
+    cutoff: Option<DateTime<Utc>>,
+    day: NaiveDate,
+    ahead: f64,
+    stale: i32,
+}
+
+type Arg<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+
+impl Bound {
+    /// $1–$5, then `more` as $6…
+    fn args<'a>(&'a self, more: &[Arg<'a>]) -> Vec<Arg<'a>> {
+        let mut args: Vec<Arg<'a>> = vec![
+            &self.clearance,
+            &self.cutoff,
+            &self.day,
+            &self.ahead,
+            &self.stale,
+        ];
+        args.extend_from_slice(more);
+        args
+    }
+}
+
 impl Params {
+    fn bound(&self) -> Bound {
+        Bound {
+            clearance: self.clearance.code(),
+            cutoff: self.cutoff(),
+            day: self.day(),
+            ahead: self.ahead_threshold,
+            stale: self.stale_days,
+        }
+    }
+
     /// The first moment after the as-of day, in Vietnam (UTC+7).
     pub fn cutoff(&self) -> Option<DateTime<Utc>> {
         self.as_of.and_then(cutoff_of)
@@ -158,18 +194,8 @@ pub const FLAGS: [&str; 4] = [
 pub async fn summary(client: &impl GenericClient, p: &Params) -> Result<Dashboard, DbError> {
     let sql = format!("{STATE}\n{SUMMARY}");
     let statement = client.prepare_cached(&sql).await?;
-    let row = client
-        .query_one(
-            &statement,
-            &[
-                &p.clearance.code(),
-                &p.cutoff(),
-                &p.day(),
-                &p.ahead_threshold,
-                &p.stale_days,
-            ],
-        )
-        .await?;
+    let bound = p.bound();
+    let row = client.query_one(&statement, &bound.args(&[])).await?;
     let text: String = row.get(0);
     serde_json::from_str(&text).map_err(|e| DbError::Data(format!("dashboard document: {e}")))
 }
@@ -225,19 +251,8 @@ pub async fn flagged(
         .find(|f| **f == flag)
         .ok_or_else(|| DbError::Data(format!("no flag '{flag}'")))?;
     let sql = format!("{STATE}\n{SITE_ROW} WHERE f.{flag} ORDER BY f.code LIMIT $6");
-    let rows = client
-        .query(
-            &sql,
-            &[
-                &p.clearance.code(),
-                &p.cutoff(),
-                &p.day(),
-                &p.ahead_threshold,
-                &p.stale_days,
-                &limit,
-            ],
-        )
-        .await?;
+    let bound = p.bound();
+    let rows = client.query(&sql, &bound.args(&[&limit])).await?;
     Ok(site_rows(&rows))
 }
 
@@ -259,20 +274,8 @@ pub async fn plan_by_district(
             AND $4::float8 IS NOT NULL AND $5::int IS NOT NULL
           GROUP BY 1, 2 ORDER BY 1"
     );
-    let rows = client
-        .query(
-            &sql,
-            &[
-                &p.clearance.code(),
-                &p.cutoff(),
-                &p.day(),
-                &p.ahead_threshold,
-                &p.stale_days,
-                &year,
-                &source,
-            ],
-        )
-        .await?;
+    let bound = p.bound();
+    let rows = client.query(&sql, &bound.args(&[&year, &source])).await?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -309,20 +312,9 @@ pub async fn plan_sites(
           WHERE b.year = $6 AND b.source = $7::text::funding_source AND coalesce(dd.code, '') = $8
           ORDER BY b.estimate_vnd DESC, f.code LIMIT 1000"
     );
+    let bound = p.bound();
     let rows = client
-        .query(
-            &sql,
-            &[
-                &p.clearance.code(),
-                &p.cutoff(),
-                &p.day(),
-                &p.ahead_threshold,
-                &p.stale_days,
-                &year,
-                &source,
-                &district,
-            ],
-        )
+        .query(&sql, &bound.args(&[&year, &source, &district]))
         .await?;
     Ok(site_rows(&rows))
 }

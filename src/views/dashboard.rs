@@ -77,7 +77,12 @@ fn stack(r: &GroupRow, left: f64, scale: f64) -> Vec<(f64, f64, &'static str, i6
 }
 
 /// One series of the plan chart: Vietnamese and English names, colour, and its amount.
-type Series = (&'static str, &'static str, &'static str, fn(&PlanRow) -> i64);
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&PlanRow) -> i64,
+);
 
 /// Works per status, one stacked bar per group.
 fn status_bars(rows: &[GroupRow], label: impl Fn(&GroupRow) -> String, lang: Lang) -> Markup {
