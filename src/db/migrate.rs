@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_crs_search"),
     migration!(8, "0008_layer_version_notify"),
     migration!(9, "0009_updates_sessions"),
+    migration!(10, "0010_layer_version_at_commit"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -393,6 +393,7 @@ pub async fn apply(
     if report.failed_rows() == 0 {
         tx.commit().await?;
         report.committed = true;
+        store::committed_versions(&*client, &mut report.applied).await?;
     } else {
         tx.rollback().await?;
         report.applied.clear();

@@ -67,7 +67,7 @@ pub struct SiteState {
 pub struct Applied {
     pub state: SiteState,
     pub history_id: i64,
-    /// The site's map layer and its data version after this write.
+    /// The site's map layer and its data version after this write (once committed).
     pub layer: String,
     pub layer_version: i64,
 }
@@ -280,20 +280,36 @@ pub async fn apply_in(
         &[&user.id, &user.username, &request.code, &before, &after],
     )
     .await?;
-    let layer: String = row.get(6);
-    let layer_version: i64 = tx
-        .query_one(
-            "SELECT version FROM layer_version WHERE layer = $1",
-            &[&layer],
-        )
-        .await?
-        .get(0);
     Ok(Applied {
         state: state_of(tx, site_id).await?,
         history_id,
-        layer,
-        layer_version,
+        layer: row.get(6),
+        // Known once committed: the layer's version is bumped at commit.
+        layer_version: 0,
     })
+}
+
+/// The versions of `applied`'s layers after their commit, so this process's tile cache
+/// moves past them before the next request (NOTIFY brings them too, a moment later).
+pub async fn committed_versions(
+    client: &impl deadpool_postgres::GenericClient,
+    applied: &mut [Applied],
+) -> Result<(), DbError> {
+    let mut layers: Vec<String> = applied.iter().map(|a| a.layer.clone()).collect();
+    layers.sort();
+    layers.dedup();
+    let rows = client
+        .query(
+            "SELECT layer, version FROM layer_version WHERE layer = ANY($1)",
+            &[&layers],
+        )
+        .await?;
+    for a in applied.iter_mut() {
+        if let Some(r) = rows.iter().find(|r| r.get::<_, &str>(0) == a.layer) {
+            a.layer_version = r.get(1);
+        }
+    }
+    Ok(())
 }
 
 /// Applies one update in a transaction of its own.
@@ -306,5 +322,8 @@ pub async fn apply(
     let tx = client.transaction().await?;
     let applied = apply_in(&tx, user, request, today).await?;
     tx.commit().await?;
+    let mut applied = [applied];
+    committed_versions(&*client, &mut applied).await?;
+    let [applied] = applied;
     Ok(applied)
 }

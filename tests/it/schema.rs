@@ -445,3 +445,51 @@ async fn geodata_loads_once() {
     let counts: Vec<i64> = (0..6).map(|i| row.get(i)).collect();
     assert_eq!(counts, vec![1, 9, 94, 1, 3, 2]);
 }
+
+async fn version(client: &Client, layer: &str) -> i64 {
+    client
+        .query_one("SELECT version FROM layer_version WHERE layer = $1", &[&layer])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_layer_version_moves_once_per_transaction_at_commit() {
+    let db = TestDb::new().await;
+    let mut client = db.client().await;
+    let before = version(&client, "logistics").await;
+    let other = db.client().await;
+    let tx = client.transaction().await.unwrap();
+    for n in 1..=3 {
+        tx.execute(
+            "INSERT INTO site (code, name, kind, geom, programme)
+             VALUES ($1, 'Kho thử', 'warehouse', ST_GeomFromEWKT($2), 'kvpt_2021_2025')",
+            &[&format!("KHO-T-{n}"), &POINT],
+        )
+        .await
+        .unwrap();
+    }
+    // Nothing moves (and nothing is locked) while the transaction runs.
+    assert_eq!(version(&other, "logistics").await, before);
+    other
+        .execute("UPDATE layer_version SET changed_at = now() WHERE layer = 'logistics'", &[])
+        .await
+        .expect("the layer's row is not held by a running write");
+    tx.commit().await.unwrap();
+    assert_eq!(version(&client, "logistics").await, before + 1, "once for three sites");
+    // A rolled-back write moves nothing; moving a work to another layer moves both.
+    let tx = client.transaction().await.unwrap();
+    tx.execute("UPDATE site SET name = 'x' WHERE code = 'KHO-T-1'", &[])
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(version(&client, "logistics").await, before + 1);
+    let militia = version(&client, "border_militia").await;
+    client
+        .execute("UPDATE site SET kind = 'militia_post_combat_work' WHERE code = 'KHO-T-1'", &[])
+        .await
+        .unwrap();
+    assert_eq!(version(&client, "logistics").await, before + 2);
+    assert_eq!(version(&client, "border_militia").await, militia + 1);
+}
