@@ -7,38 +7,45 @@
 WITH params AS (
     SELECT $1::text::classification AS ceiling, $2::timestamptz AS cutoff, $3::date AS day
 ),
+-- Two branches, one pruned when the plan is made ($2 is known then): now reads the site
+-- table alone; as of a date looks up each work's last history row before the cutoff.
 state AS MATERIALIZED (
     SELECT s.id, s.code, s.name, s.kind, s.district_id, s.commune_id, s.planned_finish,
-           CASE WHEN p.cutoff IS NULL THEN s.status ELSE coalesce(h.new_status, 'planned') END AS status,
-           CASE WHEN p.cutoff IS NULL THEN s.progress_pct ELSE coalesce(h.new_pct, 0::smallint) END AS pct,
-           h.recorded_at AS last_update
+           s.status, s.progress_pct AS pct, s.updated_at AS last_update
       FROM site s
-     CROSS JOIN params p
+     WHERE $2::timestamptz IS NULL
+       AND s.classification <= $1::text::classification
+    UNION ALL
+    SELECT s.id, s.code, s.name, s.kind, s.district_id, s.commune_id, s.planned_finish,
+           coalesce(h.new_status, 'planned'), coalesce(h.new_pct, 0::smallint), h.recorded_at
+      FROM site s
       LEFT JOIN LATERAL (
             SELECT ph.new_status, ph.new_pct, ph.recorded_at
               FROM progress_history ph
-             WHERE ph.site_id = s.id AND ph.recorded_at < coalesce(p.cutoff, 'infinity')
+             WHERE ph.site_id = s.id AND ph.recorded_at < $2::timestamptz
              ORDER BY ph.recorded_at DESC, ph.id DESC
              LIMIT 1) h ON true
-     WHERE s.classification <= p.ceiling
-       AND (p.cutoff IS NULL OR s.created_at < p.cutoff)
+     WHERE $2::timestamptz IS NOT NULL
+       AND s.classification <= $1::text::classification
+       AND s.created_at < $2::timestamptz
 ),
 budget AS MATERIALIZED (
     SELECT b.site_id, b.year, b.source, b.estimate_vnd, b.allocated_vnd, b.disbursed_vnd, b.settled_vnd
-      FROM budget_line b CROSS JOIN params p
-     WHERE p.cutoff IS NULL
+      FROM budget_line b
+     WHERE $2::timestamptz IS NULL
     UNION ALL
     SELECT * FROM (
         SELECT DISTINCT ON (h.site_id, h.year, h.source)
                h.site_id, h.year, h.source, h.estimate_vnd, h.allocated_vnd, h.disbursed_vnd, h.settled_vnd
-          FROM budget_history h CROSS JOIN params p
-         WHERE p.cutoff IS NOT NULL AND h.recorded_at < p.cutoff
+          FROM budget_history h
+         WHERE $2::timestamptz IS NOT NULL AND h.recorded_at < $2::timestamptz
          ORDER BY h.site_id, h.year, h.source, h.recorded_at DESC, h.id DESC) past
 ),
+-- Totals per work first (one pass over the lines), joined to the visible works after.
 site_budget AS MATERIALIZED (
     SELECT b.site_id, sum(b.estimate_vnd)::int8 AS e, sum(b.allocated_vnd)::int8 AS a,
            sum(b.disbursed_vnd)::int8 AS d, sum(b.settled_vnd)::int8 AS s
-      FROM budget b JOIN state st ON st.id = b.site_id
+      FROM budget b
      GROUP BY b.site_id
 ),
 flagged AS (

@@ -46,6 +46,8 @@ pub struct LineUpdate {
 pub struct Saved {
     pub version: i32,
     pub warnings: Vec<Finding>,
+    /// The budget's data version after the commit (dashboards cached before are stale).
+    pub budget_version: i64,
 }
 
 pub fn may_edit(user: &SessionUser) -> Result<(), BudgetError> {
@@ -142,5 +144,16 @@ pub async fn save(
     )
     .await?;
     tx.commit().await?;
-    Ok(Saved { version, warnings })
+    let budget_version: i64 = client
+        .query_one(
+            "SELECT version FROM layer_version WHERE layer = 'budget'",
+            &[],
+        )
+        .await?
+        .get(0);
+    Ok(Saved {
+        version,
+        warnings,
+        budget_version,
+    })
 }

@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_layer_version_notify"),
     migration!(9, "0009_updates_sessions"),
     migration!(10, "0010_layer_version_at_commit"),
+    migration!(11, "0011_history_lookups"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -182,10 +182,13 @@ async fn post(
     };
     let mut client = state.db().await.map_err(|e| fail(e.into()))?;
     let (status, outcome) = match store::save(&mut client, &user, &line).await {
-        Ok(saved) => (
+        Ok(saved) => {
+            state.tiles.saw_version("budget", saved.budget_version);
+            (
             StatusCode::OK,
             Outcome { ok: true, messages: vec![], warnings: saved.warnings.iter().map(|w| w.message(lang).to_string()).collect() },
-        ),
+        )
+        }
         Err(BudgetError::Rules(errors)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             Outcome { ok: false, messages: errors.iter().map(|e| e.message(lang).to_string()).collect(), warnings: vec![] },
@@ -251,7 +254,10 @@ async fn api_put(
     };
     let mut client = state.db().await?;
     match store::save(&mut client, &user, &line).await {
-        Ok(saved) => Ok(Json(json!({ "version": saved.version, "warnings": saved.warnings })).into_response()),
+        Ok(saved) => {
+            state.tiles.saw_version("budget", saved.budget_version);
+            Ok(Json(json!({ "version": saved.version, "warnings": saved.warnings })).into_response())
+        }
         Err(BudgetError::Rules(errors)) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             Json(json!({ "error": "the line breaks the budget rules", "status": 422, "violations": errors })),

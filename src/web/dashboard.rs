@@ -6,12 +6,14 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use super::caller::Caller;
 use super::{AppState, PageError};
 use crate::db::dashboard::{self, Dashboard, Params, FLAGS};
-use crate::domain::FundingSource;
+use crate::domain::{FundingSource, LayerGroup};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::views;
@@ -91,9 +93,48 @@ fn params(view: &View, caller: &Caller) -> Result<Params, AppError> {
     })
 }
 
-async fn load(state: &AppState, p: &Params) -> Result<Dashboard, AppError> {
+/// Dashboards recently computed, keyed by what was asked and the version of every table
+/// they read (site layers, budget): any write makes its old entries unreachable.
+pub struct DashboardCache {
+    entries: quick_cache::sync::Cache<String, Arc<Dashboard>>,
+}
+
+impl Default for DashboardCache {
+    fn default() -> Self {
+        Self {
+            entries: quick_cache::sync::Cache::new(256),
+        }
+    }
+}
+
+/// The key of `p` at the current data versions; `None` while versions are unknown (the
+/// listener is down), when nothing is cached.
+fn cache_key(state: &AppState, p: &Params) -> Option<String> {
+    let mut key = format!(
+        "{}|{:?}|{}|{}|{}",
+        p.clearance.code(),
+        p.as_of,
+        p.ahead_threshold,
+        p.stale_days,
+        p.day()
+    );
+    for layer in LayerGroup::ALL.iter().map(|g| g.code()).chain(["budget"]) {
+        key.push_str(&format!("|{}", state.tiles.version(layer)?));
+    }
+    Some(key)
+}
+
+async fn load(state: &AppState, p: &Params) -> Result<Arc<Dashboard>, AppError> {
+    let key = cache_key(state, p);
+    if let Some(hit) = key.as_ref().and_then(|k| state.dashboards.entries.get(k)) {
+        return Ok(hit);
+    }
     let client = state.db().await?;
-    Ok(dashboard::summary(&client, p).await?)
+    let d = Arc::new(dashboard::summary(&client, p).await?);
+    if let Some(key) = key {
+        state.dashboards.entries.insert(key, d.clone());
+    }
+    Ok(d)
 }
 
 async fn page(

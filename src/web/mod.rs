@@ -51,6 +51,8 @@ pub struct AppState {
     pub matched: Arc<features::MatchedIds>,
     /// The dashboard's consistency-flag thresholds unless a planner asks otherwise.
     pub flags: dashboard::FlagDefaults,
+    /// Dashboards computed at the current data versions.
+    pub dashboards: Arc<dashboard::DashboardCache>,
 }
 
 /// How many heavy requests run at once: twice the cores (one computing while one waits on I/O).
@@ -76,6 +78,7 @@ impl AppState {
             heavy: Arc::new(tokio::sync::Semaphore::new(heavy_slots())),
             matched: Arc::new(features::MatchedIds::new(64 * 1024 * 1024)),
             flags: dashboard::FlagDefaults::default(),
+            dashboards: Arc::new(dashboard::DashboardCache::default()),
         }
     }
 

@@ -278,3 +278,63 @@ async fn map_tiles_show_statuses_as_of_a_date() {
     let (_, _, tilejson) = get("/tiles/logistics.json?as_of=2023-12-31".into()).await;
     assert!(tilejson.contains(".mvt?as_of=2023-12-31"), "{tilejson}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_dashboards_follow_every_write() {
+    let db = hand_built().await;
+    let state = kvpt::web::AppState::new(db.pool()).listening(db.config());
+    for _ in 0..100 {
+        if state.tiles.version("budget").is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let cookie = db
+        .sign_in("planner", UserRole::Viewer, Classification::Internal, &[])
+        .await;
+    let app = crate::common::with_cookie(kvpt::web::router(state), &cookie);
+    let plan = || csv(&app, "table=plan");
+    assert_eq!(plan().await, [["2023", "central", "100", "80", "80", "70"]]);
+    assert_eq!(
+        plan().await,
+        [["2023", "central", "100", "80", "80", "70"]],
+        "cached"
+    );
+    // Another process corrects the line: the next dashboards show it.
+    db.client()
+        .await
+        .execute("UPDATE budget_line SET estimate_vnd = 150", &[])
+        .await
+        .unwrap();
+    let mut seen = false;
+    for _ in 0..40 {
+        if plan().await == [["2023", "central", "150", "80", "80", "70"]] {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(seen, "the budget edit never reached the cached dashboard");
+    // And a progress edit changes the figures by kind.
+    let before = csv(&app, "table=by_kind").await;
+    db.client()
+        .await
+        .execute(
+            "UPDATE site SET status = 'completed', progress_pct = 100 WHERE code = 'KHO-TBI-9002'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut changed = false;
+    for _ in 0..40 {
+        if csv(&app, "table=by_kind").await != before {
+            changed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(
+        changed,
+        "the progress edit never reached the cached dashboard"
+    );
+}

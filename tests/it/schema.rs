@@ -448,7 +448,10 @@ async fn geodata_loads_once() {
 
 async fn version(client: &Client, layer: &str) -> i64 {
     client
-        .query_one("SELECT version FROM layer_version WHERE layer = $1", &[&layer])
+        .query_one(
+            "SELECT version FROM layer_version WHERE layer = $1",
+            &[&layer],
+        )
         .await
         .unwrap()
         .get(0)
@@ -473,11 +476,18 @@ async fn a_layer_version_moves_once_per_transaction_at_commit() {
     // Nothing moves (and nothing is locked) while the transaction runs.
     assert_eq!(version(&other, "logistics").await, before);
     other
-        .execute("UPDATE layer_version SET changed_at = now() WHERE layer = 'logistics'", &[])
+        .execute(
+            "UPDATE layer_version SET changed_at = now() WHERE layer = 'logistics'",
+            &[],
+        )
         .await
         .expect("the layer's row is not held by a running write");
     tx.commit().await.unwrap();
-    assert_eq!(version(&client, "logistics").await, before + 1, "once for three sites");
+    assert_eq!(
+        version(&client, "logistics").await,
+        before + 1,
+        "once for three sites"
+    );
     // A rolled-back write moves nothing; moving a work to another layer moves both.
     let tx = client.transaction().await.unwrap();
     tx.execute("UPDATE site SET name = 'x' WHERE code = 'KHO-T-1'", &[])
@@ -487,7 +497,10 @@ async fn a_layer_version_moves_once_per_transaction_at_commit() {
     assert_eq!(version(&client, "logistics").await, before + 1);
     let militia = version(&client, "border_militia").await;
     client
-        .execute("UPDATE site SET kind = 'militia_post_combat_work' WHERE code = 'KHO-T-1'", &[])
+        .execute(
+            "UPDATE site SET kind = 'militia_post_combat_work' WHERE code = 'KHO-T-1'",
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(version(&client, "logistics").await, before + 2);
