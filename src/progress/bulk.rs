@@ -249,6 +249,7 @@ fn parse(data: &[u8]) -> Result<Vec<ParsedRow>, Vec<RowError>> {
                     code,
                     expected_version: version,
                     photos: vec![],
+                    keep: Default::default(),
                     update: Update {
                         status,
                         percent,

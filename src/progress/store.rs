@@ -72,11 +72,22 @@ pub struct Applied {
     pub layer_version: i64,
 }
 
+/// Fields an API caller left out keep the site's current value (`PATCH`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Keep {
+    pub status: bool,
+    pub percent: bool,
+    pub actual_start: bool,
+    pub actual_finish: bool,
+}
+
 /// An update as sent: the change, and the version it was made against.
 #[derive(Debug, Clone)]
 pub struct Request {
     pub code: String,
     pub update: Update,
+    /// Which of `update`'s fields are placeholders for "as it is now".
+    pub keep: Keep,
     pub expected_version: i32,
     pub photos: Vec<Photo>,
 }
@@ -208,7 +219,21 @@ pub async fn apply_in(
         actual_start: row.get(3),
         actual_finish: row.get(4),
     };
-    let update = &request.update;
+    let mut update = request.update.clone();
+    let keep = request.keep;
+    if keep.status {
+        update.status = current.status;
+    }
+    if keep.percent {
+        update.percent = i64::from(current.percent);
+    }
+    if keep.actual_start {
+        update.actual_start = current.actual_start;
+    }
+    if keep.actual_finish {
+        update.actual_finish = current.actual_finish;
+    }
+    let update = &update;
     let violations = rules::check(&current, update, today);
     if !violations.is_empty() {
         return Err(ProgressError::Rules(violations));
@@ -221,67 +246,78 @@ pub async fn apply_in(
             .map(str::to_string)
     };
     let (note, reason) = (text(&update.note), text(&update.correction_reason));
-    let new_version: i32 = tx
-        .query_one(
-            "UPDATE site SET status = $2::text::site_status, progress_pct = $3,
-                    actual_start = $4, actual_finish = $5,
-                    version = version + 1, updated_at = now()
-              WHERE id = $1 RETURNING version",
-            &[
-                &site_id,
-                &update.status.code(),
-                &percent,
-                &update.actual_start,
-                &update.actual_finish,
-            ],
-        )
-        .await?
-        .get(0);
-    let history_id: i64 = tx
-        .query_one(
-            "INSERT INTO progress_history (site_id, recorded_by, actor, old_status, new_status,
-                    old_pct, new_pct, note, correction_reason, actual_start, actual_finish, site_version)
-             VALUES ($1, $2, $3, $4::text::site_status, $5::text::site_status, $6, $7, $8, $9, $10, $11, $12)
-             RETURNING id",
-            &[
-                &site_id,
-                &user.id,
-                &user.username,
-                &current.status.code(),
-                &update.status.code(),
-                &current.percent,
-                &percent,
-                &note,
-                &reason,
-                &update.actual_start,
-                &update.actual_finish,
-                &new_version,
-            ],
-        )
-        .await?
-        .get(0);
-    for photo in &request.photos {
-        super::photos::insert(tx, site_id, history_id, user.id, photo).await?;
-    }
+    // The site, its history row and the audit row in one statement: one round trip.
     let before = json!({
         "status": current.status.code(), "percent": current.percent,
         "actual_start": current.actual_start, "actual_finish": current.actual_finish,
         "version": version,
     });
-    let after = json!({
-        "status": update.status.code(), "percent": percent,
-        "actual_start": update.actual_start, "actual_finish": update.actual_finish,
-        "version": new_version, "note": note, "correction_reason": reason,
-        "photos": request.photos.len(), "history_id": history_id,
-    });
-    tx.execute(
-        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
-         VALUES ($1, $2, 'site.progress', 'site', $3, $4, $5)",
-        &[&user.id, &user.username, &request.code, &before, &after],
-    )
-    .await?;
+    let written = tx
+        .query_one(
+            "WITH upd AS (
+                 UPDATE site SET status = $2::text::site_status, progress_pct = $3,
+                        actual_start = $4, actual_finish = $5,
+                        version = version + 1, updated_at = now()
+                  WHERE id = $1 RETURNING version),
+             h AS (
+                 INSERT INTO progress_history (site_id, recorded_by, actor, old_status, new_status,
+                        old_pct, new_pct, note, correction_reason, actual_start, actual_finish, site_version)
+                 SELECT $1, $6, $7, $8::text::site_status, $2::text::site_status, $9, $3, $10, $11, $4, $5,
+                        upd.version
+                   FROM upd
+                 RETURNING id, recorded_at, site_version),
+             a AS (
+                 INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
+                 SELECT $6, $7, 'site.progress', 'site', $12, $13,
+                        jsonb_build_object('status', $2::text, 'percent', $3, 'actual_start', $4,
+                                           'actual_finish', $5, 'version', h.site_version, 'note', $10,
+                                           'correction_reason', $11, 'photos', $14::int,
+                                           'history_id', h.id)
+                   FROM h)
+             SELECT h.site_version, h.id, h.recorded_at FROM h",
+            &[
+                &site_id,
+                &update.status.code(),
+                &percent,
+                &update.actual_start,
+                &update.actual_finish,
+                &user.id,
+                &user.username,
+                &current.status.code(),
+                &current.percent,
+                &note,
+                &reason,
+                &request.code,
+                &before,
+                &(request.photos.len() as i32),
+            ],
+        )
+        .await?;
+    let (new_version, history_id, recorded_at): (i32, i64, DateTime<Utc>) =
+        (written.get(0), written.get(1), written.get(2));
+    for photo in &request.photos {
+        super::photos::insert(tx, site_id, history_id, user.id, photo).await?;
+    }
     Ok(Applied {
-        state: state_of(tx, site_id).await?,
+        state: SiteState {
+            code: request.code.clone(),
+            status: update.status.code().to_string(),
+            percent,
+            actual_start: update.actual_start,
+            actual_finish: update.actual_finish,
+            version: new_version,
+            last_update: Some(HistoryEntry {
+                id: history_id,
+                recorded_at,
+                actor: user.username.clone(),
+                old_status: Some(current.status.code().to_string()),
+                new_status: update.status.code().to_string(),
+                old_pct: Some(current.percent),
+                new_pct: percent,
+                note,
+                correction_reason: reason,
+            }),
+        },
         history_id,
         layer: row.get(6),
         // Known once committed: the layer's version is bumped at commit.

@@ -287,6 +287,7 @@ async fn form_post(
         code: code.clone(),
         expected_version: values.version,
         photos,
+        keep: Default::default(),
         update: Update {
             status,
             percent,
@@ -372,7 +373,6 @@ async fn api_patch(
     caller.check_csrf(csrf_header(&headers))?;
     let body: PatchBody = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request("body", format!("not a progress update: {e}")))?;
-    let site = visible_site(&state, &caller, &code).await?;
     let status = match &body.status {
         Some(s) => SiteStatus::from_code(s).ok_or_else(|| {
             let known: Vec<&str> = SiteStatus::ALL.iter().map(|s| s.code()).collect();
@@ -381,18 +381,25 @@ async fn api_patch(
                 format!("no status '{s}'; statuses are {}", known.join(", ")),
             )
         })?,
-        None => SiteStatus::from_code(&site.status)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown status in the database")))?,
+        None => SiteStatus::Planned,
+    };
+    // Fields left out keep the site's value, read under the site's lock when applying.
+    let keep = store::Keep {
+        status: body.status.is_none(),
+        percent: body.percent.is_none(),
+        actual_start: body.actual_start.is_none(),
+        actual_finish: body.actual_finish.is_none(),
     };
     let request = Request {
         code: code.clone(),
         expected_version: body.version,
         photos: vec![],
+        keep,
         update: Update {
             status,
-            percent: body.percent.unwrap_or(i64::from(site.percent)),
-            actual_start: body.actual_start.or(site.actual_start),
-            actual_finish: body.actual_finish.or(site.actual_finish),
+            percent: body.percent.unwrap_or(0),
+            actual_start: body.actual_start,
+            actual_finish: body.actual_finish,
             note: body.note,
             correction_reason: body.correction_reason,
         },
