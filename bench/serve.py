@@ -60,6 +60,33 @@ def wait_for(url, seconds=60):
     raise SystemExit(f"{url} did not come up")
 
 
+# Headers sent to a server, by base URL (kvpt's session cookie).
+HEADERS = {}
+
+
+def sign_in_internal_planner(kvpt, db, base):
+    """Creates a viewer cleared for internal works and signs it in: kvpt then serves the same
+    features as the martin functions (clearance 'internal'), not the anonymous public ones."""
+    import http.client, urllib.parse
+    name, password = f"bench.tiles{int(time.time())}", "bench-mật-khẩu-2025"
+    subprocess.run([kvpt, "user", "add", name, "--name", name, "--role", "viewer", "--clearance", "internal"],
+                   input=password + "\n", text=True, check=True, capture_output=True,
+                   env={**os.environ, "DATABASE_URL": db})
+    host, port = base.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port))
+    conn.request("GET", "/login")
+    r = conn.getresponse()
+    page = r.read().decode()
+    csrf_cookie = re.search(r"kvpt_login_csrf=([0-9a-f]+)", r.getheader("Set-Cookie")).group(1)
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    conn.request("POST", "/login", urllib.parse.urlencode({"username": name, "password": password, "csrf": csrf}),
+                 {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"kvpt_login_csrf={csrf_cookie}"})
+    r = conn.getresponse()
+    r.read()
+    session = re.search(r"kvpt_session=([0-9a-f]+)", r.getheader("Set-Cookie")).group(1)
+    HEADERS[base] = [f"Cookie: kvpt_session={session}"]
+
+
 def wrk(base, paths, seconds, latency=False):
     """Runs wrk over `paths` (cycled) and returns requests/s, latency percentiles and errors."""
     os.makedirs(OUT, exist_ok=True)
@@ -68,6 +95,8 @@ def wrk(base, paths, seconds, latency=False):
         f.write("\n".join(paths) + "\n")
     script = os.path.join(ROOT, "bench", "paths.lua")
     cmd = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "-s", script]
+    for header in HEADERS.get(base, []):
+        cmd += ["-H", header]
     if latency:
         cmd.append("--latency")
     cmd.append(base)
@@ -282,6 +311,7 @@ def main():
                                                      "RUST_LOG": "warn"}, "http://127.0.0.1:18080/healthz")
         servers.append(kvpt)
         K = "http://127.0.0.1:18080"
+        sign_in_internal_planner(args.kvpt, args.db, K)
         log("-- tiles (kvpt and martin alternating)")
         if args.martin:
             config = os.path.join(OUT, "martin.yaml")

@@ -112,6 +112,21 @@ pub enum UserAction {
         #[arg(long, value_delimiter = ',')]
         districts: Vec<String>,
     },
+    /// Change a user's role, clearance, unit or districts (audited; applies at once).
+    Set {
+        username: String,
+        /// viewer, engineer, budget_officer or admin.
+        #[arg(long)]
+        role: Option<String>,
+        /// public, internal, confidential or secret.
+        #[arg(long)]
+        clearance: Option<String>,
+        #[arg(long)]
+        unit: Option<String>,
+        /// Replace the districts an engineer may update (comma-separated codes or abbreviations).
+        #[arg(long, value_delimiter = ',')]
+        districts: Option<Vec<String>>,
+    },
     /// Set a new password (ends the user's sessions).
     Passwd { username: String },
     /// Disable an account (ends its sessions; its history stays).
@@ -401,6 +416,38 @@ async fn user_command(
                 role.code(),
                 clearance.code()
             );
+        }
+        UserAction::Set {
+            username,
+            role,
+            clearance,
+            unit,
+            districts,
+        } => {
+            let role = match role {
+                Some(r) => Some(UserRole::from_code(&r).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no role '{r}'; roles are viewer, engineer, budget_officer, admin"
+                    )
+                })?),
+                None => None,
+            };
+            let clearance = match clearance {
+                Some(c) => Some(Classification::from_code(&c).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no clearance '{c}'; levels are public, internal, confidential, secret"
+                    )
+                })?),
+                None => None,
+            };
+            let change = users::UserChange {
+                role,
+                clearance,
+                unit,
+                districts,
+            };
+            users::set(client, &username, &change, actor).await?;
+            println!("user {username} changed");
         }
         UserAction::Passwd { username } => {
             let password = read_password(&username)?;

@@ -213,3 +213,76 @@ pub async fn bootstrap_admin(client: &mut Client) -> Result<Option<String>, User
     add(client, &admin, &password, "bootstrap").await?;
     Ok(Some(password))
 }
+
+/// What `kvpt user set` changes; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub role: Option<UserRole>,
+    pub clearance: Option<Classification>,
+    pub unit: Option<String>,
+    /// Replaces the engineer's districts when given.
+    pub districts: Option<Vec<String>>,
+}
+
+/// Changes a user's role, clearance, unit or districts, audited with the previous values;
+/// their sessions see the change on their next request (servers are notified).
+pub async fn set(
+    client: &mut Client,
+    username: &str,
+    change: &UserChange,
+    actor: &str,
+) -> Result<(), UserError> {
+    let tx = client.transaction().await?;
+    let row = tx
+        .query_opt(
+            "SELECT id, role::text, clearance::text, unit,
+                    coalesce((SELECT array_agg(d.abbr ORDER BY d.abbr) FROM user_district ud
+                               JOIN admin_unit d ON d.id = ud.district_id WHERE ud.user_id = u.id), '{}')
+               FROM app_user u WHERE username = $1 FOR UPDATE",
+            &[&username],
+        )
+        .await?
+        .ok_or_else(|| UserError::NotFound(username.to_string()))?;
+    let id: i32 = row.get(0);
+    let before = json!({
+        "role": row.get::<_, String>(1), "clearance": row.get::<_, String>(2),
+        "unit": row.get::<_, Option<String>>(3), "districts": row.get::<_, Vec<String>>(4),
+    });
+    tx.execute(
+        "UPDATE app_user SET role = coalesce($2::text::user_role, role),
+                clearance = coalesce($3::text::classification, clearance),
+                unit = coalesce($4, unit), updated_at = now()
+          WHERE id = $1",
+        &[
+            &id,
+            &change.role.map(|r| r.code()),
+            &change.clearance.map(|c| c.code()),
+            &change.unit,
+        ],
+    )
+    .await?;
+    if let Some(districts) = &change.districts {
+        tx.execute("DELETE FROM user_district WHERE user_id = $1", &[&id])
+            .await?;
+        for district in districts {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO user_district (user_id, district_id)
+                     SELECT $1, id FROM admin_unit
+                      WHERE level = 'district' AND (code = $2 OR upper(abbr) = upper($2))",
+                    &[&id, district],
+                )
+                .await?;
+            if inserted == 0 {
+                return Err(UserError::UnknownDistrict(district.clone()));
+            }
+        }
+    }
+    let after = json!({
+        "role": change.role.map(|r| r.code()), "clearance": change.clearance.map(|c| c.code()),
+        "unit": change.unit, "districts": change.districts,
+    });
+    audit(&tx, actor, "user.set", username, Some(before), Some(after)).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -177,8 +177,9 @@ try {
   check(mapBox.width >= 380, `the map is full width on a phone (${mapBox.width})`);
   check(!(await small.locator('#panel').isVisible()) || (await small.locator('#panel').boundingBox()).x < 0, 'panel hidden until asked');
   await small.click('#panel-toggle');
-  await small.waitForTimeout(400);
-  check((await small.locator('#panel').boundingBox()).x >= 0, 'panel opens');
+  const opened = await small.waitForFunction(() => document.getElementById('panel').getBoundingClientRect().x >= 0,
+    null, { timeout: 10000 }).then(() => true, () => false);
+  check(opened, `panel opens (at x ${(await small.locator('#panel').boundingBox()).x})`);
   check(await small.$eval('#layers', (l) => l.innerText.includes('Border markers')), 'English labels');
   await small.screenshot({ path: screenshot.replace(/\.png$/, '-phone.png') });
   await phone.close();

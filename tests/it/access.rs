@@ -138,3 +138,147 @@ async fn sessions_ended_elsewhere_stop_at_once() {
     }
     assert!(refused, "a disabled account still signed in after a second");
 }
+
+/// Every mutating route, who may use it, and how a refusal looks.
+#[tokio::test]
+async fn role_by_route_matrix_for_every_mutating_route() {
+    let db = TestDb::with_demo(200, 5).await;
+    let client = db.client().await;
+    let code: String = client
+        .query_one(
+            "SELECT s.code FROM site s JOIN admin_unit d ON d.id = s.district_id
+              WHERE d.abbr = 'TBI' AND s.status = 'under_construction' ORDER BY s.code LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    client
+        .execute(
+            "UPDATE site SET classification = 'internal' WHERE code = $1",
+            &[&code],
+        )
+        .await
+        .unwrap();
+    let (form, form_type) = crate::common::multipart(&[("csrf", "CSRF")], &[]);
+    let form = String::from_utf8(form).unwrap();
+    // (method, uri, content type, body, the role allowed, whether it is a page)
+    let routes: Vec<(&str, String, String, String, UserRole, bool)> = vec![
+        ("POST", format!("/sites/{code}/progress"), form_type.clone(), form.clone(), UserRole::Engineer, true),
+        ("PATCH", format!("/api/sites/{code}/progress"), "application/json".into(), "{\"version\": 1}".into(), UserRole::Engineer, false),
+        ("POST", "/progress/bulk".into(), form_type.clone(), form.clone(), UserRole::Engineer, true),
+        ("POST", "/api/progress/bulk".into(), "text/csv".into(), "code,status,percent,version\n".into(), UserRole::Engineer, false),
+        ("POST", format!("/sites/{code}/budget"), "application/x-www-form-urlencoded".into(),
+         "csrf=CSRF&version=0&year=2024&source=other&estimate=1&allocated=1&disbursed=0&settled=0".into(), UserRole::BudgetOfficer, true),
+        ("PUT", format!("/api/sites/{code}/budget/2024/other"), "application/json".into(),
+         "{\"estimate\":1,\"allocated\":1,\"disbursed\":0,\"settled\":0,\"version\":0}".into(), UserRole::BudgetOfficer, false),
+    ];
+    let mut apps = Vec::new();
+    for role in UserRole::ALL {
+        let name = format!("m{}", role.code().replace('_', ""));
+        let cookie = db
+            .sign_in(&name, *role, Classification::Secret, &["TBI"])
+            .await;
+        let app = with_cookie(db.app(), &cookie);
+        let (_, _, me) = request(&app, "/api/me", &[]).await;
+        let csrf = serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        apps.push((*role, app, csrf));
+    }
+    for (method, uri, content_type, body, allowed, page) in &routes {
+        // Anonymous: sent to sign in (pages) or 401 (API).
+        let (status, headers, _) = crate::common::call(
+            &db.app(),
+            method,
+            uri,
+            &[("content-type", content_type)],
+            body.replace("CSRF", "x"),
+        )
+        .await;
+        if *page {
+            assert_eq!(status, StatusCode::SEE_OTHER, "anonymous {method} {uri}");
+            assert!(headers[header::LOCATION]
+                .to_str()
+                .unwrap()
+                .starts_with("/login"));
+        } else {
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "anonymous {method} {uri}");
+        }
+        for (role, app, csrf) in &apps {
+            let (status, _, text) = crate::common::call(
+                app,
+                method,
+                uri,
+                &[("content-type", content_type), ("x-csrf-token", csrf)],
+                body.replace("CSRF", csrf),
+            )
+            .await;
+            if role == allowed {
+                assert!(
+                    status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                    "{role:?} {method} {uri}: {status} {text}"
+                );
+                // The right role with a wrong CSRF token: 403.
+                let (status, _, _) = crate::common::call(
+                    app,
+                    method,
+                    uri,
+                    &[("content-type", content_type), ("x-csrf-token", "wrong")],
+                    body.replace("CSRF", "wrong"),
+                )
+                .await;
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{role:?} {method} {uri} with a wrong token"
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{role:?} {method} {uri}: {text}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_changed_role_applies_to_a_live_session() {
+    let db = TestDb::with_demo(20, 5).await;
+    let cookie = db
+        .sign_in(
+            "ks.x",
+            UserRole::Engineer,
+            Classification::Internal,
+            &["TBI"],
+        )
+        .await;
+    let app = with_cookie(db.app(), &cookie);
+    let (_, _, me) = request(&app, "/api/me", &[]).await;
+    assert!(me.contains("\"engineer\""));
+    let mut client = db.client().await;
+    let change = kvpt::accounts::users::UserChange {
+        role: Some(UserRole::Viewer),
+        clearance: Some(Classification::Public),
+        ..Default::default()
+    };
+    kvpt::accounts::users::set(&mut client, "ks.x", &change, "test")
+        .await
+        .unwrap();
+    let (_, _, me) = request(&app, "/api/me", &[]).await;
+    assert!(
+        me.contains("\"viewer\"") && me.contains("\"public\""),
+        "{me}"
+    );
+    assert_eq!(
+        count(
+            &db.client().await,
+            "SELECT count(*) FROM audit_log WHERE action = 'user.set'"
+        )
+        .await,
+        1
+    );
+}
