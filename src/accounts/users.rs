@@ -66,6 +66,28 @@ async fn audit(
     Ok(())
 }
 
+/// Gives user `id` the districts named by code (705) or abbreviation (TBI).
+async fn set_districts(
+    tx: &tokio_postgres::Transaction<'_>,
+    id: i32,
+    districts: &[String],
+) -> Result<(), UserError> {
+    for district in districts {
+        let inserted = tx
+            .execute(
+                "INSERT INTO user_district (user_id, district_id)
+                 SELECT $1, id FROM admin_unit
+                  WHERE level = 'district' AND (code = $2 OR upper(abbr) = upper($2))",
+                &[&id, district],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(UserError::UnknownDistrict(district.clone()));
+        }
+    }
+    Ok(())
+}
+
 /// Creates a user; its id.
 pub async fn add(
     client: &mut Client,
@@ -91,19 +113,7 @@ pub async fn add(
         )
         .await?
         .get(0);
-    for district in &user.districts {
-        let inserted = tx
-            .execute(
-                "INSERT INTO user_district (user_id, district_id)
-                 SELECT $1, id FROM admin_unit
-                  WHERE level = 'district' AND (code = $2 OR upper(abbr) = upper($2))",
-                &[&id, district],
-            )
-            .await?;
-        if inserted == 0 {
-            return Err(UserError::UnknownDistrict(district.clone()));
-        }
-    }
+    set_districts(&tx, id, &user.districts).await?;
     let after = json!({
         "username": user.username, "display_name": user.display_name, "role": user.role.code(),
         "clearance": user.clearance.code(), "unit": user.unit, "districts": user.districts,
@@ -264,19 +274,7 @@ pub async fn set(
     if let Some(districts) = &change.districts {
         tx.execute("DELETE FROM user_district WHERE user_id = $1", &[&id])
             .await?;
-        for district in districts {
-            let inserted = tx
-                .execute(
-                    "INSERT INTO user_district (user_id, district_id)
-                     SELECT $1, id FROM admin_unit
-                      WHERE level = 'district' AND (code = $2 OR upper(abbr) = upper($2))",
-                    &[&id, district],
-                )
-                .await?;
-            if inserted == 0 {
-                return Err(UserError::UnknownDistrict(district.clone()));
-            }
-        }
+        set_districts(&tx, id, districts).await?;
     }
     let after = json!({
         "role": change.role.map(|r| r.code()), "clearance": change.clearance.map(|c| c.code()),

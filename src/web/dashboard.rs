@@ -250,6 +250,30 @@ fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Result<Response, AppError
         .into_response())
 }
 
+/// The plan by year × source as CSV rows, with its header.
+fn plan_rows(plan: &[dashboard::PlanRow]) -> Vec<Vec<String>> {
+    let header = [
+        "year",
+        "source",
+        "estimate_vnd",
+        "allocated_vnd",
+        "disbursed_vnd",
+        "settled_vnd",
+    ];
+    let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    for r in plan {
+        rows.push(vec![
+            r.year.to_string(),
+            r.source.clone(),
+            r.estimate.to_string(),
+            r.allocated.to_string(),
+            r.disbursed.to_string(),
+            r.settled.to_string(),
+        ]);
+    }
+    rows
+}
+
 fn opt(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.1}")).unwrap_or_default()
 }
@@ -302,30 +326,7 @@ async fn csv(
     let rows = match table {
         "by_kind" => groups(&d.by_kind, "kind"),
         "by_district" => groups(&d.by_district, "district_code"),
-        "plan" => {
-            let mut out = vec![[
-                "year",
-                "source",
-                "estimate_vnd",
-                "allocated_vnd",
-                "disbursed_vnd",
-                "settled_vnd",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()];
-            for r in &d.plan {
-                out.push(vec![
-                    r.year.to_string(),
-                    r.source.clone(),
-                    r.estimate.to_string(),
-                    r.allocated.to_string(),
-                    r.disbursed.to_string(),
-                    r.settled.to_string(),
-                ]);
-            }
-            out
-        }
+        "plan" => plan_rows(&d.plan),
         "flags" => vec![
             vec!["flag".into(), "works".into()],
             vec!["ahead".into(), d.flags.ahead.to_string()],
@@ -378,26 +379,6 @@ async fn public_budget(
 async fn public_budget_csv(State(state): State<AppState>) -> Result<Response, AppError> {
     let client = state.db().await?;
     let plan = dashboard::public_budget(&client).await?;
-    let mut rows = vec![[
-        "year",
-        "source",
-        "estimate_vnd",
-        "allocated_vnd",
-        "disbursed_vnd",
-        "settled_vnd",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect::<Vec<_>>()];
-    for r in plan {
-        rows.push(vec![
-            r.year.to_string(),
-            r.source,
-            r.estimate.to_string(),
-            r.allocated.to_string(),
-            r.disbursed.to_string(),
-            r.settled.to_string(),
-        ]);
-    }
+    let rows = plan_rows(&plan);
     csv_response("cong-khai-ngan-sach", rows)
 }
