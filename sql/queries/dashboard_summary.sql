@@ -1,39 +1,51 @@
--- Every dashboard figure in one document (after dashboard_state.sql).
+-- Every dashboard figure in one document (after dashboard_state.sql). The works are
+-- first summed into cells (kind × district × status × late, a few hundred rows) in one
+-- pass; the groupings, totals and flags are then sums of cells.
+, cells AS MATERIALIZED (
+    SELECT kind, district_id, status, late, count(*) AS n, sum(pct)::float8 AS pct_sum,
+           sum(pct * e::float8) AS pct_e, sum(e::float8) AS e, sum(a) AS a, sum(d) AS d, sum(s) AS s,
+           count(*) FILTER (WHERE ahead) AS ahead,
+           count(*) FILTER (WHERE settled_not_done) AS settled_not_done,
+           count(*) FILTER (WHERE done_nothing_disbursed) AS done_nothing_disbursed,
+           count(*) FILTER (WHERE stale) AS stale
+      FROM flagged
+     GROUP BY kind, district_id, status, late
+)
 SELECT json_build_object(
   'by_kind', (SELECT coalesce(json_agg(g ORDER BY g.key), '[]') FROM (
-      SELECT kind AS key, count(*) AS total,
-             count(*) FILTER (WHERE status = 'planned') AS planned,
-             count(*) FILTER (WHERE status = 'design') AS design,
-             count(*) FILTER (WHERE status = 'under_construction') AS under_construction,
-             count(*) FILTER (WHERE status = 'completed') AS completed,
-             count(*) FILTER (WHERE status = 'handed_over') AS handed_over,
-             count(*) FILTER (WHERE status = 'suspended') AS suspended,
-             count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-             round(avg(pct), 1)::float8 AS mean_pct,
-             round((sum(pct * e::float8) / nullif(sum(e::float8), 0))::numeric, 1)::float8 AS weighted_pct,
-             count(*) FILTER (WHERE late) AS late
-        FROM flagged GROUP BY kind) g),
+      SELECT kind AS key, sum(n)::int8 AS total,
+             coalesce(sum(n) FILTER (WHERE status = 'planned'), 0)::int8 AS planned,
+             coalesce(sum(n) FILTER (WHERE status = 'design'), 0)::int8 AS design,
+             coalesce(sum(n) FILTER (WHERE status = 'under_construction'), 0)::int8 AS under_construction,
+             coalesce(sum(n) FILTER (WHERE status = 'completed'), 0)::int8 AS completed,
+             coalesce(sum(n) FILTER (WHERE status = 'handed_over'), 0)::int8 AS handed_over,
+             coalesce(sum(n) FILTER (WHERE status = 'suspended'), 0)::int8 AS suspended,
+             coalesce(sum(n) FILTER (WHERE status = 'cancelled'), 0)::int8 AS cancelled,
+             round((sum(pct_sum) / sum(n))::numeric, 1)::float8 AS mean_pct,
+             round((sum(pct_e) / nullif(sum(e), 0))::numeric, 1)::float8 AS weighted_pct,
+             coalesce(sum(n) FILTER (WHERE late), 0)::int8 AS late
+        FROM cells GROUP BY kind) g),
   'by_district', (SELECT coalesce(json_agg(g ORDER BY g.key), '[]') FROM (
-      SELECT coalesce(d.code, '') AS key, coalesce(d.short_name, '') AS name, count(*) AS total,
-             count(*) FILTER (WHERE status = 'planned') AS planned,
-             count(*) FILTER (WHERE status = 'design') AS design,
-             count(*) FILTER (WHERE status = 'under_construction') AS under_construction,
-             count(*) FILTER (WHERE status = 'completed') AS completed,
-             count(*) FILTER (WHERE status = 'handed_over') AS handed_over,
-             count(*) FILTER (WHERE status = 'suspended') AS suspended,
-             count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-             round(avg(pct), 1)::float8 AS mean_pct,
-             round((sum(pct * e::float8) / nullif(sum(e::float8), 0))::numeric, 1)::float8 AS weighted_pct,
-             count(*) FILTER (WHERE late) AS late
-        FROM flagged f LEFT JOIN admin_unit d ON d.id = f.district_id
+      SELECT coalesce(d.code, '') AS key, coalesce(d.short_name, '') AS name, sum(n)::int8 AS total,
+             coalesce(sum(n) FILTER (WHERE status = 'planned'), 0)::int8 AS planned,
+             coalesce(sum(n) FILTER (WHERE status = 'design'), 0)::int8 AS design,
+             coalesce(sum(n) FILTER (WHERE status = 'under_construction'), 0)::int8 AS under_construction,
+             coalesce(sum(n) FILTER (WHERE status = 'completed'), 0)::int8 AS completed,
+             coalesce(sum(n) FILTER (WHERE status = 'handed_over'), 0)::int8 AS handed_over,
+             coalesce(sum(n) FILTER (WHERE status = 'suspended'), 0)::int8 AS suspended,
+             coalesce(sum(n) FILTER (WHERE status = 'cancelled'), 0)::int8 AS cancelled,
+             round((sum(pct_sum) / sum(n))::numeric, 1)::float8 AS mean_pct,
+             round((sum(pct_e) / nullif(sum(e), 0))::numeric, 1)::float8 AS weighted_pct,
+             coalesce(sum(n) FILTER (WHERE late), 0)::int8 AS late
+        FROM cells c LEFT JOIN admin_unit d ON d.id = c.district_id
        GROUP BY d.code, d.short_name) g),
   'totals', (SELECT json_build_object(
-             'total', count(*), 'late', count(*) FILTER (WHERE late),
-             'done', count(*) FILTER (WHERE status IN ('completed', 'handed_over')),
-             'mean_pct', round(avg(pct), 1)::float8,
-             'weighted_pct', round((sum(pct * e::float8) / nullif(sum(e::float8), 0))::numeric, 1)::float8,
-             'estimate', sum(e), 'allocated', sum(a), 'disbursed', sum(d), 'settled', sum(s))
-        FROM flagged),
+             'total', coalesce(sum(n), 0)::int8, 'late', coalesce(sum(n) FILTER (WHERE late), 0)::int8,
+             'done', coalesce(sum(n) FILTER (WHERE status IN ('completed', 'handed_over')), 0)::int8,
+             'mean_pct', round((sum(pct_sum) / nullif(sum(n), 0))::numeric, 1)::float8,
+             'weighted_pct', round((sum(pct_e) / nullif(sum(e), 0))::numeric, 1)::float8,
+             'estimate', sum(e)::int8, 'allocated', sum(a)::int8, 'disbursed', sum(d)::int8, 'settled', sum(s)::int8)
+        FROM cells),
   'plan', (SELECT coalesce(json_agg(g ORDER BY g.year, g.source), '[]') FROM (
       SELECT b.year, b.source::text AS source, sum(b.estimate_vnd) AS estimate,
              sum(b.allocated_vnd) AS allocated, sum(b.disbursed_vnd) AS disbursed,
@@ -42,11 +54,11 @@ SELECT json_build_object(
        WHERE b.site_id IN (SELECT id FROM state)
        GROUP BY b.year, b.source) g),
   'flags', (SELECT json_build_object(
-             'ahead', count(*) FILTER (WHERE ahead),
-             'settled_not_done', count(*) FILTER (WHERE settled_not_done),
-             'done_nothing_disbursed', count(*) FILTER (WHERE done_nothing_disbursed),
-             'stale', count(*) FILTER (WHERE stale))
-        FROM flagged),
+             'ahead', coalesce(sum(ahead), 0)::int8,
+             'settled_not_done', coalesce(sum(settled_not_done), 0)::int8,
+             'done_nothing_disbursed', coalesce(sum(done_nothing_disbursed), 0)::int8,
+             'stale', coalesce(sum(stale), 0)::int8)
+        FROM cells),
   'search', (SELECT json_build_object(
              'districts_total', (SELECT count(*) FROM admin_unit WHERE level = 'district'),
              'districts_done', count(DISTINCT st.district_id) FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day),
