@@ -124,6 +124,9 @@ def main():
     args = ap.parse_args()
     free_port(args.port)
     sites_total = psql(args.db, "SELECT count(*) FROM site")[0][0]
+    # As autovacuum would have by the time planners look: all-visible pages, so the "as of"
+    # history lookups are index-only.
+    psql(args.db, "VACUUM (ANALYZE) site, progress_history, budget_line, budget_history")
     print(f"== progress updates and dashboards on {sites_total} sites")
     run = time.strftime("%H%M%S")
     districts = ",".join(r[0] for r in psql(args.db, "SELECT abbr FROM admin_unit WHERE level = 'district' ORDER BY abbr"))

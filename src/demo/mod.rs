@@ -71,11 +71,6 @@ pub async fn load(
     let tx = client.transaction().await?;
     write(&tx, &sites).await?;
     tx.commit().await?;
-    // Freshly loaded pages are not yet all-visible: vacuum the histories so the "as of"
-    // lookups are index-only from the start.
-    client
-        .batch_execute("VACUUM (ANALYZE) progress_history, budget_history")
-        .await?;
     Ok(DemoReport::Loaded {
         sites: sites.len(),
         history: sites.iter().map(|s| s.history.len()).sum(),
@@ -185,25 +180,24 @@ pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbErr
     tx.batch_execute(
         "INSERT INTO progress_history (site_id, recorded_at, actor, old_status, new_status, old_pct, new_pct, note)
          SELECT s.id, h.recorded_at, 'demo', h.old_status, h.new_status, h.old_pct, h.new_pct, h.note
-           FROM demo_history h JOIN site s USING (code) ORDER BY h.recorded_at, s.id, h.seq;
+           FROM demo_history h JOIN site s USING (code) ORDER BY s.id, h.seq;
          -- A line stands as entered at the end of its year, a settled one no earlier than
          -- the work's completion (never later than now).
          INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd, disbursed_vnd,
                                   settled_vnd, updated_at)
          SELECT s.id, b.year, b.source, b.estimate_vnd, b.allocated_vnd, b.disbursed_vnd, b.settled_vnd,
                 least(greatest(make_timestamptz(b.year, 12, 31, 12, 0, 0, 'Asia/Ho_Chi_Minh'),
-                               CASE WHEN b.settled_vnd > 0
-                                    THEN (SELECT max(h.recorded_at) + interval '1 day' FROM demo_history h
-                                           WHERE h.code = b.code AND h.new_status IN ('completed', 'handed_over'))
-                               END),
+                               CASE WHEN b.settled_vnd > 0 THEN done.at + interval '1 day' END),
                       now())
-           FROM demo_budget b JOIN site s USING (code);
+           FROM demo_budget b JOIN site s USING (code)
+           LEFT JOIN (SELECT code, max(recorded_at) AS at FROM demo_history
+                       WHERE new_status IN ('completed', 'handed_over') GROUP BY code) done USING (code);
          INSERT INTO search_zone (site_id, remains_expected, remains_found, area_concluded_ha, map_drawn,
                                   concluded_on, unit_in_charge)
          SELECT s.id, z.remains_expected, z.remains_found, z.area_concluded_ha, z.map_drawn,
                 z.concluded_on, z.unit_in_charge
            FROM demo_zone z JOIN site s USING (code);
-         ANALYZE site; ANALYZE progress_history; ANALYZE budget_line;",
+         ANALYZE site; ANALYZE progress_history; ANALYZE budget_line; ANALYZE budget_history;",
     )
     .await?;
     Ok(())
