@@ -45,6 +45,7 @@ pub struct UserSummary {
     pub display_name: String,
     pub role: String,
     pub clearance: String,
+    pub unit: Option<String>,
     pub districts: Vec<String>,
     pub disabled: bool,
 }
@@ -179,7 +180,7 @@ pub async fn disable(client: &mut Client, username: &str, actor: &str) -> Result
 pub async fn list(client: &Client) -> Result<Vec<UserSummary>, UserError> {
     let rows = client
         .query(
-            "SELECT u.username, u.display_name, u.role::text, u.clearance::text, u.disabled,
+            "SELECT u.username, u.display_name, u.role::text, u.clearance::text, u.disabled, u.unit,
                     coalesce(array_agg(d.abbr ORDER BY d.abbr) FILTER (WHERE d.id IS NOT NULL), '{}')
                FROM app_user u
                LEFT JOIN user_district ud ON ud.user_id = u.id
@@ -196,7 +197,8 @@ pub async fn list(client: &Client) -> Result<Vec<UserSummary>, UserError> {
             role: r.get(2),
             clearance: r.get(3),
             disabled: r.get(4),
-            districts: r.get(5),
+            unit: r.get(5),
+            districts: r.get(6),
         })
         .collect())
 }

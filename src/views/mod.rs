@@ -1,5 +1,6 @@
 //! Server-rendered pages (maud): the shared layout and one module per page.
 
+pub mod admin;
 pub mod auth;
 pub mod budget;
 pub mod dashboard;
@@ -60,6 +61,9 @@ pub fn user_menu(lang: Lang) -> Markup {
     let context = crate::web::caller::page_context();
     html! {
         @if let Some(user) = &context.user {
+            @if user.role == crate::domain::UserRole::Admin {
+                a href={ "/admin/users?lang=" (lang.code()) } { (lang.pick("Tài khoản", "Accounts")) }
+            }
             span.user title=(user.role.label(lang)) { (user.display_name) }
             form.logout method="post" action="/logout" {
                 input type="hidden" name="csrf" value=(user.csrf_token);

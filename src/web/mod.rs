@@ -1,6 +1,7 @@
 //! The HTTP service: shared state, the router built from each area's routes,
 //! request tracing and graceful shutdown.
 
+mod admin;
 mod assets;
 pub mod auth;
 mod budget;
@@ -119,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .merge(progress::routes())
         .merge(budget::routes())
         .merge(dashboard::routes())
+        .merge(admin::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -172,6 +172,11 @@ async fn role_by_route_matrix_for_every_mutating_route() {
          "csrf=CSRF&version=0&year=2024&source=other&estimate=1&allocated=1&disbursed=0&settled=0".into(), UserRole::BudgetOfficer, true),
         ("PUT", format!("/api/sites/{code}/budget/2024/other"), "application/json".into(),
          "{\"estimate\":1,\"allocated\":1,\"disbursed\":0,\"settled\":0,\"version\":0}".into(), UserRole::BudgetOfficer, false),
+        ("POST", "/admin/users".into(), "application/x-www-form-urlencoded".into(),
+         "csrf=CSRF&username=new.user&display_name=Ng%C6%B0%E1%BB%9Di+m%E1%BB%9Bi&role=viewer&clearance=public&password=mat-khau-du-dai".into(),
+         UserRole::Admin, true),
+        ("POST", "/admin/users/mviewer".into(), "application/x-www-form-urlencoded".into(),
+         "csrf=CSRF&action=save&role=viewer&clearance=secret&districts=TBI".into(), UserRole::Admin, true),
     ];
     let mut apps = Vec::new();
     for role in UserRole::ALL {
@@ -281,4 +286,77 @@ async fn a_changed_role_applies_to_a_live_session() {
         .await,
         1
     );
+}
+
+#[tokio::test]
+async fn administrators_manage_accounts_from_the_page() {
+    let db = TestDb::with_demo(20, 5).await;
+    let admin = db.app_as(UserRole::Admin, Classification::Secret).await;
+    let (_, _, me) = request(&admin, "/api/me", &[]).await;
+    let csrf = serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let post = |uri: &str, body: String| {
+        let admin = admin.clone();
+        let uri = uri.to_string();
+        async move {
+            crate::common::call(
+                &admin,
+                "POST",
+                &uri,
+                &[("content-type", "application/x-www-form-urlencoded")],
+                body,
+            )
+            .await
+        }
+    };
+    let (status, _, page) = post("/admin/users", format!(
+        "csrf={csrf}&username=ks.tbi&display_name=K%E1%BB%B9+s%C6%B0&role=engineer&clearance=internal&districts=TBI&password=mat-khau-du-dai")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("ks.tbi") && page.contains("Kỹ sư"));
+    // A taken name and a short password are said plainly, nothing written twice.
+    let (status, _, page) = post("/admin/users", format!(
+        "csrf={csrf}&username=ks.tbi&display_name=X&role=viewer&clearance=public&password=mat-khau-du-dai")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("đã có"), "{page}");
+    let (status, _, _) = post(
+        "/admin/users",
+        format!(
+        "csrf={csrf}&username=ks.two&display_name=X&role=viewer&clearance=public&password=short"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Change the engineer's clearance and districts, then disable the account.
+    let (status, _, _) = post(
+        "/admin/users/ks.tbi",
+        format!("csrf={csrf}&action=save&role=engineer&clearance=confidential&districts=TBI,TCH"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut client = db.client().await;
+    let listed = kvpt::accounts::users::list(&mut client).await.unwrap();
+    let user = listed.iter().find(|u| u.username == "ks.tbi").unwrap();
+    assert_eq!(user.clearance, "confidential");
+    assert_eq!(user.districts, ["TBI", "TCH"]);
+    let (status, _, _) = post("/admin/users/ks.tbi", format!("csrf={csrf}&action=disable")).await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = kvpt::accounts::users::list(&mut client).await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .find(|u| u.username == "ks.tbi")
+            .unwrap()
+            .disabled
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM audit_log WHERE entity = 'user' AND actor LIKE 'admin%'"
+        )
+        .await,
+        3
+    );
+    let (status, _, _) = post("/admin/users/nobody", format!("csrf={csrf}&action=disable")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
