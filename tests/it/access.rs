@@ -334,14 +334,14 @@ async fn administrators_manage_accounts_from_the_page() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let mut client = db.client().await;
-    let listed = kvpt::accounts::users::list(&mut client).await.unwrap();
+    let client = db.client().await;
+    let listed = kvpt::accounts::users::list(&client).await.unwrap();
     let user = listed.iter().find(|u| u.username == "ks.tbi").unwrap();
     assert_eq!(user.clearance, "confidential");
     assert_eq!(user.districts, ["TBI", "TCH"]);
     let (status, _, _) = post("/admin/users/ks.tbi", format!("csrf={csrf}&action=disable")).await;
     assert_eq!(status, StatusCode::OK);
-    let listed = kvpt::accounts::users::list(&mut client).await.unwrap();
+    let listed = kvpt::accounts::users::list(&client).await.unwrap();
     assert!(
         listed
             .iter()
