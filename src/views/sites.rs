@@ -417,10 +417,11 @@ pub fn progress_form(
             }
             (field_error("percent"))
             div.dates {
+                @let today = today_in_vietnam().to_string();
                 label { (lang.pick("Khởi công thực tế", "Actual start"))
-                    input type="date" name="actual_start" value=(values.actual_start); }
+                    input type="date" name="actual_start" max=(today) value=(values.actual_start); }
                 label { (lang.pick("Hoàn thành thực tế", "Actual finish"))
-                    input type="date" name="actual_finish" value=(values.actual_finish); }
+                    input type="date" name="actual_finish" max=(today) value=(values.actual_finish); }
             }
             (field_error("actual_start")) (field_error("actual_finish"))
             label { (lang.pick("Ghi chú", "Note"))
