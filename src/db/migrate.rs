@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_updates_sessions"),
     migration!(10, "0010_layer_version_at_commit"),
     migration!(11, "0011_history_lookups"),
+    migration!(12, "0012_bulk_loads"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -206,3 +206,33 @@ async fn demo_refuses_a_database_that_has_sites_unless_told_to_skip() {
     let report = kvpt::demo::load(&mut client, 50, 1, true).await.unwrap();
     assert_eq!(report, kvpt::demo::DemoReport::Skipped { existing: 50 });
 }
+
+#[tokio::test]
+async fn a_demo_load_moves_each_layer_version_once() {
+    let db = crate::common::TestDb::new().await;
+    let mut client = db.client().await;
+    let versions = |rows: Vec<tokio_postgres::Row>| {
+        rows.iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let sql = "SELECT layer, version FROM layer_version ORDER BY layer";
+    let before = versions(client.query(sql, &[]).await.unwrap());
+    kvpt::demo::load(&mut client, 60, 4, false).await.unwrap();
+    let after = versions(client.query(sql, &[]).await.unwrap());
+    for layer in [
+        "defence_works",
+        "border_militia",
+        "logistics",
+        "search_zones",
+        "border_markers",
+        "land",
+        "budget",
+    ] {
+        assert_eq!(after[layer], before[layer] + 1, "{layer}");
+    }
+    assert_eq!(
+        after["districts"], before["districts"],
+        "context layers untouched"
+    );
+}
