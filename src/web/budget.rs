@@ -134,14 +134,20 @@ async fn post(
     let year = form.year.trim().parse::<i16>().ok();
     let source = FundingSource::from_code(form.source.trim());
     let version = form.version.trim().parse::<i32>().ok();
-    let (Some(year), Some(source), Some(version)) = (year, source, version) else {
-        messages.push(
-            lang.pick(
-                "Năm, nguồn vốn hoặc phiên bản không hợp lệ.",
-                "Bad year, source or version.",
-            )
-            .to_string(),
-        );
+    let parsed = match (year, source, version) {
+        (Some(year), Some(source), Some(version)) => Some((year, source, version)),
+        _ => {
+            messages.push(
+                lang.pick(
+                    "Năm, nguồn vốn hoặc phiên bản không hợp lệ.",
+                    "Bad year, source or version.",
+                )
+                .to_string(),
+            );
+            None
+        }
+    };
+    let Some((year, source, version)) = parsed.filter(|_| messages.is_empty()) else {
         let outcome = Outcome {
             ok: false,
             messages,
@@ -157,22 +163,6 @@ async fn post(
         )
         .await;
     };
-    if !messages.is_empty() {
-        let outcome = Outcome {
-            ok: false,
-            messages,
-            warnings: vec![],
-        };
-        return render(
-            &state,
-            &caller,
-            &code,
-            lang,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(&outcome),
-        )
-        .await;
-    }
     let line = LineUpdate {
         code: code.clone(),
         year,

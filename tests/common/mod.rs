@@ -500,3 +500,13 @@ pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (Vec
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     (body, format!("multipart/form-data; boundary={boundary}"))
 }
+
+/// The CSRF token of the session `app` sends (from `/api/me`).
+pub async fn csrf_of(app: &axum::Router) -> String {
+    let (status, _, me) = request(app, "/api/me", &[]).await;
+    assert_eq!(status, StatusCode::OK, "signed in: {me}");
+    serde_json::from_str::<serde_json::Value>(&me).expect("JSON")["csrf_token"]
+        .as_str()
+        .expect("a CSRF token")
+        .to_string()
+}

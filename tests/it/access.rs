@@ -185,11 +185,7 @@ async fn role_by_route_matrix_for_every_mutating_route() {
             .sign_in(&name, *role, Classification::Secret, &["TBI"])
             .await;
         let app = with_cookie(db.app(), &cookie);
-        let (_, _, me) = request(&app, "/api/me", &[]).await;
-        let csrf = serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let csrf = crate::common::csrf_of(&app).await;
         apps.push((*role, app, csrf));
     }
     for (method, uri, content_type, body, allowed, page) in &routes {
@@ -292,11 +288,7 @@ async fn a_changed_role_applies_to_a_live_session() {
 async fn administrators_manage_accounts_from_the_page() {
     let db = TestDb::with_demo(20, 5).await;
     let admin = db.app_as(UserRole::Admin, Classification::Secret).await;
-    let (_, _, me) = request(&admin, "/api/me", &[]).await;
-    let csrf = serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let csrf = crate::common::csrf_of(&admin).await;
     let post = |uri: &str, body: String| {
         let admin = admin.clone();
         let uri = uri.to_string();

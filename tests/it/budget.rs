@@ -17,11 +17,7 @@ async fn officer(db: &TestDb, role: UserRole) -> Officer {
         .sign_in(&name, role, Classification::Confidential, &["TBI"])
         .await;
     let app = with_cookie(db.app(), &cookie);
-    let (_, _, me) = call(&app, "GET", "/api/me", &[], "").await;
-    let csrf = serde_json::from_str::<Value>(&me).unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let csrf = crate::common::csrf_of(&app).await;
     Officer { app, csrf }
 }
 

@@ -44,12 +44,8 @@ async fn engineer(db: &TestDb, name: &str, districts: &[&str]) -> Engineer {
         )
         .await;
     let app = with_cookie(db.app(), &cookie);
-    let (_, _, me) = call(&app, "GET", "/api/me", &[], "").await;
-    let me: Value = serde_json::from_str(&me).unwrap();
-    Engineer {
-        app,
-        csrf: me["csrf_token"].as_str().unwrap().to_string(),
-    }
+    let csrf = crate::common::csrf_of(&app).await;
+    Engineer { app, csrf }
 }
 
 async fn state(app: &axum::Router, code: &str) -> Value {
@@ -267,11 +263,7 @@ async fn roles_districts_clearance_and_csrf_decide_who_may_update() {
     // Wrong roles: 403, on the API and on the pages.
     for role in [UserRole::Viewer, UserRole::BudgetOfficer, UserRole::Admin] {
         let app = db.app_as(role, Classification::Secret).await;
-        let (_, _, me) = call(&app, "GET", "/api/me", &[], "").await;
-        let csrf = serde_json::from_str::<Value>(&me).unwrap()["csrf_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let csrf = crate::common::csrf_of(&app).await;
         let (status, _, _) = call(
             &app,
             "PATCH",
