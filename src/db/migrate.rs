@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_layer_version_at_commit"),
     migration!(11, "0011_history_lookups"),
     migration!(12, "0012_bulk_loads"),
+    migration!(13, "0013_exchange"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

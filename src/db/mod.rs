@@ -40,6 +40,9 @@ pub enum DbError {
     MigrationEdited { version: i32, name: String },
     #[error("{0}")]
     Data(String),
+    /// A failure beside the database in work it was part of (writing an export file).
+    #[error("{0:#}")]
+    Other(anyhow::Error),
 }
 
 impl From<tokio_postgres::Error> for DbError {

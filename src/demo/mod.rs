@@ -72,6 +72,8 @@ pub async fn load(
     // One version bump per layer for the whole load, not one queued event per row.
     tx.batch_execute("SET LOCAL kvpt.bulk = 'on'").await?;
     write(&tx, &sites).await?;
+    tx.batch_execute(include_str!("../../sql/demo/profiles.sql"))
+        .await?;
     tx.batch_execute("SELECT bulk_load_done()").await?;
     tx.commit().await?;
     Ok(DemoReport::Loaded {

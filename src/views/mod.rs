@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod budget;
 pub mod dashboard;
+pub mod exports;
 pub mod features;
 pub mod home;
 pub mod map;
@@ -63,6 +64,7 @@ pub fn user_menu(lang: Lang) -> Markup {
         @if let Some(user) = &context.user {
             @if user.role == crate::domain::UserRole::Admin {
                 a href={ "/admin/users?lang=" (lang.code()) } { (lang.pick("Tài khoản", "Accounts")) }
+                a href={ "/admin/profiles?lang=" (lang.code()) } { (lang.pick("Hồ sơ xuất", "Export profiles")) }
             }
             span.user title=(user.role.label(lang)) { (user.display_name) }
             form.logout method="post" action="/logout" {

@@ -34,6 +34,11 @@ const ASSETS: &[Asset] = &[
         "web/static/map.js"
     ),
     asset!(
+        "exports.js",
+        "text/javascript; charset=utf-8",
+        "web/static/exports.js"
+    ),
+    asset!(
         "vendor/maplibre-gl.mjs",
         "text/javascript; charset=utf-8",
         "web/node_modules/maplibre-gl/dist/maplibre-gl.mjs"

@@ -7,6 +7,7 @@ pub mod auth;
 mod budget;
 pub mod caller;
 pub mod dashboard;
+pub mod exports;
 pub mod features;
 mod health;
 mod home;
@@ -121,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .merge(budget::routes())
         .merge(dashboard::routes())
         .merge(admin::routes())
+        .merge(exports::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,6 +1,6 @@
 //! JSON text written by hand on the hot path of feature pages.
 
-pub(super) fn push_json_opt(out: &mut String, value: Option<&str>) {
+pub(crate) fn push_json_opt(out: &mut String, value: Option<&str>) {
     match value {
         Some(v) => push_json_str(out, v),
         None => out.push_str("null"),
@@ -8,7 +8,7 @@ pub(super) fn push_json_opt(out: &mut String, value: Option<&str>) {
 }
 
 /// A JSON string literal, escaped as RFC 8259 requires.
-pub(super) fn push_json_str(out: &mut String, value: &str) {
+pub(crate) fn push_json_str(out: &mut String, value: &str) {
     out.push('"');
     for c in value.chars() {
         match c {

@@ -3,7 +3,7 @@
 //! helpers the writer needs.
 
 mod context;
-mod json;
+pub(crate) mod json;
 mod sites;
 
 use chrono::{DateTime, Utc};
@@ -16,8 +16,9 @@ use crate::domain::{Classification, LayerGroup, SiteKind, SiteStatus};
 use crate::spatial::crs::{Bbox, Crs};
 
 pub use context::{context_feature, context_page};
+pub(crate) use sites::site_conditions;
+use sites::SITE_FROM;
 pub use sites::{matching_site_ids, site_feature, site_features};
-use sites::{site_conditions, SITE_FROM};
 
 /// A feature collection: all sites, the sites of one layer group, or a context layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,10 +114,21 @@ pub(crate) fn geojson_geometry_text(column: &str, crs: Crs) -> String {
     let projected = match crs {
         Crs::Crs84 => oriented,
         Crs::Epsg4326 => format!("ST_FlipCoordinates({oriented})"),
-        other => format!("ST_Transform({oriented}, {})", other.srid()),
+        other => project(&oriented, other),
     };
     // Option 0: no `crs` member, whatever the SRID (RFC 7946; Part 2 uses Content-Crs).
     format!("ST_AsGeoJSON({projected}, {}, 0)", crs.decimals())
+}
+
+/// `geometry` (EPSG:4326) in `crs`: VN-2000 through the pinned EPSG:6960 transformation
+/// (`to_vn2000_tm3`, migration 0013), never whichever operation PROJ would pick.
+pub(crate) fn project(geometry: &str, crs: Crs) -> String {
+    match crs {
+        Crs::Crs84 => geometry.to_string(),
+        Crs::Epsg4326 => format!("ST_FlipCoordinates({geometry})"),
+        Crs::Epsg3857 => format!("ST_Transform({geometry}, 3857)"),
+        Crs::Vn2000Tm3 => format!("to_vn2000_tm3({geometry})"),
+    }
 }
 
 /// [`geojson_geometry_text`] as `json`, for features built by PostgreSQL.
@@ -140,7 +152,11 @@ pub(crate) fn bbox_envelope(bbox: &Bbox, binds: &mut Binds) -> String {
     } else {
         // Densified first, so the box's edges stay straight lines in its own CRS.
         let step = binds.bind((x2 - x1).max(1.0) / 16.0);
-        format!("ST_Transform(ST_Segmentize({envelope}, {step}), 4326)")
+        let densified = format!("ST_Segmentize({envelope}, {step})");
+        match bbox.crs {
+            Crs::Vn2000Tm3 => format!("from_vn2000_tm3({densified})"),
+            _ => format!("ST_Transform({densified}, 4326)"),
+        }
     }
 }
 

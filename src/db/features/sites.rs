@@ -12,7 +12,7 @@ use crate::spatial::crs::Crs;
 
 pub(super) const SITE_FROM: &str = "site s JOIN site_kind k ON k.code = s.kind";
 
-pub(super) fn site_conditions(filter: &SiteFilter, binds: &mut Binds) -> String {
+pub(crate) fn site_conditions(filter: &SiteFilter, binds: &mut Binds) -> String {
     let mut conditions = vec!["true".to_string()];
     if let Some(group) = filter.group {
         conditions.push(format!("k.layer_group = {}", binds.bind(group.code())));
