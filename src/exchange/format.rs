@@ -87,7 +87,8 @@ impl Format {
             Format::GeoJson => None,
             Format::GeoPackage => Some("GPKG"),
             Format::Shapefile => Some("ESRI Shapefile"),
-            Format::Kml => Some("KML"),
+            // LIBKML: the older KML driver misplaces values after a field named "name".
+            Format::Kml => Some("LIBKML"),
             Format::Csv => Some("CSV"),
             Format::FlatGeobuf => Some("FlatGeobuf"),
         }

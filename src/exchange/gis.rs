@@ -120,6 +120,9 @@ impl GisFile {
         for field in &self.fields {
             let ty = match (field.ty, self.format) {
                 (FieldType::Text, _) => OGRFieldType::OFTString,
+                // KML has no 64-bit integers nor dates: doubles (exact to 2^53) and ISO text.
+                (FieldType::Integer, Format::Kml) => OGRFieldType::OFTReal,
+                (FieldType::Date | FieldType::DateTime, Format::Kml) => OGRFieldType::OFTString,
                 (FieldType::Integer, _) => OGRFieldType::OFTInteger64,
                 (FieldType::Real, _) => OGRFieldType::OFTReal,
                 (FieldType::Date, _) => OGRFieldType::OFTDate,
@@ -271,6 +274,7 @@ fn set_field(
             None => feature.set_field_null(i),
         },
         FieldType::Integer => match row.get::<_, Option<i64>>(i) {
+            Some(v) if format == Format::Kml => feature.set_field_double(i, v as f64),
             Some(v) => feature.set_field_integer64(i, v),
             None => feature.set_field_null(i),
         },
@@ -279,7 +283,7 @@ fn set_field(
             None => feature.set_field_null(i),
         },
         FieldType::Date => match row.get::<_, Option<NaiveDate>>(i) {
-            Some(v) => feature.set_field_string(i, &v.format("%Y/%m/%d").to_string()),
+            Some(v) => feature.set_field_string(i, &v.format("%Y-%m-%d").to_string()),
             None => feature.set_field_null(i),
         },
         FieldType::DateTime => match row.get::<_, Option<DateTime<Utc>>>(i) {

@@ -452,6 +452,22 @@ pub async fn call(
     headers: &[(&str, &str)],
     body: impl Into<Body>,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
+    let (status, headers, bytes) = call_bytes(app, method, uri, headers, body).await;
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// [`call`], the body as bytes (for files).
+pub async fn call_bytes(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let mut builder = Request::builder().method(method).uri(uri);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
@@ -469,11 +485,7 @@ pub async fn call(
         .await
         .expect("body")
         .to_bytes();
-    (
-        status,
-        headers,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
+    (status, headers, bytes.to_vec())
 }
 
 /// A multipart/form-data body of text fields and files (name, file name, bytes): the body

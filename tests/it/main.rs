@@ -13,6 +13,7 @@ mod cli;
 mod cluster;
 mod dashboard;
 mod demo;
+mod exports;
 mod features;
 mod progress;
 mod schema;
