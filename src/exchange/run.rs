@@ -212,6 +212,7 @@ async fn geojson(
         }
         Some((Ok(Bytes::from(out)), st))
     })
+    .fuse()
     .boxed())
 }
 
@@ -336,6 +337,7 @@ async fn file_stream(
             Err(e) => Some((Err(e), (file, dir))),
         }
     })
+    .fuse()
     .boxed())
 }
 
@@ -482,6 +484,8 @@ fn logged(
             }
         }
     })
+    // Bodies may be polled again after their end (compression does): stay ended.
+    .fuse()
     .boxed()
 }
 

@@ -143,6 +143,11 @@ pub fn page(lang: Lang, districts: &[DistrictOption]) -> Markup {
                             }
                             button #filter-reset type="button" { (lang.pick("Bỏ lọc", "Clear filters")) }
                         }
+                        p.export {
+                            a #export-link href={ "/exports?lang=" (lang.code()) } data-lang=(lang.code()) {
+                                (lang.pick("Xuất dữ liệu đang xem…", "Export what I see…"))
+                            }
+                        }
                         p.note {
                             (lang.pick("Dữ liệu minh họa là dữ liệu giả lập.", "Demo data is synthetic."))
                             " " a href={ "/collections?f=html&lang=" (lang.code()) } { (lang.pick("Dữ liệu (OGC API)", "Data (OGC API)")) }

@@ -168,6 +168,29 @@ try {
 
   await page.screenshot({ path: screenshot });
 
+  // "Export what I see": the form carries the view, downloads with a progress indicator.
+  const exportHref = await page.$eval('#export-link', (a) => a.getAttribute('href'));
+  check(/bbox=/.test(exportHref), `the export link carries the view: ${exportHref}`);
+  await page.goto(`${base}/exports?lang=vi&layer=border_markers,border_militia`, { waitUntil: 'load' });
+  for (const format of ['geojson', 'gpkg']) {
+    await page.selectOption('select[name="profile"]', 'bien-phong');
+    await page.selectOption('select[name="format"]', format);
+    await page.evaluate(() => { delete document.getElementById('export-progress').dataset.done; });
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 60000 }),
+      page.click('#export-form button[type="submit"]'),
+    ]);
+    await page.waitForFunction(() => document.getElementById('export-progress').dataset.done === 'true', null, { timeout: 60000 });
+    const text = await page.$eval('#export-text', (t) => t.textContent);
+    check(/^Xong/.test(text), `the indicator says done: ${text}`);
+    const file = await download.path();
+    const { statSync } = await import('node:fs');
+    check(statSync(file).size > 100, `the ${format} download has content`);
+    check(download.suggestedFilename().startsWith('kvpt-bien-phong-'), `file name ${download.suggestedFilename()}`);
+    step('exported', { format, text });
+  }
+  await page.screenshot({ path: screenshot.replace(/\.png$/, '-export.png') });
+
   // A phone-sized screen: the panel is a drawer, the map still fills the screen.
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const small = await phone.newPage();

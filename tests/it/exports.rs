@@ -348,6 +348,20 @@ async fn geojson_exports_are_rfc_7946_and_logged_with_their_hash() {
         .map(|b| format!("{b:02x}"))
         .collect();
     assert_eq!(row["sha256"], sha);
+    // Compressed on the way when asked (the body is polled past its end there).
+    let (status, headers, gz) = call_bytes(
+        &app,
+        "GET",
+        "/exports/sites.geojson?profile=qk7&layer=search_zones,land",
+        &[("accept-encoding", "gzip")],
+        axum::body::Body::empty(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-encoding"], "gzip");
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut plain).unwrap();
+    assert_eq!(read_geojson(&plain).len(), features.len());
     // The page shows it too.
     let (status, _, page) = request(&app, "/admin/exports?lang=en", &[]).await;
     assert_eq!(status, StatusCode::OK);

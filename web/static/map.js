@@ -37,6 +37,23 @@ function writeHash() {
   history.replaceState(null, '', `${location.pathname}${location.search}#${params.toString().replace(/%2F/g, '/').replace(/%2C/g, ',')}`);
   const other = document.getElementById('lang-switch');
   other.href = `${other.href.split('#')[0]}#${location.hash.slice(1)}`;
+  updateExportLink();
+}
+
+// "Export what I see": the export form with the visible layers, the filters and the
+// map's current extent.
+function updateExportLink() {
+  const link = document.getElementById('export-link');
+  if (!link) return;
+  const params = new URLSearchParams({ lang: link.dataset.lang });
+  const on = data.groups.map((g) => g.code).filter((g) => !state.off.has(g));
+  if (on.length < data.groups.length) params.set('layer', on.join(','));
+  for (const key of FILTERS) if (state[key]) params.set(key, state[key]);
+  const b = map.getBounds();
+  const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+  params.set('bbox', [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90),
+    clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)].map((v) => v.toFixed(5)).join(','));
+  link.href = `/exports?${params}`;
 }
 
 const initial = readHash();
