@@ -64,12 +64,13 @@ def wait_for(url, seconds=60):
 HEADERS = {}
 
 
-def sign_in_internal_planner(kvpt, db, base):
+def sign_in_internal_planner(kvpt, db, base, role="viewer", clearance="internal"):
     """Creates a viewer cleared for internal works and signs it in: kvpt then serves the same
-    features as the martin functions (clearance 'internal'), not the anonymous public ones."""
+    features as the martin functions (clearance 'internal'), not the anonymous public ones.
+    The export benchmark signs in an administrator cleared for everything instead."""
     import http.client, urllib.parse
-    name, password = f"bench.tiles{int(time.time())}", "bench-mật-khẩu-2025"
-    subprocess.run([kvpt, "user", "add", name, "--name", name, "--role", "viewer", "--clearance", "internal"],
+    name, password = f"bench.{role}{int(time.time())}", "bench-mật-khẩu-2025"
+    subprocess.run([kvpt, "user", "add", name, "--name", name, "--role", role, "--clearance", clearance],
                    input=password + "\n", text=True, check=True, capture_output=True,
                    env={**os.environ, "DATABASE_URL": db})
     host, port = base.split("//")[1].split(":")
