@@ -688,6 +688,22 @@ async fn vn2000_known_point_both_ways_and_in_exports() {
         (lon - 106.1).abs() < 1e-6 && (lat - 11.31).abs() < 1e-6,
         "{lon} {lat}"
     );
+    // In the south of the province PROJ, left to choose, takes EPSG:5194 (Mekong delta
+    // blocks) and lands 0.8 m off; the pinned function keeps EPSG:6960. Reference: `cs2cs`
+    // (PROJ 9.1.1) with the explicit +towgs84 of Decision 05/2007: 10.98° N 106.18° E is
+    // E 574 118.983 m, N 1 214 328.155 m (EPSG:5194 would give E 574 118.186).
+    let row = client
+        .query_one(
+            "SELECT ST_X(p), ST_Y(p) FROM to_vn2000_tm3(ST_SetSRID(ST_MakePoint(106.18, 10.98), 4326)) p",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (e, n): (f64, f64) = (row.get(0), row.get(1));
+    assert!(
+        (e - 574_118.983).abs() < 0.1 && (n - 1_214_328.155).abs() < 0.1,
+        "{e} {n}"
+    );
     // A work at that point leaves a GeoPackage in EPSG:9209 at those coordinates.
     client
         .batch_execute(

@@ -260,12 +260,13 @@ async fn bbox_and_filters_return_exactly_the_right_features() {
         assert_eq!(matched as usize, want.len(), "{query}");
         assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), want, "{query}");
     }
-    // A bbox in VN-2000 / TM-3: the same box, transformed by PostGIS, selects the same sites.
+    // A bbox in VN-2000 / TM-3: the same box, transformed by PostGIS through the pinned
+    // EPSG:6960 functions, selects the same sites.
     let client = db.client().await;
     let row = client
         .query_one(
             "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM
-               (SELECT ST_Transform(ST_MakeEnvelope(106.0, 11.2, 106.3, 11.5, 4326), 9209) AS b) x",
+               (SELECT to_vn2000_tm3(ST_MakeEnvelope(106.0, 11.2, 106.3, 11.5, 4326)) AS b) x",
             &[],
         )
         .await
@@ -278,7 +279,7 @@ async fn bbox_and_filters_return_exactly_the_right_features() {
     .await;
     let want = expected(
         &db,
-        &format!("ST_Intersects(s.geom, ST_Transform(ST_Segmentize(ST_MakeEnvelope({x1}, {y1}, {x2}, {y2}, 9209), ({x2} - {x1}) / 16), 4326))"),
+        &format!("ST_Intersects(s.geom, from_vn2000_tm3(ST_Segmentize(ST_MakeEnvelope({x1}, {y1}, {x2}, {y2}, 9209), ({x2} - {x1}) / 16)))"),
     )
     .await;
     assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), want);
@@ -389,10 +390,12 @@ async fn output_is_rfc_7946_and_other_crs_are_named_in_content_crs() {
     }
     assert!(polygons > 0);
 
-    // One point site, in each CRS, against PostGIS's own transformation.
+    // One point site, in each CRS, against PostGIS's own transformation; VN-2000 against
+    // the pinned EPSG:6960 one (PROJ left to choose takes EPSG:5194 in the province's
+    // south, 0.8 m away).
     let row = client
         .query_one(
-            "SELECT code, ST_X(geom), ST_Y(geom), ST_X(ST_Transform(geom, 9209)), ST_Y(ST_Transform(geom, 9209)),
+            "SELECT code, ST_X(geom), ST_Y(geom), ST_X(to_vn2000_tm3(geom)), ST_Y(to_vn2000_tm3(geom)),
                     ST_X(ST_Transform(geom, 3857)), ST_Y(ST_Transform(geom, 3857))
                FROM site WHERE kind = 'border_marker' AND classification <= 'internal' ORDER BY id LIMIT 1",
             &[],
