@@ -268,54 +268,40 @@ pub async fn save(
             &[&profile.name],
         )
         .await?;
-    let outcome = match (&before, version) {
-        (None, 0) => {
-            tx.execute(
-                "INSERT INTO export_profile
-                     (name, title, kinds, ceiling, fields, coarse_kinds, coarsening, grid_m,
-                      updated_by, disabled)
-                 VALUES ($1, $2, $3, $4::text::classification, $5, $6, $7::text::coarsening, $8, $9, $10)",
-                &[
-                    &profile.name,
-                    &profile.title,
-                    &codes(&profile.kinds),
-                    &profile.ceiling.code(),
-                    &fields,
-                    &codes(&profile.coarse_kinds),
-                    &profile.coarsening.code(),
-                    &grid,
-                    &user_id,
-                    &profile.disabled,
-                ],
-            )
-            .await?;
-            Saved::Created
-        }
-        (Some(row), v) if v > 0 && row.get::<_, i32>(1) == v => {
-            tx.execute(
-                "UPDATE export_profile
-                    SET title = $2, kinds = $3, ceiling = $4::text::classification, fields = $5,
-                        coarse_kinds = $6, coarsening = $7::text::coarsening, grid_m = $8,
-                        updated_by = $9, disabled = $10, version = version + 1, updated_at = now()
-                  WHERE name = $1",
-                &[
-                    &profile.name,
-                    &profile.title,
-                    &codes(&profile.kinds),
-                    &profile.ceiling.code(),
-                    &fields,
-                    &codes(&profile.coarse_kinds),
-                    &profile.coarsening.code(),
-                    &grid,
-                    &user_id,
-                    &profile.disabled,
-                ],
-            )
-            .await?;
-            Saved::Updated
-        }
+    let (sql, outcome) = match (&before, version) {
+        (None, 0) => (
+            "INSERT INTO export_profile
+                 (name, title, kinds, ceiling, fields, coarse_kinds, coarsening, grid_m,
+                  updated_by, disabled)
+             VALUES ($1, $2, $3, $4::text::classification, $5, $6, $7::text::coarsening, $8, $9, $10)",
+            Saved::Created,
+        ),
+        (Some(row), v) if v > 0 && row.get::<_, i32>(1) == v => (
+            "UPDATE export_profile
+                SET title = $2, kinds = $3, ceiling = $4::text::classification, fields = $5,
+                    coarse_kinds = $6, coarsening = $7::text::coarsening, grid_m = $8,
+                    updated_by = $9, disabled = $10, version = version + 1, updated_at = now()
+              WHERE name = $1",
+            Saved::Updated,
+        ),
         _ => return Ok(Saved::Stale),
     };
+    tx.execute(
+        sql,
+        &[
+            &profile.name,
+            &profile.title,
+            &codes(&profile.kinds),
+            &profile.ceiling.code(),
+            &fields,
+            &codes(&profile.coarse_kinds),
+            &profile.coarsening.code(),
+            &grid,
+            &user_id,
+            &profile.disabled,
+        ],
+    )
+    .await?;
     tx.execute(
         "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
          SELECT $1, $2, 'export_profile.save', 'export_profile', $3, $4, to_jsonb(p)
@@ -361,7 +347,8 @@ mod tests {
 
     #[test]
     fn each_mistake_names_its_field() {
-        let cases: Vec<(fn(&mut ProfileInput), &str)> = vec![
+        type Change = fn(&mut ProfileInput);
+        let cases: Vec<(Change, &str)> = vec![
             (|i| i.name = "Biên Phòng".into(), "name"),
             (|i| i.name = "-x".into(), "name"),
             (|i| i.title = "  ".into(), "title"),

@@ -85,24 +85,22 @@ pub async fn start(pool: &Pool, request: ExportRequest, actor: &Actor) -> Result
     let metadata = metadata(&request, id);
     let features = Arc::new(AtomicU64::new(0));
     let (body, known) = match request.format {
-        Format::GeoJson => (
-            geojson(client, export.clone(), metadata, features.clone())
-                .await
-                .map_err(|e| {
-                    let reason = e.to_string();
-                    let log = log.clone_id();
-                    tokio::spawn(async move { log.fail(&reason).await });
-                    e
-                })?,
-            None,
-        ),
+        Format::GeoJson => {
+            match geojson(client, export.clone(), metadata, features.clone()).await {
+                Ok(body) => (body, None),
+                Err(e) => {
+                    log.fail(&e.to_string()).await;
+                    return Err(e);
+                }
+            }
+        }
         _ => match gis(client, &request, metadata).await {
             Ok((path, dir, count)) => {
                 features.store(count, Ordering::Relaxed);
                 (file_stream(path, dir).await?, Some(count))
             }
             Err(e) => {
-                log.clone_id().fail(&format!("{e:#}")).await;
+                log.fail(&format!("{e:#}")).await;
                 return Err(DbError::Other(e));
             }
         },
@@ -375,14 +373,6 @@ struct LogEntry {
 }
 
 impl LogEntry {
-    fn clone_id(&self) -> LogEntry {
-        LogEntry {
-            pool: self.pool.clone(),
-            id: self.id,
-            finished: false,
-        }
-    }
-
     async fn finish(
         mut self,
         outcome: &str,
