@@ -86,6 +86,9 @@ pub enum Command {
     /// Export works for a partner: GeoJSON, GeoPackage, Shapefile, KML, CSV or FlatGeobuf,
     /// cut to a partner profile and recorded in the export log.
     Export(ExportArgs),
+    /// Import works from a GIS file (GeoJSON, GeoPackage, Shapefile, KML, DXF, CSV,
+    /// FlatGeobuf): every row checked and reported, nothing written unless all pass.
+    Import(crate::exchange::import::cli::ImportArgs),
     /// Local accounts: add, change password, disable, list.
     User {
         #[command(subcommand)]
@@ -439,6 +442,12 @@ async fn run_with_database(url: &str, command: Command) -> anyhow::Result<()> {
         Command::Export(args) => {
             db::migrate::migrate_url(url).await?;
             export_command(&pool, args).await?;
+        }
+        Command::Import(args) => {
+            db::migrate::migrate_url(url).await?;
+            if !crate::exchange::import::cli::run(&pool, args).await? {
+                std::process::exit(2);
+            }
         }
         Command::Db { .. } => unreachable!("handled without a runtime"),
     }

@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_history_lookups"),
     migration!(12, "0012_bulk_loads"),
     migration!(13, "0013_exchange"),
+    migration!(14, "0014_imports"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -8,6 +8,7 @@
 pub mod fields;
 pub mod format;
 pub mod gis;
+pub mod import;
 pub mod profile;
 pub mod query;
 pub mod request;

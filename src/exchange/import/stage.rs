@@ -1,0 +1,392 @@
+//! The database side of an import, inside the one transaction that checks and (when
+//! everything passes) writes: rows copied into a temporary table, their geometry brought
+//! to WGS 84 and judged by PostGIS (validity, type, where it lies, the work its code
+//! names), then the works inserted and updated set-wise with their history and audit.
+
+use chrono::NaiveDate;
+use deadpool_postgres::Transaction;
+use futures_util::pin_mut;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
+
+use super::check::{Existing, Final, Found};
+use super::rows::Incoming;
+use super::source::SourceLayer;
+use super::{Importer, PROVINCE_BUFFER_M};
+use crate::db::DbError;
+use crate::domain::{Classification, Programme, SiteStatus};
+
+const WGS84: &str = "+proj=longlat +datum=WGS84 +no_defs";
+
+/// Copies the rows in and returns what PostGIS finds about each, in row order.
+pub async fn analyse(
+    tx: &Transaction<'_>,
+    layers: &[SourceLayer],
+    rows: &[Incoming],
+    lock: bool,
+) -> Result<Vec<Found>, DbError> {
+    tx.batch_execute(
+        "CREATE TEMP TABLE import_layer (layer int PRIMARY KEY, proj text) ON COMMIT DROP;
+         CREATE TEMP TABLE import_row (row int PRIMARY KEY, layer int NOT NULL, code text,
+                                       kind text, src bytea) ON COMMIT DROP;",
+    )
+    .await?;
+    for (i, layer) in layers.iter().enumerate() {
+        let proj = layer.crs.as_ref().and_then(|c| c.proj.clone());
+        tx.execute(
+            "INSERT INTO import_layer (layer, proj) VALUES ($1, $2)",
+            &[&(i as i32), &proj],
+        )
+        .await?;
+    }
+    let sink = tx
+        .copy_in("COPY import_row (row, layer, code, kind, src) FROM STDIN BINARY")
+        .await?;
+    let writer = BinaryCopyInWriter::new(
+        sink,
+        &[Type::INT4, Type::INT4, Type::TEXT, Type::TEXT, Type::BYTEA],
+    );
+    pin_mut!(writer);
+    for r in rows {
+        let kind = r.kind.map(|k| k.code());
+        writer
+            .as_mut()
+            .write(&[&(r.row as i32), &(r.layer as i32), &r.code, &kind, &r.wkb])
+            .await?;
+    }
+    writer.finish().await?;
+    tx.batch_execute("ANALYZE import_row").await?;
+    if lock {
+        // What the rules are checked against stays as it is until the commit.
+        tx.execute(
+            "SELECT 1 FROM site WHERE code IN (SELECT code FROM import_row) ORDER BY id FOR UPDATE",
+            &[],
+        )
+        .await?;
+    }
+    // The geometry in WGS 84, curves made lines, closed lines made polygons where the
+    // work's kind takes polygons and no lines, single points out of one-point multipoints.
+    tx.batch_execute(&format!(
+        "CREATE TEMP TABLE import_geom ON COMMIT DROP AS
+         SELECT r.row, src.g AS src, fixed.closed_to_polygon,
+                CASE WHEN l.proj IS NULL THEN ST_SetSRID(fixed.g, 4326)
+                     ELSE ST_SetSRID(ST_Transform(ST_SetSRID(fixed.g, 0), l.proj, '{WGS84}'), 4326) END AS geom
+           FROM import_row r
+           JOIN import_layer l USING (layer)
+           LEFT JOIN site s ON s.code = r.code
+           CROSS JOIN LATERAL (SELECT ST_Force2D(CASE WHEN ST_HasArc(w.g) THEN ST_CurveToLine(w.g) ELSE w.g END) AS g
+                                 FROM (SELECT ST_GeomFromWKB(r.src) AS g) w) src
+           CROSS JOIN LATERAL (
+               SELECT (GeometryType(src.g) = 'LINESTRING' AND ST_IsClosed(src.g) AND ST_NPoints(src.g) >= 4
+                       AND EXISTS (SELECT 1 FROM site_kind_geometry WHERE kind = coalesce(r.kind, s.kind) AND family = 'polygon')
+                       AND NOT EXISTS (SELECT 1 FROM site_kind_geometry WHERE kind = coalesce(r.kind, s.kind) AND family = 'line'))
+                      AS closed_to_polygon) c
+           CROSS JOIN LATERAL (
+               SELECT c.closed_to_polygon,
+                      CASE WHEN c.closed_to_polygon THEN ST_MakePolygon(src.g)
+                           WHEN GeometryType(src.g) = 'MULTIPOINT' AND ST_NumGeometries(src.g) = 1 THEN ST_GeometryN(src.g, 1)
+                           ELSE src.g END AS g) fixed
+          WHERE r.src IS NOT NULL;
+         ALTER TABLE import_geom ADD PRIMARY KEY (row);
+         ANALYZE import_geom;"
+    ))
+    .await?;
+    let found = tx
+        .query(
+            &format!(
+                "WITH allowed AS (
+                     SELECT ST_Buffer(ST_Union(geom)::geography, {PROVINCE_BUFFER_M})::geometry AS province
+                       FROM admin_unit WHERE level = 'province'),
+                 cambodia AS (SELECT ST_Union(geom) AS geom FROM adjacent_area WHERE country = 'KH'),
+                 dup AS (SELECT code, array_agg(row ORDER BY row) AS rows FROM import_row
+                          WHERE code IS NOT NULL GROUP BY code HAVING count(*) > 1)
+                 SELECT r.row, geometry_family(g.geom), ST_IsEmpty(g.src),
+                        ST_IsValid(g.src), ST_IsValidReason(g.src) AS reason,
+                        v.location,
+                        CASE WHEN g.geom IS NULL OR ST_IsEmpty(g.geom) THEN true
+                             ELSE ST_CoveredBy(g.geom, a.province)
+                               OR (coalesce(r.kind, s.kind) = 'remains_search_zone'
+                                   AND ST_CoveredBy(g.geom, ST_Union(a.province, kh.geom))) END AS inside,
+                        g.closed_to_polygon,
+                        d.rows,
+                        s.id, s.kind, s.classification::text, s.version, s.status::text, s.progress_pct,
+                        s.name, s.name_en, s.programme::text, s.phase, s.responsible_unit,
+                        s.planned_start, s.planned_finish, s.actual_start, s.actual_finish, s.district_id,
+                        z.remains_expected, z.remains_found, z.area_concluded_ha::float8,
+                        CASE WHEN s.id IS NOT NULL AND g.geom IS NOT NULL AND NOT ST_IsEmpty(g.geom)
+                                  AND geometry_family(g.geom) = s.geom_family
+                             THEN ST_HausdorffDistance(s.geom, g.geom) < 1e-7 ELSE false END AS same,
+                        g.geom
+                   FROM import_row r
+                   LEFT JOIN import_geom g USING (row)
+                   LEFT JOIN site s ON s.code = r.code
+                   LEFT JOIN search_zone z ON z.site_id = s.id
+                   LEFT JOIN dup d ON d.code = r.code
+                   CROSS JOIN allowed a CROSS JOIN cambodia kh
+                   LEFT JOIN LATERAL (
+                       SELECT CASE WHEN l.proj IS NULL THEN ARRAY[ST_X(p), ST_Y(p), ST_X(p), ST_Y(p)]
+                                   ELSE ARRAY[ST_X(p), ST_Y(p),
+                                              ST_X(ST_Transform(ST_SetSRID(p, 0), l.proj, '{WGS84}')),
+                                              ST_Y(ST_Transform(ST_SetSRID(p, 0), l.proj, '{WGS84}'))] END AS location
+                         FROM import_layer l, (SELECT (ST_IsValidDetail(g.src)).location AS p) x
+                        WHERE l.layer = r.layer AND g.src IS NOT NULL AND NOT ST_IsValid(g.src)) v ON true
+                  ORDER BY r.row"
+            ),
+            &[],
+        )
+        .await?;
+    // Where each valid geometry lies: its district, and how far outside it is when outside.
+    let placed = tx
+        .query(
+            "SELECT g.row,
+                    (SELECT id FROM admin_unit u WHERE u.level = 'district'
+                        AND ST_Intersects(u.geom, ST_PointOnSurface(g.geom)) ORDER BY id LIMIT 1)
+               FROM import_geom g
+              WHERE NOT ST_IsEmpty(g.geom) AND ST_IsValid(g.geom)",
+            &[],
+        )
+        .await?;
+    let mut districts = std::collections::HashMap::new();
+    for p in placed {
+        districts.insert(p.get::<_, i32>(0), p.get::<_, Option<i32>>(1));
+    }
+    let mut out = Vec::with_capacity(found.len());
+    let mut outside = Vec::new();
+    for row in found {
+        let r: i32 = row.get(0);
+        let existing = row.get::<_, Option<i64>>(9).map(|id| Existing {
+            id,
+            kind: row.get(10),
+            classification: Classification::from_code(row.get(11))
+                .unwrap_or(Classification::Secret),
+            version: row.get(12),
+            status: SiteStatus::from_code(row.get(13)).unwrap_or(SiteStatus::Planned),
+            percent: row.get(14),
+            name: row.get(15),
+            name_en: row.get(16),
+            programme: Programme::from_code(row.get(17)).unwrap_or(Programme::Kvpt2021),
+            phase: row.get(18),
+            unit: row.get(19),
+            planned_start: row.get::<_, Option<NaiveDate>>(20),
+            planned_finish: row.get(21),
+            actual_start: row.get(22),
+            actual_finish: row.get(23),
+            district_id: row.get(24),
+            remains_expected: row.get(25),
+            remains_found: row.get(26),
+            area_ha: row.get(27),
+        });
+        let inside: bool = row.get(6);
+        let valid: Option<bool> = row.get(3);
+        if !inside {
+            outside.push(r);
+        }
+        out.push(Found {
+            family: row.get(1),
+            empty: row.get::<_, Option<bool>>(2).unwrap_or(false),
+            valid: valid.unwrap_or(true),
+            reason: row.get(4),
+            location: row
+                .get::<_, Option<Vec<f64>>>(5)
+                .and_then(|v| v.try_into().ok()),
+            inside,
+            outside_km: None,
+            closed_to_polygon: row.get::<_, Option<bool>>(7).unwrap_or(false),
+            same_code_rows: row.get::<_, Option<Vec<i32>>>(8).unwrap_or_default(),
+            existing,
+            same_geometry: row.get(28),
+            district_id: districts.get(&r).copied().flatten(),
+        });
+    }
+    if !outside.is_empty() {
+        let far = tx
+            .query(
+                "SELECT g.row, ST_Distance(g.geom::geography, p.geom::geography) / 1000
+                   FROM import_geom g, (SELECT ST_Union(geom) AS geom FROM admin_unit WHERE level = 'province') p
+                  WHERE g.row = ANY($1) AND ST_IsValid(g.geom)",
+                &[&outside],
+            )
+            .await?;
+        for f in far {
+            let r: i32 = f.get(0);
+            if let Some(found) = out.get_mut(r as usize - 1) {
+                found.outside_km = f.get(1);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes every row of `finals` (all checked): new works inserted, changed ones updated,
+/// each with a history row when its progress moved and an audit row; then the layers move
+/// once. Returns (inserted, updated).
+pub async fn write(
+    tx: &Transaction<'_>,
+    finals: &[Final],
+    who: &Importer,
+    import_id: i64,
+    file_name: &str,
+) -> Result<(u64, u64), DbError> {
+    tx.batch_execute(
+        "SET LOCAL kvpt.bulk = 'on';
+         CREATE TEMP TABLE import_final (
+             row int PRIMARY KEY, site_id bigint, code text NOT NULL, name text NOT NULL, name_en text,
+             kind text NOT NULL, programme text NOT NULL, phase smallint, unit text, classification text NOT NULL,
+             status text NOT NULL, pct smallint NOT NULL, planned_start date, planned_finish date,
+             actual_start date, actual_finish date, geom_changed bool NOT NULL, progress_changed bool NOT NULL,
+             zone bool NOT NULL, remains_expected int, remains_found int, area_ha float8,
+             note text, correction_reason text, changes text[] NOT NULL) ON COMMIT DROP;",
+    )
+    .await?;
+    let sink = tx
+        .copy_in(
+            "COPY import_final (row, site_id, code, name, name_en, kind, programme, phase, unit,
+                 classification, status, pct, planned_start, planned_finish, actual_start, actual_finish,
+                 geom_changed, progress_changed, zone, remains_expected, remains_found, area_ha, note,
+                 correction_reason, changes) FROM STDIN BINARY",
+        )
+        .await?;
+    let types = [
+        Type::INT4,
+        Type::INT8,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT2,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT2,
+        Type::DATE,
+        Type::DATE,
+        Type::DATE,
+        Type::DATE,
+        Type::BOOL,
+        Type::BOOL,
+        Type::BOOL,
+        Type::INT4,
+        Type::INT4,
+        Type::FLOAT8,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT_ARRAY,
+    ];
+    let writer = BinaryCopyInWriter::new(sink, &types);
+    pin_mut!(writer);
+    for f in finals {
+        let (zone, expected, found, area) = match f.zone {
+            Some((e, fo, a)) => (true, Some(e), Some(fo), Some(a)),
+            None => (false, None, None, None),
+        };
+        writer
+            .as_mut()
+            .write(&[
+                &f.row,
+                &f.site_id,
+                &f.code,
+                &f.name,
+                &f.name_en,
+                &f.kind.code(),
+                &f.programme.code(),
+                &f.phase,
+                &f.unit,
+                &f.classification.code(),
+                &f.status.code(),
+                &f.percent,
+                &f.planned_start,
+                &f.planned_finish,
+                &f.actual_start,
+                &f.actual_finish,
+                &f.geom_changed,
+                &f.progress_changed,
+                &zone,
+                &expected,
+                &found,
+                &area,
+                &f.note,
+                &f.correction_reason,
+                &f.changes,
+            ])
+            .await?;
+    }
+    writer.finish().await?;
+    let note = format!("Nhập từ tệp {file_name} (lần nhập #{import_id})");
+    let inserted = tx
+        .execute(
+            "WITH ins AS (
+                 INSERT INTO site (code, name, name_en, kind, geom, programme, phase, responsible_unit,
+                                   status, progress_pct, planned_start, planned_finish, actual_start,
+                                   actual_finish, classification)
+                 SELECT f.code, f.name, f.name_en, f.kind, g.geom, f.programme::programme, f.phase, f.unit,
+                        f.status::site_status, f.pct, f.planned_start, f.planned_finish, f.actual_start,
+                        f.actual_finish, f.classification::classification
+                   FROM import_final f JOIN import_geom g USING (row)
+                  WHERE f.site_id IS NULL
+                  ORDER BY f.row
+                 RETURNING id, code, version, status, progress_pct, actual_start, actual_finish),
+             h AS (
+                 INSERT INTO progress_history (site_id, recorded_by, actor, new_status, new_pct, note,
+                                               actual_start, actual_finish, site_version)
+                 SELECT ins.id, $1, $2, ins.status, ins.progress_pct, coalesce(f.note, $3), ins.actual_start,
+                        ins.actual_finish, ins.version
+                   FROM ins JOIN import_final f USING (code)),
+             z AS (
+                 INSERT INTO search_zone (site_id, remains_expected, remains_found, area_concluded_ha)
+                 SELECT ins.id, f.remains_expected, f.remains_found, f.area_ha
+                   FROM ins JOIN import_final f USING (code) WHERE f.zone)
+             INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
+             SELECT $1, $2, 'site.import', 'site', ins.code, NULL,
+                    to_jsonb(f) - 'row' - 'site_id' - 'geom_changed' - 'progress_changed' - 'changes'
+                        || jsonb_build_object('import_id', $4::int8)
+               FROM ins JOIN import_final f USING (code)",
+            &[&who.user_id, &who.name, &note, &import_id],
+        )
+        .await?;
+    let updated = tx
+        .execute(
+            "WITH old AS (
+                 SELECT s.id, s.name, s.name_en, s.programme, s.phase, s.responsible_unit, s.classification,
+                        s.status, s.progress_pct, s.planned_start, s.planned_finish, s.actual_start,
+                        s.actual_finish, s.version, ST_AsText(s.geom) AS geom_wkt
+                   FROM site s JOIN import_final f ON f.site_id = s.id),
+             upd AS (
+                 UPDATE site s
+                    SET name = f.name, name_en = f.name_en, programme = f.programme::programme, phase = f.phase,
+                        responsible_unit = f.unit, classification = f.classification::classification,
+                        status = f.status::site_status, progress_pct = f.pct,
+                        planned_start = f.planned_start, planned_finish = f.planned_finish,
+                        actual_start = f.actual_start, actual_finish = f.actual_finish,
+                        geom = CASE WHEN f.geom_changed THEN g.geom ELSE s.geom END,
+                        version = s.version + 1, updated_at = now()
+                   FROM import_final f LEFT JOIN import_geom g USING (row)
+                  WHERE s.id = f.site_id
+                 RETURNING s.id, s.code, s.version, s.status, s.progress_pct, s.actual_start, s.actual_finish),
+             h AS (
+                 INSERT INTO progress_history (site_id, recorded_by, actor, old_status, new_status, old_pct,
+                                               new_pct, note, correction_reason, actual_start, actual_finish,
+                                               site_version)
+                 SELECT u.id, $1, $2, o.status, u.status, o.progress_pct, u.progress_pct, coalesce(f.note, $3),
+                        f.correction_reason, u.actual_start, u.actual_finish, u.version
+                   FROM upd u JOIN old o USING (id) JOIN import_final f ON f.site_id = u.id
+                  WHERE f.progress_changed),
+             z AS (
+                 INSERT INTO search_zone (site_id, remains_expected, remains_found, area_concluded_ha)
+                 SELECT f.site_id, f.remains_expected, f.remains_found, f.area_ha
+                   FROM import_final f WHERE f.zone AND f.site_id IS NOT NULL
+                 ON CONFLICT (site_id) DO UPDATE
+                    SET remains_expected = excluded.remains_expected, remains_found = excluded.remains_found,
+                        area_concluded_ha = excluded.area_concluded_ha)
+             INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
+             SELECT $1, $2, 'site.import', 'site', u.code,
+                    to_jsonb(o) - 'id' - CASE WHEN f.geom_changed THEN '' ELSE 'geom_wkt' END,
+                    to_jsonb(f) - 'row' - 'site_id' - 'geom_changed' - 'progress_changed'
+                        || jsonb_build_object('import_id', $4::int8, 'version', u.version)
+               FROM upd u JOIN old o USING (id) JOIN import_final f ON f.site_id = u.id",
+            &[&who.user_id, &who.name, &note, &import_id],
+        )
+        .await?;
+    tx.execute("SELECT bulk_load_done()", &[]).await?;
+    Ok((inserted, updated))
+}
