@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod exports;
 pub mod features;
 pub mod home;
+pub mod imports;
 pub mod map;
 pub mod progress;
 pub mod sites;
@@ -65,6 +66,9 @@ pub fn user_menu(lang: Lang) -> Markup {
             @if user.role == crate::domain::UserRole::Admin {
                 a href={ "/admin/users?lang=" (lang.code()) } { (lang.pick("Tài khoản", "Accounts")) }
                 a href={ "/admin/profiles?lang=" (lang.code()) } { (lang.pick("Hồ sơ xuất", "Export profiles")) }
+            }
+            @if matches!(user.role, crate::domain::UserRole::Admin | crate::domain::UserRole::Engineer) {
+                a href={ "/imports?lang=" (lang.code()) } { (lang.pick("Nhập tệp", "Import")) }
             }
             span.user title=(user.role.label(lang)) { (user.display_name) }
             form.logout method="post" action="/logout" {

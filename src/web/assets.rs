@@ -39,6 +39,11 @@ const ASSETS: &[Asset] = &[
         "web/static/exports.js"
     ),
     asset!(
+        "imports.js",
+        "text/javascript; charset=utf-8",
+        "web/static/imports.js"
+    ),
+    asset!(
         "vendor/maplibre-gl.mjs",
         "text/javascript; charset=utf-8",
         "web/node_modules/maplibre-gl/dist/maplibre-gl.mjs"

@@ -11,6 +11,7 @@ pub mod exports;
 pub mod features;
 mod health;
 mod home;
+pub mod imports;
 mod listener;
 mod map;
 pub mod negotiate;
@@ -55,6 +56,10 @@ pub struct AppState {
     pub flags: dashboard::FlagDefaults,
     /// Dashboards computed at the current data versions.
     pub dashboards: Arc<dashboard::DashboardCache>,
+    /// Imports running in the background.
+    pub imports: Arc<imports::ImportJobs>,
+    /// Largest import upload, in bytes.
+    pub import_max_bytes: u64,
 }
 
 /// How many heavy requests run at once: twice the cores (one computing while one waits on I/O).
@@ -81,6 +86,13 @@ impl AppState {
             matched: Arc::new(features::MatchedIds::new(64 * 1024 * 1024)),
             flags: dashboard::FlagDefaults::default(),
             dashboards: Arc::new(dashboard::DashboardCache::default()),
+            imports: Arc::new(imports::ImportJobs::default()),
+            import_max_bytes: std::env::var("KVPT_IMPORT_MAX_MB")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(imports::DEFAULT_MAX_UPLOAD_MB)
+                * 1024
+                * 1024,
         }
     }
 
@@ -98,6 +110,12 @@ impl AppState {
     /// Shows anonymous visitors works up to `clearance` (public), or nothing with `None`.
     pub fn anonymous(mut self, clearance: Option<Classification>) -> Self {
         self.anonymous = clearance;
+        self
+    }
+
+    /// Limits import uploads to `bytes`.
+    pub fn import_limit(mut self, bytes: u64) -> Self {
+        self.import_max_bytes = bytes;
         self
     }
 
@@ -123,6 +141,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::routes())
         .merge(admin::routes())
         .merge(exports::routes())
+        .merge(imports::routes(state.import_max_bytes))
         .merge(assets::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

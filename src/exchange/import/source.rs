@@ -383,7 +383,14 @@ fn read_dataset(
                 ));
             }
             let values: Vec<Option<RawValue>> = (0..columns.len())
-                .map(|i| raw_value(feature.field(i).ok().flatten(), legacy_text))
+                .map(|i| {
+                    // SAFETY: the handle is the live feature's; the index is within its
+                    // definition's field count.
+                    let set =
+                        unsafe { gdal_sys::OGR_F_IsFieldSet(feature.c_feature(), i as i32) } != 0;
+                    set.then(|| raw_value(feature.field(i).ok().flatten(), legacy_text))
+                        .flatten()
+                })
                 .collect();
             if is_dxf {
                 // A CAD drawing: each work is drawn on a layer named by its code; the
@@ -401,7 +408,8 @@ fn read_dataset(
                 }
             }
             let wkb = match feature.geometry() {
-                Some(g) if !g.is_empty() => {
+                // SAFETY: reading the pointer only; a feature without geometry has null.
+                Some(g) if !unsafe { g.c_geometry() }.is_null() && !g.is_empty() => {
                     let env = g.envelope();
                     let b = bounds.get_or_insert([env.MinX, env.MinY, env.MaxX, env.MaxY]);
                     b[0] = b[0].min(env.MinX);

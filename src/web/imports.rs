@@ -1,0 +1,544 @@
+//! Imports from the web: `/imports` (the upload form and recent runs), the upload kept
+//! privately and checked in the background while the page shows its progress, the report
+//! at `/imports/{id}` with "check again" (another encoding, CRS or kind) and "write"
+//! (the same file run again for real, all or nothing). Administrators and engineers
+//! (in their districts) only.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::caller::Caller;
+use super::sites::LangQuery;
+use super::{AppState, PageError};
+use crate::accounts::sessions::SessionUser;
+use crate::domain::{SiteKind, UserRole};
+use crate::error::AppError;
+use crate::exchange::import::encoding::TextEncoding;
+use crate::exchange::import::{self, Importer, Options, Progress};
+use crate::i18n::Lang;
+use crate::views;
+
+/// Largest upload unless the deployment says otherwise (`KVPT_IMPORT_MAX_MB`).
+pub const DEFAULT_MAX_UPLOAD_MB: u64 = 512;
+
+/// Imports running in the background, by upload token: their progress, then the id of
+/// the run's report.
+#[derive(Default)]
+pub struct ImportJobs {
+    jobs: Mutex<HashMap<String, Job>>,
+}
+
+#[derive(Clone)]
+struct Job {
+    progress: Arc<Progress>,
+    finished: Option<Result<i64, String>>,
+}
+
+impl ImportJobs {
+    fn start(&self, token: &str) -> Arc<Progress> {
+        let progress = Arc::new(Progress::default());
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        jobs.insert(
+            token.to_string(),
+            Job {
+                progress: progress.clone(),
+                finished: None,
+            },
+        );
+        progress
+    }
+
+    fn finish(&self, token: &str, result: Result<i64, String>) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(job) = jobs.get_mut(token) {
+            job.finished = Some(result);
+        }
+    }
+
+    fn get(&self, token: &str) -> Option<Job> {
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        jobs.get(token).cloned()
+    }
+}
+
+pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/imports",
+            get(page).post(upload).layer(DefaultBodyLimit::max(
+                usize::try_from(max_upload_bytes).unwrap_or(usize::MAX),
+            )),
+        )
+        .route("/imports/jobs/{token}", get(job_page))
+        .route("/api/imports/jobs/{token}", get(job_json))
+        .route("/imports/{id}", get(report_page))
+        .route("/api/imports/{id}", get(report_json))
+        .route("/imports/{id}/again", post(again))
+}
+
+/// Administrators import anywhere; engineers in their districts.
+async fn importer(state: &AppState, caller: &Caller) -> Result<(SessionUser, Importer), AppError> {
+    let user = caller
+        .with_role(&[UserRole::Admin, UserRole::Engineer])?
+        .clone();
+    let districts = if user.role == UserRole::Admin {
+        None
+    } else {
+        let client = state.db().await?;
+        let rows = client
+            .query(
+                "SELECT district_id FROM user_district WHERE user_id = $1",
+                &[&user.id],
+            )
+            .await
+            .map_err(crate::db::DbError::from)?;
+        Some(rows.iter().map(|r| r.get(0)).collect())
+    };
+    let who = Importer {
+        user_id: Some(user.id),
+        name: user.username.clone(),
+        via: "web",
+        clearance: user.clearance,
+        districts,
+    };
+    Ok((user, who))
+}
+
+async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<LangQuery>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let (user, _) = importer(&state, &caller).await.map_err(fail)?;
+    let recent = recent(&state, &user).await.map_err(fail)?;
+    Ok(
+        views::imports::form(lang, &user.csrf_token, &recent, state.import_max_bytes)
+            .into_response(),
+    )
+}
+
+/// Recent runs: the user's own; an administrator's sees everyone's.
+async fn recent(
+    state: &AppState,
+    user: &SessionUser,
+) -> Result<Vec<views::imports::RecentRun>, AppError> {
+    let client = state.db().await?;
+    let rows = client
+        .query(
+            "SELECT id, started, actor, file_name, dry_run, outcome, coalesce(features, 0),
+                    coalesce(inserted, 0), coalesce(updated, 0), coalesce(refused, 0)
+               FROM import_log WHERE $1 OR user_id = $2 ORDER BY id DESC LIMIT 30",
+            &[&(user.role == UserRole::Admin), &user.id],
+        )
+        .await
+        .map_err(crate::db::DbError::from)?;
+    Ok(rows
+        .iter()
+        .map(|r| views::imports::RecentRun {
+            id: r.get(0),
+            started: r.get(1),
+            actor: r.get(2),
+            file_name: r.get(3),
+            dry_run: r.get(4),
+            outcome: r.get(5),
+            features: r.get(6),
+            inserted: r.get(7),
+            updated: r.get(8),
+            refused: r.get(9),
+        })
+        .collect())
+}
+
+/// The options a form gives: kind, coordinate system, encoding ("" for automatic).
+fn options_of(lang: Lang, fields: &HashMap<String, String>) -> Result<Options, AppError> {
+    let pick = |name: &str| fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    Ok(Options {
+        kind: match pick("kind") {
+            Some(k) => Some(SiteKind::from_code(k).ok_or_else(|| {
+                AppError::bad_request(
+                    "kind",
+                    lang.pick("Loại công trình không hợp lệ.", "unknown kind"),
+                )
+            })?),
+            None => None,
+        },
+        srs: match pick("srs") {
+            Some(s) => Some(
+                import::srs::from_option(s)
+                    .map_err(|(vi, en)| AppError::bad_request("srs", lang.pick(&vi, &en)))?,
+            ),
+            None => None,
+        },
+        encoding: match pick("encoding") {
+            Some(e) => Some(TextEncoding::parse(e).ok_or_else(|| {
+                AppError::bad_request(
+                    "encoding",
+                    lang.pick("Bảng mã không hợp lệ.", "unknown encoding"),
+                )
+            })?),
+            None => None,
+        },
+        dry_run: fields.get("write").is_none_or(|w| w != "1"),
+        ..Options::default()
+    })
+}
+
+/// A file name kept without any folder part, hidden-file dot or odd character.
+fn safe_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.').to_string();
+    if cleaned.is_empty() {
+        "upload".to_string()
+    } else {
+        cleaned
+    }
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<LangQuery>,
+    mut multipart: Multipart,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let (user, who) = importer(&state, &caller).await.map_err(fail)?;
+    let token = crate::accounts::sessions::random_token()[..24].to_string();
+    let dir = import::uploads_dir().join(&token);
+    std::fs::create_dir_all(&dir).map_err(|e| fail(AppError::Internal(e.into())))?;
+    let too_large = |lang: Lang, max: u64| {
+        let mb = max / (1024 * 1024);
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            views::error_page(
+                lang,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "{} {mb} MiB.",
+                    lang.pick(
+                        "Tệp quá lớn: không ghi gì cả. Hãy chia nhỏ tệp; giới hạn tải lên là",
+                        "The file is too large: nothing was written. Split it; uploads are limited to"
+                    )
+                ),
+            ),
+        )
+            .into_response()
+    };
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut files: Vec<String> = Vec::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    return Ok(too_large(lang, state.import_max_bytes));
+                }
+                return Err(fail(AppError::bad_request("form", e.body_text())));
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            let Some(file_name) = field.file_name().map(safe_name) else {
+                continue;
+            };
+            let mut field = field;
+            let path = dir.join(&file_name);
+            let mut out =
+                std::fs::File::create(&path).map_err(|e| fail(AppError::Internal(e.into())))?;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        std::io::Write::write_all(&mut out, &chunk)
+                            .map_err(|e| fail(AppError::Internal(e.into())))?;
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        let _ = std::fs::remove_dir_all(&dir);
+                        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                            return Ok(too_large(lang, state.import_max_bytes));
+                        }
+                        return Err(fail(AppError::bad_request("file", e.body_text())));
+                    }
+                }
+            }
+            if !files.contains(&file_name) {
+                files.push(file_name);
+            }
+        } else {
+            let text = field
+                .text()
+                .await
+                .map_err(|e| fail(AppError::bad_request(&name, e.body_text())))?;
+            fields.insert(name, text);
+        }
+    }
+    if let Err(e) = caller.check_csrf(fields.get("csrf").map(String::as_str)) {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(fail(e));
+    }
+    if files.is_empty() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(fail(AppError::bad_request(
+            "file",
+            lang.pick("Chưa chọn tệp nào.", "no file chosen"),
+        )));
+    }
+    let options = match options_of(lang, &fields) {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(fail(e));
+        }
+    };
+    // One file is read as itself; several (a Shapefile's parts) as their folder.
+    let (path, shown) = if files.len() == 1 {
+        (dir.join(&files[0]), files[0].clone())
+    } else {
+        (dir.clone(), files.join(", "))
+    };
+    std::fs::write(dir.join(".source"), path.to_string_lossy().as_bytes())
+        .map_err(|e| fail(AppError::Internal(e.into())))?;
+    forget_old_uploads();
+    start(&state, token.clone(), path, shown, options, who);
+    let _ = user;
+    Ok(Redirect::to(&format!("/imports/jobs/{token}?lang={}", lang.code())).into_response())
+}
+
+/// Runs an import in the background; its page follows it by `token`.
+fn start(
+    state: &AppState,
+    token: String,
+    path: std::path::PathBuf,
+    shown: String,
+    options: Options,
+    who: Importer,
+) {
+    let progress = state.imports.start(&token);
+    let (pool, jobs, heavy) = (
+        state.pool.clone(),
+        state.imports.clone(),
+        state.heavy.clone(),
+    );
+    tokio::spawn(async move {
+        // Imports are heavy: they wait their turn with exports and large pages.
+        let _permit = heavy.acquire_owned().await;
+        let result =
+            import::run(&pool, &path, &shown, &options, &who, progress, Some(&token)).await;
+        if result.as_ref().is_ok_and(|r| r.committed()) {
+            let _ = std::fs::remove_dir_all(import::uploads_dir().join(&token));
+        }
+        jobs.finish(&token, result.map(|r| r.id).map_err(|e| e.to_string()));
+    });
+}
+
+/// Uploads left from a day ago or more (checked and never written) are removed.
+fn forget_old_uploads() {
+    let Ok(entries) = std::fs::read_dir(import::uploads_dir()) else {
+        return;
+    };
+    let day = std::time::Duration::from_secs(24 * 3600);
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > day);
+        if old {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+async fn job_json(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(token): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    caller.with_role(&[UserRole::Admin, UserRole::Engineer])?;
+    let job = state
+        .imports
+        .get(&token)
+        .ok_or_else(|| AppError::NotFound("no such import".into()))?;
+    let p = &job.progress;
+    use std::sync::atomic::Ordering::Relaxed;
+    Ok(Json(serde_json::json!({
+        "stage": p.stage.load(Relaxed),
+        "done": p.done.load(Relaxed),
+        "total": p.total.load(Relaxed),
+        "report": job.finished.as_ref().and_then(|r| r.as_ref().ok()).map(|id| format!("/imports/{id}")),
+        "error": job.finished.as_ref().and_then(|r| r.as_ref().err()),
+    })))
+}
+
+async fn job_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(token): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    caller
+        .with_role(&[UserRole::Admin, UserRole::Engineer])
+        .map_err(fail)?;
+    let job = state.imports.get(&token).ok_or_else(|| {
+        fail(AppError::NotFound(
+            lang.pick("Không có lần nhập này.", "no such import").into(),
+        ))
+    })?;
+    match &job.finished {
+        Some(Ok(id)) => {
+            Ok(Redirect::to(&format!("/imports/{id}?lang={}", lang.code())).into_response())
+        }
+        Some(Err(e)) => Err(fail(AppError::Internal(anyhow::anyhow!("{e}")))),
+        None => Ok(views::imports::running(lang, &token, &job.progress).into_response()),
+    }
+}
+
+/// The stored report of run `id`, if the caller may see it.
+async fn stored(
+    state: &AppState,
+    user: &SessionUser,
+    id: i64,
+) -> Result<(import::Report, Option<String>, i32), AppError> {
+    let client = state.db().await?;
+    let row = client
+        .query_opt(
+            "SELECT report, upload, coalesce(user_id, 0) FROM import_log
+              WHERE id = $1 AND report ? 'outcome' AND ($2 OR user_id = $3)",
+            &[&id, &(user.role == UserRole::Admin), &user.id],
+        )
+        .await
+        .map_err(crate::db::DbError::from)?
+        .ok_or_else(|| AppError::NotFound(format!("no import {id}")))?;
+    let report: import::Report =
+        serde_json::from_value(row.get(0)).map_err(|e| AppError::Internal(e.into()))?;
+    Ok((report, row.get(1), row.get(2)))
+}
+
+async fn report_json(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<import::Report>, AppError> {
+    let (user, _) = importer(&state, &caller).await?;
+    Ok(Json(stored(&state, &user, id).await?.0))
+}
+
+async fn report_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<LangQuery>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let (user, _) = importer(&state, &caller).await.map_err(fail)?;
+    let (report, upload, owner) = stored(&state, &user, id).await.map_err(fail)?;
+    let kept = upload
+        .as_deref()
+        .is_some_and(|u| import::uploads_dir().join(u).join(".source").exists())
+        && owner == user.id;
+    Ok(views::imports::report(lang, &report, &user.csrf_token, kept).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct AgainForm {
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    srs: String,
+    #[serde(default)]
+    encoding: String,
+    /// "1" to write, else check only.
+    #[serde(default)]
+    write: String,
+}
+
+/// Runs the kept upload of `id` again: checked with other options, or written.
+async fn again(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<LangQuery>,
+    axum::Form(form): axum::Form<AgainForm>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    caller.check_csrf(Some(&form.csrf)).map_err(fail)?;
+    let (user, who) = importer(&state, &caller).await.map_err(fail)?;
+    let (report, upload, owner) = stored(&state, &user, id).await.map_err(fail)?;
+    let gone = || {
+        fail(AppError::Conflict(
+            lang.pick(
+                "Tệp tải lên không còn (đã ghi hoặc quá một ngày): hãy tải lên lại.",
+                "the upload is gone (written already, or a day old): upload it again",
+            )
+            .into(),
+        ))
+    };
+    let token = upload.ok_or_else(gone)?;
+    if owner != user.id {
+        return Err(fail(AppError::Forbidden(
+            lang.pick(
+                "Chỉ người tải lên mới ghi được tệp này.",
+                "only who uploaded the file may write it",
+            )
+            .into(),
+        )));
+    }
+    let source = std::fs::read_to_string(import::uploads_dir().join(&token).join(".source"))
+        .map_err(|_| gone())?;
+    let fields: HashMap<String, String> = [
+        ("kind", form.kind),
+        ("srs", form.srs),
+        ("encoding", form.encoding),
+        ("write", form.write),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let options = options_of(lang, &fields).map_err(fail)?;
+    if state
+        .imports
+        .get(&token)
+        .is_some_and(|j| j.finished.is_none())
+    {
+        return Err(fail(AppError::Conflict(
+            lang.pick("Tệp này đang được xử lý.", "this file is being processed")
+                .into(),
+        )));
+    }
+    start(
+        &state,
+        token.clone(),
+        source.into(),
+        report.file_name,
+        options,
+        who,
+    );
+    Ok(Redirect::to(&format!("/imports/jobs/{token}?lang={}", lang.code())).into_response())
+}
