@@ -202,6 +202,43 @@ fn decode_vni(bytes: &[u8]) -> String {
     out
 }
 
+/// `text` in Windows-1258 as Vietnamese software writes it: vowels with their quality marks
+/// (â, ơ, …) as one byte where the code page has them, tone marks as combining bytes after.
+/// Characters the code page lacks become `?`.
+pub fn encode_cp1258(text: &str) -> Vec<u8> {
+    let mut staged = String::new();
+    for c in text.nfc() {
+        let mut parts = Vec::new();
+        decompose_canonical(c, |d| parts.push(d));
+        let (tones, rest): (Vec<char>, Vec<char>) = parts
+            .into_iter()
+            .partition(|d| matches!(d, '\u{300}' | '\u{301}' | '\u{303}' | '\u{309}' | '\u{323}'));
+        let base: String = rest.into_iter().collect::<String>().nfc().collect();
+        // The code page has some toned letters whole (à, á, …): use them when it does.
+        let whole: String = format!("{base}{}", tones.iter().collect::<String>())
+            .nfc()
+            .collect();
+        let (bytes, _, bad) = WINDOWS_1258.encode(&whole);
+        if !bad && !tones.is_empty() && bytes.len() == 1 {
+            staged.push_str(&whole);
+        } else {
+            staged.push_str(&base);
+            staged.extend(tones);
+        }
+    }
+    let mut out = Vec::with_capacity(staged.len());
+    let mut buf = [0u8; 4];
+    for c in staged.chars() {
+        let (bytes, _, bad) = WINDOWS_1258.encode(c.encode_utf8(&mut buf));
+        if bad {
+            out.push(b'?');
+        } else {
+            out.extend_from_slice(&bytes);
+        }
+    }
+    out
+}
+
 /// Which encoding a file's text is in, and how each candidate reads.
 #[derive(Debug, Clone, Serialize)]
 pub struct Detection {
@@ -294,6 +331,10 @@ pub fn is_syllable(word: &str) -> bool {
         "ai", "ao", "au", "ay", "eo", "ia", "iu", "oi", "o^i", "o+i", "ui", "u+i", "oao", "oeo",
         "ua^y", "uyu",
     ];
+    const GLIDE_NUCLEI: &[&str] = &[
+        "a", "a(", "a^", "e", "e^", "i", "o", "o^", "o+", "u", "u+", "y", "ie^", "ye^", "uo^",
+        "u+o+", "oa", "ua^", "ue^", "uy",
+    ];
     for onset in onsets {
         let Some(rest) = letters.strip_prefix(onset) else {
             continue;
@@ -302,6 +343,12 @@ pub fn is_syllable(word: &str) -> bool {
             let Some(vowel) = rest.strip_suffix(fin) else {
                 continue;
             };
+            // A final glide (i, o, u, y) follows a simple nucleus only: "ao" + "y" is no
+            // syllable.
+            let glide = matches!(fin, "i" | "o" | "u" | "y");
+            if glide && !GLIDE_NUCLEI.contains(&vowel) {
+                continue;
+            }
             if VOWELS.contains(&vowel) {
                 return true;
             }
@@ -338,9 +385,7 @@ mod tests {
                 .map(|c| c as u32 as u8)
                 .collect();
         assert_eq!(TextEncoding::Vni.decode(&vni), NAME);
-        let (cp, _, bad) = WINDOWS_1258.encode(NAME);
-        assert!(!bad);
-        assert_eq!(TextEncoding::Cp1258.decode(&cp), NAME);
+        assert_eq!(TextEncoding::Cp1258.decode(&encode_cp1258(NAME)), NAME);
         assert_eq!(TextEncoding::Utf8.decode(NAME.as_bytes()), NAME);
     }
 

@@ -432,6 +432,15 @@ fn read_dataset(
         source
             .skipped_cad_layers
             .extend(skipped.into_iter().filter(|(_, n)| *n > 0));
+        let columns = if is_dxf {
+            // The CAD layer a work is drawn on is its code.
+            columns
+                .into_iter()
+                .map(|c| if c == "Layer" { "code".to_string() } else { c })
+                .collect()
+        } else {
+            columns
+        };
         source.layers.push(SourceLayer {
             name: layer.name(),
             columns,
