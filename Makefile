@@ -97,7 +97,8 @@ bench: build bench-tools
 	python3 bench/serve.py --kvpt $(RELEASE) --db "$$bench_url" \
 	  --martin $(BENCH_TOOLS)/bin/martin --pygeoapi $(BENCH_TOOLS)/pygeoapi; \
 	python3 bench/progress.py --kvpt $(RELEASE) --db "$$bench_url"; \
-	python3 bench/export.py --kvpt $(RELEASE) --db "$$bench_url"
+	python3 bench/export.py --kvpt $(RELEASE) --db "$$bench_url"; \
+	python3 bench/import.py --kvpt $(RELEASE) --db "$$bench_url"
 
 lint:
 	cargo fmt --check

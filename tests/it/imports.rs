@@ -290,7 +290,8 @@ async fn legacy_dbf_encodings_are_detected_with_a_preview_and_can_be_chosen() {
         };
         spelt.chars().map(|c| c as u32 as u8).collect()
     };
-    let encoders: [(&str, TextEncoding, &dyn Fn(&str) -> Vec<u8>); 3] = [
+    type Encoder<'a> = &'a dyn Fn(&str) -> Vec<u8>;
+    let encoders: [(&str, TextEncoding, Encoder); 3] = [
         ("tcvn3", TextEncoding::Tcvn3, &tcvn3),
         ("cp1258", TextEncoding::Cp1258, &cp1258),
         ("vni", TextEncoding::Vni, &vni),
@@ -891,7 +892,7 @@ async fn vn2000_prj_variants_and_cad_drawings_land_where_they_should() {
             })
             .unwrap();
         let (x, y) = TM3;
-        let mut write = |cad_layer: &str, wkt: &str| {
+        let write = |cad_layer: &str, wkt: &str| {
             let mut f = gdal::vector::Feature::new(layer.defn()).unwrap();
             let idx = f.field_index("Layer").unwrap();
             f.set_field_string(idx, cad_layer).unwrap();
