@@ -213,6 +213,66 @@ fn safe_name(name: &str) -> String {
     }
 }
 
+/// Why an upload is not taken; its folder is removed whichever it is.
+enum Refusal {
+    TooLarge,
+    Error(AppError),
+}
+
+impl From<AppError> for Refusal {
+    fn from(e: AppError) -> Self {
+        Refusal::Error(e)
+    }
+}
+
+fn multipart_refusal(field: &str, e: axum::extract::multipart::MultipartError) -> Refusal {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Refusal::TooLarge
+    } else {
+        Refusal::Error(AppError::bad_request(field, e.body_text()))
+    }
+}
+
+/// The form's text fields, and the files written into `dir` (by their safe names).
+async fn receive(
+    multipart: &mut Multipart,
+    dir: &std::path::Path,
+) -> Result<(HashMap<String, String>, Vec<String>), Refusal> {
+    let internal = |e: std::io::Error| Refusal::Error(AppError::Internal(e.into()));
+    let mut fields = HashMap::new();
+    let mut files: Vec<String> = Vec::new();
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_refusal("form", e))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if name != "file" {
+            let text = field
+                .text()
+                .await
+                .map_err(|e| multipart_refusal(&name, e))?;
+            fields.insert(name, text);
+            continue;
+        }
+        let Some(file_name) = field.file_name().map(safe_name) else {
+            continue;
+        };
+        let mut out = std::fs::File::create(dir.join(&file_name)).map_err(internal)?;
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| multipart_refusal("file", e))?
+        {
+            std::io::Write::write_all(&mut out, &chunk).map_err(internal)?;
+        }
+        if !files.contains(&file_name) {
+            files.push(file_name);
+        }
+    }
+    Ok((fields, files))
+}
+
 async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -221,108 +281,64 @@ async fn upload(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
-    let (user, who) = importer(&state, &caller).await.map_err(fail)?;
+    let (_, who) = importer(&state, &caller).await.map_err(fail)?;
     let token = crate::accounts::sessions::random_token()[..24].to_string();
     let dir = import::uploads_dir().join(&token);
     std::fs::create_dir_all(&dir).map_err(|e| fail(AppError::Internal(e.into())))?;
-    let too_large = |lang: Lang, max: u64| {
-        let mb = max / (1024 * 1024);
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            views::error_page(
-                lang,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!(
-                    "{} {mb} MiB.",
-                    lang.pick(
-                        "Tệp quá lớn: không ghi gì cả. Hãy chia nhỏ tệp; giới hạn tải lên là",
-                        "The file is too large: nothing was written. Split it; uploads are limited to"
-                    )
-                ),
-            ),
-        )
-            .into_response()
-    };
-    let mut fields: HashMap<String, String> = HashMap::new();
-    let mut files: Vec<String> = Vec::new();
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    return Ok(too_large(lang, state.import_max_bytes));
-                }
-                return Err(fail(AppError::bad_request("form", e.body_text())));
-            }
-        };
-        let name = field.name().unwrap_or_default().to_string();
-        if name == "file" {
-            let Some(file_name) = field.file_name().map(safe_name) else {
-                continue;
-            };
-            let mut field = field;
-            let path = dir.join(&file_name);
-            let mut out =
-                std::fs::File::create(&path).map_err(|e| fail(AppError::Internal(e.into())))?;
-            loop {
-                match field.chunk().await {
-                    Ok(Some(chunk)) => {
-                        std::io::Write::write_all(&mut out, &chunk)
-                            .map_err(|e| fail(AppError::Internal(e.into())))?;
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        let _ = std::fs::remove_dir_all(&dir);
-                        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                            return Ok(too_large(lang, state.import_max_bytes));
-                        }
-                        return Err(fail(AppError::bad_request("file", e.body_text())));
-                    }
-                }
-            }
-            if !files.contains(&file_name) {
-                files.push(file_name);
-            }
+    let accepted = async {
+        let (fields, files) = receive(&mut multipart, &dir).await?;
+        caller.check_csrf(fields.get("csrf").map(String::as_str))?;
+        if files.is_empty() {
+            return Err(Refusal::Error(AppError::bad_request(
+                "file",
+                lang.pick("Chưa chọn tệp nào.", "no file chosen"),
+            )));
+        }
+        let options = options_of(lang, &fields)?;
+        // One file is read as itself; several (a Shapefile's parts) as their folder.
+        let (path, shown) = if files.len() == 1 {
+            (dir.join(&files[0]), files[0].clone())
         } else {
-            let text = field
-                .text()
-                .await
-                .map_err(|e| fail(AppError::bad_request(&name, e.body_text())))?;
-            fields.insert(name, text);
-        }
+            (dir.clone(), files.join(", "))
+        };
+        std::fs::write(dir.join(".source"), path.to_string_lossy().as_bytes())
+            .map_err(|e| Refusal::Error(AppError::Internal(e.into())))?;
+        Ok((path, shown, options))
     }
-    if let Err(e) = caller.check_csrf(fields.get("csrf").map(String::as_str)) {
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(fail(e));
-    }
-    if files.is_empty() {
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(fail(AppError::bad_request(
-            "file",
-            lang.pick("Chưa chọn tệp nào.", "no file chosen"),
-        )));
-    }
-    let options = match options_of(lang, &fields) {
-        Ok(o) => o,
-        Err(e) => {
+    .await;
+    let (path, shown, options) = match accepted {
+        Ok(a) => a,
+        Err(refusal) => {
             let _ = std::fs::remove_dir_all(&dir);
-            return Err(fail(e));
+            return match refusal {
+                Refusal::TooLarge => Ok(too_large(lang, state.import_max_bytes)),
+                Refusal::Error(e) => Err(fail(e)),
+            };
         }
     };
-    // One file is read as itself; several (a Shapefile's parts) as their folder.
-    let (path, shown) = if files.len() == 1 {
-        (dir.join(&files[0]), files[0].clone())
-    } else {
-        (dir.clone(), files.join(", "))
-    };
-    std::fs::write(dir.join(".source"), path.to_string_lossy().as_bytes())
-        .map_err(|e| fail(AppError::Internal(e.into())))?;
     forget_old_uploads();
     start(&state, token.clone(), path, shown, options, who);
-    let _ = user;
     Ok(Redirect::to(&format!("/imports/jobs/{token}?lang={}", lang.code())).into_response())
+}
+
+/// 413 with a page saying so, in the user's language.
+fn too_large(lang: Lang, max: u64) -> Response {
+    let mb = max / (1024 * 1024);
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        views::error_page(
+            lang,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "{} {mb} MiB.",
+                lang.pick(
+                    "Tệp quá lớn: không ghi gì cả. Hãy chia nhỏ tệp; giới hạn tải lên là",
+                    "The file is too large: nothing was written. Split it; uploads are limited to"
+                )
+            ),
+        ),
+    )
+        .into_response()
 }
 
 /// Runs an import in the background; its page follows it by `token`.

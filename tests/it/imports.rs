@@ -1037,6 +1037,24 @@ fn the_command_line_reports_and_exits_non_zero_when_refused() {
     assert_eq!(n, 1);
 }
 
+/// Posts `bytes` as file `name` to the upload page.
+async fn upload(
+    app: &axum::Router,
+    csrf: &str,
+    name: &str,
+    bytes: &[u8],
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let (body, content_type) = multipart(&[("csrf", csrf)], &[("file", name, bytes)]);
+    call(
+        app,
+        "POST",
+        "/imports",
+        &[("content-type", &content_type)],
+        body,
+    )
+    .await
+}
+
 /// Follows an import job until its report: the report's id.
 async fn follow(app: &axum::Router, location: &str) -> i64 {
     let token = location
@@ -1068,18 +1086,7 @@ async fn the_upload_page_checks_then_writes_for_who_may() {
     // Viewers may not import.
     let viewer = db.app_as(UserRole::Viewer, Classification::Secret).await;
     let csrf = csrf_of(&viewer).await;
-    let (body, content_type) = multipart(
-        &[("csrf", csrf.as_str())],
-        &[("file", "a.geojson", file.as_slice())],
-    );
-    let (status, _, page) = call(
-        &viewer,
-        "POST",
-        "/imports",
-        &[("content-type", &content_type)],
-        body,
-    )
-    .await;
+    let (status, _, page) = upload(&viewer, &csrf, "a.geojson", &file).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
     // An administrator: upload, the check runs, the report shows, then write.
     let admin = db.app_as(UserRole::Admin, Classification::Secret).await;
@@ -1087,31 +1094,9 @@ async fn the_upload_page_checks_then_writes_for_who_may() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Nhập dữ liệu từ tệp") && page.contains("/static/imports.js"));
     let csrf = csrf_of(&admin).await;
-    let (body, content_type) = multipart(
-        &[("csrf", "wrong")],
-        &[("file", "a.geojson", file.as_slice())],
-    );
-    let (status, _, _) = call(
-        &admin,
-        "POST",
-        "/imports",
-        &[("content-type", &content_type)],
-        body,
-    )
-    .await;
+    let (status, _, _) = upload(&admin, "wrong", "a.geojson", &file).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "CSRF checked");
-    let (body, content_type) = multipart(
-        &[("csrf", csrf.as_str())],
-        &[("file", "../../a.geojson", file.as_slice())],
-    );
-    let (status, headers, _) = call(
-        &admin,
-        "POST",
-        "/imports",
-        &[("content-type", &content_type)],
-        body,
-    )
-    .await;
+    let (status, headers, _) = upload(&admin, &csrf, "../../a.geojson", &file).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let location = headers["location"].to_str().unwrap().to_string();
     let id = follow(&admin, &location).await;
@@ -1168,18 +1153,7 @@ async fn the_upload_page_checks_then_writes_for_who_may() {
         serde_json::json!({"code": "KHO-TBI-2002", "name": "Kho Tân Biên", "kind": "warehouse"}),
         point(106.05, 11.4),
     )]);
-    let (body, content_type) = multipart(
-        &[("csrf", csrf.as_str())],
-        &[("file", "b.geojson", other.as_slice())],
-    );
-    let (status, headers, _) = call(
-        &engineer,
-        "POST",
-        "/imports",
-        &[("content-type", &content_type)],
-        body,
-    )
-    .await;
+    let (status, headers, _) = upload(&engineer, &csrf, "b.geojson", &other).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let id = follow(&engineer, headers["location"].to_str().unwrap()).await;
     let (_, _, json) = request(&engineer, &format!("/api/imports/{id}"), &[]).await;
@@ -1188,18 +1162,7 @@ async fn the_upload_page_checks_then_writes_for_who_may() {
     let small = kvpt::web::router(kvpt::web::AppState::new(db.pool()).import_limit(64 * 1024));
     let small = with_cookie(small, &cookie);
     let big = vec![b' '; 200 * 1024];
-    let (body, content_type) = multipart(
-        &[("csrf", csrf.as_str())],
-        &[("file", "big.geojson", big.as_slice())],
-    );
-    let (status, _, page) = call(
-        &small,
-        "POST",
-        "/imports",
-        &[("content-type", &content_type)],
-        body,
-    )
-    .await;
+    let (status, _, page) = upload(&small, &csrf, "big.geojson", &big).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(page.contains("Tệp quá lớn"), "{page}");
 }

@@ -158,13 +158,12 @@ fn vocabulary<T: Copy>(
     })
 }
 
-/// A date as people type it: 31/12/2024, 2024-12-31 or 2024/12/31 (GDAL's own).
+/// A date as people type it (the bulk update's 31/12/2024 or 2024-12-31), or as GDAL
+/// writes one (2024/12/31, with a time after it for datetimes).
 fn parse_date(text: &str) -> Option<NaiveDate> {
     let t = text.trim();
     let t = t.split(['T', ' ']).next().unwrap_or(t);
-    ["%d/%m/%Y", "%Y-%m-%d", "%Y/%m/%d"]
-        .iter()
-        .find_map(|f| NaiveDate::parse_from_str(t, f).ok())
+    crate::progress::bulk::parse_date(t).or_else(|| NaiveDate::parse_from_str(t, "%Y/%m/%d").ok())
 }
 
 /// Reads the rows of `features`, text decoded with `encoding` where it is raw DBF bytes.
