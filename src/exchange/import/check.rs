@@ -219,9 +219,14 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
                 err(
                     "geometry",
                     format!(
-                        "Loại “{}” cần hình học {}, tệp có {family}.",
+                        "Loại “{}” cần hình học {}, tệp có {}.",
                         k.label(crate::i18n::Lang::Vi),
-                        allowed.join(" hoặc ")
+                        allowed
+                            .iter()
+                            .map(|f| family_vi(f))
+                            .collect::<Vec<_>>()
+                            .join(" hoặc "),
+                        family_vi(&family)
                     ),
                     format!(
                         "a {} needs a {} geometry, the file has {family}",
@@ -240,10 +245,14 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
             err(
                 "geometry",
                 if zone {
-                    format!("Nằm ngoài tỉnh Tây Ninh và các tỉnh Campuchia giáp biên ({km} km).")
+                    format!(
+                        "Nằm ngoài tỉnh Tây Ninh và các tỉnh Campuchia giáp biên ({} km).",
+                        km.replace('.', ",")
+                    )
                 } else {
                     format!(
-                        "Nằm ngoài tỉnh Tây Ninh ({km} km ngoài ranh giới, cho phép {} km).",
+                        "Nằm ngoài tỉnh Tây Ninh ({} km ngoài ranh giới, cho phép {} km).",
+                        km.replace('.', ","),
                         super::PROVINCE_BUFFER_M / 1000
                     )
                 },
@@ -575,5 +584,15 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
         errors,
         warnings,
         write,
+    }
+}
+
+/// A geometry family as Vietnamese pages name it.
+fn family_vi(family: &str) -> &str {
+    match family {
+        "point" => "điểm",
+        "line" => "đường",
+        "polygon" => "vùng",
+        other => other,
     }
 }
