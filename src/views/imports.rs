@@ -164,7 +164,16 @@ pub fn running(lang: Lang, token: &str, progress: &Progress) -> Markup {
     )
 }
 
-pub fn report(lang: Lang, r: &Report, csrf: &str, kept: bool) -> Markup {
+/// The options a run was made with, as the form's values: "check again" and "write"
+/// start from them.
+#[derive(Debug, Default)]
+pub struct Chosen {
+    pub kind: Option<String>,
+    pub srs: Option<String>,
+    pub encoding: Option<String>,
+}
+
+pub fn report(lang: Lang, r: &Report, chosen: &Chosen, csrf: &str, kept: bool) -> Markup {
     let c = &r.counts;
     let action = |a: &str| match a {
         "insert" => lang.pick("Thêm mới", "New"),
@@ -209,7 +218,8 @@ pub fn report(lang: Lang, r: &Report, csrf: &str, kept: bool) -> Markup {
         @if kept && r.outcome != "committed" {
             form.again method="post" action={ "/imports/" (r.id) "/again?lang=" (lang.code()) } {
                 input type="hidden" name="csrf" value=(csrf);
-                (options_fields(lang, None, None, r.encoding.as_ref().map(|e| e.chosen.as_str())))
+                (options_fields(lang, chosen.kind.as_deref(), chosen.srs.as_deref(),
+                    chosen.encoding.as_deref().or(r.encoding.as_ref().map(|e| e.chosen.as_str()))))
                 button type="submit" name="write" value="0" { (lang.pick("Kiểm tra lại", "Check again")) }
                 @if r.outcome == "checked" {
                     button.primary #import-write type="submit" name="write" value="1" {

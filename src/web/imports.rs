@@ -438,11 +438,11 @@ async fn stored(
     state: &AppState,
     user: &SessionUser,
     id: i64,
-) -> Result<(import::Report, Option<String>, i32), AppError> {
+) -> Result<(import::Report, Option<String>, i32, views::imports::Chosen), AppError> {
     let client = state.db().await?;
     let row = client
         .query_opt(
-            "SELECT report, upload, coalesce(user_id, 0) FROM import_log
+            "SELECT report, upload, coalesce(user_id, 0), options FROM import_log
               WHERE id = $1 AND report ? 'outcome' AND ($2 OR user_id = $3)",
             &[&id, &(user.role == UserRole::Admin), &user.id],
         )
@@ -451,7 +451,22 @@ async fn stored(
         .ok_or_else(|| AppError::NotFound(format!("no import {id}")))?;
     let report: import::Report =
         serde_json::from_value(row.get(0)).map_err(|e| AppError::Internal(e.into()))?;
-    Ok((report, row.get(1), row.get(2)))
+    // The options the run was made with, as the form offers them, for "check again".
+    let options: serde_json::Value = row.get(3);
+    let text = |k: &str| options[k].as_str().map(str::to_string);
+    let chosen = views::imports::Chosen {
+        kind: text("kind"),
+        srs: text("srs").and_then(|label| {
+            let at = label.rfind("EPSG:")?;
+            let digits: String = label[at + 5..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            (!digits.is_empty()).then(|| format!("EPSG:{digits}"))
+        }),
+        encoding: text("encoding"),
+    };
+    Ok((report, row.get(1), row.get(2), chosen))
 }
 
 async fn report_json(
@@ -472,12 +487,12 @@ async fn report_page(
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
     let (user, _) = importer(&state, &caller).await.map_err(fail)?;
-    let (report, upload, owner) = stored(&state, &user, id).await.map_err(fail)?;
+    let (report, upload, owner, chosen) = stored(&state, &user, id).await.map_err(fail)?;
     let kept = upload
         .as_deref()
         .is_some_and(|u| import::uploads_dir().join(u).join(".source").exists())
         && owner == user.id;
-    Ok(views::imports::report(lang, &report, &user.csrf_token, kept).into_response())
+    Ok(views::imports::report(lang, &report, &chosen, &user.csrf_token, kept).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -506,7 +521,7 @@ async fn again(
     let fail = |e: AppError| PageError::new(lang, e);
     caller.check_csrf(Some(&form.csrf)).map_err(fail)?;
     let (user, who) = importer(&state, &caller).await.map_err(fail)?;
-    let (report, upload, owner) = stored(&state, &user, id).await.map_err(fail)?;
+    let (report, upload, owner, _) = stored(&state, &user, id).await.map_err(fail)?;
     let gone = || {
         fail(AppError::Conflict(
             lang.pick(
