@@ -28,6 +28,12 @@ pub enum AppError {
     Unauthorized,
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
+    /// Too much heavy work (exports, imports) is running or waiting already.
+    #[error("too many exports and imports are running; try again in a minute")]
+    Busy,
+    /// No response could be produced within the request deadline.
+    #[error("the request took longer than {0} s and was stopped; narrow it or try again")]
+    TimedOut(u64),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -41,7 +47,8 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Busy => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,12 +100,22 @@ impl IntoResponse for AppError {
             _ => {}
         }
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("5"),
-            );
-        }
+        retry_after(&mut response);
         response
+    }
+}
+
+/// 503 and 429 say when to come back.
+pub fn retry_after(response: &mut Response) {
+    let status = response.status();
+    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static(if status == StatusCode::TOO_MANY_REQUESTS {
+                "30"
+            } else {
+                "5"
+            }),
+        );
     }
 }

@@ -76,10 +76,18 @@ async fn download(
         name: user.username.clone(),
         via: "web",
     };
-    // Exports are heavy: they wait their turn with the large feature pages.
-    let _permit = state.heavy.clone().acquire_owned().await;
+    // Exports are heavy: admitted while the queue has room (else 429), then they wait
+    // their turn with the large feature pages.
+    let admitted = state.heavy_work.admit()?;
+    let permit = state.heavy.clone().acquire_owned().await;
     let output = run::start(&state.pool, request, &actor).await?;
-    let mut response = Response::new(Body::from_stream(output.body));
+    // Both are held until the last byte is sent.
+    let held = (admitted, permit);
+    let body = futures_util::StreamExt::map(output.body, move |chunk| {
+        let _ = &held;
+        chunk
+    });
+    let mut response = Response::new(Body::from_stream(body));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -282,6 +282,7 @@ async fn upload(
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
     let (_, who) = importer(&state, &caller).await.map_err(fail)?;
+    let admitted = state.heavy_work.admit().map_err(fail)?;
     let token = crate::accounts::sessions::random_token()[..24].to_string();
     let dir = import::uploads_dir().join(&token);
     std::fs::create_dir_all(&dir).map_err(|e| fail(AppError::Internal(e.into())))?;
@@ -317,7 +318,7 @@ async fn upload(
         }
     };
     forget_old_uploads();
-    start(&state, token.clone(), path, shown, options, who);
+    start(&state, admitted, token.clone(), path, shown, options, who);
     Ok(Redirect::to(&format!("/imports/jobs/{token}?lang={}", lang.code())).into_response())
 }
 
@@ -344,6 +345,7 @@ fn too_large(lang: Lang, max: u64) -> Response {
 /// Runs an import in the background; its page follows it by `token`.
 fn start(
     state: &AppState,
+    admitted: super::limits::Admitted,
     token: String,
     path: std::path::PathBuf,
     shown: String,
@@ -357,7 +359,9 @@ fn start(
         state.heavy.clone(),
     );
     tokio::spawn(async move {
-        // Imports are heavy: they wait their turn with exports and large pages.
+        // Imports are heavy: admitted while the queue had room, they wait their turn
+        // with exports and large pages.
+        let _admitted = admitted;
         let _permit = heavy.acquire_owned().await;
         let result =
             import::run(&pool, &path, &shown, &options, &who, progress, Some(&token)).await;
@@ -563,8 +567,10 @@ async fn again(
                 .into(),
         )));
     }
+    let admitted = state.heavy_work.admit().map_err(fail)?;
     start(
         &state,
+        admitted,
         token.clone(),
         source.into(),
         report.file_name,

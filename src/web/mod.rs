@@ -12,11 +12,14 @@ pub mod features;
 mod health;
 mod home;
 pub mod imports;
+pub mod limits;
 mod listener;
 mod map;
 pub mod negotiate;
 mod page;
 mod progress;
+mod security;
+pub mod server;
 mod sites;
 mod style;
 pub mod tile_cache;
@@ -60,6 +63,10 @@ pub struct AppState {
     pub imports: Arc<imports::ImportJobs>,
     /// Largest import upload, in bytes.
     pub import_max_bytes: u64,
+    /// Deadlines and sizes (see `limits`).
+    pub limits: limits::Limits,
+    /// Exports and imports admitted at once, running or waiting.
+    pub heavy_work: Arc<limits::HeavyWork>,
 }
 
 /// How many heavy requests run at once: twice the cores (one computing while one waits on I/O).
@@ -93,7 +100,18 @@ impl AppState {
                 .unwrap_or(imports::DEFAULT_MAX_UPLOAD_MB)
                 * 1024
                 * 1024,
+            limits: limits::Limits::default(),
+            heavy_work: Arc::new(limits::HeavyWork::new(
+                limits::Limits::default().max_heavy_queue,
+            )),
         }
+    }
+
+    /// Applies `limits` (deadlines, sizes, the heavy-work queue).
+    pub fn limits(mut self, limits: limits::Limits) -> Self {
+        self.heavy_work = Arc::new(limits::HeavyWork::new(limits.max_heavy_queue));
+        self.limits = limits;
+        self
     }
 
     /// Also listens for layer versions on a connection of its own (from `config`), so
@@ -127,7 +145,8 @@ impl AppState {
 
 /// The whole application, ready for `axum::serve` or `oneshot` in tests.
 pub fn router(state: AppState) -> Router {
-    let compressed = Router::new()
+    let deadline = state.limits.request_timeout;
+    let timed = Router::new()
         .merge(home::routes())
         .merge(auth::routes())
         .merge(health::routes())
@@ -141,8 +160,14 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::routes())
         .merge(admin::routes())
         .merge(exports::routes())
-        .merge(imports::routes(state.import_max_bytes))
         .merge(assets::routes())
+        .layer(axum::middleware::from_fn(move |request, next| {
+            limits::deadline(deadline, request, next)
+        }));
+    // Uploads take as long as the client's line needs; the body timeout still applies.
+    let compressed = Router::new()
+        .merge(timed)
+        .merge(imports::routes(state.import_max_bytes))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             caller::identify,
@@ -165,6 +190,10 @@ pub fn router(state: AppState) -> Router {
         }))
         // Tiles outside the request trace: tens of thousands a second, errors logged anyway.
         .merge(tiles::tile_routes())
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            state.limits.body_timeout,
+        ))
+        .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)
 }
 
@@ -176,21 +205,18 @@ pub async fn serve(
     tile_cache_mb: u64,
     anonymous: Option<Classification>,
 ) -> anyhow::Result<()> {
+    let limits = limits::Limits::from_env()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let app = router(
         AppState::with_cache(pool.clone(), tile_cache_mb)
             .anonymous(anonymous)
+            .limits(limits.clone())
             .listening(config),
     );
     println!("kvpt is serving on http://{addr}/");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    server::run(listener, app, &limits, shutdown_signal()).await;
     pool.close();
     tracing::info!("stopped");
     Ok(())

@@ -43,6 +43,13 @@ impl IntoResponse for PageError {
                 "Cơ sở dữ liệu tạm thời không truy cập được; vui lòng thử lại sau ít phút."
                     .to_string()
             }
+            (AppError::Busy, Lang::Vi) => {
+                "Đang có quá nhiều lượt xuất và nhập dữ liệu; vui lòng thử lại sau một phút."
+                    .to_string()
+            }
+            (AppError::TimedOut(s), Lang::Vi) => format!(
+                "Yêu cầu chạy quá {s} giây nên đã dừng; hãy thu hẹp phạm vi hoặc thử lại."
+            ),
             (AppError::Internal(_), Lang::Vi) => "Lỗi hệ thống; sự cố đã được ghi lại.".to_string(),
             (AppError::NotFound(_), Lang::Vi) => "Không tìm thấy trang này.".to_string(),
             // Refusals worded in English by the access checks get their Vietnamese here.
@@ -55,7 +62,9 @@ impl IntoResponse for PageError {
             }
             (err, _) => err.to_string(),
         };
-        (status, views::error_page(self.lang, status, &message)).into_response()
+        let mut response = (status, views::error_page(self.lang, status, &message)).into_response();
+        crate::error::retry_after(&mut response);
+        response
     }
 }
 

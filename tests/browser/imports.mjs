@@ -28,6 +28,8 @@ try {
   const visited = [];
   const polled = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  // The Content-Security-Policy must not block anything kvpt itself needs.
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(m.text()); });
   page.on('response', (r) => { if (r.status() >= 500) errors.push(`${r.status()} ${r.url()}`); });
   page.on('framenavigated', (f) => { if (f === page.mainFrame()) visited.push(new URL(f.url()).pathname); });
   page.on('response', async (r) => {

@@ -28,6 +28,8 @@ try {
   const errors = [];
   page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreign.push(r.url()); });
   page.on('pageerror', (e) => errors.push(String(e)));
+  // The Content-Security-Policy must not block anything kvpt itself needs.
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(m.text()); });
   page.on('response', (r) => { if (r.status() >= 500) errors.push(`${r.status()} ${r.url()}`); });
 
   const idle = () => page.waitForFunction(
@@ -45,7 +47,9 @@ try {
   });
 
   // Anonymous visitors see public works only.
-  await page.goto(`${base}/map#map=9.5/11.33/106.12`, { waitUntil: 'load' });
+  const landing = await page.goto(`${base}/map#map=9.5/11.33/106.12`, { waitUntil: 'load' });
+  const csp = landing.headers()['content-security-policy'] || '';
+  check(/script-src 'self'/.test(csp) && !/script-src[^;]*unsafe-inline/.test(csp), `a strict script policy: ${csp}`);
   await page.waitForFunction(() => document.body.dataset.mapReady === 'true', null, { timeout: 60000 });
   await idle();
   const anonymous = await counts();

@@ -439,7 +439,13 @@ pub async fn serve(app: axum::Router) -> std::net::SocketAddr {
         .expect("a free loopback port");
     let addr = listener.local_addr().expect("address");
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        kvpt::web::server::run(
+            listener,
+            app,
+            &kvpt::web::limits::Limits::default(),
+            std::future::pending(),
+        )
+        .await;
     });
     addr
 }
@@ -521,4 +527,114 @@ pub async fn csrf_of(app: &axum::Router) -> String {
         .as_str()
         .expect("a CSRF token")
         .to_string()
+}
+
+/// An answer read off the wire by [`http`].
+#[derive(Debug)]
+pub struct Wire {
+    pub status: u16,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Wire {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One HTTP/1.1 request over a fresh TCP connection (`Connection: close`), as a plain
+/// client sends it; `None` when the server closed the connection without an answer.
+pub async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Option<Wire>> {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method != "GET" {
+        head.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body).await?;
+    read_answer(&mut stream).await
+}
+
+/// Reads one answer to the end of the connection.
+pub async fn read_answer(stream: &mut tokio::net::TcpStream) -> std::io::Result<Option<Wire>> {
+    use tokio::io::AsyncReadExt;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete answer head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap()[9..12].parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"))
+    {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size = usize::from_str_radix(std::str::from_utf8(&rest[..end]).unwrap().trim(), 16)
+                .unwrap();
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[end + 2..end + 2 + size]);
+            rest = &rest[end + 2 + size + 2..];
+        }
+        body = out;
+    }
+    Ok(Some(Wire {
+        status,
+        headers,
+        body,
+    }))
+}
+
+/// Serves `app` with `limits` until `stop` fires; the address and the server's task.
+pub async fn serve_until(
+    app: axum::Router,
+    limits: kvpt::web::limits::Limits,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free loopback port");
+    let addr = listener.local_addr().expect("address");
+    let task = tokio::spawn(async move {
+        kvpt::web::server::run(listener, app, &limits, async {
+            let _ = stop.await;
+        })
+        .await;
+    });
+    (addr, task)
 }

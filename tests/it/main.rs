@@ -15,6 +15,7 @@ mod dashboard;
 mod demo;
 mod exports;
 mod features;
+mod hardening;
 mod imports;
 mod progress;
 mod schema;

@@ -1,0 +1,137 @@
+//! Limits on what one request may take: the numbers (from the environment), the
+//! response deadline, and admission of heavy work (exports, imports) with 429 beyond
+//! what the server can queue. The connection-level ones are applied in `server`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::error::AppError;
+use crate::i18n::Lang;
+
+/// What one client may take, and how long a shutdown waits. Each has an environment
+/// variable (README, Operations).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// A client must send a request's whole header within this (`KVPT_HEADER_TIMEOUT_S`).
+    pub header_timeout: Duration,
+    /// A request body must keep arriving: no gap between its parts longer than this
+    /// (`KVPT_BODY_TIMEOUT_S`).
+    pub body_timeout: Duration,
+    /// A response must start within this, or the client gets 503 (`KVPT_REQUEST_TIMEOUT_S`).
+    /// Uploads and the streaming of exports are not bound by it.
+    pub request_timeout: Duration,
+    /// Largest request head (line and headers) in bytes; 431 beyond (`KVPT_MAX_HEADER_KB`).
+    pub max_header_bytes: usize,
+    /// Open connections at most; further clients wait in the kernel's queue
+    /// (`KVPT_MAX_CONNECTIONS`).
+    pub max_connections: usize,
+    /// Heavy work (exports, imports) running or waiting at once; 429 beyond
+    /// (`KVPT_MAX_HEAVY_QUEUE`).
+    pub max_heavy_queue: usize,
+    /// How long a shutdown lets requests in flight finish (`KVPT_SHUTDOWN_GRACE_S`).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(120),
+            max_header_bytes: 32 * 1024,
+            max_connections: 1024,
+            max_heavy_queue: 16,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Limits {
+    /// The defaults, overridden by the environment; a malformed value is an error that
+    /// names the variable.
+    pub fn from_env() -> anyhow::Result<Self> {
+        fn var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+            match std::env::var(name) {
+                Ok(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a positive number")),
+                Err(_) => Ok(default),
+            }
+        }
+        let d = Self::default();
+        let secs =
+            |name: &str, default: Duration| var(name, default.as_secs()).map(Duration::from_secs);
+        Ok(Self {
+            header_timeout: secs("KVPT_HEADER_TIMEOUT_S", d.header_timeout)?,
+            body_timeout: secs("KVPT_BODY_TIMEOUT_S", d.body_timeout)?,
+            request_timeout: secs("KVPT_REQUEST_TIMEOUT_S", d.request_timeout)?,
+            // hyper needs room for at least 8 KiB.
+            max_header_bytes: var("KVPT_MAX_HEADER_KB", d.max_header_bytes / 1024)?.max(8) * 1024,
+            max_connections: var("KVPT_MAX_CONNECTIONS", d.max_connections)?.max(1),
+            max_heavy_queue: var("KVPT_MAX_HEAVY_QUEUE", d.max_heavy_queue)?.max(1),
+            shutdown_grace: secs("KVPT_SHUTDOWN_GRACE_S", d.shutdown_grace)?,
+        })
+    }
+}
+
+/// Answers 503 when no response has started within `limit`: a page in the caller's
+/// language for browsers, JSON otherwise. Streaming bodies (exports) are not cut.
+pub async fn deadline(limit: Duration, request: Request, next: Next) -> Response {
+    let html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let lang = Lang::from_param(
+        request
+            .uri()
+            .query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang="))),
+    );
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let error = AppError::TimedOut(limit.as_secs());
+            tracing::warn!(limit = ?limit, "request deadline passed");
+            if html {
+                super::PageError::new(lang, error).into_response()
+            } else {
+                error.into_response()
+            }
+        }
+    }
+}
+
+/// Exports and imports: a few run at once, some more wait their turn, and beyond that
+/// callers are told to come back (429) instead of piling up work.
+#[derive(Debug)]
+pub struct HeavyWork {
+    queue: Arc<Semaphore>,
+}
+
+/// A place in the heavy-work queue, held until the work is done.
+pub struct Admitted(#[allow(dead_code)] OwnedSemaphorePermit);
+
+impl HeavyWork {
+    pub fn new(max_queue: usize) -> Self {
+        Self {
+            queue: Arc::new(Semaphore::new(max_queue)),
+        }
+    }
+
+    /// A place in the queue, or `AppError::Busy` when it is full.
+    pub fn admit(&self) -> Result<Admitted, AppError> {
+        self.queue
+            .clone()
+            .try_acquire_owned()
+            .map(Admitted)
+            .map_err(|_| AppError::Busy)
+    }
+}
