@@ -102,7 +102,7 @@ async fn an_import_is_uploaded_checked_and_written_in_chromium() {
     )
     .await;
     assert!(report["steps"].as_array().unwrap().len() >= 4, "{report}");
-    let mut client = db.client().await;
+    let client = db.client().await;
     let written: i64 = client
         .query_one(
             "SELECT count(*) FROM site WHERE code LIKE 'KHO-TBI-5____' AND kind = 'warehouse'",

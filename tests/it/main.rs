@@ -14,6 +14,7 @@ mod cluster;
 mod dashboard;
 mod demo;
 mod exports;
+mod faults;
 mod features;
 mod hardening;
 mod imports;

@@ -1,0 +1,400 @@
+//! Faults: the database stops for ten seconds under load, and kvpt answers 503 quickly,
+//! says so on /readyz, loses and half-writes nothing, and serves again within two
+//! seconds of the database returning. A shutdown finishes cleanly and stops the
+//! embedded cluster it started.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::{cluster_config, http, serve_until};
+use kvpt::cluster::{Cluster, ClusterStatus};
+use kvpt::domain::{Classification, UserRole};
+use kvpt::web::limits::Limits;
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("kvpt-faults-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// What one request got and how long it took.
+#[derive(Debug, Clone)]
+struct Outcome {
+    what: &'static str,
+    status: u16,
+    took: Duration,
+    at: Instant,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_database_gone_under_load_gives_503_then_service_resumes_with_nothing_lost() {
+    let dir = scratch("outage");
+    let cluster = Cluster::new(cluster_config(&dir)).unwrap();
+    cluster.start().unwrap();
+    let url = cluster.database_url();
+    let loaded = std::process::Command::new(env!("CARGO_BIN_EXE_kvpt"))
+        .args(["demo", "load", "--sites", "300"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(loaded.status.success(), "{loaded:?}");
+
+    // An engineer for every district, signed in.
+    let mut client = kvpt::db::connect(&url).await.unwrap();
+    let districts: Vec<String> = client
+        .query("SELECT abbr FROM admin_unit WHERE level = 'district'", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    kvpt::accounts::users::add(
+        &mut client,
+        &kvpt::accounts::users::NewUser {
+            username: "ks.su-co".into(),
+            display_name: "Kỹ sư thử sự cố".into(),
+            role: UserRole::Engineer,
+            clearance: Classification::Secret,
+            unit: None,
+            districts,
+        },
+        crate::common::PASSWORD,
+        "test",
+    )
+    .await
+    .unwrap();
+    let token = match kvpt::accounts::sessions::login(
+        &mut client,
+        "ks.su-co",
+        crate::common::PASSWORD,
+        None,
+        None,
+    )
+    .await
+    .unwrap()
+    {
+        kvpt::accounts::sessions::LoginOutcome::Ok(t) => t,
+        other => panic!("{other:?}"),
+    };
+    let codes: Vec<String> = client
+        .query(
+            "SELECT code FROM site WHERE status = 'under_construction' AND progress_pct < 60
+              ORDER BY code LIMIT 32",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(codes.len() >= 16, "sites to update: {}", codes.len());
+    let before: i64 = client
+        .query_one("SELECT count(*) FROM progress_history", &[])
+        .await
+        .unwrap()
+        .get(0);
+    drop(client);
+
+    let pool = kvpt::db::pool(&url).unwrap();
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let app = kvpt::web::router(kvpt::web::AppState::new(pool).listening(config));
+    let (_stop, stop) = tokio::sync::oneshot::channel();
+    let (addr, _server) = serve_until(app, Limits::default(), stop).await;
+    let cookie = format!("kvpt_session={token}");
+    let me = http(addr, "GET", "/api/me", &[("cookie", &cookie)], b"")
+        .await
+        .unwrap()
+        .unwrap();
+    let csrf = serde_json::from_slice::<serde_json::Value>(&me.body).unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Eight clients: each reads one of its own sites, raises its percent by one, and
+    // reads a page of features, over and over.
+    let running = Arc::new(AtomicBool::new(true));
+    let outcomes = Arc::new(Mutex::new(Vec::<Outcome>::new()));
+    // Per site: updates answered 200, and updates whose answer was lost (503 or cut).
+    let accepted = Arc::new(Mutex::new(BTreeMap::<String, (i64, i64)>::new()));
+    let mut workers = Vec::new();
+    for w in 0..8 {
+        let mine: Vec<String> = codes.iter().skip(w).step_by(8).cloned().collect();
+        let (running, outcomes, accepted) = (running.clone(), outcomes.clone(), accepted.clone());
+        let (cookie, csrf) = (cookie.clone(), csrf.clone());
+        workers.push(tokio::spawn(async move {
+            let mut i = 0;
+            while running.load(Ordering::Relaxed) {
+                let code = &mine[i % mine.len()];
+                i += 1;
+                let record = |what, status, started: Instant| {
+                    outcomes.lock().unwrap().push(Outcome {
+                        what,
+                        status,
+                        took: started.elapsed(),
+                        at: started,
+                    })
+                };
+                let started = Instant::now();
+                let state = http(
+                    addr,
+                    "GET",
+                    &format!("/api/sites/{code}/progress"),
+                    &[("cookie", &cookie)],
+                    b"",
+                )
+                .await;
+                let state = match state {
+                    Ok(Some(a)) => {
+                        record("read", a.status, started);
+                        if a.status != 200 {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                        serde_json::from_slice::<serde_json::Value>(&a.body).unwrap()
+                    }
+                    _ => {
+                        record("read", 0, started);
+                        continue;
+                    }
+                };
+                let percent = state["percent"].as_i64().unwrap();
+                if percent >= 99 {
+                    continue;
+                }
+                let body = serde_json::json!({"version": state["version"], "percent": percent + 1})
+                    .to_string();
+                let started = Instant::now();
+                let answer = http(
+                    addr,
+                    "PATCH",
+                    &format!("/api/sites/{code}/progress"),
+                    &[
+                        ("cookie", &cookie),
+                        ("x-csrf-token", &csrf),
+                        ("content-type", "application/json"),
+                    ],
+                    body.as_bytes(),
+                )
+                .await;
+                let status = answer.ok().flatten().map_or(0, |a| a.status);
+                record("update", status, started);
+                {
+                    let mut acc = accepted.lock().unwrap();
+                    let entry = acc.entry(code.clone()).or_default();
+                    match status {
+                        200 => entry.0 += 1,
+                        503 | 0 => entry.1 += 1,
+                        _ => {}
+                    }
+                }
+                let started = Instant::now();
+                let page = http(
+                    addr,
+                    "GET",
+                    "/collections/defence_works/items?f=json&limit=50",
+                    &[("cookie", &cookie)],
+                    b"",
+                )
+                .await;
+                record(
+                    "items",
+                    page.ok().flatten().map_or(0, |a| a.status),
+                    started,
+                );
+            }
+        }));
+    }
+
+    let ready = || async {
+        http(addr, "GET", "/readyz", &[], b"")
+            .await
+            .ok()
+            .flatten()
+            .map(|a| (a.status, a.text()))
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(ready().await.unwrap().0, 200);
+
+    // The database goes away for ten seconds.
+    let down = Instant::now();
+    let c = cluster_config(&dir);
+    tokio::task::spawn_blocking(move || Cluster::new(c).unwrap().stop().unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, text) = ready().await.unwrap();
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("unavailable"), "{text}");
+    tokio::time::sleep(Duration::from_secs(10).saturating_sub(down.elapsed())).await;
+    let c = cluster_config(&dir);
+    tokio::task::spawn_blocking(move || Cluster::new(c).unwrap().start().unwrap())
+        .await
+        .unwrap();
+    let back = Instant::now();
+    let mut ready_after = None;
+    while back.elapsed() < Duration::from_secs(10) {
+        if ready().await.is_some_and(|(s, _)| s == 200) {
+            ready_after = Some(back.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ready_after = ready_after.expect("ready again");
+    assert!(
+        ready_after <= Duration::from_secs(2),
+        "ready after {ready_after:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    running.store(false, Ordering::Relaxed);
+    for w in workers {
+        w.await.unwrap();
+    }
+
+    let outcomes = outcomes.lock().unwrap().clone();
+    // Never a hang, never a crash: every answer within the pool's 5 s timeout (and some
+    // margin), only 2xx, 409 (two updates crossing) or 503.
+    for o in &outcomes {
+        assert!(o.took < Duration::from_secs(7), "{o:?}");
+        assert!(
+            matches!(o.status, 200 | 409 | 503),
+            "{o:?} (0 means no answer)"
+        );
+    }
+    let during =
+        |o: &&Outcome| o.at > down + Duration::from_secs(1) && o.at < down + Duration::from_secs(9);
+    let unavailable = outcomes
+        .iter()
+        .filter(during)
+        .filter(|o| o.status == 503)
+        .count();
+    assert!(unavailable > 0, "503s while the database was down");
+    // Served normally within 2 s of its return: every update that started later succeeded.
+    let late: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.at > back + Duration::from_secs(2))
+        .collect();
+    assert!(
+        late.iter().any(|o| o.what == "update"),
+        "updates after the return"
+    );
+    for o in &late {
+        assert!(matches!(o.status, 200 | 409), "after the return: {o:?}");
+    }
+
+    // Nothing lost, nothing half-written: per site, the history is one unbroken chain
+    // (each row starts where the last ended, the site stands at the last), and it has
+    // one row per accepted update plus at most the updates whose answer was lost.
+    let client = kvpt::db::connect(&url).await.unwrap();
+    let accepted = accepted.lock().unwrap().clone();
+    let mut total_accepted = 0;
+    for (code, (ok, lost)) in &accepted {
+        let rows = client
+            .query(
+                "SELECT h.old_pct, h.new_pct, s.progress_pct, s.version
+                   FROM progress_history h JOIN site s ON s.id = h.site_id
+                  WHERE s.code = $1 AND h.actor = 'ks.su-co' ORDER BY h.id",
+                &[code],
+            )
+            .await
+            .unwrap();
+        let n = rows.len() as i64;
+        assert!(
+            n >= *ok && n <= ok + lost,
+            "{code}: {n} rows, {ok} accepted, {lost} unanswered"
+        );
+        for pair in rows.windows(2) {
+            let (prev_new, old): (i16, Option<i16>) = (pair[0].get(1), pair[1].get(0));
+            assert_eq!(Some(prev_new), old, "{code}: a broken chain");
+        }
+        if let Some(last) = rows.last() {
+            let (new, now): (i16, i16) = (last.get(1), last.get(2));
+            assert_eq!(new, now, "{code}: the site stands at its last history row");
+        }
+        total_accepted += ok;
+    }
+    let after: i64 = client
+        .query_one("SELECT count(*) FROM progress_history", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(after - before >= total_accepted);
+    let audited: i64 = client
+        .query_one(
+            "SELECT count(*) FROM audit_log WHERE action = 'site.progress' AND actor = 'ks.su-co'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        audited,
+        after - before,
+        "an audit row for every history row"
+    );
+    eprintln!(
+        "outage: {} requests, {unavailable} answered 503 while down, ready {ready_after:?} after the return, {total_accepted} updates accepted",
+        outcomes.len()
+    );
+    drop(client);
+    cluster.stop().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn serve_stops_on_sigterm_and_stops_the_cluster_it_started() {
+    let dir = scratch("shutdown");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = cluster_config(&dir);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kvpt"))
+        .arg("serve")
+        .env_remove("DATABASE_URL")
+        .env("KVPT_DATA_DIR", &dir)
+        .env("KVPT_PG_FAST", "1")
+        .env("KVPT_PG_BIN", &config.pg_bin)
+        .env("KVPT_PG_USER", &config.run_as)
+        .env("KVPT_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let started = Instant::now();
+    loop {
+        if http(addr, "GET", "/readyz", &[], b"")
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|a| a.status == 200)
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "kvpt serve did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let cluster = Cluster::new(cluster_config(&dir)).unwrap();
+    assert!(matches!(
+        cluster.status().unwrap(),
+        ClusterStatus::Running { .. }
+    ));
+    unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) };
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("kvpt serve exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        cluster.status().unwrap(),
+        ClusterStatus::Stopped,
+        "the cluster was stopped cleanly"
+    );
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
