@@ -2,7 +2,7 @@
 //! variable, and the dispatch of each subcommand.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::builder::BoolishValueParser;
@@ -94,6 +94,23 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Write the whole database (works, histories, budgets, photos, accounts, audit) to
+    /// FILE in PostgreSQL's custom dump format.
+    Backup { file: PathBuf },
+    /// Restore FILE (from `kvpt backup`) into an empty database, then check it.
+    Restore { file: PathBuf },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Recompute the audit chain and report any row changed, removed or relinked
+    /// (exit status 1 if so).
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -370,7 +387,7 @@ fn database(global: &Global) -> anyhow::Result<(String, Option<Cluster>)> {
 
 async fn run_async(global: Global, command: Command) -> anyhow::Result<()> {
     let (url, started) = database(&global)?;
-    let result = run_with_database(&url, command).await;
+    let result = run_with_database(&url, &global.pg_bin, command).await;
     if let Some(cluster) = started {
         // Started for this command only: leave the machine as we found it.
         if let Err(err) = cluster.stop() {
@@ -380,7 +397,7 @@ async fn run_async(global: Global, command: Command) -> anyhow::Result<()> {
     result
 }
 
-async fn run_with_database(url: &str, command: Command) -> anyhow::Result<()> {
+async fn run_with_database(url: &str, pg_bin: &Path, command: Command) -> anyhow::Result<()> {
     let pool = db::pool(url)?;
     match command {
         Command::Migrate => {
@@ -447,6 +464,48 @@ async fn run_with_database(url: &str, command: Command) -> anyhow::Result<()> {
             db::migrate::migrate_url(url).await?;
             if !crate::exchange::import::cli::run(&pool, args).await? {
                 std::process::exit(2);
+            }
+        }
+        Command::Backup { file } => {
+            let (summary, sha) = crate::ops::backup::backup(url, pg_bin, &file).await?;
+            println!(
+                "backup written: {} ({} bytes, sha256 {sha})\n{summary}",
+                file.display(),
+                std::fs::metadata(&file).map_or(0, |m| m.len())
+            );
+        }
+        Command::Restore { file } => {
+            let (summary, verdict) = crate::ops::backup::restore(url, pg_bin, &file).await?;
+            println!("restored from {}\n{summary}", file.display());
+            if !verdict.intact() {
+                for b in &verdict.breaks {
+                    eprintln!("audit chain broken: {b}");
+                }
+                anyhow::bail!("the restored audit log does not verify");
+            }
+            println!("  audit chain intact ({} rows)", verdict.rows);
+        }
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => {
+            db::migrate::migrate_url(url).await?;
+            let client = db::connect(url).await?;
+            let verdict = crate::ops::audit::verify(&client).await?;
+            if verdict.intact() {
+                println!(
+                    "audit log intact: {} rows, chain head {}",
+                    verdict.rows,
+                    crate::ops::audit::hex(&verdict.head)
+                );
+            } else {
+                for b in &verdict.breaks {
+                    println!("audit chain broken: {b}");
+                }
+                anyhow::bail!(
+                    "{} break(s) in {} rows: the audit log was tampered with",
+                    verdict.breaks.len(),
+                    verdict.rows
+                );
             }
         }
         Command::Db { .. } => unreachable!("handled without a runtime"),

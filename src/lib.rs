@@ -14,6 +14,7 @@ pub mod error;
 pub mod exchange;
 pub mod geodata;
 pub mod i18n;
+pub mod ops;
 pub mod progress;
 pub mod spatial;
 pub mod views;

@@ -45,6 +45,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_bulk_loads"),
     migration!(13, "0013_exchange"),
     migration!(14, "0014_imports"),
+    migration!(15, "0015_audit_chain"),
+    migration!(16, "0016_restorable_functions"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -18,6 +18,7 @@ mod faults;
 mod features;
 mod hardening;
 mod imports;
+mod operations;
 mod progress;
 mod schema;
 mod tiles;

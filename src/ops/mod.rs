@@ -1,0 +1,4 @@
+//! Operating kvpt: checking the audit chain, backing up and restoring.
+
+pub mod audit;
+pub mod backup;
