@@ -82,6 +82,10 @@ impl From<DbError> for AppError {
                     }
                 }
             }
+            DbError::Invalid { message } => {
+                tracing::warn!(%message, "a value refused by the database");
+                AppError::bad_request("input", format!("a value was refused: {message}"))
+            }
             other => AppError::Internal(other.into()),
         }
     }

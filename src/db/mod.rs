@@ -25,6 +25,9 @@ pub enum DbError {
     /// A named constraint refused the write.
     #[error("{message}")]
     Constraint { constraint: String, message: String },
+    /// PostgreSQL refused a value (SQLSTATE class 22: data exception).
+    #[error("{message}")]
+    Invalid { message: String },
     /// Any other error from a statement.
     #[error("query failed")]
     Query(#[source] tokio_postgres::Error),
@@ -58,6 +61,13 @@ impl From<tokio_postgres::Error> for DbError {
             }
             // Admin shutdown, cannot connect now, database dropped: the server is going away.
             let code = db.code().code();
+            // Data exceptions (a NUL in text, a number or date out of range): the input
+            // was wrong, not kvpt.
+            if code.starts_with("22") {
+                return DbError::Invalid {
+                    message: db.message().to_string(),
+                };
+            }
             if code.starts_with("57P") || code == "3D000" {
                 return DbError::Unavailable {
                     reason: db.message().to_string(),

@@ -8,11 +8,10 @@ use std::time::Duration;
 use axum::extract::Request;
 use axum::http::header;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::AppError;
-use crate::i18n::Lang;
 
 /// What one client may take, and how long a shutdown waits. Each has an environment
 /// variable (README, Operations).
@@ -84,28 +83,40 @@ impl Limits {
 /// Answers 503 when no response has started within `limit`: a page in the caller's
 /// language for browsers, JSON otherwise. Streaming bodies (exports) are not cut.
 pub async fn deadline(limit: Duration, request: Request, next: Next) -> Response {
-    let html = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    let lang = Lang::from_param(
-        request
-            .uri()
-            .query()
-            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang="))),
-    );
+    // What the answer needs if time runs out, kept before the request is handed on.
+    let mut stub = Request::new(axum::body::Body::empty());
+    *stub.uri_mut() = request.uri().clone();
+    if let Some(accept) = request.headers().get(header::ACCEPT) {
+        stub.headers_mut().insert(header::ACCEPT, accept.clone());
+    }
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            let error = AppError::TimedOut(limit.as_secs());
             tracing::warn!(limit = ?limit, "request deadline passed");
-            if html {
-                super::PageError::new(lang, error).into_response()
-            } else {
-                error.into_response()
-            }
+            super::page::answer_for(&stub, AppError::TimedOut(limit.as_secs()))
         }
+    }
+}
+
+/// Refuses a NUL character anywhere in the path or query (PostgreSQL text cannot hold
+/// one), naming the parameter, before any handler sees it.
+pub async fn no_nul(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let bad = if uri.path().contains("%00") {
+        Some("path".to_string())
+    } else {
+        uri.query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+                .map(|(k, _)| k.replace('\0', "\\0"))
+        })
+    };
+    match bad {
+        Some(field) => super::page::answer_for(
+            &request,
+            AppError::bad_request(field, "a NUL character (%00) is not allowed"),
+        ),
+        None => next.run(request).await,
     }
 }
 

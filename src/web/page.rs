@@ -50,6 +50,12 @@ impl IntoResponse for PageError {
             (AppError::TimedOut(s), Lang::Vi) => format!(
                 "Yêu cầu chạy quá {s} giây nên đã dừng; hãy thu hẹp phạm vi hoặc thử lại."
             ),
+            (AppError::BadRequest { field, reason }, Lang::Vi) if reason.contains("NUL") => {
+                format!("{field}: dữ liệu chứa ký tự NUL (%00), không được phép.")
+            }
+            (AppError::BadRequest { reason, .. }, Lang::Vi) if reason.starts_with("a value was refused") => {
+                format!("Một giá trị không hợp lệ nên không được ghi ({reason}).")
+            }
             (AppError::Internal(_), Lang::Vi) => "Lỗi hệ thống; sự cố đã được ghi lại.".to_string(),
             (AppError::NotFound(_), Lang::Vi) => "Không tìm thấy trang này.".to_string(),
             // Refusals worded in English by the access checks get their Vietnamese here.
@@ -65,6 +71,27 @@ impl IntoResponse for PageError {
         let mut response = (status, views::error_page(self.lang, status, &message)).into_response();
         crate::error::retry_after(&mut response);
         response
+    }
+}
+
+/// `error` as a page in the request's language for browsers (which ask for HTML), as
+/// JSON for everyone else: for layers that answer before any handler runs.
+pub fn answer_for(request: &axum::extract::Request, error: AppError) -> Response {
+    let html = request
+        .headers()
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if html {
+        let lang = Lang::from_param(
+            request
+                .uri()
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang="))),
+        );
+        PageError::new(lang, error).into_response()
+    } else {
+        error.into_response()
     }
 }
 

@@ -11,6 +11,7 @@ mod browser;
 mod budget;
 mod cli;
 mod cluster;
+mod corpus;
 mod dashboard;
 mod demo;
 mod exports;
