@@ -12,6 +12,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod exchange;
+pub mod fuzzing;
 pub mod geodata;
 pub mod i18n;
 pub mod ops;

@@ -109,10 +109,10 @@ const KNOWN: [&str; 8] = [
 ];
 
 /// A row's line and its request, or its code and what is wrong with it.
-type ParsedRow = (usize, Result<Request, (String, Vec<RowError>)>);
+pub type ParsedRow = (usize, Result<Request, (String, Vec<RowError>)>);
 
 /// Rows of the file as requests, or the errors of each row that cannot be one.
-fn parse(data: &[u8]) -> Result<Vec<ParsedRow>, Vec<RowError>> {
+pub fn parse(data: &[u8]) -> Result<Vec<ParsedRow>, Vec<RowError>> {
     let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
     if std::str::from_utf8(data).is_err() {
         return Err(vec![RowError::new(

@@ -656,6 +656,13 @@ async fn bad_files_get_a_clear_report_and_write_nothing() {
             "wanted '{needle}' in {all:?}"
         );
     };
+    // Two X columns (GDAL would fail badly; found by fuzzing).
+    let twice = scratch("twice.csv");
+    std::fs::write(&twice, "code,x,lon,y\nKHO-TBI-0001,106.05,106.06,11.4\n").unwrap();
+    expect_refused(
+        &run(&db, &twice, Options::default()).await,
+        "more than one X coordinate column (x, lon)",
+    );
     // 0 bytes.
     let empty = scratch("empty.geojson");
     std::fs::write(&empty, b"").unwrap();
@@ -788,7 +795,7 @@ async fn bad_files_get_a_clear_report_and_write_nothing() {
             "SELECT count(*) FROM import_log WHERE outcome = 'refused'"
         )
         .await,
-        10
+        11
     );
 }
 

@@ -473,8 +473,27 @@ fn csv_options(path: &Path) -> Result<Vec<String>, FileError> {
     if let Some(column) = names.iter().find(|n| wkt.contains(&n.as_str())) {
         options.push(format!("GEOM_POSSIBLE_NAMES={column}"));
     } else {
-        options.push("X_POSSIBLE_NAMES=x,lon,long,longitude,easting,kinh_do".into());
-        options.push("Y_POSSIBLE_NAMES=y,lat,latitude,northing,vi_do".into());
+        const X: [&str; 6] = ["x", "lon", "long", "longitude", "easting", "kinh_do"];
+        const Y: [&str; 5] = ["y", "lat", "latitude", "northing", "vi_do"];
+        // GDAL cannot choose between two coordinate columns (and fails badly trying).
+        for (axis, candidates) in [("X", &X[..]), ("Y", &Y[..])] {
+            let found: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| candidates.contains(n))
+                .collect();
+            if found.len() > 1 {
+                let list = found.join(", ");
+                return Err(FileError::new(
+                    format!("Tệp CSV có nhiều cột tọa độ {axis} ({list}): hãy giữ một cột."),
+                    format!(
+                        "the CSV has more than one {axis} coordinate column ({list}): keep one"
+                    ),
+                ));
+            }
+        }
+        options.push(format!("X_POSSIBLE_NAMES={}", X.join(",")));
+        options.push(format!("Y_POSSIBLE_NAMES={}", Y.join(",")));
     }
     Ok(options)
 }
