@@ -11,7 +11,7 @@ CHECKOUT_ID := $(shell id -u)-$(shell echo '$(CURDIR)' | cksum | cut -d' ' -f1)
 TEST_VAR := $(or $(KVPT_TEST_DIR),/tmp/kvpt-make-test-$(CHECKOUT_ID))
 BENCH_VAR := /tmp/kvpt-make-bench-$(CHECKOUT_ID)
 
-.PHONY: run test bench bench-tools deps npm-web npm-browser build lint db-stop
+.PHONY: run test test-tools bench bench-tools deps npm-web npm-browser build lint db-stop
 
 ## Installs the Debian packages kvpt needs, if any is missing.
 deps:
@@ -43,6 +43,18 @@ npm-web: deps
 npm-browser: deps
 	$(call npm_ci,tests/browser)
 
+## schemathesis (PyPI) for the property-based API test, in a virtualenv under target/.
+SCHEMATHESIS_VERSION := 4.32.5
+test-tools: deps
+	@dpkg -s python3-venv >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; \
+	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; }
+	@[ -x target/test-tools/schemathesis/bin/schemathesis ] && \
+	  target/test-tools/schemathesis/bin/schemathesis --version | grep -q '$(SCHEMATHESIS_VERSION)' || { \
+	  echo "kvpt: installing schemathesis $(SCHEMATHESIS_VERSION) for the API test"; \
+	  rm -rf target/test-tools/schemathesis && mkdir -p target/test-tools && \
+	  python3 -m venv target/test-tools/schemathesis && \
+	  target/test-tools/schemathesis/bin/pip install -q schemathesis==$(SCHEMATHESIS_VERSION); }
+
 build: npm-web
 	cargo build --release --locked
 
@@ -52,7 +64,7 @@ run: build
 	$(RELEASE) serve --bootstrap
 
 ## Every test, against a throwaway PostgreSQL + PostGIS (or DATABASE_URL when set).
-test: npm-web npm-browser
+test: npm-web npm-browser test-tools
 	@set -euo pipefail; \
 	cargo build --locked --bin kvpt; \
 	if [ -n "$${DATABASE_URL:-}" ]; then \

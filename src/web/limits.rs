@@ -98,24 +98,41 @@ pub async fn deadline(limit: Duration, request: Request, next: Next) -> Response
     }
 }
 
-/// Refuses a NUL character anywhere in the path or query (PostgreSQL text cannot hold
-/// one), naming the parameter, before any handler sees it.
-pub async fn no_nul(request: Request, next: Next) -> Response {
+/// Refuses, before any handler sees them and naming the parameter: a NUL character
+/// anywhere in the path or query (PostgreSQL text cannot hold one), `lang` or `f`
+/// given more than once (every route reads one of each), and a `lang` other than vi or en.
+pub async fn query_sanity(request: Request, next: Next) -> Response {
     let uri = request.uri();
-    let bad = if uri.path().contains("%00") {
-        Some("path".to_string())
+    let refused = if uri.path().contains("%00") {
+        Some(("path".to_string(), "a NUL character (%00) is not allowed"))
     } else {
         uri.query().and_then(|q| {
-            form_urlencoded::parse(q.as_bytes())
+            let pairs: Vec<_> = form_urlencoded::parse(q.as_bytes()).collect();
+            if let Some((k, _)) = pairs
+                .iter()
                 .find(|(k, v)| k.contains('\0') || v.contains('\0'))
-                .map(|(k, _)| k.replace('\0', "\\0"))
+            {
+                return Some((
+                    k.replace('\0', "\\0"),
+                    "a NUL character (%00) is not allowed",
+                ));
+            }
+            if pairs
+                .iter()
+                .any(|(k, v)| k == "lang" && !matches!(v.as_ref(), "vi" | "en" | ""))
+            {
+                return Some(("lang".to_string(), "must be vi or en"));
+            }
+            ["lang", "f"].into_iter().find_map(|single| {
+                (pairs.iter().filter(|(k, _)| k == single).count() > 1)
+                    .then(|| (single.to_string(), "given more than once; give it once"))
+            })
         })
     };
-    match bad {
-        Some(field) => super::page::answer_for(
-            &request,
-            AppError::bad_request(field, "a NUL character (%00) is not allowed"),
-        ),
+    match refused {
+        Some((field, reason)) => {
+            super::page::answer_for(&request, AppError::bad_request(field, reason))
+        }
         None => next.run(request).await,
     }
 }

@@ -193,7 +193,7 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             state.limits.body_timeout,
         ))
-        .layer(axum::middleware::from_fn(limits::no_nul))
+        .layer(axum::middleware::from_fn(limits::query_sanity))
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)
 }

@@ -53,6 +53,12 @@ impl IntoResponse for PageError {
             (AppError::BadRequest { field, reason }, Lang::Vi) if reason.contains("NUL") => {
                 format!("{field}: dữ liệu chứa ký tự NUL (%00), không được phép.")
             }
+            (AppError::BadRequest { field, reason }, Lang::Vi) if reason.starts_with("given more than once") => {
+                format!("Tham số “{field}” được ghi nhiều lần; chỉ ghi một lần.")
+            }
+            (AppError::BadRequest { reason, .. }, Lang::Vi) if reason == "must be vi or en" => {
+                "Ngôn ngữ (lang) chỉ có thể là vi hoặc en.".to_string()
+            }
             (AppError::BadRequest { reason, .. }, Lang::Vi) if reason.starts_with("a value was refused") => {
                 format!("Một giá trị không hợp lệ nên không được ghi ({reason}).")
             }

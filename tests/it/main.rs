@@ -22,6 +22,7 @@ mod imports;
 mod operations;
 mod progress;
 mod schema;
+mod schemathesis;
 mod tiles;
 mod viewer;
 mod web;

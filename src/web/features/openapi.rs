@@ -59,6 +59,12 @@ pub fn document(base: &str) -> Value {
     );
     let crs_uris: Vec<&str> = Crs::ALL.iter().map(|c| c.uri()).collect();
     let collection_ids: Vec<&str> = Collection::all().into_iter().map(|c| c.id()).collect();
+    let tile_layers: Vec<&str> = crate::domain::LayerGroup::ALL
+        .iter()
+        .map(|g| g.code())
+        .chain(crate::db::tiles::CONTEXT_LAYERS.iter().map(|l| l.name))
+        .collect();
+    let tilesets: Vec<String> = tile_layers.iter().map(|l| format!("{l}.json")).collect();
     let kinds: Vec<&str> = SiteKind::ALL.iter().map(|k| k.code()).collect();
     let statuses: Vec<&str> = SiteStatus::ALL.iter().map(|s| s.code()).collect();
     let collection_id = path_param(
@@ -88,7 +94,7 @@ pub fn document(base: &str) -> Value {
         query("phase", "Phases 1–9, comma-separated (site collections only)",
               json!({ "type": "array", "items": { "type": "integer", "minimum": 1, "maximum": 9 } })),
         query("q", "Text in the code or name, diacritics ignored (site collections only)",
-              json!({ "type": "string", "minLength": 1, "maxLength": 100 })),
+              json!({ "type": "string", "maxLength": 100 })),
         f, lang,
     ]);
     json!({
@@ -148,14 +154,14 @@ pub fn document(base: &str) -> Value {
             "/tiles/{tileset}": { "get": {
                 "summary": "TileJSON 3.0 of a tile layer", "operationId": "getTileJson",
                 "parameters": [path_param("tileset", "A layer name followed by .json (sites by group, or a context layer)",
-                    json!({ "type": "string", "pattern": "^[a-z_]+\\.json$" }))],
+                    json!({ "type": "string", "enum": tilesets }))],
                 "responses": { "200": ok("TileJSON", &[("application/json", json!({ "type": "object" }))]),
                                "404": err("No such layer"), "503": err("The database is unavailable") },
             }},
             "/tiles/{layer}/{z}/{x}/{y}": { "get": {
                 "summary": "A Mapbox Vector Tile", "operationId": "getTile",
                 "parameters": [
-                    path_param("layer", "A tile layer", json!({ "type": "string" })),
+                    path_param("layer", "A tile layer", json!({ "type": "string", "enum": tile_layers })),
                     path_param("z", &format!("Zoom, 0 to {MAX_ZOOM}"), json!({ "type": "integer", "minimum": 0, "maximum": MAX_ZOOM })),
                     path_param("x", "Column, 0 to 2^z − 1", json!({ "type": "integer", "minimum": 0 })),
                     path_param("y", "Row, 0 to 2^z − 1, followed by .mvt", json!({ "type": "string", "pattern": "^[0-9]+\\.mvt$" })),
@@ -169,13 +175,13 @@ pub fn document(base: &str) -> Value {
             }},
             "/healthz": { "get": {
                 "summary": "Liveness", "operationId": "getHealth",
-                "responses": { "200": { "description": "The process is up", "content": { "text/plain": { "schema": { "type": "string" } } } } },
+                "responses": { "200": { "description": "The process is up", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Health" } } } } },
             }},
             "/readyz": { "get": {
                 "summary": "Readiness: database reachable, migrations applied", "operationId": "getReady",
                 "responses": {
-                    "200": { "description": "Ready", "content": { "text/plain": { "schema": { "type": "string" } } } },
-                    "503": { "description": "Not ready, and why", "content": { "text/plain": { "schema": { "type": "string" } } } },
+                    "200": { "description": "Ready", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Health" } } } },
+                    "503": { "description": "Not ready, and why", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Health" } } } },
                 },
             }},
         },
@@ -190,6 +196,9 @@ fn schemas() -> Value {
     let links = json!({ "type": "array", "items": { "$ref": "#/components/schemas/Link" } });
     json!({
         "Link": link,
+        "Health": { "type": "object", "required": ["status"], "properties": {
+            "status": { "type": "string", "enum": ["ok", "ready", "unavailable"] },
+            "reason": { "type": "string" } } },
         "Error": { "type": "object", "required": ["error", "status"], "properties": {
             "error": { "type": "string" }, "status": { "type": "integer" },
             "field": { "type": "string" }, "constraint": { "type": "string" } } },

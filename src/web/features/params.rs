@@ -55,10 +55,11 @@ impl ItemsQuery {
             }
             seen.push(name);
         }
+        // An empty value (`datetime=`) is as if the parameter were not given.
         let get = |name: &str| {
             pairs
                 .iter()
-                .find(|(n, _)| n == name)
+                .find(|(n, v)| n == name && !v.trim().is_empty())
                 .map(|(_, v)| v.as_str())
         };
         let crs = match get("crs") {
@@ -314,12 +315,18 @@ mod tests {
             ("status=planned,", "status"),
             ("phase=0", "phase"),
             ("phase=x", "phase"),
-            ("q=", "q"),
             ("colour=red", "colour"),
             ("limit=1&limit=2", "limit"),
         ] {
             assert_eq!(field_of(parse(query).unwrap_err()), field, "{query}");
         }
+    }
+
+    #[test]
+    fn empty_values_are_as_if_not_given() {
+        let q = parse("q=&datetime=&bbox=&crs=&kind=&status=").unwrap();
+        assert!(q.q.is_none() && q.datetime.is_none() && q.bbox.is_none());
+        assert!(q.kinds.is_empty() && q.statuses.is_empty());
     }
 
     #[test]
