@@ -110,7 +110,8 @@ bench: build bench-tools
 	  --martin $(BENCH_TOOLS)/bin/martin --pygeoapi $(BENCH_TOOLS)/pygeoapi; \
 	python3 bench/progress.py --kvpt $(RELEASE) --db "$$bench_url"; \
 	python3 bench/export.py --kvpt $(RELEASE) --db "$$bench_url"; \
-	python3 bench/import.py --kvpt $(RELEASE) --db "$$bench_url"
+	python3 bench/import.py --kvpt $(RELEASE) --db "$$bench_url"; \
+	python3 bench/soak.py --kvpt $(RELEASE) --db "$$bench_url" --minutes $${BENCH_SOAK_MINUTES:-10}
 
 lint:
 	cargo fmt --check

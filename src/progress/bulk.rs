@@ -147,8 +147,14 @@ pub fn parse(data: &[u8]) -> Result<Vec<ParsedRow>, Vec<RowError>> {
     }
     for h in &headers {
         if !KNOWN.contains(&h.as_str()) {
+            // A header can be anything (a whole file on one line): show its start.
+            let h: String = if h.chars().count() > 60 {
+                h.chars().take(60).chain(['…']).collect()
+            } else {
+                h.clone()
+            };
             file_errors.push(RowError::new(
-                h,
+                &h,
                 format!(
                     "Cột “{h}” không được hỗ trợ; các cột: {}.",
                     KNOWN.join(", ")
@@ -475,6 +481,10 @@ mod tests {
         assert_eq!(fields, ["status", "version"]);
         assert!(parse(b"\xff\xfe,x").is_err(), "not UTF-8");
         assert!(parse(b"code,status,percent,version\n").is_err(), "no rows");
+        // An unknown column is named by its start only, however long it is.
+        let long = format!("code,status,percent,version,{}\n", "y".repeat(10_000));
+        let errors = parse(long.as_bytes()).unwrap_err();
+        assert!(errors.iter().all(|e| e.en.len() < 300), "{:?}", errors[0].en.len());
     }
 
     #[test]

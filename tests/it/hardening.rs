@@ -238,3 +238,48 @@ async fn shutdown_finishes_requests_in_flight_and_refuses_new_ones() {
         .expect("the server stops once nothing is in flight")
         .unwrap();
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let db = TestDb::with_demo(30, 8).await;
+    let cookie = db
+        .sign_in(
+            "ks.to",
+            UserRole::Engineer,
+            Classification::Secret,
+            &["TBI"],
+        )
+        .await;
+    let app = with_cookie(db.app(), &cookie);
+    let csrf = crate::common::csrf_of(&app).await;
+    // Forms and JSON: 2 MiB; the CSV bulk update: 8 MiB.
+    for (method, uri, content_type, size) in [
+        (
+            "PATCH",
+            "/api/sites/CHOT-TBI-0001/progress",
+            "application/json",
+            3,
+        ),
+        ("POST", "/api/progress/bulk", "text/csv", 9),
+        ("POST", "/login", "application/x-www-form-urlencoded", 3),
+    ] {
+        let big = format!(
+            r#"{{"version": 1, "note": "{}"}}"#,
+            "x".repeat(size * 1024 * 1024)
+        );
+        let (status, _, body) = call(
+            &app,
+            method,
+            uri,
+            &[("x-csrf-token", &csrf), ("content-type", content_type)],
+            big.clone(),
+        )
+        .await;
+        let shown: String = body.chars().take(300).collect();
+        assert_eq!(
+            status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{method} {uri}: {shown}"
+        );
+    }
+}
