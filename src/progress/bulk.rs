@@ -484,7 +484,11 @@ mod tests {
         // An unknown column is named by its start only, however long it is.
         let long = format!("code,status,percent,version,{}\n", "y".repeat(10_000));
         let errors = parse(long.as_bytes()).unwrap_err();
-        assert!(errors.iter().all(|e| e.en.len() < 300), "{:?}", errors[0].en.len());
+        assert!(
+            errors.iter().all(|e| e.en.len() < 300),
+            "{:?}",
+            errors[0].en.len()
+        );
     }
 
     #[test]

@@ -206,6 +206,26 @@ fn safe_name(name: &str) -> String {
         })
         .collect();
     let cleaned = cleaned.trim_start_matches('.').to_string();
+    // File systems take 255 bytes a name: keep the start and the extension of a long one.
+    const MAX: usize = 100;
+    let cleaned = if cleaned.chars().count() > MAX {
+        let ext = cleaned
+            .rsplit_once('.')
+            .map(|(_, e)| e)
+            .filter(|e| e.chars().count() <= 10)
+            .unwrap_or("");
+        let stem: String = cleaned
+            .chars()
+            .take(MAX - ext.chars().count() - 1)
+            .collect();
+        if ext.is_empty() {
+            stem
+        } else {
+            format!("{stem}.{ext}")
+        }
+    } else {
+        cleaned
+    };
     if cleaned.is_empty() {
         "upload".to_string()
     } else {
@@ -578,4 +598,21 @@ async fn again(
         who,
     );
     Ok(Redirect::to(&format!("/imports/jobs/{token}?lang={}", lang.code())).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_name;
+
+    #[test]
+    fn upload_names_stay_inside_their_folder_and_short() {
+        assert_eq!(safe_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_name("..\\..\\x.csv"), "x.csv");
+        assert_eq!(safe_name(".hidden"), "hidden");
+        assert_eq!(safe_name(""), "upload");
+        assert_eq!(safe_name("Kho mới <b>.geojson"), "Kho_mới__b_.geojson");
+        let long = safe_name(&format!("{}.geojson", "n".repeat(5000)));
+        assert_eq!(long.chars().count(), 100);
+        assert!(long.ends_with(".geojson"));
+    }
 }

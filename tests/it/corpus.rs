@@ -541,6 +541,46 @@ async fn hostile_input_through_every_write_route_is_refused_or_stored_verbatim()
         }
     }
 
+    // Uploads: hostile file names and fields on the two multipart routes.
+    let long_name = "n".repeat(5000);
+    for name in [
+        "../../../../etc/passwd",
+        "..\\..\\x.csv",
+        SCRIPT,
+        "a\u{0}b.csv",
+        "",
+        long_name.as_str(),
+    ] {
+        for (uri, field, bytes) in [
+            (
+                "/imports?lang=vi",
+                "file",
+                &b"{\"type\":\"FeatureCollection\",\"features\":[]}"[..],
+            ),
+            (
+                "/progress/bulk?lang=vi",
+                "file",
+                &b"code,version,percent\n"[..],
+            ),
+        ] {
+            let (body, content_type) = crate::common::multipart(
+                &[("csrf", &csrf), ("kind", SCRIPT), ("srs", "' OR 1=1 --")],
+                &[(field, name, bytes)],
+            );
+            let request = Request::post(uri)
+                .header("content-type", content_type)
+                .body(Body::from(body))
+                .unwrap();
+            total += 1;
+            judge(&send(&app, request).await, &mut failures);
+        }
+    }
+    assert!(
+        !std::path::Path::new("/etc/passwd.geojson").exists()
+            && !std::path::Path::new("/x.csv").exists(),
+        "nothing written outside the upload folder"
+    );
+
     // The CSV bulk update: hostile cells, broken quoting, invalid UTF-8.
     for csv in [
         format!("code,version,percent\n{code},{version},' OR 1=1 --\n").into_bytes(),
