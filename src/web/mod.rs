@@ -173,7 +173,7 @@ pub fn router(state: AppState) -> Router {
             caller::identify,
         ))
         .layer(tower_http::compression::CompressionLayer::new());
-    Router::new()
+    let app = Router::new()
         .merge(compressed)
         .fallback(page::not_found)
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -188,14 +188,14 @@ pub fn router(state: AppState) -> Router {
                 .unwrap_or_default();
             tracing::info_span!("request", method = %request.method(), uri = %request.uri(), route)
         }))
-        // Tiles outside the request trace: tens of thousands a second, errors logged anyway.
-        .merge(tiles::tile_routes())
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             state.limits.body_timeout,
         ))
         .layer(axum::middleware::from_fn(limits::query_sanity))
-        .layer(axum::middleware::from_fn(security::headers))
-        .with_state(state)
+        // Tiles outside the request trace and the checks above (a GET without a body,
+        // its path parsed strictly): tens of thousands a second, errors logged anyway.
+        .merge(tiles::tile_routes());
+    security::headers(app).with_state(state)
 }
 
 /// Serves until SIGTERM or ctrl-c, letting requests in flight finish.

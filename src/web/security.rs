@@ -2,10 +2,9 @@
 //! script, no eval); MapLibre's workers come from blob: URLs; styles may be inline
 //! (progress bars and status colours are set per element); nothing may frame kvpt.
 
-use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; worker-src 'self' blob:; \
@@ -23,13 +22,13 @@ const HEADERS: [(HeaderName, &str); 5] = [
     ),
 ];
 
-pub async fn headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    for (name, value) in &HEADERS {
-        if !headers.contains_key(name) {
-            headers.insert(name.clone(), HeaderValue::from_static(value));
-        }
-    }
-    response
+/// `router` with the headers on every response it gives (unless a handler set its own).
+/// Plain header layers, not a middleware function: tiles are served by the ten thousand.
+pub fn headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    HEADERS.iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name.clone(),
+            HeaderValue::from_static(value),
+        ))
+    })
 }
