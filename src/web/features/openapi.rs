@@ -54,8 +54,8 @@ pub fn document(base: &str) -> Value {
     );
     let lang = query(
         "lang",
-        "Language of HTML pages: vi (default) or en",
-        json!({ "type": "string", "enum": ["vi", "en"] }),
+        "Language of HTML pages: vi (default) or en; empty is the default",
+        json!({ "type": "string", "enum": ["vi", "en", ""] }),
     );
     let crs_uris: Vec<&str> = Crs::ALL.iter().map(|c| c.uri()).collect();
     let collection_ids: Vec<&str> = Collection::all().into_iter().map(|c| c.id()).collect();
