@@ -69,7 +69,7 @@ def sign_in_internal_planner(kvpt, db, base, role="viewer", clearance="internal"
     features as the martin functions (clearance 'internal'), not the anonymous public ones.
     The export benchmark signs in an administrator cleared for everything instead."""
     import http.client, urllib.parse
-    name, password = f"bench.{role}{int(time.time())}", "bench-mật-khẩu-2025"
+    name, password = f"bench.{role}{time.time_ns()}", "bench-mật-khẩu-2025"
     subprocess.run([kvpt, "user", "add", name, "--name", name, "--role", role, "--clearance", clearance],
                    input=password + "\n", text=True, check=True, capture_output=True,
                    env={**os.environ, "DATABASE_URL": db})

@@ -12,11 +12,11 @@ use crate::domain::{Classification, UserRole};
 pub enum UserError {
     #[error("no user '{0}'")]
     NotFound(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Password(#[from] PasswordError),
     #[error("no district '{0}'; give its code (705) or abbreviation (TBI)")]
     UnknownDistrict(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Db(#[from] DbError),
 }
 

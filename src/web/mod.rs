@@ -191,11 +191,13 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             state.limits.body_timeout,
         ))
-        .layer(axum::middleware::from_fn(limits::query_sanity))
-        // Tiles outside the request trace and the checks above (a GET without a body,
-        // its path parsed strictly): tens of thousands a second, errors logged anyway.
-        .merge(tiles::tile_routes());
-    security::headers(app).with_state(state)
+        .layer(axum::middleware::from_fn(limits::query_sanity));
+    // Tiles outside the request trace, the checks and the page headers above (a GET
+    // without a body, its path parsed strictly, its own headers): tens of thousands a
+    // second, errors logged anyway.
+    security::headers(app)
+        .merge(tiles::tile_routes())
+        .with_state(state)
 }
 
 /// Serves until SIGTERM or ctrl-c, letting requests in flight finish.

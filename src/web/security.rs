@@ -2,7 +2,7 @@
 //! script, no eval); MapLibre's workers come from blob: URLs; styles may be inline
 //! (progress bars and status colours are set per element); nothing may frame kvpt.
 
-use axum::http::{header, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -21,6 +21,19 @@ const HEADERS: [(HeaderName, &str); 5] = [
         "same-origin",
     ),
 ];
+
+/// What a response that is data, never a document, carries instead (tiles): nothing in
+/// it may run or be framed, and browsers must not guess it is a page.
+pub fn data_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+}
 
 /// `router` with the headers on every response it gives (unless a handler set its own).
 /// Plain header layers, not a middleware function: tiles are served by the ten thousand.

@@ -59,9 +59,20 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/tiles/{file}", get(tilejson))
 }
 
-/// The hottest route: it borrows the request (no copy of its headers, no allocation for
-/// the path's parts) and answers a cached tile without touching PostgreSQL.
-async fn tile(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
+/// The hottest route, outside the layers the other routes pass through: its few security
+/// headers are set here (the page set, with its long CSP, cost 13 % of tile throughput).
+async fn tile(state: State<AppState>, request: Request) -> Response {
+    let mut response = match serve_tile(state, request).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    };
+    super::security::data_headers(response.headers_mut());
+    response
+}
+
+/// It borrows the request (no copy of its headers, no allocation for the path's parts)
+/// and answers a cached tile without touching PostgreSQL.
+async fn serve_tile(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
     // The router matched /tiles/{layer}/{z}/{x}/{y}: four parts after "/tiles/".
     let mut parts = request.uri().path()["/tiles/".len()..].splitn(4, '/');
     let (layer, z, x, y) = (
