@@ -41,11 +41,18 @@ budget AS MATERIALIZED (
          WHERE $2::timestamptz IS NOT NULL AND h.recorded_at < $2::timestamptz
          ORDER BY h.site_id, h.year, h.source, h.recorded_at DESC, h.id DESC) past
 ),
--- Totals per work first (one pass over the lines), joined to the visible works after.
+-- Totals per work: now, as the budget_line triggers keep them (migration 0017); as of a
+-- date, summed from the lines as they stood (one pass), joined to the visible works after.
 site_budget AS MATERIALIZED (
-    SELECT b.site_id, sum(b.estimate_vnd)::int8 AS e, sum(b.allocated_vnd)::int8 AS a,
-           sum(b.disbursed_vnd)::int8 AS d, sum(b.settled_vnd)::int8 AS s
+    SELECT t.site_id, t.estimate_vnd AS e, t.allocated_vnd AS a, t.disbursed_vnd AS d,
+           t.settled_vnd AS s
+      FROM site_budget_total t
+     WHERE $2::timestamptz IS NULL
+    UNION ALL
+    SELECT b.site_id, sum(b.estimate_vnd)::int8, sum(b.allocated_vnd)::int8,
+           sum(b.disbursed_vnd)::int8, sum(b.settled_vnd)::int8
       FROM budget b
+     WHERE $2::timestamptz IS NOT NULL
      GROUP BY b.site_id
 ),
 flagged AS (

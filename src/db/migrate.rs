@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(14, "0014_imports"),
     migration!(15, "0015_audit_chain"),
     migration!(16, "0016_restorable_functions"),
+    migration!(17, "0017_site_budget_total"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

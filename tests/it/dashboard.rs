@@ -338,3 +338,99 @@ async fn cached_dashboards_follow_every_write() {
         "the progress edit never reached the cached dashboard"
     );
 }
+
+/// Works whose kept budget totals differ from the sum of their lines.
+const TOTALS_ASTRAY: &str = "SELECT count(*) FROM (
+      SELECT site_id, sum(estimate_vnd)::int8 AS e, sum(allocated_vnd)::int8 AS a,
+             sum(disbursed_vnd)::int8 AS d, sum(settled_vnd)::int8 AS s
+        FROM budget_line GROUP BY site_id) l
+      FULL JOIN site_budget_total t USING (site_id)
+     WHERE (coalesce(l.e, 0), coalesce(l.a, 0), coalesce(l.d, 0), coalesce(l.s, 0))
+           IS DISTINCT FROM (coalesce(t.estimate_vnd, 0), coalesce(t.allocated_vnd, 0),
+                             coalesce(t.disbursed_vnd, 0), coalesce(t.settled_vnd, 0))";
+
+#[tokio::test]
+async fn budget_totals_per_work_follow_every_change_to_the_lines() {
+    let db = TestDb::with_demo(80, 11).await;
+    let client = db.client().await;
+    let astray = || async {
+        let row = db
+            .client()
+            .await
+            .query_one(TOTALS_ASTRAY, &[])
+            .await
+            .unwrap();
+        row.get::<_, i64>(0)
+    };
+    let lines: i64 = client
+        .query_one("SELECT count(*) FROM budget_line", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(lines > 50, "the demo has budget lines ({lines})");
+    assert_eq!(astray().await, 0, "after the demo load");
+    for (what, sql) in [
+        ("update", "UPDATE budget_line SET estimate_vnd = estimate_vnd + 7, disbursed_vnd = allocated_vnd WHERE year = 2023"),
+        ("delete", "DELETE FROM budget_line WHERE year = 2024"),
+        ("insert", "INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd, disbursed_vnd, settled_vnd)
+                    SELECT id, 2030, 'other', 1000, 900, 800, 0 FROM site ORDER BY id LIMIT 5"),
+        ("move of a line to another work", "UPDATE budget_line SET site_id = (SELECT max(id) FROM site)
+                    WHERE year = 2030 AND site_id = (SELECT max(site_id) FROM budget_line WHERE year = 2030)"),
+        ("update of nothing", "UPDATE budget_line SET settled_vnd = 1 WHERE false"),
+        ("delete of a work", "DELETE FROM site WHERE id = (SELECT min(site_id) FROM budget_line WHERE year = 2030)"),
+    ] {
+        if let Err(err) = client.batch_execute(sql).await {
+            // A work with history cannot be deleted: then nothing changed either.
+            assert_eq!(what, "delete of a work", "{what}: {err}");
+        }
+        assert_eq!(astray().await, 0, "after the {what}");
+    }
+    // Concurrent edits of one work's lines (and of one line) add up, none lost.
+    let site: i64 = client
+        .query_one(
+            "SELECT site_id FROM budget_line WHERE year = 2030 ORDER BY site_id DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let estimate = || async {
+        let row = db
+            .client()
+            .await
+            .query_one(
+                "SELECT estimate_vnd FROM site_budget_total WHERE site_id = $1",
+                &[&site],
+            )
+            .await
+            .unwrap();
+        row.get::<_, i64>(0)
+    };
+    let before = estimate().await;
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let pool = db.pool();
+            tokio::spawn(async move {
+                let mut client = pool.get().await.unwrap();
+                for _ in 0..10 {
+                    let tx = client.transaction().await.unwrap();
+                    let year: i16 = if i % 2 == 0 { 2030 } else { 2031 };
+                    tx.execute(
+                        "INSERT INTO budget_line (site_id, year, source, estimate_vnd) VALUES ($1, $2, 'other', 1)
+                         ON CONFLICT (site_id, year, source) DO UPDATE SET estimate_vnd = budget_line.estimate_vnd + 1",
+                        &[&site, &year],
+                    )
+                    .await
+                    .unwrap();
+                    tx.commit().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let after = estimate().await;
+    assert_eq!(after - before, 80, "8 writers × 10 additions of 1");
+    assert_eq!(astray().await, 0, "after the concurrent edits");
+}
