@@ -66,7 +66,7 @@ SELECT json_build_object(
              'communes_done', count(DISTINCT st.commune_id) FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day),
              'zones', count(*),
              'zones_concluded', count(*) FILTER (WHERE z.concluded_on <= p.day),
-             'zone_area_ha', round(coalesce(sum(ST_Area(s.geom::geography, false)) / 10000, 0)::numeric, 1)::float8,
+             'zone_area_ha', round(coalesce(sum(s.zone_area_m2) / 10000, 0)::numeric, 1)::float8,
              'concluded_area_ha', round(coalesce(sum(z.area_concluded_ha) FILTER (WHERE p.cutoff IS NULL OR z.concluded_on <= p.day), 0), 1)::float8,
              'remains_expected', coalesce(sum(z.remains_expected), 0),
              'remains_found', coalesce(sum(z.remains_found) FILTER (WHERE p.cutoff IS NULL OR z.concluded_on <= p.day), 0))

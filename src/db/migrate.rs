@@ -48,6 +48,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(15, "0015_audit_chain"),
     migration!(16, "0016_restorable_functions"),
     migration!(17, "0017_site_budget_total"),
+    migration!(18, "0018_zone_area"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

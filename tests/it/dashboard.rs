@@ -434,3 +434,45 @@ async fn budget_totals_per_work_follow_every_change_to_the_lines() {
     assert_eq!(after - before, 80, "8 writers × 10 additions of 1");
     assert_eq!(astray().await, 0, "after the concurrent edits");
 }
+
+#[tokio::test]
+async fn search_zone_areas_follow_their_geometry() {
+    let db = TestDb::with_demo(120, 12).await;
+    let client = db.client().await;
+    let zone: i64 = client
+        .query_one("SELECT min(site_id) FROM search_zone", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let area = || async {
+        let row = db
+            .client()
+            .await
+            .query_one("SELECT zone_area_m2 FROM site WHERE id = $1", &[&zone])
+            .await
+            .unwrap();
+        row.get::<_, f64>(0)
+    };
+    let before = area().await;
+    client
+        .execute(
+            "UPDATE site SET geom = CASE WHEN GeometryType(geom) = 'MULTIPOLYGON'
+                 THEN ST_Multi(ST_Buffer(geom, 0.002)) ELSE ST_Buffer(geom, 0.002) END
+              WHERE id = $1",
+            &[&zone],
+        )
+        .await
+        .unwrap();
+    assert!(area().await > before, "a larger zone has a larger area");
+    let astray: i64 = client
+        .query_one(
+            "SELECT count(*) FROM site
+              WHERE zone_area_m2 IS DISTINCT FROM
+                    CASE WHEN kind = 'remains_search_zone' THEN ST_Area(geom::geography, false) END",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(astray, 0, "stored areas equal the measured ones");
+}
