@@ -27,6 +27,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+from export import rss_kib  # noqa: E402
 from progress import Client, add_user, free_port, pct, psql  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,14 +55,6 @@ def timed(stats, client, route, method, path, body=None, headers=None):
         status, data = 0, b""
     stats.record(route, status, time.perf_counter() - t0)
     return status, data
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def engineer(port, username, sites, stop, stats, accepted):
