@@ -7,7 +7,6 @@ while it streams.
     python3 bench/export.py --kvpt target/release/kvpt --db "host=… dbname=bench"
 """
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -17,7 +16,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from serve import HEADERS, log, psql, sign_in_internal_planner, wait_for  # noqa: E402
+from serve import HEADERS, arguments, log, psql, sign_in_internal_planner, wait_for  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = 5
@@ -95,10 +94,7 @@ def ogr2ogr_export(db, out):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--kvpt", required=True)
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--port", type=int, default=18085)
+    parser = arguments(__doc__, port=18085)
     args = parser.parse_args()
     sites = int(psql(args.db, "SELECT count(*) FROM site").strip())
     log(f"== export: GeoJSON of {sites} sites, {RUNS} runs each, kvpt and ogr2ogr side by side")

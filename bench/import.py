@@ -7,7 +7,6 @@ database it came from (every row matched by code and found unchanged). Target: u
     python3 bench/import.py --kvpt target/release/kvpt --db "host=… dbname=bench"
 """
 
-import argparse
 import os
 import re
 import statistics
@@ -17,7 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from serve import log, psql  # noqa: E402
+from serve import arguments, log, psql  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = 3
@@ -33,9 +32,7 @@ def timed(cmd, env):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kvpt", required=True)
-    parser.add_argument("--db", required=True)
+    parser = arguments()
     args = parser.parse_args()
     sites = int(psql(args.db, "SELECT count(*) FROM site").strip())
     if not psql(args.db, "SELECT 1 FROM export_profile WHERE name = 'qk7'").strip():

@@ -11,7 +11,6 @@
 Usage: bench/progress.py --kvpt target/release/kvpt --db "<libpq key=value of the bench db>"
 """
 
-import argparse
 import http.client
 import json
 import os
@@ -23,6 +22,9 @@ import sys
 import threading
 import time
 import urllib.parse
+
+sys.path.insert(0, os.path.dirname(__file__))
+from serve import arguments  # noqa: E402
 
 PASSWORD = "bench-mật-khẩu-2025"
 
@@ -113,10 +115,7 @@ def pct(values, p):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--kvpt", required=True)
-    ap.add_argument("--db", required=True)
-    ap.add_argument("--port", type=int, default=18082)
+    ap = arguments(port=18082)
     ap.add_argument("--engineers", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--dashboard-runs", type=int, default=15)

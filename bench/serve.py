@@ -34,6 +34,17 @@ DURATION = 20
 RUNS = 3
 
 
+def arguments(description=None, port=None):
+    """The options every benchmark takes: the kvpt binary, the loaded database and, for
+    those that start their own server, its port."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--kvpt", required=True, help="the kvpt release binary")
+    ap.add_argument("--db", required=True, help="libpq key=value string of the loaded database")
+    if port:
+        ap.add_argument("--port", type=int, default=port)
+    return ap
+
+
 def log(*args):
     print(*args, flush=True)
 
@@ -284,9 +295,7 @@ resources:
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--kvpt", required=True)
-    ap.add_argument("--db", required=True, help="libpq key=value string of the loaded database")
+    ap = arguments()
     ap.add_argument("--martin")
     ap.add_argument("--pygeoapi", help="virtualenv with pygeoapi and gunicorn")
     args = ap.parse_args()

@@ -16,7 +16,6 @@ history and audit rows equal the accepted updates. Exits 1 on any 5xx or lost up
 Usage: bench/soak.py --kvpt target/release/kvpt --db "<libpq key=value of the bench db>"
 """
 
-import argparse
 import collections
 import json
 import os
@@ -28,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from export import rss_kib  # noqa: E402
+from serve import arguments  # noqa: E402
 from progress import Client, add_user, free_port, pct, psql  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -143,10 +143,7 @@ def exporter(port, stop, stats, exported):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--kvpt", required=True)
-    ap.add_argument("--db", required=True)
-    ap.add_argument("--port", type=int, default=18083)
+    ap = arguments(port=18083)
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--engineers", type=int, default=32)
     args = ap.parse_args()
