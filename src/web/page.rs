@@ -62,6 +62,23 @@ impl IntoResponse for PageError {
             (AppError::BadRequest { reason, .. }, Lang::Vi) if reason.starts_with("a value was refused") => {
                 format!("Một giá trị không hợp lệ nên không được ghi ({reason}).")
             }
+            // Dates and counts asked for in a page's query (dashboard, map as of a date).
+            (AppError::BadRequest { field, reason }, Lang::Vi) if reason.ends_with(" is in the future") => {
+                let day = reason.trim_end_matches(" is in the future");
+                format!("{field}: ngày {day} ở tương lai; hãy chọn hôm nay hoặc một ngày đã qua.")
+            }
+            (AppError::BadRequest { field, reason }, Lang::Vi) if reason.ends_with(" is before the programme") => {
+                let day = reason.trim_end_matches(" is before the programme");
+                format!("{field}: ngày {day} trước khi chương trình bắt đầu.")
+            }
+            (AppError::BadRequest { field, reason }, Lang::Vi) if reason.ends_with(" is not a date (yyyy-mm-dd or dd/mm/yyyy)") => {
+                let text = reason.trim_end_matches(" is not a date (yyyy-mm-dd or dd/mm/yyyy)");
+                format!("{field}: {text} không phải là ngày (yyyy-mm-dd hoặc dd/mm/yyyy).")
+            }
+            (AppError::BadRequest { field, reason }, Lang::Vi) if reason.contains(" is not a whole number from 1 to ") => {
+                let (text, max) = reason.split_once(" is not a whole number from 1 to ").unwrap_or_default();
+                format!("{field}: {text} không phải số nguyên từ 1 đến {max}.")
+            }
             (AppError::Internal(_), Lang::Vi) => "Lỗi hệ thống; sự cố đã được ghi lại.".to_string(),
             (AppError::NotFound(_), Lang::Vi) => "Không tìm thấy trang này.".to_string(),
             // Refusals worded in English by the access checks get their Vietnamese here.

@@ -151,11 +151,16 @@ async fn figures_as_of_a_date_match_the_hand_built_history() {
 async fn bad_dashboard_parameters_are_400_and_clearance_applies() {
     let db = hand_built().await;
     let app = db.internal_app().await;
-    for (query, field) in [
-        ("as_of=2099-01-01", "as_of"),
-        ("as_of=yesterday", "as_of"),
-        ("ahead=0", "ahead"),
-        ("stale=many", "stale"),
+    for (query, field, vietnamese) in [
+        ("as_of=2099-01-01", "as_of", "ở tương lai"),
+        ("as_of=yesterday", "as_of", "không phải là ngày"),
+        (
+            "as_of=1999-12-31",
+            "as_of",
+            "trước khi chương trình bắt đầu",
+        ),
+        ("ahead=0", "ahead", "không phải số nguyên từ 1 đến 100"),
+        ("stale=many", "stale", "không phải số nguyên từ 1 đến 3650"),
     ] {
         let (status, _, body) = request(&app, &format!("/dashboard.csv?{query}"), &[]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
@@ -163,6 +168,10 @@ async fn bad_dashboard_parameters_are_400_and_clearance_applies() {
         let (status, _, page) = request(&app, &format!("/dashboard?{query}"), &[]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: the page too");
         assert!(page.contains("<html"), "{query}");
+        assert!(
+            page.contains(vietnamese),
+            "{query}: the reason in Vietnamese: {page}"
+        );
     }
     let (status, _, _) = request(&app, "/dashboard/flags/nonsense", &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
