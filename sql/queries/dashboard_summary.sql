@@ -1,4 +1,4 @@
--- Every dashboard figure in one document (after dashboard_state.sql). The works are
+-- Every dashboard figure in one document (after dashboard_flags.sql). The works are
 -- first summed into cells (kind × district × status × late, a few hundred rows) in one
 -- pass; the groupings, totals and flags are then sums of cells.
 , cells AS MATERIALIZED (
@@ -47,12 +47,8 @@ SELECT json_build_object(
              'estimate', sum(e)::int8, 'allocated', sum(a)::int8, 'disbursed', sum(d)::int8, 'settled', sum(s)::int8)
         FROM cells),
   'plan', (SELECT coalesce(json_agg(g ORDER BY g.year, g.source), '[]') FROM (
-      SELECT b.year, b.source::text AS source, sum(b.estimate_vnd) AS estimate,
-             sum(b.allocated_vnd) AS allocated, sum(b.disbursed_vnd) AS disbursed,
-             sum(b.settled_vnd) AS settled
-        FROM budget b
-       WHERE b.site_id IN (SELECT id FROM state)
-       GROUP BY b.year, b.source) g),
+      SELECT year, source::text AS source, estimate, allocated, disbursed, settled
+        FROM plan) g),
   'flags', (SELECT json_build_object(
              'ahead', coalesce(sum(ahead), 0)::int8,
              'settled_not_done', coalesce(sum(settled_not_done), 0)::int8,

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::DbError;
 use crate::domain::Classification;
 
-const STATE: &str = include_str!("../../sql/queries/dashboard_state.sql");
+const NOW: &str = include_str!("../../sql/queries/dashboard_now.sql");
+const AS_OF: &str = include_str!("../../sql/queries/dashboard_as_of.sql");
+const FLAGS_SQL: &str = include_str!("../../sql/queries/dashboard_flags.sql");
 const SUMMARY: &str = include_str!("../../sql/queries/dashboard_summary.sql");
 
 /// What a dashboard is asked for.
@@ -75,6 +77,14 @@ impl Bound {
 }
 
 impl Params {
+    /// The start of every dashboard query: where each visible work stands (now, or as
+    /// of the date) with its budget and flags (`state`, `budget`, `site_budget`, `plan`,
+    /// `flagged`).
+    fn state(&self) -> String {
+        let start = if self.as_of.is_some() { AS_OF } else { NOW };
+        format!("{start}{FLAGS_SQL}")
+    }
+
     fn bound(&self) -> Bound {
         Bound {
             clearance: self.clearance.code(),
@@ -192,7 +202,7 @@ pub const FLAGS: [&str; 4] = [
 ];
 
 pub async fn summary(client: &impl GenericClient, p: &Params) -> Result<Dashboard, DbError> {
-    let sql = format!("{STATE}\n{SUMMARY}");
+    let sql = format!("{}\n{SUMMARY}", p.state());
     let statement = client.prepare_cached(&sql).await?;
     let bound = p.bound();
     let row = client.query_one(&statement, &bound.args(&[])).await?;
@@ -250,7 +260,10 @@ pub async fn flagged(
         .iter()
         .find(|f| **f == flag)
         .ok_or_else(|| DbError::Data(format!("no flag '{flag}'")))?;
-    let sql = format!("{STATE}\n{SITE_ROW} WHERE f.{flag} ORDER BY f.code LIMIT $6");
+    let sql = format!(
+        "{}\n{SITE_ROW} WHERE f.{flag} ORDER BY f.code LIMIT $6",
+        p.state()
+    );
     let bound = p.bound();
     let rows = client.query(&sql, &bound.args(&[&limit])).await?;
     Ok(site_rows(&rows))
@@ -265,14 +278,15 @@ pub async fn plan_by_district(
     source: &str,
 ) -> Result<Vec<(String, String, PlanRow)>, DbError> {
     let sql = format!(
-        "{STATE}
+        "{}
          SELECT coalesce(d.code, ''), coalesce(d.short_name, ''), sum(b.estimate_vnd)::int8, sum(b.allocated_vnd)::int8,
                 sum(b.disbursed_vnd)::int8, sum(b.settled_vnd)::int8
            FROM budget b JOIN state st ON st.id = b.site_id
            LEFT JOIN admin_unit d ON d.id = st.district_id
           WHERE b.year = $6 AND b.source = $7::text::funding_source
             AND $4::float8 IS NOT NULL AND $5::int IS NOT NULL
-          GROUP BY 1, 2 ORDER BY 1"
+          GROUP BY 1, 2 ORDER BY 1",
+        p.state()
     );
     let bound = p.bound();
     let rows = client.query(&sql, &bound.args(&[&year, &source])).await?;
@@ -304,13 +318,14 @@ pub async fn plan_sites(
     district: &str,
 ) -> Result<Vec<SiteRow>, DbError> {
     let sql = format!(
-        "{STATE}
+        "{}
          SELECT f.code, f.name, f.kind, coalesce(dd.short_name, ''), f.status::text, f.pct,
                 b.estimate_vnd, b.allocated_vnd, b.disbursed_vnd, b.settled_vnd, f.last_update
            FROM flagged f JOIN budget b ON b.site_id = f.id
            LEFT JOIN admin_unit dd ON dd.id = f.district_id
           WHERE b.year = $6 AND b.source = $7::text::funding_source AND coalesce(dd.code, '') = $8
-          ORDER BY b.estimate_vnd DESC, f.code LIMIT 1000"
+          ORDER BY b.estimate_vnd DESC, f.code LIMIT 1000",
+        p.state()
     );
     let bound = p.bound();
     let rows = client

@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(16, "0016_restorable_functions"),
     migration!(17, "0017_site_budget_total"),
     migration!(18, "0018_zone_area"),
+    migration!(19, "0019_budget_plan_total"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -358,18 +358,29 @@ const TOTALS_ASTRAY: &str = "SELECT count(*) FROM (
            IS DISTINCT FROM (coalesce(t.estimate_vnd, 0), coalesce(t.allocated_vnd, 0),
                              coalesce(t.disbursed_vnd, 0), coalesce(t.settled_vnd, 0))";
 
+/// Classification × year × source keys whose kept plan totals differ from the lines of
+/// the works now in that classification.
+const PLAN_ASTRAY: &str = "SELECT count(*) FROM (
+      SELECT s.classification, b.year, b.source, count(*) AS n, sum(b.estimate_vnd)::int8 AS e,
+             sum(b.allocated_vnd)::int8 AS a, sum(b.disbursed_vnd)::int8 AS d,
+             sum(b.settled_vnd)::int8 AS s
+        FROM budget_line b JOIN site s ON s.id = b.site_id GROUP BY 1, 2, 3) l
+      FULL JOIN budget_plan_total t USING (classification, year, source)
+     WHERE (coalesce(l.n, 0), coalesce(l.e, 0), coalesce(l.a, 0), coalesce(l.d, 0), coalesce(l.s, 0))
+           IS DISTINCT FROM (coalesce(t.lines, 0), coalesce(t.estimate_vnd, 0),
+                             coalesce(t.allocated_vnd, 0), coalesce(t.disbursed_vnd, 0),
+                             coalesce(t.settled_vnd, 0))";
+
 #[tokio::test]
-async fn budget_totals_per_work_follow_every_change_to_the_lines() {
+async fn kept_budget_totals_follow_every_change_to_the_lines_and_works() {
     let db = TestDb::with_demo(80, 11).await;
     let client = db.client().await;
+    // (works astray, plan keys astray)
     let astray = || async {
-        let row = db
-            .client()
-            .await
-            .query_one(TOTALS_ASTRAY, &[])
-            .await
-            .unwrap();
-        row.get::<_, i64>(0)
+        let client = db.client().await;
+        let works = client.query_one(TOTALS_ASTRAY, &[]).await.unwrap();
+        let plan = client.query_one(PLAN_ASTRAY, &[]).await.unwrap();
+        (works.get::<_, i64>(0), plan.get::<_, i64>(0))
     };
     let lines: i64 = client
         .query_one("SELECT count(*) FROM budget_line", &[])
@@ -377,7 +388,7 @@ async fn budget_totals_per_work_follow_every_change_to_the_lines() {
         .unwrap()
         .get(0);
     assert!(lines > 50, "the demo has budget lines ({lines})");
-    assert_eq!(astray().await, 0, "after the demo load");
+    assert_eq!(astray().await, (0, 0), "after the demo load");
     for (what, sql) in [
         ("update", "UPDATE budget_line SET estimate_vnd = estimate_vnd + 7, disbursed_vnd = allocated_vnd WHERE year = 2023"),
         ("delete", "DELETE FROM budget_line WHERE year = 2024"),
@@ -386,15 +397,29 @@ async fn budget_totals_per_work_follow_every_change_to_the_lines() {
         ("move of a line to another work", "UPDATE budget_line SET site_id = (SELECT max(id) FROM site)
                     WHERE year = 2030 AND site_id = (SELECT max(site_id) FROM budget_line WHERE year = 2030)"),
         ("update of nothing", "UPDATE budget_line SET settled_vnd = 1 WHERE false"),
-        ("delete of a work", "DELETE FROM site WHERE id = (SELECT min(site_id) FROM budget_line WHERE year = 2030)"),
+        ("reclassification of works", "UPDATE site SET classification = CASE classification WHEN 'secret' THEN 'internal'::classification ELSE 'secret' END
+                    WHERE id IN (SELECT site_id FROM budget_line WHERE year = 2023 ORDER BY site_id LIMIT 4)"),
+        ("reclassification to the same", "UPDATE site SET classification = classification
+                    WHERE id IN (SELECT site_id FROM budget_line ORDER BY site_id LIMIT 4)"),
+        ("progress update", "UPDATE site SET progress_pct = progress_pct WHERE id IN (SELECT site_id FROM budget_line LIMIT 3)"),
+        ("delete of a work with history", "DELETE FROM site WHERE id = (SELECT min(site_id) FROM budget_line WHERE year = 2030)"),
+        ("a new work with lines", "WITH w AS (
+                    INSERT INTO site (code, name, kind, geom, programme, classification)
+                    SELECT 'TEST-NEW-1', name, kind, geom, programme, 'confidential' FROM site ORDER BY id LIMIT 1
+                    RETURNING id)
+                    INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd)
+                    SELECT w.id, y, 'central', 500, 400 FROM w, generate_series(2022, 2023) y"),
+        ("delete of a work with lines only", "DELETE FROM site WHERE code = 'TEST-NEW-1'"),
     ] {
         if let Err(err) = client.batch_execute(sql).await {
-            // A work with history cannot be deleted: then nothing changed either.
-            assert_eq!(what, "delete of a work", "{what}: {err}");
+            // A work with progress or budget history cannot be deleted: then nothing
+            // changed either.
+            assert!(what.starts_with("delete of a work"), "{what}: {err:?}");
         }
-        assert_eq!(astray().await, 0, "after the {what}");
+        assert_eq!(astray().await, (0, 0), "after the {what}");
     }
-    // Concurrent edits of one work's lines (and of one line) add up, none lost.
+    // Concurrent edits of one work's lines (and of one line) add up, none lost, while
+    // another transaction moves the work between classifications.
     let site: i64 = client
         .query_one(
             "SELECT site_id FROM budget_line WHERE year = 2030 ORDER BY site_id DESC LIMIT 1",
@@ -416,7 +441,7 @@ async fn budget_totals_per_work_follow_every_change_to_the_lines() {
         row.get::<_, i64>(0)
     };
     let before = estimate().await;
-    let tasks: Vec<_> = (0..8)
+    let mut tasks: Vec<_> = (0..8)
         .map(|i| {
             let pool = db.pool();
             tokio::spawn(async move {
@@ -436,12 +461,25 @@ async fn budget_totals_per_work_follow_every_change_to_the_lines() {
             })
         })
         .collect();
+    let pool = db.pool();
+    tasks.push(tokio::spawn(async move {
+        let client = pool.get().await.unwrap();
+        for level in ["secret", "public", "confidential", "internal"].repeat(3) {
+            client
+                .execute(
+                    "UPDATE site SET classification = $2::text::classification WHERE id = $1",
+                    &[&site, &level],
+                )
+                .await
+                .unwrap();
+        }
+    }));
     for task in tasks {
         task.await.unwrap();
     }
     let after = estimate().await;
     assert_eq!(after - before, 80, "8 writers × 10 additions of 1");
-    assert_eq!(astray().await, 0, "after the concurrent edits");
+    assert_eq!(astray().await, (0, 0), "after the concurrent edits");
 }
 
 #[tokio::test]

@@ -1,0 +1,35 @@
+-- Where every visible work stands now, and its budget: the start of every "now"
+-- dashboard query (dashboard_as_of.sql is its twin for a past moment; dashboard_flags.sql
+-- follows either). $1 clearance ceiling (text), $2 cutoff (always NULL here), $3 the day
+-- "late" is judged on, $5 the stale-days threshold. Nothing is materialized: each use reads the tables directly, so
+-- the planner joins and groups them as it would any plain query.
+WITH params AS (
+    SELECT $1::text::classification AS ceiling, $2::timestamptz AS cutoff, $3::date AS day,
+           coalesce($2::timestamptz, now()) - make_interval(days => $5::int) AS stale_before
+),
+state AS NOT MATERIALIZED (
+    SELECT s.id, s.code, s.name, s.kind, s.district_id, s.commune_id, s.planned_finish,
+           s.status, s.progress_pct AS pct, s.updated_at AS last_update
+      FROM site s
+     WHERE s.classification <= $1::text::classification
+),
+budget AS NOT MATERIALIZED (
+    SELECT b.site_id, b.year, b.source, b.estimate_vnd, b.allocated_vnd, b.disbursed_vnd, b.settled_vnd
+      FROM budget_line b
+),
+-- Totals per work as the budget_line triggers keep them (migration 0017).
+site_budget AS NOT MATERIALIZED (
+    SELECT t.site_id, t.estimate_vnd AS e, t.allocated_vnd AS a, t.disbursed_vnd AS d,
+           t.settled_vnd AS s
+      FROM site_budget_total t
+),
+-- The plan by year × source, from the totals the budget_line triggers keep per
+-- classification (migration 0019).
+plan AS NOT MATERIALIZED (
+    SELECT t.year, t.source, sum(t.estimate_vnd) AS estimate, sum(t.allocated_vnd) AS allocated,
+           sum(t.disbursed_vnd) AS disbursed, sum(t.settled_vnd) AS settled
+      FROM budget_plan_total t
+     WHERE t.classification <= $1::text::classification
+     GROUP BY t.year, t.source
+    HAVING sum(t.lines) > 0
+)
