@@ -200,6 +200,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The application as the TCP server serves it: the router with the tile lane in front.
+pub fn served(state: AppState) -> server::Served {
+    server::Served::with_tile_lane(router(state.clone()), state)
+}
+
 /// Serves until SIGTERM or ctrl-c, letting requests in flight finish.
 pub async fn serve(
     pool: Pool,
@@ -212,12 +217,11 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    let app = router(
-        AppState::with_cache(pool.clone(), tile_cache_mb)
-            .anonymous(anonymous)
-            .limits(limits.clone())
-            .listening(config),
-    );
+    let state = AppState::with_cache(pool.clone(), tile_cache_mb)
+        .anonymous(anonymous)
+        .limits(limits.clone())
+        .listening(config);
+    let app = served(state);
     println!("kvpt is serving on http://{addr}/");
     server::run(listener, app, &limits, shutdown_signal()).await;
     pool.close();

@@ -59,9 +59,20 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/tiles/{file}", get(tilejson))
 }
 
+/// True for the paths the tile route matches and the tile handler can answer:
+/// `/tiles/` then four non-empty parts, the last ending in `.mvt` (the lane in
+/// `server` sends these straight here; anything else goes through the router).
+pub fn is_tile_path(path: &str) -> bool {
+    path.strip_prefix("/tiles/").is_some_and(|rest| {
+        rest.ends_with(".mvt")
+            && rest.split('/').count() == 4
+            && rest.split('/').all(|p| !p.is_empty())
+    })
+}
+
 /// The hottest route, outside the layers the other routes pass through: its few security
 /// headers are set here (the page set, with its long CSP, cost 13 % of tile throughput).
-async fn tile(state: State<AppState>, request: Request) -> Response {
+pub async fn tile(state: State<AppState>, request: Request) -> Response {
     let mut response = match serve_tile(state, request).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
@@ -326,4 +337,27 @@ async fn tilejson(
         "attribution": "kvpt; boundaries dvhcvn (GPL-3.0), Natural Earth, GSHHG",
         "vector_layers": [{ "id": name, "fields": fields }],
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_tile_path;
+
+    #[test]
+    fn the_lane_takes_tile_paths_and_nothing_else() {
+        assert!(is_tile_path("/tiles/districts/8/203/121.mvt"));
+        assert!(is_tile_path("/tiles/x/y/z/w.mvt"));
+        for other in [
+            "/tiles/districts.json",
+            "/tiles/districts/8/203/121",
+            "/tiles/districts/8/203/121.pbf",
+            "/tiles/districts/8/0/203/121.mvt",
+            "/tiles/districts//203/121.mvt",
+            "/tiles/districts/8/203/.mvt/x",
+            "/tile/districts/8/203/121.mvt",
+            "/",
+        ] {
+            assert!(!is_tile_path(other), "{other}");
+        }
+    }
 }

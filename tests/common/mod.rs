@@ -258,6 +258,11 @@ impl TestDb {
         kvpt::web::router(kvpt::web::AppState::new(self.pool()))
     }
 
+    /// The same as `kvpt serve` serves it over TCP: with the tile lane in front.
+    pub fn served(&self) -> kvpt::web::server::Served {
+        kvpt::web::served(kvpt::web::AppState::new(self.pool()))
+    }
+
     /// Creates the account `username` (password `PASSWORD`) and signs it in; the session
     /// cookie's `name=value`.
     pub async fn sign_in(
@@ -433,7 +438,8 @@ pub async fn request(
 }
 
 /// Serves `app` over real TCP on a free loopback port until the test's runtime ends.
-pub async fn serve(app: axum::Router) -> std::net::SocketAddr {
+pub async fn serve(app: impl Into<kvpt::web::server::Served>) -> std::net::SocketAddr {
+    let app = app.into();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a free loopback port");
@@ -622,7 +628,7 @@ pub async fn read_answer(stream: &mut tokio::net::TcpStream) -> std::io::Result<
 
 /// Serves `app` with `limits` until `stop` fires; the address and the server's task.
 pub async fn serve_until(
-    app: axum::Router,
+    app: impl Into<kvpt::web::server::Served>,
     limits: kvpt::web::limits::Limits,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
@@ -630,6 +636,7 @@ pub async fn serve_until(
         .await
         .expect("a free loopback port");
     let addr = listener.local_addr().expect("address");
+    let app = app.into();
     let task = tokio::spawn(async move {
         kvpt::web::server::run(listener, app, &limits, async {
             let _ = stop.await;

@@ -53,7 +53,7 @@ async fn the_map_works_in_chromium() {
     // The planner signs in through the page; internal works become visible.
     db.sign_in("planner", UserRole::Viewer, Classification::Internal, &[])
         .await;
-    let addr = serve(db.app()).await;
+    let addr = serve(db.served()).await;
     let shots = shots();
     run_script(
         "map.mjs",
@@ -72,7 +72,7 @@ async fn an_import_is_uploaded_checked_and_written_in_chromium() {
     let db = TestDb::with_demo(50, 12).await;
     db.sign_in("importer", UserRole::Admin, Classification::Secret, &[])
         .await;
-    let addr = serve(db.app()).await;
+    let addr = serve(db.served()).await;
     // Enough new warehouses in Tân Biên that the check takes a visible while.
     const NEW: usize = 5000;
     let features: Vec<serde_json::Value> = (0..NEW)

@@ -205,7 +205,7 @@ async fn heavy_work_beyond_the_queue_is_refused_with_429() {
 async fn shutdown_finishes_requests_in_flight_and_refuses_new_ones() {
     let db = TestDb::with_demo(30, 7).await;
     let (stop_tx, stop) = tokio::sync::oneshot::channel();
-    let (addr, server) = serve_until(db.app(), Limits::default(), stop).await;
+    let (addr, server) = serve_until(db.served(), Limits::default(), stop).await;
     // A request in flight: its head sent, its body not yet complete.
     let mut inflight = tokio::net::TcpStream::connect(addr).await.unwrap();
     let body = "username=nobody&password=wrong";

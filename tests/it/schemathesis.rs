@@ -18,7 +18,7 @@ async fn schemathesis_finds_no_5xx_and_no_answer_outside_the_openapi_document() 
         "schemathesis is missing: run `make test` (it installs it into target/test-tools)"
     );
     let db = TestDb::with_demo(300, 51).await;
-    let addr = serve(db.app()).await;
+    let addr = serve(db.served()).await;
     let examples = std::env::var("KVPT_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "25".into());
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new(st)

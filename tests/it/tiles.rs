@@ -562,3 +562,78 @@ async fn gzipped_tiles_decompress_to_the_same_tile() {
         .unwrap();
     assert!(response.headers().get(header::CONTENT_ENCODING).is_none());
 }
+
+/// A request to compare: path, method, headers.
+type Ask<'a> = (String, &'a str, Vec<(&'a str, &'a str)>);
+
+/// Over TCP, `kvpt serve` answers tile requests through a lane past the router: every
+/// answer (status, headers but the date, body) is the router's own, for tiles, empty
+/// tiles, 304s, gzip, bad addresses, unknown layers and paths the lane must leave alone.
+#[tokio::test]
+async fn the_tile_lane_answers_exactly_as_the_router() {
+    let db = TestDb::with_demo(300, 21).await;
+    let lane = crate::common::serve(db.served()).await;
+    let router = crate::common::serve(db.app()).await;
+    let t = home_tile();
+    let districts = format!("/tiles/districts/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let first = crate::common::http(lane, "GET", &districts, &[], b"")
+        .await
+        .unwrap()
+        .expect("an answer");
+    assert_eq!(first.status, 200, "{}", first.text());
+    let etag = first.header("etag").expect("an ETag").to_string();
+    let asks: Vec<Ask> = vec![
+        (districts.clone(), "GET", vec![]),
+        (
+            districts.clone(),
+            "GET",
+            vec![("if-none-match", etag.as_str())],
+        ),
+        (districts.clone(), "GET", vec![("accept-encoding", "gzip")]),
+        (districts.clone(), "HEAD", vec![]),
+        (
+            format!("/tiles/search_zones/{}/{}/{}.mvt", t.z, t.x, t.y),
+            "GET",
+            vec![],
+        ),
+        ("/tiles/logistics/2/1/1.mvt".into(), "GET", vec![]),
+        ("/tiles/districts/9/408/242".into(), "GET", vec![]),
+        ("/tiles/districts/99/0/0.mvt".into(), "GET", vec![]),
+        ("/tiles/districts/-1/0/0.mvt".into(), "GET", vec![]),
+        ("/tiles/nowhere/8/0/0.mvt".into(), "GET", vec![]),
+        ("/tiles/districts/8/0/0/0.mvt".into(), "GET", vec![]),
+        ("/tiles/districts//0/0.mvt".into(), "GET", vec![]),
+        (format!("{districts}?as_of=2023-12-31"), "GET", vec![]),
+        (format!("{districts}?zoom=3"), "GET", vec![]),
+    ];
+    // Each server has its own tile cache: ask everything once first, so both answer
+    // from memory (`X-Cache: hit`) when compared.
+    for (path, method, headers) in &asks {
+        for addr in [lane, router] {
+            crate::common::http(addr, method, path, headers, b"")
+                .await
+                .unwrap();
+        }
+    }
+    for (path, method, headers) in &asks {
+        let mut answers = Vec::new();
+        for addr in [lane, router] {
+            let mut wire = crate::common::http(addr, method, path, headers, b"")
+                .await
+                .unwrap()
+                .expect("an answer");
+            wire.headers.retain(|(name, _)| name != "date");
+            wire.headers.sort();
+            answers.push(wire);
+        }
+        let (lane, router) = (&answers[0], &answers[1]);
+        assert_eq!(
+            lane.status,
+            router.status,
+            "{method} {path}: {}",
+            lane.text()
+        );
+        assert_eq!(lane.headers, router.headers, "{method} {path}");
+        assert_eq!(lane.body, router.body, "{method} {path}");
+    }
+}
