@@ -26,15 +26,17 @@ pub struct TileKey {
     pub y: u32,
 }
 
-/// A tile as PostgreSQL made it and gzipped once, so no request compresses it again.
+/// A tile as PostgreSQL made it and gzipped once, so no request compresses it again,
+/// with its `ETag`, made once.
 #[derive(Debug, Clone)]
 pub struct CachedTile {
     pub raw: Bytes,
     pub gzip: Bytes,
+    pub etag: axum::http::HeaderValue,
 }
 
 impl CachedTile {
-    pub fn new(raw: Bytes) -> Self {
+    pub fn new(raw: Bytes, etag: axum::http::HeaderValue) -> Self {
         use std::io::Write;
         let gzip = if raw.is_empty() {
             Bytes::new()
@@ -47,7 +49,7 @@ impl CachedTile {
             let _ = encoder.write_all(&raw);
             Bytes::from(encoder.finish().unwrap_or_default())
         };
-        Self { raw, gzip }
+        Self { raw, gzip, etag }
     }
 }
 
@@ -142,7 +144,13 @@ mod tests {
             x: 1,
             y: 2,
         };
-        cache.insert(key(1), CachedTile::new(Bytes::from_static(b"old")));
+        cache.insert(
+            key(1),
+            CachedTile::new(
+                Bytes::from_static(b"old"),
+                axum::http::HeaderValue::from_static("W/\"t\""),
+            ),
+        );
         assert_eq!(cache.get(&key(1)).unwrap().raw.as_ref(), b"old");
         let mut plain = Vec::new();
         use std::io::Read;

@@ -142,28 +142,6 @@ async fn serve_tile(State(state): State<AppState>, request: Request) -> Result<R
             }
         }
     };
-    // The clearance is part of the tag: two callers with different ceilings never share a
-    // cached tile. Weak, because gzip and identity encodings of one tile share it.
-    let etag = match as_of {
-        None => format!("W/\"{name}-{version}-{}\"", clearance.code()),
-        Some(day) => format!("W/\"{name}-{version}-{}-{day}\"", clearance.code()),
-    };
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',').any(|t| {
-                let t = t.trim();
-                t == "*" || t.trim_start_matches("W/") == etag.trim_start_matches("W/")
-            })
-        })
-    {
-        return Ok(with_cache_headers(
-            StatusCode::NOT_MODIFIED.into_response(),
-            &etag,
-            None,
-        ));
-    }
     let key = TileKey {
         layer: name,
         version,
@@ -173,7 +151,41 @@ async fn serve_tile(State(state): State<AppState>, request: Request) -> Result<R
         x: coord.x,
         y: coord.y,
     };
-    let (tile, hit) = match state.tiles.get(&key) {
+    let cached = state.tiles.get(&key);
+    // The clearance is part of the tag: two callers with different ceilings never share a
+    // cached tile. Weak, because gzip and identity encodings of one tile share it. A
+    // cached tile keeps its tag, made once.
+    let etag = match &cached {
+        Some(tile) => tile.etag.clone(),
+        None => {
+            let tag = match as_of {
+                None => format!("W/\"{name}-{version}-{}\"", clearance.code()),
+                Some(day) => format!("W/\"{name}-{version}-{}-{day}\"", clearance.code()),
+            };
+            HeaderValue::from_str(&tag)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("tile tag {tag}: {e}")))?
+        }
+    };
+    if let Some(asked) = headers.get(header::IF_NONE_MATCH) {
+        let ours = etag
+            .as_bytes()
+            .strip_prefix(b"W/")
+            .unwrap_or(etag.as_bytes());
+        let matches = asked.to_str().is_ok_and(|v| {
+            v.split(',').any(|t| {
+                let t = t.trim();
+                t == "*" || t.trim_start_matches("W/").as_bytes() == ours
+            })
+        });
+        if matches {
+            return Ok(with_cache_headers(
+                StatusCode::NOT_MODIFIED.into_response(),
+                etag,
+                None,
+            ));
+        }
+    }
+    let (tile, hit) = match cached {
         Some(tile) => (tile, true),
         None => {
             let bytes = if coord.z < layer.min_zoom() {
@@ -196,7 +208,7 @@ async fn serve_tile(State(state): State<AppState>, request: Request) -> Result<R
                     }
                 }
             };
-            let tile = CachedTile::new(Bytes::from(bytes));
+            let tile = CachedTile::new(Bytes::from(bytes), etag.clone());
             state.tiles.insert(key, tile.clone());
             (tile, false)
         }
@@ -222,7 +234,7 @@ async fn serve_tile(State(state): State<AppState>, request: Request) -> Result<R
     response
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    Ok(with_cache_headers(response, &etag, Some(hit)))
+    Ok(with_cache_headers(response, etag, Some(hit)))
 }
 
 /// True when `Accept-Encoding` lists gzip (or `*`) without `q=0`.
@@ -247,7 +259,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 
 /// Caches may keep a tile but must ask again each time: a 304 is cheap, a stale tile is wrong.
 /// `X-Cache` says whether the tile came from memory (`hit`) or from PostgreSQL (`miss`).
-fn with_cache_headers(mut response: Response, etag: &str, hit: Option<bool>) -> Response {
+fn with_cache_headers(mut response: Response, etag: HeaderValue, hit: Option<bool>) -> Response {
     let headers = response.headers_mut();
     if let Some(hit) = hit {
         headers.insert(
@@ -255,9 +267,7 @@ fn with_cache_headers(mut response: Response, etag: &str, hit: Option<bool>) -> 
             HeaderValue::from_static(if hit { "hit" } else { "miss" }),
         );
     }
-    if let Ok(value) = HeaderValue::from_str(etag) {
-        headers.insert(header::ETAG, value);
-    }
+    headers.insert(header::ETAG, etag);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
