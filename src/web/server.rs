@@ -39,22 +39,22 @@ impl Served {
     }
 
     async fn answer(
-        self,
+        self: Arc<Self>,
         request: hyper::Request<Incoming>,
         remote: SocketAddr,
     ) -> axum::response::Response {
         let mut request = request.map(axum::body::Body::new);
-        if let Some(state) = self.tiles {
+        if let Some(state) = &self.tiles {
             if request.method() == hyper::Method::GET
                 && super::tiles::is_tile_path(request.uri().path())
             {
-                return super::tiles::tile(axum::extract::State(state), request).await;
+                return super::tiles::answer(state, request).await;
             }
         }
         request
             .extensions_mut()
             .insert(ConnectInfo::<SocketAddr>(remote));
-        match self.router.oneshot(request).await {
+        match self.router.clone().oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
         }
@@ -102,7 +102,9 @@ pub async fn run(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
+        // One copy per connection, so a request clones only this connection's handle,
+        // never a counter every core shares.
+        let app = Arc::new(app.clone());
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let app = app.clone();
             async move { Ok::<_, std::convert::Infallible>(app.answer(request, remote).await) }

@@ -72,7 +72,13 @@ pub fn is_tile_path(path: &str) -> bool {
 
 /// The hottest route, outside the layers the other routes pass through: its few security
 /// headers are set here (the page set, with its long CSP, cost 13 % of tile throughput).
-pub async fn tile(state: State<AppState>, request: Request) -> Response {
+async fn tile(State(state): State<AppState>, request: Request) -> Response {
+    answer(&state, request).await
+}
+
+/// A tile request answered: the router's handler and the server's tile lane both come
+/// here. It borrows the state (the lane clones nothing shared between cores per request).
+pub async fn answer(state: &AppState, request: Request) -> Response {
     let mut response = match serve_tile(state, request).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
@@ -83,7 +89,7 @@ pub async fn tile(state: State<AppState>, request: Request) -> Response {
 
 /// It borrows the request (no copy of its headers, no allocation for the path's parts)
 /// and answers a cached tile without touching PostgreSQL.
-async fn serve_tile(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
+async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppError> {
     // The router matched /tiles/{layer}/{z}/{x}/{y}: four parts after "/tiles/".
     let mut parts = request.uri().path()["/tiles/".len()..].splitn(4, '/');
     let (layer, z, x, y) = (
