@@ -284,7 +284,6 @@ pub async fn plan_by_district(
            FROM budget b JOIN state st ON st.id = b.site_id
            LEFT JOIN admin_unit d ON d.id = st.district_id
           WHERE b.year = $6 AND b.source = $7::text::funding_source
-            AND $4::float8 IS NOT NULL AND $5::int IS NOT NULL
           GROUP BY 1, 2 ORDER BY 1",
         p.state()
     );

@@ -22,7 +22,7 @@ use super::AppState;
 /// What the accept loop serves: the router and, in production, the tile lane: a
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt` goes straight to the tile handler the router
 /// would have chosen, without the router's matching, parameter maps and boxed services
-/// (about 15 % more tiles a second on two cores; BENCHMARKS.md).
+/// (about 10 % more tiles a second on two cores; BENCHMARKS.md).
 #[derive(Clone)]
 pub struct Served {
     router: Router,

@@ -64,9 +64,13 @@ pub fn routes() -> Router<AppState> {
 /// `server` sends these straight here; anything else goes through the router).
 pub fn is_tile_path(path: &str) -> bool {
     path.strip_prefix("/tiles/").is_some_and(|rest| {
+        let mut parts = 0;
         rest.ends_with(".mvt")
-            && rest.split('/').count() == 4
-            && rest.split('/').all(|p| !p.is_empty())
+            && rest.split('/').all(|p| {
+                parts += 1;
+                !p.is_empty()
+            })
+            && parts == 4
     })
 }
 
