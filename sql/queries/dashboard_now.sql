@@ -1,8 +1,9 @@
 -- Where every visible work stands now, and its budget: the start of every "now"
 -- dashboard query (dashboard_as_of.sql is its twin for a past moment; dashboard_flags.sql
 -- follows either). $1 clearance ceiling (text), $2 cutoff (always NULL here), $3 the day
--- "late" is judged on, $5 the stale-days threshold. Nothing is materialized: each use reads the tables directly, so
--- the planner joins and groups them as it would any plain query.
+-- "late" is judged on, $5 the stale-days threshold, and the works taken: ids from $6
+-- (included) to $7 (excluded). Nothing is materialized: each use reads the tables
+-- directly, so the planner joins and groups them as it would any plain query.
 WITH params AS (
     SELECT $1::text::classification AS ceiling, $2::timestamptz AS cutoff, $3::date AS day,
            coalesce($2::timestamptz, now()) - make_interval(days => $5::int) AS stale_before
@@ -11,25 +12,31 @@ state AS NOT MATERIALIZED (
     SELECT s.id, s.code, s.name, s.kind, s.district_id, s.commune_id, s.planned_finish,
            s.status, s.progress_pct AS pct, s.updated_at AS last_update
       FROM site s
-     WHERE s.classification <= $1::text::classification
+     -- The ceiling once, not the text-to-enum cast on every row.
+     WHERE s.classification <= (SELECT $1::text::classification)
+       AND s.id >= $6::int8 AND s.id < $7::int8
 ),
 budget AS NOT MATERIALIZED (
     SELECT b.site_id, b.year, b.source, b.estimate_vnd, b.allocated_vnd, b.disbursed_vnd, b.settled_vnd
       FROM budget_line b
+     WHERE b.site_id >= $6::int8 AND b.site_id < $7::int8
 ),
 -- Totals per work as the budget_line triggers keep them (migration 0017).
 site_budget AS NOT MATERIALIZED (
     SELECT t.site_id, t.estimate_vnd AS e, t.allocated_vnd AS a, t.disbursed_vnd AS d,
            t.settled_vnd AS s
       FROM site_budget_total t
+     WHERE t.site_id >= $6::int8 AND t.site_id < $7::int8
 ),
 -- The plan by year × source, from the totals the budget_line triggers keep per
--- classification (migration 0019).
+-- classification (migration 0019). They are not kept per work, so the whole plan is
+-- given by the part that starts the ids (from the smallest int8) and none by the others.
 plan AS NOT MATERIALIZED (
     SELECT t.year, t.source, sum(t.estimate_vnd) AS estimate, sum(t.allocated_vnd) AS allocated,
            sum(t.disbursed_vnd) AS disbursed, sum(t.settled_vnd) AS settled
       FROM budget_plan_total t
      WHERE t.classification <= $1::text::classification
+       AND $6::int8 = -9223372036854775808
      GROUP BY t.year, t.source
     HAVING sum(t.lines) > 0
 )

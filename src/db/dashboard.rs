@@ -11,7 +11,8 @@ use crate::domain::Classification;
 const NOW: &str = include_str!("../../sql/queries/dashboard_now.sql");
 const AS_OF: &str = include_str!("../../sql/queries/dashboard_as_of.sql");
 const FLAGS_SQL: &str = include_str!("../../sql/queries/dashboard_flags.sql");
-const SUMMARY: &str = include_str!("../../sql/queries/dashboard_summary.sql");
+const CELLS: &str = include_str!("../../sql/queries/dashboard_cells.sql");
+const SEARCH: &str = include_str!("../../sql/queries/dashboard_search.sql");
 
 /// What a dashboard is asked for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,19 +51,22 @@ pub fn parse_as_of(text: Option<&str>) -> Result<Option<NaiveDate>, String> {
     Ok((day < today).then_some(day))
 }
 
-/// The five parameters every dashboard query starts with, owned so they can be lent.
+/// The seven parameters every dashboard query starts with, owned so they can be lent:
+/// what is asked, and the works taken (ids from `from`, included, to `to`, excluded).
 struct Bound {
     clearance: &'static str,
     cutoff: Option<DateTime<Utc>>,
     day: NaiveDate,
     ahead: f64,
     stale: i32,
+    from: i64,
+    to: i64,
 }
 
 type Arg<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
 
 impl Bound {
-    /// $1–$5, then `more` as $6…
+    /// $1–$7, then `more` as $8…
     fn args<'a>(&'a self, more: &[Arg<'a>]) -> Vec<Arg<'a>> {
         let mut args: Vec<Arg<'a>> = vec![
             &self.clearance,
@@ -70,6 +74,8 @@ impl Bound {
             &self.day,
             &self.ahead,
             &self.stale,
+            &self.from,
+            &self.to,
         ];
         args.extend_from_slice(more);
         args
@@ -85,13 +91,21 @@ impl Params {
         format!("{start}{FLAGS_SQL}")
     }
 
+    /// The parameters for every work.
     fn bound(&self) -> Bound {
+        self.bound_part(i64::MIN, i64::MAX)
+    }
+
+    /// The parameters for the works with ids from `from` (included) to `to` (excluded).
+    fn bound_part(&self, from: i64, to: i64) -> Bound {
         Bound {
             clearance: self.clearance.code(),
             cutoff: self.cutoff(),
             day: self.day(),
             ahead: self.ahead_threshold,
             stale: self.stale_days,
+            from,
+            to,
         }
     }
 
@@ -201,13 +215,235 @@ pub const FLAGS: [&str; 4] = [
     "stale",
 ];
 
-pub async fn summary(client: &impl GenericClient, p: &Params) -> Result<Dashboard, DbError> {
-    let sql = format!("{}\n{SUMMARY}", p.state());
-    let statement = client.prepare_cached(&sql).await?;
-    let bound = p.bound();
-    let row = client.query_one(&statement, &bound.args(&[])).await?;
-    let text: String = row.get(0);
-    serde_json::from_str(&text).map_err(|e| DbError::Data(format!("dashboard document: {e}")))
+/// The works of one kind × district × status × lateness, summed (dashboard_cells.sql).
+#[derive(Debug, Clone, Deserialize)]
+struct Cell {
+    kind: String,
+    district: String,
+    district_name: String,
+    status: String,
+    late: bool,
+    n: i64,
+    pct_sum: f64,
+    pct_e: f64,
+    e: i64,
+    a: i64,
+    d: i64,
+    s: i64,
+    ahead: i64,
+    settled_not_done: i64,
+    done_nothing_disbursed: i64,
+    stale: i64,
+}
+
+/// What one part of the works gives: its cells and its share of the plan.
+#[derive(Debug, Deserialize)]
+struct Part {
+    cells: Vec<Cell>,
+    plan: Vec<PlanRow>,
+}
+
+/// The ids from `min` to `max` cut into `parts` ranges of about equal width, the first
+/// open to the smallest id and the last to the largest (works added meanwhile fall in one).
+fn ranges(min: i64, max: i64, parts: usize) -> Vec<(i64, i64)> {
+    let parts = parts.max(1) as i128;
+    let width = (i128::from(max) - i128::from(min) + 1).max(1);
+    let cut = |k: i128| (i128::from(min) + width * k / parts) as i64;
+    (0..parts)
+        .map(|k| {
+            let from = if k == 0 { i64::MIN } else { cut(k) };
+            let to = if k == parts - 1 { i64::MAX } else { cut(k + 1) };
+            (from, to)
+        })
+        .collect()
+}
+
+/// Every dashboard figure, the works summed in as many parts as there are `clients`,
+/// each on its own connection at once (a 100 000-work dashboard as of a date is mostly
+/// reading histories, which one PostgreSQL backend does on one core). All parts read one
+/// snapshot, exported by the first connection, so the figures are those of one moment
+/// even while engineers write.
+pub async fn summary(
+    clients: &mut [deadpool_postgres::Object],
+    p: &Params,
+) -> Result<Dashboard, DbError> {
+    let (lead, rest) = clients
+        .split_first_mut()
+        .ok_or_else(|| DbError::Data("a dashboard needs a connection".into()))?;
+    let lead = repeatable_read(lead).await?;
+    let row = lead
+        .query_one(
+            "SELECT pg_export_snapshot(), coalesce(min(id), 0), coalesce(max(id), 0) FROM site",
+            &[],
+        )
+        .await?;
+    let (snapshot, min, max): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    if !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(DbError::Data(format!(
+            "unexpected snapshot name {snapshot:?}"
+        )));
+    }
+    let mut followers = Vec::with_capacity(rest.len());
+    for client in rest.iter_mut() {
+        let tx = repeatable_read(client).await?;
+        tx.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{snapshot}'"))
+            .await?;
+        followers.push(tx);
+    }
+    let txs: Vec<&deadpool_postgres::Transaction<'_>> =
+        std::iter::once(&lead).chain(followers.iter()).collect();
+
+    let sql = format!("{}\n{CELLS}", p.state());
+    let parts = ranges(min, max, txs.len());
+    let computed =
+        futures_util::future::try_join_all(txs.iter().zip(&parts).map(|(tx, &(from, to))| {
+            let sql = &sql;
+            async move {
+                let statement = tx.prepare_cached(sql).await?;
+                let bound = p.bound_part(from, to);
+                let row = tx.query_one(&statement, &bound.args(&[])).await?;
+                let text: String = row.get(0);
+                serde_json::from_str::<Part>(&text)
+                    .map_err(|e| DbError::Data(format!("dashboard part: {e}")))
+            }
+        }));
+    // The search figures on the last connection, after its part.
+    let last = txs[txs.len() - 1];
+    let search = async {
+        let statement = last.prepare_cached(SEARCH).await?;
+        let (clearance, cutoff, day) = (p.clearance.code(), p.cutoff(), p.day());
+        let row = last
+            .query_one(&statement, &[&clearance, &cutoff, &day])
+            .await?;
+        let text: String = row.get(0);
+        serde_json::from_str::<Search>(&text)
+            .map_err(|e| DbError::Data(format!("dashboard search figures: {e}")))
+    };
+    let (computed, search) = futures_util::future::try_join(computed, search).await?;
+    drop(txs);
+    for tx in followers {
+        tx.commit().await?;
+    }
+    lead.commit().await?;
+    Ok(Dashboard::of_parts(computed, search))
+}
+
+/// A read-only transaction that sees one snapshot throughout.
+async fn repeatable_read(
+    client: &mut deadpool_postgres::Object,
+) -> Result<deadpool_postgres::Transaction<'_>, tokio_postgres::Error> {
+    client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+}
+
+/// `sum / n` to one decimal, or `None` when there is nothing to divide by.
+fn share(sum: f64, n: f64) -> Option<f64> {
+    (n != 0.0).then(|| (sum / n * 10.0).round() / 10.0)
+}
+
+impl GroupRow {
+    /// The row of `cells` (all of one group) under `key`.
+    fn of<'a>(key: String, name: String, cells: impl Iterator<Item = &'a Cell>) -> Self {
+        let mut row = GroupRow {
+            key,
+            name,
+            ..GroupRow::default()
+        };
+        let (mut pct_sum, mut pct_e, mut e) = (0.0, 0.0, 0.0);
+        for c in cells {
+            row.total += c.n;
+            match c.status.as_str() {
+                "planned" => row.planned += c.n,
+                "design" => row.design += c.n,
+                "under_construction" => row.under_construction += c.n,
+                "completed" => row.completed += c.n,
+                "handed_over" => row.handed_over += c.n,
+                "suspended" => row.suspended += c.n,
+                _ => row.cancelled += c.n,
+            }
+            if c.late {
+                row.late += c.n;
+            }
+            pct_sum += c.pct_sum;
+            pct_e += c.pct_e;
+            e += c.e as f64;
+        }
+        row.mean_pct = share(pct_sum, row.total as f64);
+        row.weighted_pct = share(pct_e, e);
+        row
+    }
+}
+
+impl Dashboard {
+    /// Every figure from the parts' cells and plans.
+    fn of_parts(parts: Vec<Part>, search: Search) -> Self {
+        use std::collections::BTreeMap;
+        let mut cells = Vec::new();
+        let mut plan: BTreeMap<(i16, String), PlanRow> = BTreeMap::new();
+        for part in parts {
+            cells.extend(part.cells);
+            for row in part.plan {
+                let sum = plan
+                    .entry((row.year, row.source.clone()))
+                    .or_insert_with(|| PlanRow {
+                        year: row.year,
+                        source: row.source.clone(),
+                        ..PlanRow::default()
+                    });
+                sum.estimate += row.estimate;
+                sum.allocated += row.allocated;
+                sum.disbursed += row.disbursed;
+                sum.settled += row.settled;
+            }
+        }
+        let mut kinds: BTreeMap<&str, Vec<&Cell>> = BTreeMap::new();
+        let mut districts: BTreeMap<(&str, &str), Vec<&Cell>> = BTreeMap::new();
+        for c in &cells {
+            kinds.entry(&c.kind).or_default().push(c);
+            districts
+                .entry((&c.district, &c.district_name))
+                .or_default()
+                .push(c);
+        }
+        let all = GroupRow::of(String::new(), String::new(), cells.iter());
+        let any = !cells.is_empty();
+        let sum = |f: fn(&Cell) -> i64| cells.iter().map(f).sum::<i64>();
+        Dashboard {
+            by_kind: kinds
+                .into_iter()
+                .map(|(k, cs)| GroupRow::of(k.to_string(), String::new(), cs.into_iter()))
+                .collect(),
+            by_district: districts
+                .into_iter()
+                .map(|((k, name), cs)| {
+                    GroupRow::of(k.to_string(), name.to_string(), cs.into_iter())
+                })
+                .collect(),
+            totals: Totals {
+                total: all.total,
+                late: all.late,
+                done: all.completed + all.handed_over,
+                mean_pct: all.mean_pct,
+                weighted_pct: all.weighted_pct,
+                estimate: any.then(|| sum(|c| c.e)),
+                allocated: any.then(|| sum(|c| c.a)),
+                disbursed: any.then(|| sum(|c| c.d)),
+                settled: any.then(|| sum(|c| c.s)),
+            },
+            plan: plan.into_values().collect(),
+            flags: Flags {
+                ahead: sum(|c| c.ahead),
+                settled_not_done: sum(|c| c.settled_not_done),
+                done_nothing_disbursed: sum(|c| c.done_nothing_disbursed),
+                stale: sum(|c| c.stale),
+            },
+            search,
+        }
+    }
 }
 
 /// One work in a drill-down or a flag's list.
@@ -261,7 +497,7 @@ pub async fn flagged(
         .find(|f| **f == flag)
         .ok_or_else(|| DbError::Data(format!("no flag '{flag}'")))?;
     let sql = format!(
-        "{}\n{SITE_ROW} WHERE f.{flag} ORDER BY f.code LIMIT $6",
+        "{}\n{SITE_ROW} WHERE f.{flag} ORDER BY f.code LIMIT $8",
         p.state()
     );
     let bound = p.bound();
@@ -283,7 +519,7 @@ pub async fn plan_by_district(
                 sum(b.disbursed_vnd)::int8, sum(b.settled_vnd)::int8
            FROM budget b JOIN state st ON st.id = b.site_id
            LEFT JOIN admin_unit d ON d.id = st.district_id
-          WHERE b.year = $6 AND b.source = $7::text::funding_source
+          WHERE b.year = $8 AND b.source = $9::text::funding_source
           GROUP BY 1, 2 ORDER BY 1",
         p.state()
     );
@@ -322,7 +558,7 @@ pub async fn plan_sites(
                 b.estimate_vnd, b.allocated_vnd, b.disbursed_vnd, b.settled_vnd, f.last_update
            FROM flagged f JOIN budget b ON b.site_id = f.id
            LEFT JOIN admin_unit dd ON dd.id = f.district_id
-          WHERE b.year = $6 AND b.source = $7::text::funding_source AND coalesce(dd.code, '') = $8
+          WHERE b.year = $8 AND b.source = $9::text::funding_source AND coalesce(dd.code, '') = $10
           ORDER BY b.estimate_vnd DESC, f.code LIMIT 1000",
         p.state()
     );
@@ -355,4 +591,25 @@ pub async fn public_budget(client: &impl GenericClient) -> Result<Vec<PlanRow>, 
             settled: r.get(5),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ranges;
+
+    #[test]
+    fn parts_cover_every_id_once() {
+        assert_eq!(ranges(1, 100, 1), [(i64::MIN, i64::MAX)]);
+        assert_eq!(ranges(1, 100, 2), [(i64::MIN, 51), (51, i64::MAX)]);
+        let three = ranges(-5, 1_000_000, 3);
+        assert_eq!(three.len(), 3);
+        assert_eq!(three[0].0, i64::MIN);
+        assert_eq!(three[2].1, i64::MAX);
+        assert!(three
+            .windows(2)
+            .all(|w| w[0].1 == w[1].0 && w[0].0 < w[0].1));
+        // No works yet, or one: still ranges that take everything.
+        assert_eq!(ranges(0, 0, 2), [(i64::MIN, 0), (0, i64::MAX)]);
+        assert_eq!(ranges(i64::MIN, i64::MAX, 2)[1].0, 0);
+    }
 }

@@ -97,12 +97,21 @@ fn params(view: &View, caller: &Caller) -> Result<Params, AppError> {
 /// they read (site layers, budget): any write makes its old entries unreachable.
 pub struct DashboardCache {
     entries: quick_cache::sync::Cache<String, Arc<Dashboard>>,
+    /// On how many connections at most one dashboard is computed (in parts, at once):
+    /// `KVPT_DASHBOARD_PARTS`, else the cores of this machine up to 4.
+    pub parts: usize,
 }
 
 impl Default for DashboardCache {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
         Self {
             entries: quick_cache::sync::Cache::new(256),
+            parts: std::env::var("KVPT_DASHBOARD_PARTS")
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|n| (1..=16).contains(n))
+                .unwrap_or(cores),
         }
     }
 }
@@ -129,8 +138,19 @@ async fn load(state: &AppState, p: &Params) -> Result<Arc<Dashboard>, AppError> 
     if let Some(hit) = key.as_ref().and_then(|k| state.dashboards.entries.get(k)) {
         return Ok(hit);
     }
-    let client = state.db().await?;
-    let d = Arc::new(dashboard::summary(&client, p).await?);
+    let mut clients = vec![state.db().await?];
+    // More connections only if idle ones are at hand: a busy pool computes in one part.
+    let at_hand = deadpool_postgres::Timeouts {
+        wait: Some(std::time::Duration::ZERO),
+        ..state.pool.timeouts()
+    };
+    while clients.len() < state.dashboards.parts {
+        match state.pool.timeout_get(&at_hand).await {
+            Ok(client) => clients.push(client),
+            Err(_) => break,
+        }
+    }
+    let d = Arc::new(dashboard::summary(&mut clients, p).await?);
     if let Some(key) = key {
         state.dashboards.entries.insert(key, d.clone());
     }

@@ -3,6 +3,8 @@
 
 use crate::common::{call, request, TestDb};
 use axum::http::StatusCode;
+use chrono::NaiveDate;
+use kvpt::db::dashboard::{self, Params};
 use kvpt::domain::{Classification, UserRole};
 
 /// Three warehouses with a history written by hand:
@@ -522,4 +524,39 @@ async fn search_zone_areas_follow_their_geometry() {
         .unwrap()
         .get(0);
     assert_eq!(astray, 0, "stored areas equal the measured ones");
+}
+
+/// A dashboard computed in parts on several connections at once gives exactly the
+/// figures of one computed whole, now and as of a date, at every clearance.
+#[tokio::test]
+async fn a_dashboard_in_parts_adds_up_to_the_whole() {
+    let db = TestDb::with_demo(400, 11).await;
+    let pool = db.pool();
+    for clearance in [Classification::Public, Classification::Secret] {
+        for as_of in [None, NaiveDate::from_ymd_opt(2023, 12, 31)] {
+            let p = Params {
+                clearance,
+                as_of,
+                ahead_threshold: 0.3,
+                stale_days: 180,
+            };
+            let mut whole = None;
+            for parts in 1..=3 {
+                let mut clients = Vec::new();
+                for _ in 0..parts {
+                    clients.push(pool.get().await.unwrap());
+                }
+                let d = dashboard::summary(&mut clients, &p).await.unwrap();
+                let d = serde_json::to_value(&d).unwrap();
+                assert!(
+                    d["totals"]["total"].as_i64().unwrap() > 0,
+                    "{clearance:?} {as_of:?}"
+                );
+                match &whole {
+                    None => whole = Some(d),
+                    Some(w) => assert_eq!(&d, w, "{parts} parts, {clearance:?} as of {as_of:?}"),
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,24 @@
+-- One part of the dashboard (after dashboard_flags.sql): its works summed into cells
+-- (kind × district × status × late, a few hundred rows) in one pass, and its share of
+-- the plan by year × source. The parts' cells and plans add up to every figure
+-- (src/db/dashboard.rs groups and totals them).
+, cells AS (
+    SELECT f.kind, coalesce(d.code, '') AS district, coalesce(d.short_name, '') AS district_name,
+           f.status::text AS status, f.late, count(*)::int8 AS n, sum(f.pct)::float8 AS pct_sum,
+           sum(f.pct * f.e::float8) AS pct_e, sum(f.e)::int8 AS e, sum(f.a)::int8 AS a,
+           sum(f.d)::int8 AS d, sum(f.s)::int8 AS s,
+           count(*) FILTER (WHERE f.ahead)::int8 AS ahead,
+           count(*) FILTER (WHERE f.settled_not_done)::int8 AS settled_not_done,
+           count(*) FILTER (WHERE f.done_nothing_disbursed)::int8 AS done_nothing_disbursed,
+           count(*) FILTER (WHERE f.stale)::int8 AS stale
+      FROM flagged f
+      LEFT JOIN admin_unit d ON d.id = f.district_id
+     GROUP BY f.kind, d.code, d.short_name, f.status, f.late
+)
+SELECT json_build_object(
+  'cells', (SELECT coalesce(json_agg(c), '[]') FROM cells c),
+  'plan', (SELECT coalesce(json_agg(g), '[]') FROM (
+      SELECT year, source::text AS source, estimate::int8, allocated::int8, disbursed::int8,
+             settled::int8
+        FROM plan) g)
+)::text
