@@ -65,8 +65,14 @@ pub fn document(base: &str) -> Value {
         .chain(crate::db::tiles::CONTEXT_LAYERS.iter().map(|l| l.name))
         .collect();
     let tilesets: Vec<String> = tile_layers.iter().map(|l| format!("{l}.json")).collect();
-    let kinds: Vec<&str> = SiteKind::ALL.iter().map(|k| k.code()).collect();
-    let statuses: Vec<&str> = SiteStatus::ALL.iter().map(|s| s.code()).collect();
+    // An empty value (`kind=`, as an HTML form with nothing chosen sends) is no filter,
+    // as if the parameter were not given: "" is in the enums for that.
+    let kinds: Vec<&str> = SiteKind::ALL.iter().map(|k| k.code()).chain([""]).collect();
+    let statuses: Vec<&str> = SiteStatus::ALL
+        .iter()
+        .map(|s| s.code())
+        .chain([""])
+        .collect();
     let collection_id = path_param(
         "collectionId",
         "A collection: sites, a layer group or a context layer",
@@ -85,9 +91,9 @@ pub fn document(base: &str) -> Value {
               json!({ "type": "string", "enum": crs_uris })),
         query("datetime", "Last update: an RFC 3339 instant, a date, or an interval start/end with .. for an open end (site collections only)",
               json!({ "type": "string" })),
-        query("kind", "Kinds of work, comma-separated (site collections only)",
+        query("kind", "Kinds of work, comma-separated; empty is no filter (site collections only)",
               json!({ "type": "array", "items": { "type": "string", "enum": kinds } })),
-        query("status", "Statuses, comma-separated (site collections only)",
+        query("status", "Statuses, comma-separated; empty is no filter (site collections only)",
               json!({ "type": "array", "items": { "type": "string", "enum": statuses } })),
         query("district", "District codes (705) or abbreviations (TBI), or Cambodian province codes (KHM-1801), comma-separated (site collections only)",
               json!({ "type": "array", "items": { "type": "string" } })),
