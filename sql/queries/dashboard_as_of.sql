@@ -6,16 +6,16 @@
 -- computed in parts on several connections at once (dashboard_cells.sql).
 -- A work's status and percent are those of its last history row before the cutoff
 -- (planned at 0% before its first), and a budget line's figures are those of its last
--- budget_history row before the cutoff. Each is rebuilt once (materialized) and shared
--- by every figure; the last rows come from one ordered pass over each history's index
--- (cheaper than a lookup per work).
+-- budget_history row before the cutoff, a work's totals the sum of its lines'. The works'
+-- state is rebuilt once (materialized) and shared by every figure; last rows come from
+-- one ordered pass over each history's index (cheaper than a lookup per work).
 WITH params AS (
     SELECT $1::text::classification AS ceiling, $2::timestamptz AS cutoff, $3::date AS day,
            coalesce($2::timestamptz, now()) - make_interval(days => $5::int) AS stale_before
 ),
 state AS MATERIALIZED (
     SELECT s.id, s.code, s.name, s.kind, s.district_id, s.commune_id, s.planned_finish,
-           coalesce(h.new_status, 'planned') AS status, coalesce(h.new_pct, 0::smallint) AS pct,
+           s.zone_area_m2, coalesce(h.new_status, 'planned') AS status, coalesce(h.new_pct, 0::smallint) AS pct,
            h.recorded_at AS last_update
       FROM site s
       LEFT JOIN (
@@ -29,7 +29,8 @@ state AS MATERIALIZED (
        AND s.created_at < $2::timestamptz
        AND s.id >= $6::int8 AND s.id < $7::int8
 ),
-budget AS MATERIALIZED (
+-- The lines as they stood, for the plan.
+budget AS NOT MATERIALIZED (
     SELECT DISTINCT ON (h.site_id, h.year, h.source)
            h.site_id, h.year, h.source, h.estimate_vnd, h.allocated_vnd, h.disbursed_vnd, h.settled_vnd
       FROM budget_history h
@@ -37,12 +38,15 @@ budget AS MATERIALIZED (
        AND h.site_id >= $6::int8 AND h.site_id < $7::int8
      ORDER BY h.site_id, h.year, h.source, h.recorded_at DESC, h.id DESC
 ),
--- Totals per work, summed from the lines as they stood (one pass).
-site_budget AS MATERIALIZED (
-    SELECT b.site_id, sum(b.estimate_vnd)::int8 AS e, sum(b.allocated_vnd)::int8 AS a,
-           sum(b.disbursed_vnd)::int8 AS d, sum(b.settled_vnd)::int8 AS s
-      FROM budget b
-     GROUP BY b.site_id
+-- Totals per work as they stood: the last row before the cutoff of the history the
+-- budget_line triggers keep (migration 0020), which sums the lines as they stood.
+site_budget AS NOT MATERIALIZED (
+    SELECT DISTINCT ON (t.site_id) t.site_id, t.estimate_vnd AS e, t.allocated_vnd AS a,
+           t.disbursed_vnd AS d, t.settled_vnd AS s
+      FROM site_budget_total_history t
+     WHERE t.recorded_at < $2::timestamptz
+       AND t.site_id >= $6::int8 AND t.site_id < $7::int8
+     ORDER BY t.site_id DESC, t.recorded_at DESC
 ),
 -- The plan by year × source, from the lines as they stood (of this part's works: the
 -- parts' plans add up).

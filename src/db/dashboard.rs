@@ -12,7 +12,6 @@ const NOW: &str = include_str!("../../sql/queries/dashboard_now.sql");
 const AS_OF: &str = include_str!("../../sql/queries/dashboard_as_of.sql");
 const FLAGS_SQL: &str = include_str!("../../sql/queries/dashboard_flags.sql");
 const CELLS: &str = include_str!("../../sql/queries/dashboard_cells.sql");
-const SEARCH: &str = include_str!("../../sql/queries/dashboard_search.sql");
 
 /// What a dashboard is asked for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -234,6 +233,17 @@ struct Cell {
     settled_not_done: i64,
     done_nothing_disbursed: i64,
     stale: i64,
+    /// Remains search zones, and of them concluded, and concluded with a map.
+    zones: i64,
+    zones_concluded: i64,
+    zones_done: i64,
+    zone_area_m2: f64,
+    /// Hectares concluded, in hundredths (exact).
+    concluded_ha_100: i64,
+    remains_expected: i64,
+    remains_found: i64,
+    /// The commune of the cell's concluded, mapped zones (cells are split by it).
+    done_commune: Option<i64>,
 }
 
 /// What one part of the works gives: its cells and its share of the plan.
@@ -241,6 +251,8 @@ struct Cell {
 struct Part {
     cells: Vec<Cell>,
     plan: Vec<PlanRow>,
+    districts_total: i64,
+    communes_total: i64,
 }
 
 /// The ids from `min` to `max` cut into `parts` ranges of about equal width, the first
@@ -293,6 +305,15 @@ pub async fn summary(
     let txs: Vec<&deadpool_postgres::Transaction<'_>> =
         std::iter::once(&lead).chain(followers.iter()).collect();
 
+    for tx in &txs {
+        // The histories and works a dashboard reads are the ones the cache holds: at the
+        // default cost of a random page (4, for spinning disks) the planner reads every
+        // work to keep one part of them, where the id index gives that part in order.
+        tx.batch_execute(
+            "SET LOCAL random_page_cost = 1.1; SET LOCAL plan_cache_mode = force_custom_plan",
+        )
+        .await?;
+    }
     let sql = format!("{}\n{CELLS}", p.state());
     let parts = ranges(min, max, txs.len());
     let computed =
@@ -307,25 +328,13 @@ pub async fn summary(
                     .map_err(|e| DbError::Data(format!("dashboard part: {e}")))
             }
         }));
-    // The search figures on the last connection, after its part.
-    let last = txs[txs.len() - 1];
-    let search = async {
-        let statement = last.prepare_cached(SEARCH).await?;
-        let (clearance, cutoff, day) = (p.clearance.code(), p.cutoff(), p.day());
-        let row = last
-            .query_one(&statement, &[&clearance, &cutoff, &day])
-            .await?;
-        let text: String = row.get(0);
-        serde_json::from_str::<Search>(&text)
-            .map_err(|e| DbError::Data(format!("dashboard search figures: {e}")))
-    };
-    let (computed, search) = futures_util::future::try_join(computed, search).await?;
+    let computed = computed.await?;
     drop(txs);
     for tx in followers {
         tx.commit().await?;
     }
     lead.commit().await?;
-    Ok(Dashboard::of_parts(computed, search))
+    Ok(Dashboard::of_parts(computed))
 }
 
 /// A read-only transaction that sees one snapshot throughout.
@@ -342,7 +351,7 @@ async fn repeatable_read(
 
 /// `sum / n` to one decimal, or `None` when there is nothing to divide by.
 fn share(sum: f64, n: f64) -> Option<f64> {
-    (n != 0.0).then(|| (sum / n * 10.0).round() / 10.0)
+    (n != 0.0).then(|| tenths(sum / n))
 }
 
 impl GroupRow {
@@ -380,11 +389,15 @@ impl GroupRow {
 
 impl Dashboard {
     /// Every figure from the parts' cells and plans.
-    fn of_parts(parts: Vec<Part>, search: Search) -> Self {
-        use std::collections::BTreeMap;
+    fn of_parts(parts: Vec<Part>) -> Self {
+        use std::collections::{BTreeMap, BTreeSet};
         let mut cells = Vec::new();
         let mut plan: BTreeMap<(i16, String), PlanRow> = BTreeMap::new();
+        let (mut districts_total, mut communes_total) = (0, 0);
         for part in parts {
+            // Every part counts the same units in the same snapshot.
+            districts_total = districts_total.max(part.districts_total);
+            communes_total = communes_total.max(part.communes_total);
             cells.extend(part.cells);
             for row in part.plan {
                 let sum = plan
@@ -441,9 +454,33 @@ impl Dashboard {
                 done_nothing_disbursed: sum(|c| c.done_nothing_disbursed),
                 stale: sum(|c| c.stale),
             },
-            search,
+            search: Search {
+                districts_total,
+                districts_done: (cells.iter())
+                    .filter(|c| c.zones_done > 0 && !c.district.is_empty())
+                    .map(|c| c.district.as_str())
+                    .collect::<BTreeSet<_>>()
+                    .len() as i64,
+                communes_total,
+                communes_done: (cells.iter())
+                    .filter_map(|c| c.done_commune)
+                    .collect::<BTreeSet<_>>()
+                    .len() as i64,
+                zones: sum(|c| c.zones),
+                zones_concluded: sum(|c| c.zones_concluded),
+                zone_area_ha: tenths(cells.iter().map(|c| c.zone_area_m2).sum::<f64>() / 10_000.0),
+                // Hundredths to tenths, half away from zero as PostgreSQL's round().
+                concluded_area_ha: ((sum(|c| c.concluded_ha_100) + 5) / 10) as f64 / 10.0,
+                remains_expected: sum(|c| c.remains_expected),
+                remains_found: sum(|c| c.remains_found),
+            },
         }
     }
+}
+
+/// To one decimal.
+fn tenths(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
 }
 
 /// One work in a drill-down or a flag's list.

@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(17, "0017_site_budget_total"),
     migration!(18, "0018_zone_area"),
     migration!(19, "0019_budget_plan_total"),
+    migration!(20, "0020_site_budget_total_history"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

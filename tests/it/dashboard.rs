@@ -373,6 +373,25 @@ const PLAN_ASTRAY: &str = "SELECT count(*) FROM (
                              coalesce(t.allocated_vnd, 0), coalesce(t.disbursed_vnd, 0),
                              coalesce(t.settled_vnd, 0))";
 
+/// Moments of works whose kept history of totals (migration 0020) differs from their
+/// lines' history: at each moment a work's lines changed, per line its last row at or
+/// before it, summed; and no kept moment without a change.
+const HISTORY_ASTRAY: &str = "SELECT count(*) FROM (
+      SELECT m.site_id, m.recorded_at, sum(l.estimate_vnd)::int8 AS e,
+             sum(l.allocated_vnd)::int8 AS a, sum(l.disbursed_vnd)::int8 AS d,
+             sum(l.settled_vnd)::int8 AS s
+        FROM (SELECT DISTINCT site_id, recorded_at FROM budget_history) m
+        JOIN budget_history l ON l.site_id = m.site_id AND l.recorded_at <= m.recorded_at
+       WHERE NOT EXISTS (
+             SELECT 1 FROM budget_history later
+              WHERE later.site_id = l.site_id AND later.year = l.year AND later.source = l.source
+                AND later.recorded_at <= m.recorded_at
+                AND (later.recorded_at, later.id) > (l.recorded_at, l.id))
+       GROUP BY 1, 2) w
+      FULL JOIN site_budget_total_history t USING (site_id, recorded_at)
+     WHERE (w.e, w.a, w.d, w.s)
+           IS DISTINCT FROM (t.estimate_vnd, t.allocated_vnd, t.disbursed_vnd, t.settled_vnd)";
+
 #[tokio::test]
 async fn kept_budget_totals_follow_every_change_to_the_lines_and_works() {
     let db = TestDb::with_demo(80, 11).await;
@@ -382,7 +401,12 @@ async fn kept_budget_totals_follow_every_change_to_the_lines_and_works() {
         let client = db.client().await;
         let works = client.query_one(TOTALS_ASTRAY, &[]).await.unwrap();
         let plan = client.query_one(PLAN_ASTRAY, &[]).await.unwrap();
-        (works.get::<_, i64>(0), plan.get::<_, i64>(0))
+        let history = client.query_one(HISTORY_ASTRAY, &[]).await.unwrap();
+        (
+            works.get::<_, i64>(0),
+            plan.get::<_, i64>(0),
+            history.get::<_, i64>(0),
+        )
     };
     let lines: i64 = client
         .query_one("SELECT count(*) FROM budget_line", &[])
@@ -390,7 +414,7 @@ async fn kept_budget_totals_follow_every_change_to_the_lines_and_works() {
         .unwrap()
         .get(0);
     assert!(lines > 50, "the demo has budget lines ({lines})");
-    assert_eq!(astray().await, (0, 0), "after the demo load");
+    assert_eq!(astray().await, (0, 0, 0), "after the demo load");
     for (what, sql) in [
         ("update", "UPDATE budget_line SET estimate_vnd = estimate_vnd + 7, disbursed_vnd = allocated_vnd WHERE year = 2023"),
         ("delete", "DELETE FROM budget_line WHERE year = 2024"),
@@ -418,7 +442,7 @@ async fn kept_budget_totals_follow_every_change_to_the_lines_and_works() {
             // changed either.
             assert!(what.starts_with("delete of a work"), "{what}: {err:?}");
         }
-        assert_eq!(astray().await, (0, 0), "after the {what}");
+        assert_eq!(astray().await, (0, 0, 0), "after the {what}");
     }
     // Concurrent edits of one work's lines (and of one line) add up, none lost, while
     // another transaction moves the work between classifications.
@@ -481,7 +505,58 @@ async fn kept_budget_totals_follow_every_change_to_the_lines_and_works() {
     }
     let after = estimate().await;
     assert_eq!(after - before, 80, "8 writers × 10 additions of 1");
-    assert_eq!(astray().await, (0, 0), "after the concurrent edits");
+    assert_eq!(astray().await, (0, 0, 0), "after the concurrent edits");
+
+    // Two lines of one work changed by transactions that commit in the other order than
+    // they began: the later commit records the earlier moment. First without waiting
+    // (the earlier transaction writes after the later one committed), then with the
+    // earlier transaction's write waiting for the later one's lock.
+    for wait in [false, true] {
+        let sql = "UPDATE budget_line SET estimate_vnd = estimate_vnd + 3, updated_at = now()
+                    WHERE site_id = $1 AND year = $2 AND source = 'other'";
+        let early = db.pool().get().await.unwrap();
+        let late = db.pool().get().await.unwrap();
+        early.batch_execute("BEGIN").await.unwrap();
+        early.query_one("SELECT now()", &[]).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        late.batch_execute("BEGIN").await.unwrap();
+        assert_eq!(late.execute(sql, &[&site, &2031i16]).await.unwrap(), 1);
+        if wait {
+            let blocked = tokio::spawn(async move {
+                assert_eq!(early.execute(sql, &[&site, &2030i16]).await.unwrap(), 1);
+                early.batch_execute("COMMIT").await.unwrap();
+            });
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            assert!(
+                !blocked.is_finished(),
+                "the earlier transaction waits for the lock"
+            );
+            late.batch_execute("COMMIT").await.unwrap();
+            blocked.await.unwrap();
+        } else {
+            late.batch_execute("COMMIT").await.unwrap();
+            assert_eq!(early.execute(sql, &[&site, &2030i16]).await.unwrap(), 1);
+            early.batch_execute("COMMIT").await.unwrap();
+        }
+        let order: bool = client
+            .query_one(
+                "SELECT (SELECT max(recorded_at) FROM budget_history WHERE site_id = $1 AND year = 2030)
+                      < (SELECT max(recorded_at) FROM budget_history WHERE site_id = $1 AND year = 2031)",
+                &[&site],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(
+            order,
+            "the line committed last has the earlier moment (wait: {wait})"
+        );
+        assert_eq!(
+            astray().await,
+            (0, 0, 0),
+            "after commits out of order (wait: {wait})"
+        );
+    }
 }
 
 #[tokio::test]
@@ -556,6 +631,94 @@ async fn a_dashboard_in_parts_adds_up_to_the_whole() {
                     None => whole = Some(d),
                     Some(w) => assert_eq!(&d, w, "{parts} parts, {clearance:?} as of {as_of:?}"),
                 }
+            }
+        }
+    }
+}
+
+/// The remains search figures summed in parts equal one direct count over the zones: a
+/// district or commune with concluded, mapped zones in several parts counts once.
+#[tokio::test]
+async fn search_figures_in_parts_match_a_direct_count() {
+    let db = TestDb::with_demo(400, 12).await;
+    let pool = db.pool();
+    // Concluded, mapped zones in seven communes (the demo's have none: there are no commune
+    // boundaries), so communes are named by several zones and parts.
+    let client = pool.get().await.unwrap();
+    client
+        .batch_execute(
+            "UPDATE search_zone SET map_drawn = true, concluded_on = '2023-06-30',
+                    area_concluded_ha = 12.35, remains_found = 2
+              WHERE site_id IN (SELECT site_id FROM search_zone ORDER BY site_id DESC LIMIT 40);
+             UPDATE site s
+                SET commune_id = (SELECT id FROM admin_unit WHERE level = 'commune'
+                                   ORDER BY id OFFSET s.id % 7 LIMIT 1)
+              WHERE s.id IN (SELECT site_id FROM search_zone ORDER BY site_id DESC LIMIT 40);",
+        )
+        .await
+        .unwrap();
+    let direct = "
+        WITH zone AS (
+            SELECT s.district_id, s.commune_id, s.zone_area_m2, z.*
+              FROM search_zone z JOIN site s ON s.id = z.site_id
+             WHERE s.classification <= $1::text::classification
+               AND ($2::timestamptz IS NULL OR s.created_at < $2::timestamptz))
+        SELECT (SELECT count(*) FROM admin_unit WHERE level = 'district'),
+               count(DISTINCT z.district_id) FILTER (WHERE z.map_drawn AND z.concluded_on <= $3::date),
+               (SELECT count(*) FROM admin_unit WHERE level = 'commune'),
+               count(DISTINCT z.commune_id) FILTER (WHERE z.map_drawn AND z.concluded_on <= $3::date),
+               count(*), count(*) FILTER (WHERE z.concluded_on <= $3::date),
+               round(coalesce(sum(z.zone_area_m2) / 10000, 0)::numeric, 1)::float8,
+               round(coalesce(sum(z.area_concluded_ha)
+                     FILTER (WHERE $2::timestamptz IS NULL OR z.concluded_on <= $3::date), 0), 1)::float8,
+               coalesce(sum(z.remains_expected), 0)::int8,
+               coalesce(sum(z.remains_found)
+                        FILTER (WHERE $2::timestamptz IS NULL OR z.concluded_on <= $3::date), 0)::int8,
+               count(*) FILTER (WHERE z.map_drawn AND z.concluded_on <= $3::date)
+          FROM zone z";
+    for clearance in [Classification::Public, Classification::Secret] {
+        for as_of in [None, NaiveDate::from_ymd_opt(2024, 12, 31)] {
+            let p = Params {
+                clearance,
+                as_of,
+                ahead_threshold: 0.3,
+                stale_days: 180,
+            };
+            let row = client
+                .query_one(direct, &[&clearance.code(), &p.cutoff(), &p.day()])
+                .await
+                .unwrap();
+            let want = serde_json::json!({
+                "districts_total": row.get::<_, i64>(0),
+                "districts_done": row.get::<_, i64>(1),
+                "communes_total": row.get::<_, i64>(2),
+                "communes_done": row.get::<_, i64>(3),
+                "zones": row.get::<_, i64>(4),
+                "zones_concluded": row.get::<_, i64>(5),
+                "zone_area_ha": row.get::<_, f64>(6),
+                "concluded_area_ha": row.get::<_, f64>(7),
+                "remains_expected": row.get::<_, i64>(8),
+                "remains_found": row.get::<_, i64>(9),
+            });
+            let done_zones: i64 = row.get(10);
+            if clearance == Classification::Secret {
+                let communes = want["communes_done"].as_i64().unwrap();
+                assert!(
+                    communes > 0 && communes < done_zones,
+                    "some commune must be named twice: {want} of {done_zones} zones"
+                );
+            }
+            for parts in 1..=3 {
+                let mut clients = Vec::new();
+                for _ in 0..parts {
+                    clients.push(pool.get().await.unwrap());
+                }
+                let d = dashboard::summary(&mut clients, &p).await.unwrap();
+                assert_eq!(
+                    serde_json::to_value(&d.search).unwrap(),
+                    want,
+                    "{parts} parts, {clearance:?} as of {as_of:?}"
+                );
             }
         }
     }
