@@ -2,10 +2,6 @@
 -- (kind × district × status × late, a few hundred rows) in one pass, and its share of
 -- the plan by year × source. The parts' cells and plans add up to every figure
 -- (src/db/dashboard.rs groups and totals them).
--- The remains search figures ride in the same pass: a work has at most one search zone,
--- so its zone's figures are summed into its cell, and a work with a concluded, mapped zone
--- falls in the cell of its commune (a commune counts once however many cells name it).
--- Hectares go out in hundredths (area_concluded_ha is numeric(12,2)), so parts add exactly.
 , cells AS (
     SELECT f.kind, coalesce(d.code, '') AS district, coalesce(d.short_name, '') AS district_name,
            f.status::text AS status, f.late, count(*)::int8 AS n, sum(f.pct)::float8 AS pct_sum,
@@ -14,22 +10,32 @@
            count(*) FILTER (WHERE f.ahead)::int8 AS ahead,
            count(*) FILTER (WHERE f.settled_not_done)::int8 AS settled_not_done,
            count(*) FILTER (WHERE f.done_nothing_disbursed)::int8 AS done_nothing_disbursed,
-           count(*) FILTER (WHERE f.stale)::int8 AS stale,
-           count(z.site_id)::int8 AS zones,
+           count(*) FILTER (WHERE f.stale)::int8 AS stale
+      FROM flagged f
+      LEFT JOIN admin_unit d ON d.id = f.district_id
+     GROUP BY f.kind, d.code, d.short_name, f.status, f.late
+)
+-- The remains search figures of this part's zones (a work has at most one), and the
+-- districts and communes where one is concluded and mapped (a district or commune counts
+-- once however many parts name it).
+, zones AS (
+    SELECT count(*)::int8 AS zones,
            count(*) FILTER (WHERE z.concluded_on <= p.day)::int8 AS zones_concluded,
-           count(*) FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day)::int8 AS zones_done,
-           coalesce(sum(f.zone_area_m2) FILTER (WHERE z.site_id IS NOT NULL), 0)::float8 AS zone_area_m2,
+           coalesce(sum(st.zone_area_m2), 0)::float8 AS zone_area_m2,
            coalesce(sum(z.area_concluded_ha * 100)
                     FILTER (WHERE p.cutoff IS NULL OR z.concluded_on <= p.day), 0)::int8 AS concluded_ha_100,
            coalesce(sum(z.remains_expected), 0)::int8 AS remains_expected,
            coalesce(sum(z.remains_found)
                     FILTER (WHERE p.cutoff IS NULL OR z.concluded_on <= p.day), 0)::int8 AS remains_found,
-           -- The commune of a concluded, mapped zone (NULL for every other work).
-           CASE WHEN z.map_drawn AND z.concluded_on <= p.day THEN f.commune_id END AS done_commune
-      FROM flagged f CROSS JOIN params p
-      LEFT JOIN admin_unit d ON d.id = f.district_id
-      LEFT JOIN search_zone z ON z.site_id = f.id
-     GROUP BY f.kind, d.code, d.short_name, f.status, f.late, done_commune
+           coalesce(array_agg(DISTINCT st.district_id)
+                    FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day AND st.district_id IS NOT NULL),
+                    '{}') AS done_districts,
+           coalesce(array_agg(DISTINCT st.commune_id)
+                    FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day AND st.commune_id IS NOT NULL),
+                    '{}') AS done_communes
+      FROM state st
+      JOIN search_zone z ON z.site_id = st.id
+     CROSS JOIN params p
 )
 SELECT json_build_object(
   'cells', (SELECT coalesce(json_agg(c), '[]') FROM cells c),
@@ -37,6 +43,7 @@ SELECT json_build_object(
       SELECT year, source::text AS source, estimate::int8, allocated::int8, disbursed::int8,
              settled::int8
         FROM plan) g),
+  'search', (SELECT row_to_json(z) FROM zones z),
   'districts_total', (SELECT count(*) FROM admin_unit WHERE level = 'district'),
   'communes_total', (SELECT count(*) FROM admin_unit WHERE level = 'commune')
 )::text

@@ -1,6 +1,8 @@
 //! The planners' figures, now or as they stood on any past date, rebuilt from the
 //! progress and budget histories (`sql/queries/dashboard_*.sql`).
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 use serde::{Deserialize, Serialize};
@@ -233,17 +235,21 @@ struct Cell {
     settled_not_done: i64,
     done_nothing_disbursed: i64,
     stale: i64,
-    /// Remains search zones, and of them concluded, and concluded with a map.
+}
+
+/// One part's remains search zones summed, with the districts and communes where one is
+/// concluded and mapped (dashboard_cells.sql).
+#[derive(Debug, Deserialize)]
+struct PartSearch {
     zones: i64,
     zones_concluded: i64,
-    zones_done: i64,
     zone_area_m2: f64,
     /// Hectares concluded, in hundredths (exact).
     concluded_ha_100: i64,
     remains_expected: i64,
     remains_found: i64,
-    /// The commune of the cell's concluded, mapped zones (cells are split by it).
-    done_commune: Option<i64>,
+    done_districts: Vec<i64>,
+    done_communes: Vec<i64>,
 }
 
 /// What one part of the works gives: its cells and its share of the plan.
@@ -251,6 +257,7 @@ struct Cell {
 struct Part {
     cells: Vec<Cell>,
     plan: Vec<PlanRow>,
+    search: PartSearch,
     districts_total: i64,
     communes_total: i64,
 }
@@ -390,11 +397,13 @@ impl GroupRow {
 impl Dashboard {
     /// Every figure from the parts' cells and plans.
     fn of_parts(parts: Vec<Part>) -> Self {
-        use std::collections::{BTreeMap, BTreeSet};
+        use std::collections::BTreeMap;
         let mut cells = Vec::new();
         let mut plan: BTreeMap<(i16, String), PlanRow> = BTreeMap::new();
         let (mut districts_total, mut communes_total) = (0, 0);
+        let mut searches = Vec::new();
         for part in parts {
+            searches.push(part.search);
             // Every part counts the same units in the same snapshot.
             districts_total = districts_total.max(part.districts_total);
             communes_total = communes_total.max(part.communes_total);
@@ -454,26 +463,32 @@ impl Dashboard {
                 done_nothing_disbursed: sum(|c| c.done_nothing_disbursed),
                 stale: sum(|c| c.stale),
             },
-            search: Search {
-                districts_total,
-                districts_done: (cells.iter())
-                    .filter(|c| c.zones_done > 0 && !c.district.is_empty())
-                    .map(|c| c.district.as_str())
-                    .collect::<BTreeSet<_>>()
-                    .len() as i64,
-                communes_total,
-                communes_done: (cells.iter())
-                    .filter_map(|c| c.done_commune)
-                    .collect::<BTreeSet<_>>()
-                    .len() as i64,
-                zones: sum(|c| c.zones),
-                zones_concluded: sum(|c| c.zones_concluded),
-                zone_area_ha: tenths(cells.iter().map(|c| c.zone_area_m2).sum::<f64>() / 10_000.0),
-                // Hundredths to tenths, half away from zero as PostgreSQL's round().
-                concluded_area_ha: ((sum(|c| c.concluded_ha_100) + 5) / 10) as f64 / 10.0,
-                remains_expected: sum(|c| c.remains_expected),
-                remains_found: sum(|c| c.remains_found),
-            },
+            search: Search::of_parts(&searches, districts_total, communes_total),
+        }
+    }
+}
+
+impl Search {
+    /// The parts' zones summed; a district or commune named by several parts counts once.
+    fn of_parts(parts: &[PartSearch], districts_total: i64, communes_total: i64) -> Self {
+        let sum = |f: fn(&PartSearch) -> i64| parts.iter().map(f).sum::<i64>();
+        let distinct = |f: fn(&PartSearch) -> &[i64]| {
+            (parts.iter().flat_map(|p| f(p).iter()))
+                .collect::<BTreeSet<_>>()
+                .len() as i64
+        };
+        Search {
+            districts_total,
+            districts_done: distinct(|p| &p.done_districts),
+            communes_total,
+            communes_done: distinct(|p| &p.done_communes),
+            zones: sum(|p| p.zones),
+            zones_concluded: sum(|p| p.zones_concluded),
+            zone_area_ha: tenths(parts.iter().map(|p| p.zone_area_m2).sum::<f64>() / 10_000.0),
+            // Hundredths to tenths, half away from zero as PostgreSQL's round().
+            concluded_area_ha: ((sum(|p| p.concluded_ha_100) + 5) / 10) as f64 / 10.0,
+            remains_expected: sum(|p| p.remains_expected),
+            remains_found: sum(|p| p.remains_found),
         }
     }
 }
