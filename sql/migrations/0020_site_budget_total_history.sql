@@ -18,22 +18,36 @@ CREATE TABLE site_budget_total_history (
 -- budget_history. A change usually adds one moment, the latest; one recorded with an
 -- earlier moment than some already kept (a transaction that began earlier but committed
 -- later) also rewrites the later rows, which the lines' history now gives differently.
+-- In one pass over the works' history rows: each row adds what it changed on its line
+-- (its figures minus the line's previous row's, in recorded_at then id order), and the
+-- totals at a moment are the running sum of those changes up to it.
 CREATE FUNCTION site_budget_history_refresh(works bigint[], since timestamptz[]) RETURNS void
 LANGUAGE sql AS $$
+    WITH change AS (
+        SELECT h.site_id, h.recorded_at,
+               h.estimate_vnd - coalesce(lead(h.estimate_vnd) OVER line, 0) AS e,
+               h.allocated_vnd - coalesce(lead(h.allocated_vnd) OVER line, 0) AS a,
+               h.disbursed_vnd - coalesce(lead(h.disbursed_vnd) OVER line, 0) AS d,
+               h.settled_vnd - coalesce(lead(h.settled_vnd) OVER line, 0) AS s
+          FROM unnest(works) AS w (site_id)
+          JOIN budget_history h ON h.site_id = w.site_id
+        -- Newest first, the order of budget_history_line_idx: the previous row is the next.
+        WINDOW line AS (PARTITION BY h.site_id, h.year, h.source ORDER BY h.recorded_at DESC, h.id DESC)
+    ),
+    moment AS (
+        SELECT c.site_id, c.recorded_at,
+               sum(sum(c.e)) OVER work AS e, sum(sum(c.a)) OVER work AS a,
+               sum(sum(c.d)) OVER work AS d, sum(sum(c.s)) OVER work AS s
+          FROM change c
+         GROUP BY c.site_id, c.recorded_at
+        WINDOW work AS (PARTITION BY c.site_id ORDER BY c.recorded_at)
+    )
     INSERT INTO site_budget_total_history AS t (site_id, recorded_at, estimate_vnd,
                                                 allocated_vnd, disbursed_vnd, settled_vnd)
-    SELECT m.site_id, m.recorded_at, sum(l.estimate_vnd), sum(l.allocated_vnd),
-           sum(l.disbursed_vnd), sum(l.settled_vnd)
-      FROM (SELECT DISTINCT h.site_id, h.recorded_at
-              FROM unnest(works, since) AS c (site_id, since)
-              JOIN budget_history h ON h.site_id = c.site_id AND h.recorded_at >= c.since) m
-     CROSS JOIN LATERAL (
-           SELECT DISTINCT ON (h.year, h.source) h.estimate_vnd, h.allocated_vnd,
-                  h.disbursed_vnd, h.settled_vnd
-             FROM budget_history h
-            WHERE h.site_id = m.site_id AND h.recorded_at <= m.recorded_at
-            ORDER BY h.year, h.source, h.recorded_at DESC, h.id DESC) l
-     GROUP BY m.site_id, m.recorded_at
+    SELECT m.site_id, m.recorded_at, m.e, m.a, m.d, m.s
+      FROM moment m
+      JOIN unnest(works, since) AS w (site_id, since) ON w.site_id = m.site_id
+     WHERE m.recorded_at >= w.since
      ORDER BY m.site_id, m.recorded_at
     ON CONFLICT (site_id, recorded_at) DO UPDATE
        SET estimate_vnd = excluded.estimate_vnd, allocated_vnd = excluded.allocated_vnd,
