@@ -356,6 +356,15 @@ fn read_dataset(
     source.driver = dataset.driver().short_name();
     let is_dxf = source.driver == "DXF";
     let is_csv = source.driver == "CSV";
+    if is_dxf {
+        let data = std::fs::read(path).map_err(|e| {
+            FileError::new(
+                format!("Không đọc được tệp: {e}"),
+                format!("cannot read the file: {e}"),
+            )
+        })?;
+        check_dxf_group_codes(&data)?;
+    }
     for mut layer in dataset.layers() {
         let total = layer.feature_count();
         progress.total.fetch_add(total, Ordering::Relaxed);
@@ -531,9 +540,52 @@ pub fn text_of(value: &RawValue) -> String {
 }
 
 /// GDAL's own words about why it failed, without the call that failed.
+/// GDAL 3.6's DXF reader can loop forever on a group code that is not a number (fuzzing
+/// found one), so a text DXF's group codes are checked first: the first line of every pair
+/// must be a whole number. A binary DXF is left to GDAL.
+fn check_dxf_group_codes(data: &[u8]) -> Result<(), FileError> {
+    if data.starts_with(b"AutoCAD Binary DXF") {
+        return Ok(());
+    }
+    let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    for (index, code) in lines.iter().enumerate().step_by(2) {
+        let code = code.trim_ascii();
+        let last = index + 1 == lines.len();
+        if (last && code.is_empty())
+            || std::str::from_utf8(code).is_ok_and(|c| c.parse::<i32>().is_ok())
+        {
+            continue;
+        }
+        let shown: String = String::from_utf8_lossy(code).chars().take(40).collect();
+        let line = index + 1;
+        return Err(FileError::new(
+            format!("Tệp DXF hỏng ở dòng {line}: cần một mã nhóm (số nguyên), gặp “{shown}”"),
+            format!("broken DXF at line {line}: a group code (a whole number) was expected, found '{shown}'"),
+        ));
+    }
+    Ok(())
+}
+
 fn gdal_message(e: &gdal::errors::GdalError) -> String {
     match e {
         gdal::errors::GdalError::NullPointer { msg, .. } if !msg.is_empty() => msg.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_dxf_group_codes;
+
+    #[test]
+    fn dxf_group_codes_must_be_numbers() {
+        let good = b"  0\r\nSECTION\r\n  2\r\nENTITIES\r\n  0\r\nPOINT\r\n  8\r\nKHO-TBI-0001\r\n 10\r\n106.05\r\n 20\r\n11.4\r\n  0\r\nENDSEC\r\n  0\r\nEOF\r\n";
+        assert!(check_dxf_group_codes(good).is_ok());
+        assert!(check_dxf_group_codes(b"AutoCAD Binary DXF\r\n\x1a\x00\x00\x00").is_ok());
+        // The file GDAL 3.6 never finished reading (tests/fuzz/regressions/import_file).
+        let broken = b"0\nSECTION\n2\nENTITIES\n0\nPOI\r\x00\xf4\nNT\n8\nKHO\n0\nEOF\n";
+        let err = check_dxf_group_codes(broken).unwrap_err();
+        assert!(format!("{err:?}").contains("line 7"), "{err:?}");
+        assert!(check_dxf_group_codes(b"0\nSECTION\n10=\n1\n").is_err());
     }
 }
