@@ -4,7 +4,10 @@
 //! (bit flips, inserted bytes and tokens, cut and repeated ranges, splices) until the
 //! time is up: `KVPT_FUZZ_SECS` (default 3 per target; the importer gets twice that).
 //! A crash is saved under `target/fuzz-crashes/` and named in the failure: move it to
-//! the regressions folder once fixed. The same targets run under cargo-fuzz in `fuzz/`.
+//! the regressions folder once fixed. An input still running after a minute is a hang:
+//! it is saved the same way and the run stops (a hung C library cannot be interrupted;
+//! `KVPT_FUZZ_HANG_SECS` sets the minute).
+//! The same targets run under cargo-fuzz in `fuzz/`.
 
 use std::io::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -162,7 +165,13 @@ fn fuzz(name: &str, budget: Duration) {
         .map(|(_, f)| *f)
         .unwrap();
     let root = env!("CARGO_MANIFEST_DIR");
-    let run = |input: &[u8]| catch_unwind(AssertUnwindSafe(|| target(input))).is_ok();
+    let watch = Watchdog::start(name);
+    let run = |input: &[u8]| {
+        watch.begin(input);
+        let ok = catch_unwind(AssertUnwindSafe(|| target(input))).is_ok();
+        watch.end();
+        ok
+    };
     if let Ok(entries) = std::fs::read_dir(format!("{root}/tests/fuzz/regressions/{name}")) {
         for entry in entries.flatten() {
             let input = std::fs::read(entry.path()).unwrap();
@@ -217,6 +226,60 @@ fn fuzz(name: &str, budget: Duration) {
         budget.is_zero() || runs > 10,
         "{name} ran only {runs} inputs"
     );
+}
+
+/// Saves the input being run and stops the process when one runs past a minute.
+struct Watchdog {
+    current: std::sync::Arc<std::sync::Mutex<Option<(Instant, Vec<u8>)>>>,
+}
+
+impl Watchdog {
+    /// A minute, or `KVPT_FUZZ_HANG_SECS`.
+    fn limit() -> Duration {
+        let secs = std::env::var("KVPT_FUZZ_HANG_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok());
+        Duration::from_secs(secs.unwrap_or(60))
+    }
+
+    fn start(name: &str) -> Self {
+        let name = name.to_string();
+        let limit = Self::limit();
+        let current = std::sync::Arc::new(std::sync::Mutex::new(None::<(Instant, Vec<u8>)>));
+        let watched = std::sync::Arc::downgrade(&current);
+        std::thread::spawn(move || {
+            while let Some(current) = watched.upgrade() {
+                if let Some((since, input)) = current.lock().unwrap().as_ref() {
+                    if since.elapsed() > limit {
+                        let dir = format!("{}/target/fuzz-crashes", env!("CARGO_MANIFEST_DIR"));
+                        std::fs::create_dir_all(&dir).unwrap();
+                        let file = format!("{dir}/{name}-hang.bin");
+                        std::fs::write(&file, input).unwrap();
+                        // Straight to stderr: the test harness's capture dies with the process.
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "{name} hung for over {:?} on one input, saved to {file} (move it to \
+                             tests/fuzz/regressions/{name}/ once fixed): {}",
+                            limit,
+                            hex(input)
+                        );
+                        std::process::abort();
+                    }
+                }
+                drop(current);
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
+        Watchdog { current }
+    }
+
+    fn begin(&self, input: &[u8]) {
+        *self.current.lock().unwrap() = Some((Instant::now(), input.to_vec()));
+    }
+
+    fn end(&self) {
+        *self.current.lock().unwrap() = None;
+    }
 }
 
 fn budget(factor: u32) -> Duration {
