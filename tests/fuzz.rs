@@ -228,9 +228,12 @@ fn fuzz(name: &str, budget: Duration) {
     );
 }
 
+/// The input being run, since when.
+type Running = std::sync::Arc<std::sync::Mutex<Option<(Instant, Vec<u8>)>>>;
+
 /// Saves the input being run and stops the process when one runs past a minute.
 struct Watchdog {
-    current: std::sync::Arc<std::sync::Mutex<Option<(Instant, Vec<u8>)>>>,
+    current: Running,
 }
 
 impl Watchdog {
@@ -245,7 +248,7 @@ impl Watchdog {
     fn start(name: &str) -> Self {
         let name = name.to_string();
         let limit = Self::limit();
-        let current = std::sync::Arc::new(std::sync::Mutex::new(None::<(Instant, Vec<u8>)>));
+        let current = Running::default();
         let watched = std::sync::Arc::downgrade(&current);
         std::thread::spawn(move || {
             while let Some(current) = watched.upgrade() {
