@@ -601,6 +601,29 @@ async fn search_zone_areas_follow_their_geometry() {
     assert_eq!(astray, 0, "stored areas equal the measured ones");
 }
 
+/// What a planner at `clearance` asks for, now or as of a date.
+fn params(clearance: Classification, as_of: Option<NaiveDate>) -> Params {
+    Params {
+        clearance,
+        as_of,
+        ahead_threshold: 0.3,
+        stale_days: 180,
+    }
+}
+
+/// The dashboard computed in `parts` parts, on as many connections.
+async fn summary_in_parts(
+    pool: &deadpool_postgres::Pool,
+    parts: usize,
+    p: &Params,
+) -> dashboard::Dashboard {
+    let mut clients = Vec::new();
+    for _ in 0..parts {
+        clients.push(pool.get().await.unwrap());
+    }
+    dashboard::summary(&mut clients, p).await.unwrap()
+}
+
 /// A dashboard computed in parts on several connections at once gives exactly the
 /// figures of one computed whole, now and as of a date, at every clearance.
 #[tokio::test]
@@ -609,19 +632,10 @@ async fn a_dashboard_in_parts_adds_up_to_the_whole() {
     let pool = db.pool();
     for clearance in [Classification::Public, Classification::Secret] {
         for as_of in [None, NaiveDate::from_ymd_opt(2023, 12, 31)] {
-            let p = Params {
-                clearance,
-                as_of,
-                ahead_threshold: 0.3,
-                stale_days: 180,
-            };
+            let p = params(clearance, as_of);
             let mut whole = None;
             for parts in 1..=3 {
-                let mut clients = Vec::new();
-                for _ in 0..parts {
-                    clients.push(pool.get().await.unwrap());
-                }
-                let d = dashboard::summary(&mut clients, &p).await.unwrap();
+                let d = summary_in_parts(&pool, parts, &p).await;
                 let d = serde_json::to_value(&d).unwrap();
                 assert!(
                     d["totals"]["total"].as_i64().unwrap() > 0,
@@ -678,12 +692,7 @@ async fn search_figures_in_parts_match_a_direct_count() {
           FROM zone z";
     for clearance in [Classification::Public, Classification::Secret] {
         for as_of in [None, NaiveDate::from_ymd_opt(2024, 12, 31)] {
-            let p = Params {
-                clearance,
-                as_of,
-                ahead_threshold: 0.3,
-                stale_days: 180,
-            };
+            let p = params(clearance, as_of);
             let row = client
                 .query_one(direct, &[&clearance.code(), &p.cutoff(), &p.day()])
                 .await
@@ -709,11 +718,7 @@ async fn search_figures_in_parts_match_a_direct_count() {
                 );
             }
             for parts in 1..=3 {
-                let mut clients = Vec::new();
-                for _ in 0..parts {
-                    clients.push(pool.get().await.unwrap());
-                }
-                let d = dashboard::summary(&mut clients, &p).await.unwrap();
+                let d = summary_in_parts(&pool, parts, &p).await;
                 assert_eq!(
                     serde_json::to_value(&d.search).unwrap(),
                     want,
