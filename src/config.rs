@@ -144,6 +144,7 @@ pub enum UserAction {
         /// public, internal, confidential or secret.
         #[arg(long)]
         clearance: Option<String>,
+        /// The user's unit; an empty value (`--unit ""`) takes them out of it.
         #[arg(long)]
         unit: Option<String>,
         /// Replace the districts an engineer may update (comma-separated codes or abbreviations).
@@ -154,6 +155,8 @@ pub enum UserAction {
     Passwd { username: String },
     /// Disable an account (ends its sessions; its history stays).
     Disable { username: String },
+    /// Enable a disabled account again (audited).
+    Enable { username: String },
     /// List the accounts.
     List,
 }
@@ -251,6 +254,10 @@ pub struct ServeArgs {
     /// page, or `none` (everything but the public budget page asks them to sign in).
     #[arg(long, env = "KVPT_ANONYMOUS", default_value = "public", value_parser = ["public", "none"])]
     pub anonymous: String,
+    /// Proxies (addresses or networks, comma-separated) whose `X-Forwarded-For` names the
+    /// client; sign-in throttling counts by that address. Empty: the peer's own address.
+    #[arg(long, env = "KVPT_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: crate::web::client_addr::TrustedProxies,
     #[command(flatten)]
     pub demo: DemoArgs,
 }
@@ -454,7 +461,15 @@ async fn run_with_database(url: &str, pg_bin: &Path, command: Command) -> anyhow
             let config: tokio_postgres::Config = url.parse().map_err(db::DbError::Config)?;
             let anonymous =
                 (args.anonymous == "public").then_some(crate::domain::Classification::Public);
-            crate::web::serve(pool, config, args.addr, args.tile_cache_mb, anonymous).await?;
+            crate::web::serve(
+                pool,
+                config,
+                args.addr,
+                args.tile_cache_mb,
+                anonymous,
+                args.trusted_proxies,
+            )
+            .await?;
         }
         Command::Export(args) => {
             db::migrate::migrate_url(url).await?;
@@ -596,7 +611,7 @@ async fn user_command(
             let change = users::UserChange {
                 role,
                 clearance,
-                unit,
+                unit: unit.map(|u| Some(u.trim().to_string()).filter(|u| !u.is_empty())),
                 districts,
             };
             users::set(client, &username, &change, actor).await?;
@@ -610,6 +625,10 @@ async fn user_command(
         UserAction::Disable { username } => {
             users::disable(client, &username, actor).await?;
             println!("user {username} disabled; their sessions ended");
+        }
+        UserAction::Enable { username } => {
+            users::enable(client, &username, actor).await?;
+            println!("user {username} enabled");
         }
         UserAction::List => {
             for u in users::list(client).await? {

@@ -11,8 +11,13 @@ use crate::domain::{Classification, UserRole};
 
 /// How long a session lasts.
 pub const SESSION_HOURS: i32 = 8;
-/// Failed logins for one user name within the window before further tries are refused.
+/// Failed sign-ins for one user name from one address within the window before further
+/// tries of that name from that address are refused. Another address is not held back, so
+/// nobody can lock a user out from where they are.
 pub const MAX_FAILURES: i64 = 5;
+/// Failed sign-ins from one address, whatever the user names, before that address is
+/// refused for the rest of the window: one password sprayed over many names is slowed.
+pub const MAX_ADDRESS_FAILURES: i64 = 20;
 pub const WINDOW_MINUTES: i32 = 15;
 
 /// A signed-in user, as every request sees them.
@@ -61,16 +66,18 @@ pub async fn login(
     old_token: Option<&str>,
     remote: Option<std::net::IpAddr>,
 ) -> Result<LoginOutcome, DbError> {
-    let failures: i64 = client
+    // Failures of this name from this address, and from this address for any name. An
+    // unknown address (none given) is one address of its own.
+    let counts = client
         .query_one(
-            "SELECT count(*) FROM login_attempt
-              WHERE username = $1 AND NOT succeeded
-                AND at > now() - make_interval(mins => $2)",
-            &[&username, &WINDOW_MINUTES],
+            "SELECT count(*) FILTER (WHERE username = $1), count(*) FROM login_attempt
+              WHERE remote_addr IS NOT DISTINCT FROM $2 AND NOT succeeded
+                AND at > now() - make_interval(mins => $3)",
+            &[&username, &remote, &WINDOW_MINUTES],
         )
-        .await?
-        .get(0);
-    if failures >= MAX_FAILURES {
+        .await?;
+    let (pair_failures, address_failures): (i64, i64) = (counts.get(0), counts.get(1));
+    if pair_failures >= MAX_FAILURES || address_failures >= MAX_ADDRESS_FAILURES {
         return Ok(LoginOutcome::Throttled);
     }
     let user = client
@@ -114,10 +121,43 @@ pub async fn login(
             .await?;
             LoginOutcome::Ok(token)
         }
-        _ => LoginOutcome::WrongCredentials,
+        _ => {
+            // This failure may be the one that locks: the audit chain records it, once.
+            if pair_failures + 1 == MAX_FAILURES {
+                audit_lockout(&tx, username, remote, "user_address").await?;
+            }
+            if address_failures + 1 == MAX_ADDRESS_FAILURES {
+                audit_lockout(&tx, username, remote, "address").await?;
+            }
+            LoginOutcome::WrongCredentials
+        }
     };
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Records in the audit chain that sign-ins from `remote` are held back for the window:
+/// for `username` alone (`scope` "user_address") or for every name ("address").
+async fn audit_lockout(
+    tx: &tokio_postgres::Transaction<'_>,
+    username: &str,
+    remote: Option<std::net::IpAddr>,
+    scope: &str,
+) -> Result<(), DbError> {
+    let address = remote.map_or_else(|| "unknown".to_string(), |a| a.to_string());
+    let (key, limit) = match scope {
+        "address" => (address.clone(), MAX_ADDRESS_FAILURES),
+        _ => (format!("{username}@{address}"), MAX_FAILURES),
+    };
+    tx.execute(
+        "INSERT INTO audit_log (actor, action, entity, entity_key, after)
+         VALUES ($3, 'login.lockout', 'login', $2,
+                 jsonb_build_object('username', $1::text, 'address', $3::text, 'scope', $4::text,
+                                    'failures', $5::int8, 'minutes', $6::int4))",
+        &[&username, &key, &address, &scope, &limit, &WINDOW_MINUTES],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The user of a live session, if the token names one (expired sessions and disabled users

@@ -151,25 +151,48 @@ pub async fn set_password(
 
 /// Disables an account and ends its sessions; its history stays.
 pub async fn disable(client: &mut Client, username: &str, actor: &str) -> Result<(), UserError> {
+    set_disabled(client, username, true, actor).await
+}
+
+/// Enables a disabled account again (audited); it signs in with its password as it was.
+pub async fn enable(client: &mut Client, username: &str, actor: &str) -> Result<(), UserError> {
+    set_disabled(client, username, false, actor).await
+}
+
+async fn set_disabled(
+    client: &mut Client,
+    username: &str,
+    disabled: bool,
+    actor: &str,
+) -> Result<(), UserError> {
     let tx = client.transaction().await?;
     let row = tx
         .query_opt(
-            "UPDATE app_user SET disabled = true, updated_at = now() WHERE username = $1
-             RETURNING id",
-            &[&username],
+            "UPDATE app_user u SET disabled = $2, updated_at = now()
+               FROM (SELECT id, disabled FROM app_user WHERE username = $1 FOR UPDATE) old
+              WHERE u.id = old.id
+             RETURNING u.id, old.disabled",
+            &[&username, &disabled],
         )
         .await?
         .ok_or_else(|| UserError::NotFound(username.to_string()))?;
     let id: i32 = row.get(0);
-    tx.execute("DELETE FROM user_session WHERE user_id = $1", &[&id])
-        .await?;
+    let was: bool = row.get(1);
+    if disabled {
+        tx.execute("DELETE FROM user_session WHERE user_id = $1", &[&id])
+            .await?;
+    }
     audit(
         &tx,
         actor,
-        "user.disable",
+        if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        },
         username,
-        Some(json!({ "disabled": false })),
-        Some(json!({ "disabled": true })),
+        Some(json!({ "disabled": was })),
+        Some(json!({ "disabled": disabled })),
     )
     .await?;
     tx.commit().await?;
@@ -231,7 +254,8 @@ pub async fn bootstrap_admin(client: &mut Client) -> Result<Option<String>, User
 pub struct UserChange {
     pub role: Option<UserRole>,
     pub clearance: Option<Classification>,
-    pub unit: Option<String>,
+    /// `Some(None)` takes the user out of their unit (and the write access it gave).
+    pub unit: Option<Option<String>>,
     /// Replaces the engineer's districts when given.
     pub districts: Option<Vec<String>>,
 }
@@ -263,13 +287,14 @@ pub async fn set(
     tx.execute(
         "UPDATE app_user SET role = coalesce($2::text::user_role, role),
                 clearance = coalesce($3::text::classification, clearance),
-                unit = coalesce($4, unit), updated_at = now()
+                unit = CASE WHEN $5 THEN $4 ELSE unit END, updated_at = now()
           WHERE id = $1",
         &[
             &id,
             &change.role.map(|r| r.code()),
             &change.clearance.map(|c| c.code()),
-            &change.unit,
+            &change.unit.clone().flatten(),
+            &change.unit.is_some(),
         ],
     )
     .await?;

@@ -51,6 +51,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(18, "0018_zone_area"),
     migration!(19, "0019_budget_plan_total"),
     migration!(20, "0020_site_budget_total_history"),
+    migration!(21, "0021_security_review"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -42,6 +42,15 @@ vocabulary! {
     }
 }
 
+impl Classification {
+    /// Whether a work of this classification may be given `to`: anyone who may write it may
+    /// keep or raise it; lowering it shows it to more people, which is an administrator's
+    /// decision (`declassify`). Every write path asks this.
+    pub fn may_become(self, to: Classification, declassify: bool) -> bool {
+        to >= self || declassify
+    }
+}
+
 vocabulary! {
     /// Who may see a work; ordered from least to most restricted.
     Classification {

@@ -49,7 +49,9 @@ pub fn users(
                                 input type="text" name="unit" value=(u.unit.as_deref().unwrap_or("")) placeholder=(lang.pick("Đơn vị", "Unit"));
                                 input type="text" name="districts" value=(u.districts.join(",")) placeholder="TBI,TCH";
                                 button type="submit" name="action" value="save" { (lang.pick("Lưu", "Save")) }
-                                @if !u.disabled {
+                                @if u.disabled {
+                                    button type="submit" name="action" value="enable" { (lang.pick("Mở khóa", "Enable")) }
+                                } @else {
                                     button type="submit" name="action" value="disable" { (lang.pick("Khóa", "Disable")) }
                                 }
                             }

@@ -175,6 +175,7 @@ async fn change(
     let mut client = state.db().await.map_err(|e| fail(e.into()))?;
     let outcome = match form.action.as_str() {
         "disable" => users::disable(&mut client, &username, &admin.username).await,
+        "enable" => users::enable(&mut client, &username, &admin.username).await,
         "save" => {
             let change = UserChange {
                 role: form.role.as_deref().and_then(UserRole::from_code),
@@ -182,7 +183,10 @@ async fn change(
                     .clearance
                     .as_deref()
                     .and_then(Classification::from_code),
-                unit: form.unit.filter(|u| !u.trim().is_empty()),
+                // The form always sends the unit: empty takes the user out of it.
+                unit: form
+                    .unit
+                    .map(|u| Some(u.trim().to_string()).filter(|u| !u.is_empty())),
                 districts: Some(districts_of(form.districts.as_deref().unwrap_or(""))),
             };
             users::set(&mut client, &username, &change, &admin.username).await

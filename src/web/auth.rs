@@ -58,12 +58,47 @@ fn set_cookie(name: &str, value: &str, max_age: i64, headers: &HeaderMap) -> Hea
     .unwrap_or_else(|_| HeaderValue::from_static("kvpt_invalid=1"))
 }
 
-/// Only paths on this site: "/map", not "//evil.example" or "https://…".
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".to_string(),
+/// Longest `next` kept; a longer one is no page of kvpt's.
+const MAX_NEXT: usize = 2048;
+
+/// Where to go after signing in: only a path on this site ("/map", "/sites/X?lang=en"),
+/// judged the way a browser reads a `Location`: browsers drop tabs and newlines anywhere,
+/// read `\` as `/`, and resolve `.` and `..` segments (also written `%2e`), so
+/// "/\t/evil.example", "/\\evil.example" and "/.//evil.example" would all leave the site.
+/// Anything with a control character or white space, a backslash, a dot segment or an
+/// empty segment (`//`), and anything not starting with one `/`, goes to "/". Letters
+/// beyond ASCII are percent-encoded, so the value is always a valid header.
+pub fn safe_next(next: Option<&str>) -> String {
+    let Some(next) = next else {
+        return "/".into();
+    };
+    let path = next.split(['?', '#']).next().unwrap_or("");
+    let dot_segment = |segment: &str| {
+        let s = segment.to_ascii_lowercase().replace("%2e", ".");
+        s == "." || s == ".."
+    };
+    let safe = next.len() <= MAX_NEXT
+        && next.starts_with('/')
+        && !next
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        && !path.contains("//")
+        && !path.split('/').any(dot_segment);
+    if !safe {
+        return "/".into();
     }
+    let mut out = String::with_capacity(next.len());
+    for c in next.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,9 +154,12 @@ async fn login(
         form.username.trim(),
         &form.password,
         cookie(&headers, SESSION_COOKIE),
-        extensions
-            .get::<ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip()),
+        state.trusted_proxies.client(
+            extensions
+                .get::<ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+            &headers,
+        ),
     )
     .await
     .map_err(|e| PageError::new(lang, e))?;
@@ -221,5 +259,63 @@ async fn me(caller: Caller) -> Result<Response, AppError> {
             Json(json!({ "error": "not signed in", "status": 401 })),
         )
             .into_response()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_keeps_paths_on_this_site() {
+        for (given, kept) in [
+            ("/map", "/map"),
+            (
+                "/sites/CHOT-TBI-0012?lang=en#history",
+                "/sites/CHOT-TBI-0012?lang=en#history",
+            ),
+            ("/map?q=Tân Biên", "/"),
+            ("/map?q=Tân", "/map?q=T%C3%A2n"),
+            ("/%2F%2Fevil.example", "/%2F%2Fevil.example"),
+            ("/dashboard?next=//x", "/dashboard?next=//x"),
+        ] {
+            assert_eq!(safe_next(Some(given)), kept, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn next_sends_everything_else_home() {
+        let long = format!("/{}", "a".repeat(5000));
+        for hostile in [
+            "",
+            "map",
+            "//evil.example/",
+            "///evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            "/\r\n/evil.example/",
+            "/\x0b/x",
+            "/\x0c/x",
+            "/\u{85}/x",
+            "/\u{a0}/x",
+            "/\u{2028}/x",
+            "/ /evil.example",
+            "/./evil.example/..//x",
+            "/.//evil.example",
+            "/%2e//evil.example",
+            "/%2E%2E//evil.example",
+            "/x/..//evil.example",
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "http://evil.example/",
+            "https:evil.example",
+            "/\0",
+            long.as_str(),
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }

@@ -106,6 +106,7 @@ async fn importer(state: &AppState, caller: &Caller) -> Result<(SessionUser, Imp
         name: user.username.clone(),
         via: "web",
         clearance: user.clearance,
+        declassify: user.role == UserRole::Admin,
         districts,
     };
     Ok((user, who))
@@ -126,7 +127,8 @@ async fn page(
     )
 }
 
-/// Recent runs: the user's own; an administrator's sees everyone's.
+/// Recent runs: the user's own; an administrator's sees everyone's. Only runs checked at
+/// the user's clearance or below: a report speaks of the works its importer could see.
 async fn recent(
     state: &AppState,
     user: &SessionUser,
@@ -136,8 +138,14 @@ async fn recent(
         .query(
             "SELECT id, started, actor, file_name, dry_run, outcome, coalesce(features, 0),
                     coalesce(inserted, 0), coalesce(updated, 0), coalesce(refused, 0)
-               FROM import_log WHERE $1 OR user_id = $2 ORDER BY id DESC LIMIT 30",
-            &[&(user.role == UserRole::Admin), &user.id],
+               FROM import_log
+              WHERE ($1 OR user_id = $2) AND clearance <= $3::text::classification
+              ORDER BY id DESC LIMIT 30",
+            &[
+                &(user.role == UserRole::Admin),
+                &user.id,
+                &user.clearance.code(),
+            ],
         )
         .await
         .map_err(crate::db::DbError::from)?;
@@ -457,7 +465,8 @@ async fn job_page(
     }
 }
 
-/// The stored report of run `id`, if the caller may see it.
+/// The stored report of run `id`, if the caller may see it (theirs, or any for an
+/// administrator, and checked at their clearance or below).
 async fn stored(
     state: &AppState,
     user: &SessionUser,
@@ -467,8 +476,14 @@ async fn stored(
     let row = client
         .query_opt(
             "SELECT report, upload, coalesce(user_id, 0), options FROM import_log
-              WHERE id = $1 AND report ? 'outcome' AND ($2 OR user_id = $3)",
-            &[&id, &(user.role == UserRole::Admin), &user.id],
+              WHERE id = $1 AND report ? 'outcome' AND ($2 OR user_id = $3)
+                AND clearance <= $4::text::classification",
+            &[
+                &id,
+                &(user.role == UserRole::Admin),
+                &user.id,
+                &user.clearance.code(),
+            ],
         )
         .await
         .map_err(crate::db::DbError::from)?

@@ -6,6 +6,7 @@ mod assets;
 pub mod auth;
 mod budget;
 pub mod caller;
+pub mod client_addr;
 pub mod dashboard;
 pub mod exports;
 pub mod features;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub limits: limits::Limits,
     /// Exports and imports admitted at once, running or waiting.
     pub heavy_work: Arc<limits::HeavyWork>,
+    /// Proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: Arc<client_addr::TrustedProxies>,
 }
 
 /// How many heavy requests run at once: twice the cores (one computing while one waits on I/O).
@@ -104,7 +107,14 @@ impl AppState {
             heavy_work: Arc::new(limits::HeavyWork::new(
                 limits::Limits::default().max_heavy_queue,
             )),
+            trusted_proxies: Arc::default(),
         }
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies.
+    pub fn trusted_proxies(mut self, proxies: client_addr::TrustedProxies) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
     }
 
     /// Applies `limits` (deadlines, sizes, the heavy-work queue).
@@ -212,6 +222,7 @@ pub async fn serve(
     addr: SocketAddr,
     tile_cache_mb: u64,
     anonymous: Option<Classification>,
+    trusted_proxies: client_addr::TrustedProxies,
 ) -> anyhow::Result<()> {
     let limits = limits::Limits::from_env()?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -219,6 +230,7 @@ pub async fn serve(
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let state = AppState::with_cache(pool.clone(), tile_cache_mb)
         .anonymous(anonymous)
+        .trusted_proxies(trusted_proxies)
         .limits(limits.clone())
         .listening(config);
     let app = served(state);

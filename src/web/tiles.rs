@@ -1,5 +1,6 @@
-//! `GET /tiles/{layer}/{z}/{x}/{y}.mvt`: site and context layers as Mapbox Vector Tiles, with
-//! an ETag from the layer's data version so no stale tile survives an edit.
+//! `GET /tiles/{layer}/{z}/{x}/{y}.mvt`: site and context layers as Mapbox Vector Tiles,
+//! cached by the layer's data version (so no stale tile survives an edit), with an ETag
+//! made from the tile's bytes (so it tells nothing the tile does not).
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -161,41 +162,7 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
         x: coord.x,
         y: coord.y,
     };
-    let cached = state.tiles.get(&key);
-    // The clearance is part of the tag: two callers with different ceilings never share a
-    // cached tile. Weak, because gzip and identity encodings of one tile share it. A
-    // cached tile keeps its tag, made once.
-    let etag = match &cached {
-        Some(tile) => tile.etag.clone(),
-        None => {
-            let tag = match as_of {
-                None => format!("W/\"{name}-{version}-{}\"", clearance.code()),
-                Some(day) => format!("W/\"{name}-{version}-{}-{day}\"", clearance.code()),
-            };
-            HeaderValue::from_str(&tag)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("tile tag {tag}: {e}")))?
-        }
-    };
-    if let Some(asked) = headers.get(header::IF_NONE_MATCH) {
-        let ours = etag
-            .as_bytes()
-            .strip_prefix(b"W/")
-            .unwrap_or(etag.as_bytes());
-        let matches = asked.to_str().is_ok_and(|v| {
-            v.split(',').any(|t| {
-                let t = t.trim();
-                t == "*" || t.trim_start_matches("W/").as_bytes() == ours
-            })
-        });
-        if matches {
-            return Ok(with_cache_headers(
-                StatusCode::NOT_MODIFIED.into_response(),
-                etag,
-                None,
-            ));
-        }
-    }
-    let (tile, hit) = match cached {
+    let (tile, hit) = match state.tiles.get(&key) {
         Some(tile) => (tile, true),
         None => {
             let bytes = if coord.z < layer.min_zoom() {
@@ -218,11 +185,34 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
                     }
                 }
             };
-            let tile = CachedTile::new(Bytes::from(bytes), etag.clone());
+            let tile = CachedTile::new(Bytes::from(bytes));
             state.tiles.insert(key, tile.clone());
             (tile, false)
         }
     };
+    // The tag is the tile's bytes' (kept with the cached tile): a repeated tile is a 304
+    // from memory; after an edit the tile is made again and is a 304 still when what this
+    // caller sees did not change.
+    let etag = tile.etag.clone();
+    if let Some(asked) = headers.get(header::IF_NONE_MATCH) {
+        let ours = etag
+            .as_bytes()
+            .strip_prefix(b"W/")
+            .unwrap_or(etag.as_bytes());
+        let matches = asked.to_str().is_ok_and(|v| {
+            v.split(',').any(|t| {
+                let t = t.trim();
+                t == "*" || t.trim_start_matches("W/").as_bytes() == ours
+            })
+        });
+        if matches {
+            return Ok(with_cache_headers(
+                StatusCode::NOT_MODIFIED.into_response(),
+                etag,
+                Some(hit),
+            ));
+        }
+    }
     let mut response = if tile.raw.is_empty() {
         StatusCode::NO_CONTENT.into_response()
     } else if accepts_gzip(headers) {

@@ -40,7 +40,9 @@ async fn each_caller_sees_up_to_their_clearance() {
     // A secret site: not found for an internal planner, there for a secret one.
     let code: String = client
         .query_one(
-            "SELECT code FROM site WHERE classification = 'secret' ORDER BY id LIMIT 1",
+            "SELECT code FROM site WHERE classification = 'secret'
+                AND kind IN (SELECT code FROM site_kind WHERE layer_group = 'defence_works')
+              ORDER BY id LIMIT 1",
             &[],
         )
         .await
@@ -54,8 +56,16 @@ async fn each_caller_sees_up_to_their_clearance() {
     );
     let secret = db.app_as(UserRole::Viewer, Classification::Secret).await;
     assert_eq!(request(&secret, &item, &[]).await.0, StatusCode::OK);
-    // Tiles: the clearance is part of the tag, so caches never mix them.
-    let tile = "/tiles/defence_works/8/203/121.mvt";
+    // Tiles: what each sees differs, and so do the tags (made from the bytes).
+    let r = client
+        .query_one(
+            "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM site WHERE code = $1",
+            &[&code],
+        )
+        .await
+        .unwrap();
+    let t = kvpt::spatial::tile::TileCoord::containing(r.get(0), r.get(1), 8);
+    let tile = &format!("/tiles/defence_works/{}/{}/{}.mvt", t.z, t.x, t.y);
     let (_, a, _) = request(&db.app(), tile, &[]).await;
     let (_, b, _) = request(&secret, tile, &[]).await;
     assert_ne!(a.get(header::ETAG), b.get(header::ETAG));
@@ -351,4 +361,135 @@ async fn administrators_manage_accounts_from_the_page() {
     );
     let (status, _, _) = post("/admin/users/nobody", format!("csrf={csrf}&action=disable")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn clearing_a_unit_ends_its_write_access_and_a_disabled_account_can_be_enabled() {
+    let db = TestDb::with_demo(40, 5).await;
+    let client = db.client().await;
+    // An engineer of the unit in charge of one internal site, with no districts.
+    let (code, unit, version): (String, String, i32) = {
+        let r = client
+            .query_one(
+                "SELECT code, responsible_unit, version FROM site
+                  WHERE responsible_unit IS NOT NULL AND classification = 'internal'
+                    AND status = 'under_construction' ORDER BY code LIMIT 1",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    let mut c = db.client().await;
+    kvpt::accounts::users::add(
+        &mut c,
+        &kvpt::accounts::users::NewUser {
+            username: "ks.donvi".into(),
+            display_name: "Kỹ sư đơn vị".into(),
+            role: UserRole::Engineer,
+            clearance: Classification::Internal,
+            unit: Some(unit.clone()),
+            districts: vec![],
+        },
+        crate::common::PASSWORD,
+        "test",
+    )
+    .await
+    .unwrap();
+    let admin = db.app_as(UserRole::Admin, Classification::Secret).await;
+    let csrf = crate::common::csrf_of(&admin).await;
+    let post = |body: String| {
+        let admin = admin.clone();
+        async move {
+            crate::common::call(
+                &admin,
+                "POST",
+                "/admin/users/ks.donvi",
+                &[("content-type", "application/x-www-form-urlencoded")],
+                body,
+            )
+            .await
+        }
+    };
+    let (dbr, code) = (&db, code.as_str());
+    let update =
+        |version: i32| async move {
+            let engineer = with_cookie(dbr.app(), &dbr.session_of("ks.donvi").await);
+            let csrf = crate::common::csrf_of(&engineer).await;
+            crate::common::call(
+            &engineer,
+            "PATCH",
+            &format!("/api/sites/{code}/progress"),
+            &[("x-csrf-token", &csrf), ("content-type", "application/json")],
+            serde_json::json!({"version": version, "percent": 99, "status": "under_construction",
+                               "note": "kiểm tra quyền theo đơn vị"})
+            .to_string(),
+        )
+        .await
+        .0
+        };
+    // Saved with an empty unit: the unit is gone, and with it the right to update its sites.
+    let (status, _, page) = post(format!(
+        "csrf={csrf}&action=save&role=engineer&clearance=internal&unit=&districts="
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM app_user WHERE username = 'ks.donvi' AND unit IS NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(update(version).await, StatusCode::FORBIDDEN);
+    // Given back its unit, the engineer may again.
+    let (status, _, _) = post(format!(
+        "csrf={csrf}&action=save&role=engineer&clearance=internal&unit={}&districts=",
+        form_urlencoded::byte_serialize(unit.as_bytes()).collect::<String>()
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(update(version).await, StatusCode::OK);
+
+    // Disabled, then enabled again from the page: the password works as before.
+    let (status, _, _) = post(format!("csrf={csrf}&action=disable")).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut c = db.client().await;
+    assert_eq!(
+        kvpt::accounts::sessions::login(&mut c, "ks.donvi", crate::common::PASSWORD, None, None)
+            .await
+            .unwrap(),
+        kvpt::accounts::sessions::LoginOutcome::WrongCredentials
+    );
+    let (status, _, page) = post(format!("csrf={csrf}&action=enable")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("value=\"disable\""),
+        "the line offers to disable again"
+    );
+    db.session_of("ks.donvi").await;
+    let audited: Vec<(String, String)> = client
+        .query(
+            "SELECT action, after::text FROM audit_log WHERE entity = 'user' AND entity_key = 'ks.donvi'
+              ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let actions: Vec<&str> = audited.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "user.add",
+            "user.set",
+            "user.set",
+            "user.disable",
+            "user.enable"
+        ]
+    );
+    assert!(audited[1].1.contains("\"unit\": null"), "{:?}", audited[1]);
 }

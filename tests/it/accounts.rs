@@ -178,6 +178,53 @@ async fn the_user_commands_work_end_to_end() {
     assert!(ok);
     let (_, out, _) = kvpt(&db, &["user", "list"], "");
     assert!(out.trim_end().ends_with("disabled"), "{out}");
+    // Enabled again, audited; then out of its unit with an empty --unit.
+    let (ok, out, err) = kvpt(&db, &["user", "enable", "ks.tbi"], "");
+    assert!(ok && out.contains("user ks.tbi enabled"), "{out}{err}");
+    let (_, out, _) = kvpt(&db, &["user", "list"], "");
+    assert!(!out.contains("disabled"), "{out}");
+    let (ok, _, err) = kvpt(
+        &db,
+        &[
+            "user",
+            "set",
+            "ks.tbi",
+            "--unit",
+            "Đồn Biên phòng Tống Lê Chân",
+        ],
+        "",
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = kvpt(&db, &["user", "set", "ks.tbi", "--role", "engineer"], "");
+    assert!(ok, "{err}");
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM app_user WHERE unit = 'Đồn Biên phòng Tống Lê Chân'"
+        )
+        .await,
+        1,
+        "a change that names no unit keeps it"
+    );
+    let (ok, _, err) = kvpt(&db, &["user", "set", "ks.tbi", "--unit", ""], "");
+    assert!(ok, "{err}");
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM app_user WHERE username = 'ks.tbi' AND unit IS NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM audit_log WHERE action = 'user.enable' AND entity_key = 'ks.tbi'
+               AND before->>'disabled' = 'true' AND after->>'disabled' = 'false'"
+        )
+        .await,
+        1
+    );
 
     // Mistakes: one line each, exit 1, nothing written.
     for (args, stdin, says) in [

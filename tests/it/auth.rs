@@ -263,3 +263,224 @@ async fn disabled_users_and_expired_sessions_are_signed_out() {
     let (_, _, body) = send(&app, "GET", "/login?next=//evil.example/x", "", None).await;
     assert!(body.contains("name=\"next\" value=\"/\""), "{csrf}");
 }
+
+/// Signs `username` in with `password` from `peer` (the TCP peer's address), with
+/// `forwarded` as X-Forwarded-For when given, and `next`; the status and Location.
+async fn sign_in_from(
+    app: &axum::Router,
+    peer: &str,
+    forwarded: Option<&str>,
+    username: &str,
+    password: &str,
+    next: &str,
+) -> (StatusCode, Option<String>) {
+    let csrf = login_csrf(app).await;
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("username", username),
+            ("password", password),
+            ("csrf", &csrf),
+            ("next", next),
+        ])
+        .finish();
+    let mut request = Request::post("/login")
+        .header(header::COOKIE, format!("kvpt_login_csrf={csrf}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(f) = forwarded {
+        request = request.header("x-forwarded-for", f);
+    }
+    let mut request = request.body(Body::from(form)).unwrap();
+    let peer: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    let response = app.clone().oneshot(request).await.unwrap();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .map(|l| l.to_str().unwrap().to_string());
+    (response.status(), location)
+}
+
+const RIGHT: &str = "mật khẩu đủ dài";
+
+#[tokio::test]
+async fn an_attacker_cannot_lock_a_user_out_from_another_address() {
+    let db = TestDb::new().await;
+    with_user(&db).await;
+    let app = db.app();
+    let attacker = "203.0.113.9";
+    for _ in 0..5 {
+        let (status, _) = sign_in_from(&app, attacker, None, "ks.tbi", "đoán bừa", "/").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // The attacker's address is held back for this name, even with the right password...
+    let (status, _) = sign_in_from(&app, attacker, None, "ks.tbi", RIGHT, "/").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // ...and the user, from where they are, signs in.
+    let (status, location) =
+        sign_in_from(&app, "198.51.100.7", None, "ks.tbi", RIGHT, "/map").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/map"));
+    // The lock-out is in the audit chain, once, with who was tried from where.
+    let client = db.client().await;
+    let rows = client
+        .query(
+            "SELECT actor, entity_key, after->>'scope' FROM audit_log WHERE action = 'login.lockout'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, String>(0), attacker);
+    assert_eq!(rows[0].get::<_, String>(1), format!("ks.tbi@{attacker}"));
+    assert_eq!(rows[0].get::<_, String>(2), "user_address");
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM audit_log WHERE hash IS NULL").await,
+        0,
+        "chained"
+    );
+}
+
+#[tokio::test]
+async fn spraying_many_names_from_one_address_is_slowed() {
+    let db = TestDb::new().await;
+    with_user(&db).await;
+    let app = db.app();
+    let sprayer = "203.0.113.20";
+    let max = kvpt::accounts::sessions::MAX_ADDRESS_FAILURES;
+    for i in 0..max {
+        let (status, _) = sign_in_from(
+            &app,
+            sprayer,
+            None,
+            &format!("ten.{i}"),
+            "Mùa-xuân-2025",
+            "/",
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "try {i}");
+    }
+    // Every name from that address waits now, a fresh one and a real one alike.
+    for name in ["ten.moi", "ks.tbi"] {
+        let (status, _) = sign_in_from(&app, sprayer, None, name, RIGHT, "/").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{name}");
+    }
+    let (status, _) = sign_in_from(&app, "198.51.100.7", None, "ks.tbi", RIGHT, "/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let client = db.client().await;
+    assert_eq!(
+        count(
+            &client,
+            &format!(
+                "SELECT count(*) FROM audit_log WHERE action = 'login.lockout'
+                  AND entity_key = '{sprayer}' AND after->>'scope' = 'address'"
+            )
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
+    let db = TestDb::new().await;
+    with_user(&db).await;
+    let proxy = "10.0.0.1";
+    // Without a trusted proxy the header is the client's to invent: ignored.
+    let app = db.app();
+    for i in 0..5 {
+        let forged = format!("198.51.100.{i}");
+        sign_in_from(&app, proxy, Some(&forged), "ks.tbi", "sai", "/").await;
+    }
+    let (status, _) = sign_in_from(&app, proxy, Some("192.0.2.77"), "ks.tbi", RIGHT, "/").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "counted by the peer");
+
+    // Behind a trusted proxy, the address it names is the client's.
+    let behind = kvpt::web::router(
+        kvpt::web::AppState::new(db.pool()).trusted_proxies("10.0.0.0/8".parse().unwrap()),
+    );
+    let proxy = "10.0.0.2";
+    for _ in 0..5 {
+        sign_in_from(
+            &behind,
+            proxy,
+            Some("6.6.6.6, 203.0.113.9"),
+            "ks.tbi",
+            "sai",
+            "/",
+        )
+        .await;
+    }
+    let (status, _) = sign_in_from(&behind, proxy, Some("203.0.113.9"), "ks.tbi", RIGHT, "/").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, _) =
+        sign_in_from(&behind, proxy, Some("198.51.100.7"), "ks.tbi", RIGHT, "/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let client = db.client().await;
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM login_attempt WHERE remote_addr = '203.0.113.9' AND NOT succeeded"
+        )
+        .await,
+        5
+    );
+}
+
+#[tokio::test]
+async fn a_hostile_next_never_leaves_the_site_after_signing_in() {
+    let db = TestDb::new().await;
+    with_user(&db).await;
+    let app = db.app();
+    let long = format!("/{}", "a".repeat(10_000));
+    let hostile = [
+        "/\t/evil.example/",
+        "/\n/evil.example/",
+        "/\r\n/evil.example/",
+        "/\u{b}/x",
+        "/\u{c}/x",
+        "/\u{0}/x",
+        "/\u{85}/evil.example",
+        "/\\evil.example",
+        "\\/evil.example",
+        "/\\\\evil.example",
+        "//evil.example/",
+        "///evil.example/",
+        "/.//evil.example",
+        "/%2e//evil.example",
+        " /evil.example",
+        "/ /evil.example",
+        "javascript:alert(1)",
+        "http://evil.example/",
+        "https:evil.example",
+        "evil.example",
+        long.as_str(),
+    ];
+    for next in hostile {
+        let (status, location) = sign_in_from(&app, "192.0.2.1", None, "ks.tbi", RIGHT, next).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(location.as_deref(), Some("/"), "{next:?}");
+        // The form keeps none of it either.
+        let query: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        let (status, _, body) = send(&app, "GET", &format!("/login?next={query}"), "", None).await;
+        // A NUL is refused before any page (400); any other next gives the form with "/".
+        if status != StatusCode::BAD_REQUEST || !next.contains('\0') {
+            assert_eq!(status, StatusCode::OK, "{next:?}");
+            assert!(body.contains("name=\"next\" value=\"/\""), "{next:?}");
+        }
+    }
+    // Paths of the site come back as they were (letters beyond ASCII encoded).
+    for (next, kept) in [
+        (
+            "/sites/CHOT-TBI-0012?lang=en",
+            "/sites/CHOT-TBI-0012?lang=en",
+        ),
+        ("/map?q=Tân", "/map?q=T%C3%A2n"),
+        ("/%2F%2Fevil.example", "/%2F%2Fevil.example"),
+    ] {
+        let (status, location) = sign_in_from(&app, "192.0.2.1", None, "ks.tbi", RIGHT, next).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(location.as_deref(), Some(kept), "{next:?}");
+    }
+}

@@ -42,6 +42,12 @@ fn query_payloads() -> Vec<String> {
         "2023-02-30",
         "9999-12-31T99:99:99Z",
         "../..",
+        // The outside review's (issue 18): a next that browsers read as another site.
+        "/\t/evil.example/",
+        "/\u{b}/x",
+        "/\\evil.example",
+        "//evil.example",
+        "/.//evil.example",
     ]
     .iter()
     .map(|p| form_urlencoded::byte_serialize(p.as_bytes()).collect())
@@ -285,6 +291,9 @@ async fn hostile_input_through_every_get_route_gets_4xx_or_a_correct_answer() {
         "/tiles/..%2f..%2fetc%2fpasswd/1/1/1",
         "/exports/..%2f..%2fetc%2fpasswd",
         "/%2e%2e/%2e%2e/etc/passwd",
+        // Found by schemathesis: a bbox in a plane CRS beyond where it can be brought to degrees.
+        "/collections/sites/items?bbox=-7.601246649882907e%2B249,-1.4385715293582137e%2B221,-6.5328594566706e%2B16,-5344434483440250.0,-1.2546982096712915e-17,-3960609669309212.0&bbox-crs=http%3A%2F%2Fwww.opengis.net%2Fdef%2Fcrs%2FEPSG%2F0%2F9209",
+        "/collections/sites/items?bbox=-1e300,-1e300,1e300,1e300&bbox-crs=EPSG:9209",
     ] {
         uris.push(raw.to_string());
     }

@@ -15,7 +15,7 @@ use kvpt::exchange::import::{self, encoding::TextEncoding, Importer, Options, Pr
 
 use crate::common::{call, call_bytes, csrf_of, multipart, request, with_cookie, TestDb};
 
-fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kvpt-it-imports-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
@@ -27,6 +27,7 @@ fn operator() -> Importer {
         name: "test".into(),
         via: "cli",
         clearance: Classification::Secret,
+        declassify: true,
         districts: None,
     }
 }
@@ -45,7 +46,7 @@ async fn run(db: &TestDb, path: &Path, options: Options) -> Report {
     .expect("import runs")
 }
 
-fn dry() -> Options {
+pub(crate) fn dry() -> Options {
     Options {
         dry_run: true,
         ..Options::default()
@@ -354,16 +355,16 @@ async fn legacy_dbf_encodings_are_detected_with_a_preview_and_can_be_chosen() {
         .any(|e| e.en.contains("do not decode as UTF-8")));
 }
 
-fn geojson(features: &[serde_json::Value]) -> Vec<u8> {
+pub(crate) fn geojson(features: &[serde_json::Value]) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({"type": "FeatureCollection", "features": features}))
         .unwrap()
 }
 
-fn feature(props: serde_json::Value, geometry: serde_json::Value) -> serde_json::Value {
+pub(crate) fn feature(props: serde_json::Value, geometry: serde_json::Value) -> serde_json::Value {
     serde_json::json!({"type": "Feature", "properties": props, "geometry": geometry})
 }
 
-fn point(lon: f64, lat: f64) -> serde_json::Value {
+pub(crate) fn point(lon: f64, lat: f64) -> serde_json::Value {
     serde_json::json!({"type": "Point", "coordinates": [lon, lat]})
 }
 
@@ -1045,7 +1046,7 @@ fn the_command_line_reports_and_exits_non_zero_when_refused() {
 }
 
 /// Posts `bytes` as file `name` to the upload page.
-async fn upload(
+pub(crate) async fn upload(
     app: &axum::Router,
     csrf: &str,
     name: &str,
@@ -1063,7 +1064,7 @@ async fn upload(
 }
 
 /// Follows an import job until its report: the report's id.
-async fn follow(app: &axum::Router, location: &str) -> i64 {
+pub(crate) async fn follow(app: &axum::Router, location: &str) -> i64 {
     let token = location
         .trim_start_matches("/imports/jobs/")
         .split('?')

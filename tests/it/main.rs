@@ -18,6 +18,7 @@ mod exports;
 mod faults;
 mod features;
 mod hardening;
+mod import_clearance;
 mod imports;
 mod operations;
 mod progress;

@@ -97,7 +97,28 @@ async fn an_update_writes_site_history_and_audit_together() {
     let e = engineer(&db, "ks.tbi", &["TBI"]).await;
     let before = state(&e.app, &code).await;
     let (history, audit) = (history_rows(&db, &code).await, audit_rows(&db, &code).await);
-    let tile = "/tiles/border_militia/8/203/121.mvt";
+    // The z10 tile the site lies in.
+    let tile = {
+        let r = db
+            .client()
+            .await
+            .query_one(
+                "SELECT k.layer_group, ST_X(ST_PointOnSurface(s.geom)), ST_Y(ST_PointOnSurface(s.geom))
+                   FROM site s JOIN site_kind k ON k.code = s.kind WHERE s.code = $1",
+                &[&code],
+            )
+            .await
+            .unwrap();
+        let t = kvpt::spatial::tile::TileCoord::containing(r.get(1), r.get(2), 10);
+        format!(
+            "/tiles/{}/{}/{}/{}.mvt",
+            r.get::<_, String>(0),
+            t.z,
+            t.x,
+            t.y
+        )
+    };
+    let tile = tile.as_str();
     let (_, tile_before, _) = call(&e.app, "GET", tile, &[], "").await;
     let (status, body) = patch(
         &e,

@@ -132,7 +132,17 @@ async fn etag_changes_after_an_edit_to_its_layer_and_not_before() {
     let db = TestDb::with_demo(200, 5).await;
     let client = db.client().await;
     let app = db.internal_app().await;
-    let t = home_tile();
+    // The tile a search zone lies in.
+    let zone = client
+        .query_one(
+            "SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM site
+              WHERE kind = 'remains_search_zone' AND classification <= 'internal' ORDER BY id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let zone_id: i64 = zone.get(0);
+    let t = TileCoord::containing(zone.get(1), zone.get(2), 8);
     let uri = format!("/tiles/search_zones/{}/{}/{}.mvt", t.z, t.x, t.y);
     let first = fetch(&app, &uri, None).await;
     let tag = first.etag.clone().expect("an ETag");
@@ -161,8 +171,8 @@ async fn etag_changes_after_an_edit_to_its_layer_and_not_before() {
     // An edit to this layer shows on the very next request.
     client
         .execute(
-            "UPDATE site SET name = 'Khu vực đã đổi tên' WHERE id = (SELECT min(id) FROM site WHERE kind = 'remains_search_zone')",
-            &[],
+            "UPDATE site SET name = 'Khu vực đã đổi tên' WHERE id = $1",
+            &[&zone_id],
         )
         .await
         .unwrap();
@@ -636,4 +646,56 @@ async fn the_tile_lane_answers_exactly_as_the_router() {
         assert_eq!(lane.headers, router.headers, "{method} {path}");
         assert_eq!(lane.body, router.body, "{method} {path}");
     }
+}
+
+#[tokio::test]
+async fn a_tiles_etag_moves_only_with_what_its_caller_sees() {
+    let db = TestDb::with_demo(300, 5).await;
+    let client = db.client().await;
+    // An internal search zone: anonymous visitors see the public ones only.
+    let row = client
+        .query_one(
+            "SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM site
+              WHERE kind = 'remains_search_zone' AND classification = 'internal' ORDER BY id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (id, lon, lat): (i64, f64, f64) = (row.get(0), row.get(1), row.get(2));
+    let t = TileCoord::containing(lon, lat, 8);
+    let uri = format!("/tiles/search_zones/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let anonymous = db.app();
+    let internal = db.internal_app().await;
+    let public_tag = fetch(&anonymous, &uri, None).await.etag.expect("a tag");
+    let internal_tag = fetch(&internal, &uri, None).await.etag.expect("a tag");
+    assert_ne!(
+        public_tag, internal_tag,
+        "the internal zone is in one tile only"
+    );
+    // The tag says nothing of the layer's counter.
+    let version: i64 = client
+        .query_one(
+            "SELECT version FROM layer_version WHERE layer = 'search_zones'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!public_tag.contains(&format!("-{version}")), "{public_tag}");
+    // The internal zone moves: the layer's version moves with it...
+    client
+        .execute(
+            "UPDATE site SET geom = ST_Translate(geom, 0.003, 0) WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    // ...but anonymous visitors see the same tile: same tag, 304.
+    let again = fetch(&anonymous, &uri, Some(&public_tag)).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(again.etag.as_deref(), Some(public_tag.as_str()));
+    // The internal planner sees the change.
+    let moved = fetch(&internal, &uri, Some(&internal_tag)).await;
+    assert_eq!(moved.status, StatusCode::OK);
+    assert_ne!(moved.etag.as_deref(), Some(internal_tag.as_str()));
 }

@@ -151,7 +151,8 @@ pub(crate) fn bbox_envelope(bbox: &Bbox, binds: &mut Binds) -> String {
         envelope
     } else {
         // Densified first, so the box's edges stay straight lines in its own CRS.
-        let step = binds.bind((x2 - x1).max(1.0) / 16.0);
+        // (16 pieces along the longer side: a narrow tall box must not become millions.)
+        let step = binds.bind((x2 - x1).max(y2 - y1).max(1.0) / 16.0);
         let densified = format!("ST_Segmentize({envelope}, {step})");
         match bbox.crs {
             Crs::Vn2000Tm3 => format!("from_vn2000_tm3({densified})"),

@@ -49,7 +49,12 @@ pub struct Found {
     pub closed_to_polygon: bool,
     /// Rows of the file sharing the code, this one included.
     pub same_code_rows: Vec<i32>,
+    /// The work the code names, when the importer may see it (nothing of a work above their
+    /// clearance is ever read).
     pub existing: Option<Existing>,
+    /// A work the importer may not see holds this code: only that, so a new work cannot
+    /// take it.
+    pub code_taken: bool,
     /// The geometry matches the work's within a centimetre.
     pub same_geometry: bool,
 }
@@ -131,17 +136,20 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
             format!("code '{code}' appears again in rows {}", others.join(", ")),
         );
     }
-    let hidden = existing.is_some_and(|e| e.classification > who.clearance);
-    if hidden {
+    // A row without a geometry can only update a work: when its code names none the
+    // importer may see, that is all there is to say. A work above their clearance reads
+    // exactly like no work (`existing` is `None` for it).
+    if existing.is_none() && row.wkb.is_none() && looks_like_code(&code) {
         err(
             "code",
-            format!("Mã “{code}” đã được dùng; hãy chọn mã khác."),
-            format!("code '{code}' is taken; choose another"),
+            format!("Không có công trình nào mang mã “{code}” (công trình mới cần có hình học, loại và tên)."),
+            format!("no work has code '{code}' (a new work needs a geometry, a kind and a name)"),
         );
+        return refused(errors, warnings);
     }
     // The kind.
     let kind = match (row.kind, existing) {
-        (Some(k), Some(e)) if k.code() != e.kind && !hidden => {
+        (Some(k), Some(e)) if k.code() != e.kind => {
             err(
                 "kind",
                 format!(
@@ -293,6 +301,21 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
                 "Độ mật cao hơn mức bạn được phép.".into(),
                 "classification above your clearance".into(),
             );
+        } else if let Some(e) = existing.filter(|e| !e.classification.may_become(c, who.declassify))
+        {
+            err(
+                "classification",
+                format!(
+                    "Chỉ quản trị viên được hạ độ mật ({} → {}); bạn chỉ được giữ hoặc nâng.",
+                    e.classification.label(crate::i18n::Lang::Vi),
+                    c.label(crate::i18n::Lang::Vi)
+                ),
+                format!(
+                    "only an administrator may lower a work's classification ({} → {}); you may keep or raise it",
+                    e.classification.code(),
+                    c.code()
+                ),
+            );
         }
     }
     // Numbers and dates.
@@ -336,7 +359,7 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
         );
     }
     if let (Some(e), Some(v)) = (existing, row.version) {
-        if !hidden && v != i64::from(e.version) {
+        if v != i64::from(e.version) {
             err(
                 "version",
                 format!("Công trình đã được cập nhật sau khi xuất tệp (phiên bản tệp {v}, hiện tại {}).", e.version),
@@ -393,14 +416,17 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
             "a new work needs a name",
         ));
     }
-    if !errors.is_empty() || hidden {
-        return Outcome {
-            action: Action::Refused,
-            changes: Vec::new(),
-            errors,
-            warnings,
-            write: None,
-        };
+    // A new work's code held by a work the importer may not see: said only when nothing
+    // else is wrong, so the row reads like one whose code is free in every other case.
+    if errors.is_empty() && found.code_taken {
+        errors.push(Problem::new(
+            "code",
+            format!("Mã “{code}” đã được dùng; hãy chọn mã khác."),
+            format!("code '{code}' is taken; choose another"),
+        ));
+    }
+    if !errors.is_empty() {
+        return refused(errors, warnings);
     }
     let kind = kind.expect("checked above");
     // What changes.
@@ -584,6 +610,16 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
         errors,
         warnings,
         write,
+    }
+}
+
+fn refused(errors: Vec<Problem>, warnings: Vec<Problem>) -> Outcome {
+    Outcome {
+        action: Action::Refused,
+        changes: Vec::new(),
+        errors,
+        warnings,
+        write: None,
     }
 }
 

@@ -71,6 +71,7 @@ pub async fn run(pool: &Pool, args: ImportArgs) -> anyhow::Result<bool> {
         name: std::env::var("USER").unwrap_or_else(|_| "cli".to_string()),
         via: "cli",
         clearance: Classification::Secret,
+        declassify: true,
         districts: None,
     };
     let progress = Arc::new(Progress::default());

@@ -76,6 +76,8 @@ pub struct Importer {
     /// "web" or "cli".
     pub via: &'static str,
     pub clearance: Classification,
+    /// May lower a work's classification (administrators, the operator at the command line).
+    pub declassify: bool,
     /// The districts an engineer may write in; `None` for all.
     pub districts: Option<Vec<i32>>,
 }
@@ -225,8 +227,8 @@ pub async fn run(
         .await?
         .query_one(
             "INSERT INTO import_log (user_id, actor, via, file_name, file_bytes, file_sha256, upload,
-                                     options, dry_run)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                                     options, dry_run, clearance)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::classification) RETURNING id",
             &[
                 &who.user_id,
                 &who.name,
@@ -237,6 +239,7 @@ pub async fn run(
                 &upload,
                 &logged_options,
                 &options.dry_run,
+                &who.clearance.code(),
             ],
         )
         .await?
@@ -468,7 +471,7 @@ async fn import(
     progress.done.store(0, Ordering::Relaxed);
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let found = stage::analyse(&tx, &layers, &incoming, !options.dry_run).await?;
+    let found = stage::analyse(&tx, &layers, &incoming, who.clearance, !options.dry_run).await?;
     let today = crate::i18n::today_in_vietnam();
     let mut finals = Vec::new();
     let mut listed: Vec<RowReport> = Vec::new();

@@ -19,10 +19,15 @@ use crate::domain::{Classification, Programme, SiteStatus};
 const WGS84: &str = "+proj=longlat +datum=WGS84 +no_defs";
 
 /// Copies the rows in and returns what PostGIS finds about each, in row order.
+///
+/// Only works at or below `clearance` are joined: a work the importer may not see is never
+/// read here (not its kind, not its place, not its state), so no check can speak of it. Its
+/// code comes back as `code_taken` alone, which a new work's code must not be.
 pub async fn analyse(
     tx: &Transaction<'_>,
     layers: &[SourceLayer],
     rows: &[Incoming],
+    clearance: Classification,
     lock: bool,
 ) -> Result<Vec<Found>, DbError> {
     tx.batch_execute(
@@ -56,10 +61,16 @@ pub async fn analyse(
     }
     writer.finish().await?;
     tx.batch_execute("ANALYZE import_row").await?;
+    // The works the importer may see: every join on `site` below carries it. (The code
+    // comes from the enum, never from the request.)
+    let visible = format!("s.classification <= '{}'::classification", clearance.code());
     if lock {
         // What the rules are checked against stays as it is until the commit.
         tx.execute(
-            "SELECT 1 FROM site WHERE code IN (SELECT code FROM import_row) ORDER BY id FOR UPDATE",
+            &format!(
+                "SELECT 1 FROM site s WHERE s.code IN (SELECT code FROM import_row) AND {visible}
+                  ORDER BY s.id FOR UPDATE"
+            ),
             &[],
         )
         .await?;
@@ -73,7 +84,7 @@ pub async fn analyse(
                      ELSE ST_SetSRID(ST_Transform(ST_SetSRID(fixed.g, 0), l.proj, '{WGS84}'), 4326) END AS geom
            FROM import_row r
            JOIN import_layer l USING (layer)
-           LEFT JOIN site s ON s.code = r.code
+           LEFT JOIN site s ON s.code = r.code AND {visible}
            CROSS JOIN LATERAL (SELECT ST_Force2D(CASE WHEN ST_HasArc(w.g) THEN ST_CurveToLine(w.g) ELSE w.g END) AS g
                                  FROM (SELECT ST_GeomFromWKB(r.src) AS g) w) src
            CROSS JOIN LATERAL (
@@ -105,7 +116,7 @@ pub async fn analyse(
                         v.location,
                         CASE WHEN g.geom IS NULL OR ST_IsEmpty(g.geom) THEN true
                              ELSE ST_CoveredBy(g.geom, a.province)
-                               OR (coalesce(r.kind, s.kind) = 'remains_search_zone'
+                               OR (coalesce(r.kind, s.kind, '') = 'remains_search_zone'
                                    AND ST_CoveredBy(g.geom, ST_Union(a.province, kh.geom))) END AS inside,
                         g.closed_to_polygon,
                         d.rows,
@@ -116,10 +127,11 @@ pub async fn analyse(
                         CASE WHEN s.id IS NOT NULL AND g.geom IS NOT NULL AND NOT ST_IsEmpty(g.geom)
                                   AND geometry_family(g.geom) = s.geom_family
                              THEN ST_HausdorffDistance(s.geom, g.geom) < 1e-7 ELSE false END AS same,
-                        g.geom
+                        g.geom,
+                        s.id IS NULL AND EXISTS (SELECT 1 FROM site t WHERE t.code = r.code) AS taken
                    FROM import_row r
                    LEFT JOIN import_geom g USING (row)
-                   LEFT JOIN site s ON s.code = r.code
+                   LEFT JOIN site s ON s.code = r.code AND {visible}
                    LEFT JOIN search_zone z ON z.site_id = s.id
                    LEFT JOIN dup d ON d.code = r.code
                    CROSS JOIN allowed a CROSS JOIN cambodia kh
@@ -195,6 +207,7 @@ pub async fn analyse(
             same_code_rows: row.get::<_, Option<Vec<i32>>>(8).unwrap_or_default(),
             existing,
             same_geometry: row.get(28),
+            code_taken: row.get(30),
             district_id: districts.get(&r).copied().flatten(),
         });
     }

@@ -161,6 +161,9 @@ fn list<T>(
         .collect()
 }
 
+/// How far from its origin (metres) a bbox in a plane CRS reaches.
+const PLANE_LIMIT_M: f64 = 1.0e7;
+
 fn parse_bbox(value: &str, crs: Crs) -> Result<Bbox, AppError> {
     let bad = |reason: String| AppError::bad_request("bbox", reason);
     let numbers = value
@@ -183,6 +186,14 @@ fn parse_bbox(value: &str, crs: Crs) -> Result<Bbox, AppError> {
                 other.len()
             )))
         }
+    };
+    // A plane CRS has a domain beyond which PostGIS cannot bring a point back to degrees
+    // (VN-2000 TM-3 fails past about 20 000 km): nothing kvpt holds lies within 1 000 km
+    // of those edges, so a box is cut to ±10 000 km, which selects the same works.
+    let coords = if crs.is_geographic() {
+        coords
+    } else {
+        coords.map(|c| c.clamp(-PLANE_LIMIT_M, PLANE_LIMIT_M))
     };
     let bbox = Bbox { coords, crs };
     let [x1, y1, x2, y2] = bbox.xy();
@@ -327,6 +338,14 @@ mod tests {
         let q = parse("q=&datetime=&bbox=&crs=&kind=&status=").unwrap();
         assert!(q.q.is_none() && q.datetime.is_none() && q.bbox.is_none());
         assert!(q.kinds.is_empty() && q.statuses.is_empty());
+    }
+
+    #[test]
+    fn bbox_in_a_plane_crs_is_cut_to_its_domain() {
+        let q = parse("bbox=-7.6e249,-1.4e221,-6.5e16,-5.3e15&bbox-crs=EPSG:9209").unwrap();
+        assert_eq!(q.bbox.unwrap().xy(), [-1e7, -1e7, -1e7, -1e7]);
+        let q = parse("bbox=400000,1200000,500000,1300000&bbox-crs=EPSG:9209").unwrap();
+        assert_eq!(q.bbox.unwrap().xy(), [4e5, 1.2e6, 5e5, 1.3e6]);
     }
 
     #[test]
