@@ -682,3 +682,44 @@ async fn a_csv_commits_whole_or_not_at_all_with_a_report_per_row() {
         history + 3
     );
 }
+
+#[tokio::test]
+async fn no_progress_path_carries_a_classification() {
+    let db = TestDb::with_demo(300, 21).await;
+    let code = site_in_tan_bien(&db).await;
+    let e = engineer(&db, "ks.tbi", &["TBI"]).await;
+    let before = state(&e.app, &code).await;
+    // The API names the field it does not take; the work stays as it was.
+    let (status, body) = patch(
+        &e,
+        &code,
+        json!({ "version": before["version"], "percent": 1 + before["percent"].as_i64().unwrap(),
+                "classification": "public" }),
+    )
+    .await;
+    assert!(status.is_client_error(), "{status}: {body}");
+    assert!(body.to_string().contains("classification"), "{body}");
+    let (status, _, text) = call(
+        &e.app,
+        "POST",
+        "/api/progress/bulk",
+        &[("x-csrf-token", &e.csrf), ("content-type", "text/csv")],
+        format!(
+            "code,percent,version,classification\n{code},60,{},public\n",
+            before["version"]
+        ),
+    )
+    .await;
+    assert!(status.is_client_error(), "{status}: {text}");
+    assert!(text.contains("unknown column 'classification'"), "{text}");
+    assert_eq!(
+        count(
+            &db.client().await,
+            &format!(
+                "SELECT count(*) FROM site WHERE code = '{code}' AND classification = 'internal'"
+            )
+        )
+        .await,
+        1
+    );
+}
