@@ -13,9 +13,13 @@ use crate::db::DbError;
 pub enum AppError {
     #[error("{0}")]
     NotFound(String),
-    /// Bad input: which parameter or field, and why.
+    /// Bad input: which parameter or field, and why (and why in Vietnamese, when said).
     #[error("{field}: {reason}")]
-    BadRequest { field: String, reason: String },
+    BadRequest {
+        field: String,
+        reason: String,
+        vi: Option<String>,
+    },
     /// A named constraint refused the input.
     #[error("{message}")]
     Unprocessable { constraint: String, message: String },
@@ -57,6 +61,18 @@ impl AppError {
         AppError::BadRequest {
             field: field.into(),
             reason: reason.into(),
+            vi: None,
+        }
+    }
+}
+
+/// A refused request parameter is a 400 naming it.
+impl From<crate::params::ParamError> for AppError {
+    fn from(err: crate::params::ParamError) -> Self {
+        AppError::BadRequest {
+            field: err.param,
+            reason: err.en,
+            vi: err.vi,
         }
     }
 }

@@ -14,12 +14,12 @@ pub fn query_params(data: &[u8]) {
         "f", "lang", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "kind", "status",
         "district", "phase", "q",
     ];
-    let _ = crate::web::features::params::ItemsQuery::parse(&pairs, &allowed);
+    let _ = crate::params::ItemsQuery::parse(&pairs, &allowed);
     for (name, value) in &pairs {
         match name.as_str() {
-            "datetime" => drop(crate::web::features::params::parse_datetime(value)),
+            "datetime" => drop(crate::params::items::parse_datetime(value)),
             "crs" | "bbox-crs" => drop(crate::spatial::crs::Crs::parse(value)),
-            "as_of" => drop(crate::progress::bulk::parse_date(value)),
+            "as_of" => drop(crate::params::parse_date(value)),
             "status" => drop(crate::progress::bulk::parse_status(value)),
             _ => {}
         }

@@ -16,6 +16,7 @@ pub mod fuzzing;
 pub mod geodata;
 pub mod i18n;
 pub mod ops;
+pub mod params;
 pub mod progress;
 pub mod spatial;
 pub mod views;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 
@@ -26,30 +26,6 @@ pub struct Params {
     pub ahead_threshold: f64,
     /// Works not updated for this many days are flagged.
     pub stale_days: i32,
-}
-
-/// The first moment after `day` ends in Vietnam (UTC+7): "as of" a day means at its end.
-pub fn cutoff_of(day: NaiveDate) -> Option<DateTime<Utc>> {
-    let next = day.succ_opt()?.and_hms_opt(0, 0, 0)?;
-    Some(next.and_utc() - chrono::Duration::hours(7))
-}
-
-/// An `as_of` parameter: a past date (yyyy-mm-dd or dd/mm/yyyy); today or blank means
-/// now (`None`); the future or before 2000 is refused with the reason.
-pub fn parse_as_of(text: Option<&str>) -> Result<Option<NaiveDate>, String> {
-    let Some(text) = text.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(None);
-    };
-    let day = crate::progress::bulk::parse_date(text)
-        .ok_or_else(|| format!("'{text}' is not a date (yyyy-mm-dd or dd/mm/yyyy)"))?;
-    let today = crate::i18n::today_in_vietnam();
-    if day > today {
-        return Err(format!("{day} is in the future"));
-    }
-    if day.year() < 2000 {
-        return Err(format!("{day} is before the programme"));
-    }
-    Ok((day < today).then_some(day))
 }
 
 /// The seven parameters every dashboard query starts with, owned so they can be lent:
@@ -112,7 +88,7 @@ impl Params {
 
     /// The first moment after the as-of day, in Vietnam (UTC+7).
     pub fn cutoff(&self) -> Option<DateTime<Utc>> {
-        self.as_of.and_then(cutoff_of)
+        self.as_of.and_then(crate::params::cutoff_of)
     }
 
     pub fn day(&self) -> NaiveDate {

@@ -2,6 +2,16 @@
 
 use crate::i18n::Lang;
 
+/// Whether `text` has the shape of a work's code (`CHOT-TBI-0012`): letters and digits
+/// in two or more parts joined by dashes.
+pub fn looks_like_code(text: &str) -> bool {
+    let t = text.trim();
+    let mut parts = t.split('-');
+    let first = parts.next().unwrap_or("");
+    let ok = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric());
+    ok(first) && t.contains('-') && parts.all(ok)
+}
+
 /// Point, line or polygon (multi-lines and multi-polygons count as lines and polygons).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GeometryFamily {

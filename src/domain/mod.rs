@@ -5,5 +5,5 @@
 pub mod kind;
 pub mod status;
 
-pub use kind::{GeometryFamily, LayerGroup, SiteKind};
+pub use kind::{looks_like_code, GeometryFamily, LayerGroup, SiteKind};
 pub use status::{Classification, FundingSource, Programme, SiteStatus, UserRole};

@@ -36,7 +36,7 @@ pub enum GeometryOut {
 
 impl Export {
     pub fn cutoff(&self) -> Option<DateTime<Utc>> {
-        self.as_of.and_then(crate::db::dashboard::cutoff_of)
+        self.as_of.and_then(crate::params::cutoff_of)
     }
 
     /// Kinds that may leave: the profile's, narrowed by the filter's when it names any.

@@ -10,8 +10,8 @@ use super::query::Export;
 use crate::db::features::SiteFilter;
 use crate::domain::{Classification, LayerGroup, SiteKind};
 use crate::error::AppError;
+use crate::params::ItemsQuery;
 use crate::spatial::crs::Crs;
-use crate::web::features::params::ItemsQuery;
 
 /// The parameters an export takes.
 pub const EXPORT_PARAMS: &[&str] = &[
@@ -83,8 +83,7 @@ pub async fn read(
             ))
         }
     };
-    let as_of = crate::db::dashboard::parse_as_of(get("as_of"))
-        .map_err(|reason| AppError::bad_request("as_of", reason))?;
+    let as_of = crate::params::parse_as_of(get("as_of"))?;
     let mut kinds = query.kinds.clone();
     if let Some(layers) = get("layer") {
         let mut groups = Vec::new();

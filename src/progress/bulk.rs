@@ -75,14 +75,6 @@ impl Report {
     }
 }
 
-/// A date as engineers type it: 31/12/2024 or 2024-12-31.
-pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    let t = text.trim();
-    NaiveDate::parse_from_str(t, "%d/%m/%Y")
-        .or_else(|_| NaiveDate::parse_from_str(t, "%Y-%m-%d"))
-        .ok()
-}
-
 /// A status by its code or its label in either language ("under_construction",
 /// "Đang thi công", "Under construction").
 pub fn parse_status(text: &str) -> Option<SiteStatus> {
@@ -229,7 +221,7 @@ pub fn parse(data: &[u8]) -> Result<Vec<ParsedRow>, Vec<RowError>> {
         let mut date = |name: &'static str| match optional(name) {
             None => None,
             Some(text) => {
-                let parsed = parse_date(&text);
+                let parsed = crate::params::parse_date(&text);
                 if parsed.is_none() {
                     errors.push(RowError::new(
                         name,
@@ -458,9 +450,6 @@ mod tests {
 
     #[test]
     fn dates_and_statuses_as_people_type_them() {
-        assert_eq!(parse_date("31/12/2024"), "2024-12-31".parse().ok());
-        assert_eq!(parse_date(" 2024-12-31 "), "2024-12-31".parse().ok());
-        assert_eq!(parse_date("12/31/2024"), None);
         assert_eq!(
             parse_status("Đang thi công"),
             Some(SiteStatus::UnderConstruction)

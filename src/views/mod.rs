@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod budget;
+pub mod context;
 pub mod dashboard;
 pub mod exports;
 pub mod features;
@@ -60,7 +61,7 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
 
 /// Who is signed in, with a sign-out button; or a sign-in link back to this page.
 pub fn user_menu(lang: Lang) -> Markup {
-    let context = crate::web::caller::page_context();
+    let context = context::current();
     html! {
         @if let Some(user) = &context.user {
             @if user.role == crate::domain::UserRole::Admin {

@@ -34,24 +34,6 @@ pub struct Caller {
     pub clearance: Option<Classification>,
 }
 
-/// What a page needs of its request besides its handler's arguments: the header's user
-/// menu, and where to come back to after signing in.
-#[derive(Debug, Clone, Default)]
-pub struct PageContext {
-    pub user: Option<Arc<SessionUser>>,
-    pub path_and_query: String,
-}
-
-tokio::task_local! {
-    /// The request's page context while its handler runs.
-    static PAGE: PageContext;
-}
-
-/// The page context of the request being handled (empty outside one, as in unit tests).
-pub fn page_context() -> PageContext {
-    PAGE.try_with(Clone::clone).unwrap_or_default()
-}
-
 impl Caller {
     /// What this caller may see, or 401 when they must sign in first.
     pub fn clearance(&self) -> Result<Classification, AppError> {
@@ -116,7 +98,7 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
         Ok(caller) => caller,
         Err(err) => return err.into_response(),
     };
-    let context = PageContext {
+    let context = crate::views::context::PageContext {
         user: caller.user.clone(),
         path_and_query: request
             .uri()
@@ -124,7 +106,7 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
             .map_or_else(|| "/".to_string(), |p| p.as_str().to_string()),
     };
     request.extensions_mut().insert(caller);
-    PAGE.scope(context, next.run(request)).await
+    crate::views::context::scope(context, next.run(request)).await
 }
 
 /// Sessions recently looked up, by the SHA-256 of their token.

@@ -59,8 +59,7 @@ struct DashQuery {
 
 /// The view asked for, each parameter checked: 400 naming the one that is wrong.
 fn view_of(q: &DashQuery, defaults: FlagDefaults) -> Result<View, AppError> {
-    let as_of = dashboard::parse_as_of(q.as_of.as_deref())
-        .map_err(|reason| AppError::bad_request("as_of", reason))?;
+    let as_of = crate::params::parse_as_of(q.as_of.as_deref())?;
     let number =
         |name: &str, value: &Option<String>, default: i32, max: i32| -> Result<i32, AppError> {
             match value.as_deref().map(str::trim).filter(|s| !s.is_empty()) {

@@ -28,7 +28,7 @@ impl IntoResponse for PageError {
         let status = self.error.status();
         if let AppError::Unauthorized = self.error {
             // People are sent to sign in, and brought back afterwards.
-            let next = super::caller::page_context().path_and_query;
+            let next = crate::views::context::current().path_and_query;
             let to = form_urlencoded::Serializer::new(String::new())
                 .append_pair("next", if next.is_empty() { "/" } else { &next })
                 .append_pair("lang", self.lang.code())
@@ -50,10 +50,10 @@ impl IntoResponse for PageError {
             (AppError::TimedOut(s), Lang::Vi) => format!(
                 "Yêu cầu chạy quá {s} giây nên đã dừng; hãy thu hẹp phạm vi hoặc thử lại."
             ),
-            (AppError::BadRequest { field, reason }, Lang::Vi) if reason.contains("NUL") => {
+            (AppError::BadRequest { field, reason, .. }, Lang::Vi) if reason.contains("NUL") => {
                 format!("{field}: dữ liệu chứa ký tự NUL (%00), không được phép.")
             }
-            (AppError::BadRequest { field, reason }, Lang::Vi) if reason.starts_with("given more than once") => {
+            (AppError::BadRequest { field, reason, .. }, Lang::Vi) if reason.starts_with("given more than once") => {
                 format!("Tham số “{field}” được ghi nhiều lần; chỉ ghi một lần.")
             }
             (AppError::BadRequest { reason, .. }, Lang::Vi) if reason == "must be vi or en" => {
@@ -62,20 +62,9 @@ impl IntoResponse for PageError {
             (AppError::BadRequest { reason, .. }, Lang::Vi) if reason.starts_with("a value was refused") => {
                 format!("Một giá trị không hợp lệ nên không được ghi ({reason}).")
             }
-            // Dates and counts asked for in a page's query (dashboard, map as of a date).
-            (AppError::BadRequest { field, reason }, Lang::Vi) if reason.ends_with(" is in the future") => {
-                let day = reason.trim_end_matches(" is in the future");
-                format!("{field}: ngày {day} ở tương lai; hãy chọn hôm nay hoặc một ngày đã qua.")
-            }
-            (AppError::BadRequest { field, reason }, Lang::Vi) if reason.ends_with(" is before the programme") => {
-                let day = reason.trim_end_matches(" is before the programme");
-                format!("{field}: ngày {day} trước khi chương trình bắt đầu.")
-            }
-            (AppError::BadRequest { field, reason }, Lang::Vi) if reason.ends_with(" is not a date (yyyy-mm-dd or dd/mm/yyyy)") => {
-                let text = reason.trim_end_matches(" is not a date (yyyy-mm-dd or dd/mm/yyyy)");
-                format!("{field}: {text} không phải là ngày (yyyy-mm-dd hoặc dd/mm/yyyy).")
-            }
-            (AppError::BadRequest { field, reason }, Lang::Vi) if reason.contains(" is not a whole number from 1 to ") => {
+            // Parameters whose refusal has its Vietnamese words (dates asked for in a page).
+            (AppError::BadRequest { field, vi: Some(vi), .. }, Lang::Vi) => format!("{field}: {vi}"),
+            (AppError::BadRequest { field, reason, .. }, Lang::Vi) if reason.contains(" is not a whole number from 1 to ") => {
                 let (text, max) = reason.split_once(" is not a whole number from 1 to ").unwrap_or_default();
                 format!("{field}: {text} không phải số nguyên từ 1 đến {max}.")
             }

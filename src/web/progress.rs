@@ -136,7 +136,7 @@ fn form_date(
     if t.is_empty() {
         return Ok(None);
     }
-    bulk::parse_date(t).map(Some).ok_or_else(|| {
+    crate::params::parse_date(t).map(Some).ok_or_else(|| {
         (
             field.to_string(),
             lang.pick("Ngày không hợp lệ.", "Not a date.").to_string(),

@@ -125,10 +125,7 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
             let mut as_of = None;
             for (name, value) in form_urlencoded::parse(query.as_bytes()) {
                 match name.as_ref() {
-                    "as_of" => {
-                        as_of = crate::db::dashboard::parse_as_of(Some(&value))
-                            .map_err(|reason| AppError::bad_request("as_of", reason))?
-                    }
+                    "as_of" => as_of = crate::params::parse_as_of(Some(&value))?,
                     other => {
                         return Err(AppError::bad_request(
                             other,
@@ -176,7 +173,7 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
                             group,
                             coord,
                             clearance,
-                            as_of.and_then(crate::db::dashboard::cutoff_of),
+                            as_of.and_then(crate::params::cutoff_of),
                         )
                         .await?
                     }
@@ -292,8 +289,7 @@ async fn tilejson(
     let layer = TileLayer::from_name(name)
         .ok_or_else(|| AppError::NotFound(format!("no layer '{name}'")))?;
     let clearance = caller.clearance()?;
-    let as_of = crate::db::dashboard::parse_as_of(query.as_of.as_deref())
-        .map_err(|reason| AppError::bad_request("as_of", reason))?;
+    let as_of = crate::params::parse_as_of(query.as_of.as_deref())?;
     let suffix = as_of.map(|d| format!("?as_of={d}")).unwrap_or_default();
     let client = state.db().await?;
     let (fields, bounds) = match layer {

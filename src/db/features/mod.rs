@@ -6,7 +6,6 @@ mod context;
 pub(crate) mod json;
 mod sites;
 
-use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
@@ -55,13 +54,7 @@ impl Collection {
     }
 }
 
-/// A half-open or closed time interval on the site's last update; `None` ends are open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Interval {
-    pub start: Option<DateTime<Utc>>,
-    /// Inclusive.
-    pub end: Option<DateTime<Utc>>,
-}
+pub use crate::params::Interval;
 
 /// Which sites an items request wants; every field narrows.
 #[derive(Debug, Clone, Default)]

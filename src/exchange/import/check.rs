@@ -4,9 +4,9 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::rows::{looks_like_code, Incoming};
+use super::rows::Incoming;
 use super::{Importer, Problem};
-use crate::domain::{Classification, Programme, SiteKind, SiteStatus};
+use crate::domain::{looks_like_code, Classification, Programme, SiteKind, SiteStatus};
 use crate::progress::rules;
 
 /// A work as it stands, when the row's code names one.

@@ -134,15 +134,6 @@ pub struct Incoming {
     pub errors: Vec<Problem>,
 }
 
-/// Whether `text` has the shape of a work's code (`CHOT-TBI-0012`).
-pub fn looks_like_code(text: &str) -> bool {
-    let t = text.trim();
-    let mut parts = t.split('-');
-    let first = parts.next().unwrap_or("");
-    let ok = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric());
-    ok(first) && t.contains('-') && parts.all(ok)
-}
-
 /// A value of a vocabulary by its code or its label in either language.
 fn vocabulary<T: Copy>(
     all: &[T],
@@ -163,7 +154,7 @@ fn vocabulary<T: Copy>(
 fn parse_date(text: &str) -> Option<NaiveDate> {
     let t = text.trim();
     let t = t.split(['T', ' ']).next().unwrap_or(t);
-    crate::progress::bulk::parse_date(t).or_else(|| NaiveDate::parse_from_str(t, "%Y/%m/%d").ok())
+    crate::params::parse_date(t).or_else(|| NaiveDate::parse_from_str(t, "%Y/%m/%d").ok())
 }
 
 /// Reads the rows of `features`, text decoded with `encoding` where it is raw DBF bytes.
@@ -399,9 +390,9 @@ mod tests {
         assert_eq!(Column::of("ghi_chu"), Column::Note);
         assert_eq!(Column::of("colour"), Column::Unknown);
         assert!(
-            looks_like_code("CHOT-TBI-0012")
-                && !looks_like_code("0")
-                && !looks_like_code("Defpoints")
+            crate::domain::looks_like_code("CHOT-TBI-0012")
+                && !crate::domain::looks_like_code("0")
+                && !crate::domain::looks_like_code("Defpoints")
         );
         assert_eq!(
             parse_date("2024/05/01"),

@@ -411,7 +411,7 @@ fn read_dataset(
                 let is_label = text_column
                     .and_then(|i| values[i].as_ref())
                     .is_some_and(|v| !text_of(v).trim().is_empty());
-                if is_label || !super::rows::looks_like_code(&cad_layer) {
+                if is_label || !crate::domain::looks_like_code(&cad_layer) {
                     *skipped.entry(cad_layer).or_default() += 1;
                     continue;
                 }

@@ -4,7 +4,6 @@
 mod matched;
 pub use matched::MatchedIds;
 mod openapi;
-pub mod params;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -21,9 +20,10 @@ use crate::db::features::{Collection, SiteFilter};
 use crate::domain::Classification;
 use crate::error::AppError;
 use crate::i18n::Lang;
+use crate::params::items::DEFAULT_LIMIT;
+use crate::params::{ItemsQuery, COMMON_PARAMS, SITE_PARAMS};
 use crate::spatial::crs::Crs;
 use crate::views;
-use params::{ItemsQuery, COMMON_PARAMS, SITE_PARAMS};
 
 pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -318,7 +318,7 @@ async fn items_page(
     };
     let query = ItemsQuery::parse(pairs, &allowed)?;
     // Pages of more than the default size are heavy: take a slot first.
-    let _slot = if query.limit > params::DEFAULT_LIMIT {
+    let _slot = if query.limit > DEFAULT_LIMIT {
         Some(
             state
                 .heavy

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value};
 
-use super::params::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET};
 use crate::db::features::Collection;
 use crate::domain::{SiteKind, SiteStatus};
+use crate::params::items::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET};
 use crate::spatial::crs::Crs;
 use crate::spatial::tile::MAX_ZOOM;
 

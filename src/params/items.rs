@@ -1,11 +1,11 @@
-//! The query parameters of `/collections/{id}/items`, read strictly: an unknown,
-//! repeated or malformed parameter is a 400 that names it and says why.
+//! The query parameters of `/collections/{id}/items` (and of exports, which take the same
+//! filters), read strictly: an unknown, repeated or malformed parameter is an error that
+//! names it and says why.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
-use crate::db::features::Interval;
+use super::ParamError;
 use crate::domain::{SiteKind, SiteStatus};
-use crate::error::AppError;
 use crate::spatial::crs::{Bbox, Crs};
 
 pub const DEFAULT_LIMIT: i64 = 100;
@@ -16,6 +16,14 @@ pub const MAX_OFFSET: i64 = 10_000_000;
 /// The parameters every items request may carry; site collections add the filters.
 pub const COMMON_PARAMS: &[&str] = &["f", "lang", "limit", "offset", "bbox", "bbox-crs", "crs"];
 pub const SITE_PARAMS: &[&str] = &["datetime", "kind", "status", "district", "phase", "q"];
+
+/// A half-open or closed time interval on the site's last update; `None` ends are open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Interval {
+    pub start: Option<DateTime<Utc>>,
+    /// Inclusive.
+    pub end: Option<DateTime<Utc>>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemsQuery {
@@ -35,11 +43,11 @@ pub struct ItemsQuery {
 
 impl ItemsQuery {
     /// Reads `pairs`, accepting only the names in `allowed`.
-    pub fn parse(pairs: &[(String, String)], allowed: &[&str]) -> Result<Self, AppError> {
+    pub fn parse(pairs: &[(String, String)], allowed: &[&str]) -> Result<Self, ParamError> {
         let mut seen: Vec<&str> = Vec::new();
         for (name, _) in pairs {
             if !allowed.contains(&name.as_str()) {
-                return Err(AppError::bad_request(
+                return Err(ParamError::new(
                     name.as_str(),
                     format!(
                         "unknown parameter; this collection takes {}",
@@ -48,7 +56,7 @@ impl ItemsQuery {
                 ));
             }
             if seen.contains(&name.as_str()) {
-                return Err(AppError::bad_request(
+                return Err(ParamError::new(
                     name.as_str(),
                     "given more than once; give it once (lists are comma-separated)",
                 ));
@@ -63,17 +71,15 @@ impl ItemsQuery {
                 .map(|(_, v)| v.as_str())
         };
         let crs = match get("crs") {
-            Some(v) => Crs::parse(v).map_err(|e| AppError::bad_request("crs", e.to_string()))?,
+            Some(v) => Crs::parse(v).map_err(|e| ParamError::new("crs", e.to_string()))?,
             None => Crs::Crs84,
         };
         let bbox_crs = match get("bbox-crs") {
-            Some(v) => {
-                Crs::parse(v).map_err(|e| AppError::bad_request("bbox-crs", e.to_string()))?
-            }
+            Some(v) => Crs::parse(v).map_err(|e| ParamError::new("bbox-crs", e.to_string()))?,
             None => Crs::Crs84,
         };
         if get("bbox-crs").is_some() && get("bbox").is_none() {
-            return Err(AppError::bad_request(
+            return Err(ParamError::new(
                 "bbox-crs",
                 "given without bbox; it says which CRS the bbox is in",
             ));
@@ -112,9 +118,9 @@ impl ItemsQuery {
                     .ok_or_else(|| format!("phases are whole numbers 1 to 9, not '{v}'"))
             })?,
             q: match get("q").map(str::trim) {
-                Some("") => return Err(AppError::bad_request("q", "is empty")),
+                Some("") => return Err(ParamError::new("q", "is empty")),
                 Some(v) if v.chars().count() > 100 => {
-                    return Err(AppError::bad_request("q", "is longer than 100 characters"))
+                    return Err(ParamError::new("q", "is longer than 100 characters"))
                 }
                 other => other.map(str::to_string),
             },
@@ -122,12 +128,13 @@ impl ItemsQuery {
     }
 }
 
-fn parse_int(name: &str, value: &str, min: i64, max: i64) -> Result<i64, AppError> {
-    let n: i64 = value.trim().parse().map_err(|_| {
-        AppError::bad_request(name, format!("must be a whole number, not '{value}'"))
-    })?;
+fn parse_int(name: &str, value: &str, min: i64, max: i64) -> Result<i64, ParamError> {
+    let n: i64 = value
+        .trim()
+        .parse()
+        .map_err(|_| ParamError::new(name, format!("must be a whole number, not '{value}'")))?;
     if n < min || n > max {
-        return Err(AppError::bad_request(
+        return Err(ParamError::new(
             name,
             if max == i64::MAX {
                 format!("must be at least {min}, not {n}")
@@ -144,7 +151,7 @@ fn list<T>(
     name: &str,
     value: Option<&str>,
     item: impl Fn(&str) -> Result<T, String>,
-) -> Result<Vec<T>, AppError> {
+) -> Result<Vec<T>, ParamError> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };
@@ -153,9 +160,9 @@ fn list<T>(
         .map(str::trim)
         .map(|v| {
             if v.is_empty() {
-                Err(AppError::bad_request(name, "has an empty item"))
+                Err(ParamError::new(name, "has an empty item"))
             } else {
-                item(v).map_err(|reason| AppError::bad_request(name, reason))
+                item(v).map_err(|reason| ParamError::new(name, reason))
             }
         })
         .collect()
@@ -164,8 +171,8 @@ fn list<T>(
 /// How far from its origin (metres) a bbox in a plane CRS reaches.
 const PLANE_LIMIT_M: f64 = 1.0e7;
 
-fn parse_bbox(value: &str, crs: Crs) -> Result<Bbox, AppError> {
-    let bad = |reason: String| AppError::bad_request("bbox", reason);
+fn parse_bbox(value: &str, crs: Crs) -> Result<Bbox, ParamError> {
+    let bad = |reason: String| ParamError::new("bbox", reason);
     let numbers = value
         .split(',')
         .map(|v| {
@@ -175,7 +182,7 @@ fn parse_bbox(value: &str, crs: Crs) -> Result<Bbox, AppError> {
                 .filter(|n| n.is_finite())
                 .ok_or_else(|| bad(format!("'{}' is not a finite number", v.trim())))
         })
-        .collect::<Result<Vec<f64>, AppError>>()?;
+        .collect::<Result<Vec<f64>, ParamError>>()?;
     let coords = match numbers.as_slice() {
         [a, b, c, d] => [*a, *b, *c, *d],
         // With heights: min x, min y, min z, max x, max y, max z. Heights are ignored.
@@ -221,8 +228,8 @@ fn parse_bbox(value: &str, crs: Crs) -> Result<Bbox, AppError> {
 
 /// RFC 3339 instants, dates (the whole day) and intervals `start/end` with `..` or an
 /// empty side for an open end.
-pub fn parse_datetime(value: &str) -> Result<Interval, AppError> {
-    let bad = |reason: String| AppError::bad_request("datetime", reason);
+pub fn parse_datetime(value: &str) -> Result<Interval, ParamError> {
+    let bad = |reason: String| ParamError::new("datetime", reason);
     if let Some((start, end)) = value.split_once('/') {
         let open = |s: &str| s.is_empty() || s == "..";
         if open(start) && open(end) {
@@ -273,7 +280,7 @@ fn instant(value: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
 mod tests {
     use super::*;
 
-    fn parse(query: &str) -> Result<ItemsQuery, AppError> {
+    fn parse(query: &str) -> Result<ItemsQuery, ParamError> {
         let pairs: Vec<(String, String)> = query
             .split('&')
             .filter(|p| !p.is_empty())
@@ -286,11 +293,8 @@ mod tests {
         ItemsQuery::parse(&pairs, &allowed)
     }
 
-    fn field_of(err: AppError) -> String {
-        match err {
-            AppError::BadRequest { field, .. } => field,
-            other => panic!("not a 400: {other:?}"),
-        }
+    fn field_of(err: ParamError) -> String {
+        err.param
     }
 
     #[test]
