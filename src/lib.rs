@@ -5,8 +5,8 @@
 
 pub mod accounts;
 pub mod budget;
+pub mod cli;
 pub mod cluster;
-pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;

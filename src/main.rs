@@ -8,9 +8,9 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    let cli = kvpt::config::Cli::parse();
-    kvpt::config::init_tracing();
-    match kvpt::config::run(cli) {
+    let cli = kvpt::cli::Cli::parse();
+    kvpt::cli::init_tracing();
+    match kvpt::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             // One line, the chain of causes joined: what went wrong and why.

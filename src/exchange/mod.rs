@@ -3,8 +3,9 @@
 //!
 //! `fields` is the one table of exchangeable attributes; `profile` the partner profiles;
 //! `request` reads an export's parameters; `query` builds the SQL that selects only what
-//! a profile lets out; `run` streams and logs; `gis` writes the GDAL formats.
+//! a profile lets out; `export` streams and logs; `gis` writes the GDAL formats.
 
+pub mod export;
 pub mod fields;
 pub mod format;
 pub mod gis;
@@ -12,4 +13,3 @@ pub mod import;
 pub mod profile;
 pub mod query;
 pub mod request;
-pub mod run;

@@ -5,10 +5,10 @@ use maud::{html, Markup};
 
 use super::layout;
 use crate::domain::{Classification, SiteKind};
+use crate::exchange::export::LogRow;
 use crate::exchange::fields::FIELDS;
 use crate::exchange::format::Format;
 use crate::exchange::profile::{Coarsening, Profile, ProfileInput};
-use crate::exchange::run::LogRow;
 use crate::i18n::{format_int, Lang};
 use crate::spatial::crs::Crs;
 

@@ -7,7 +7,7 @@ use maud::{html, Markup};
 
 use super::layout;
 use crate::domain::SiteKind;
-use crate::exchange::import::{cli::stage_label, Progress, Report};
+use crate::exchange::import::{Progress, Report};
 use crate::i18n::{format_int, Lang};
 
 pub struct RecentRun {
@@ -150,7 +150,7 @@ pub fn running(lang: Lang, token: &str, progress: &Progress) -> Markup {
         meta http-equiv="refresh" content="2";
         h1 { (lang.pick("Đang xử lý tệp…", "Processing the file…")) }
         div #import-job data-job=(token) data-lang=(lang.code()) {
-            p #import-stage { (stage_label(stage, lang)) }
+            p #import-stage { (Progress::label(stage, lang)) }
             progress #import-bar max=(total.max(1)) value=(done) {}
             span #import-count { (format_int(done as i64, lang)) " / " (format_int(total as i64, lang)) }
         }

@@ -16,11 +16,11 @@ use super::sites::LangQuery;
 use super::{AppState, PageError};
 use crate::domain::UserRole;
 use crate::error::AppError;
+use crate::exchange::export::{self, Actor};
 use crate::exchange::format::Format;
 use crate::exchange::profile::{self, ProfileInput, Saved};
 use crate::exchange::query::GeometryOut;
 use crate::exchange::request;
-use crate::exchange::run::{self, Actor};
 use crate::i18n::Lang;
 use crate::views;
 
@@ -80,7 +80,7 @@ async fn download(
     // their turn with the large feature pages.
     let admitted = state.heavy_work.admit()?;
     let permit = state.heavy.clone().acquire_owned().await;
-    let output = run::start(&state.pool, request, &actor).await?;
+    let output = export::start(&state.pool, request, &actor).await?;
     // Both are held until the last byte is sent.
     let held = (admitted, permit);
     let body = futures_util::StreamExt::map(output.body, move |chunk| {
@@ -322,7 +322,7 @@ async fn log_page(
     let fail = |e: AppError| PageError::new(lang, e);
     caller.with_role(&[UserRole::Admin]).map_err(fail)?;
     let client = state.db().await.map_err(|e| fail(e.into()))?;
-    let rows = run::recent(&client, 500)
+    let rows = export::recent(&client, 500)
         .await
         .map_err(|e| fail(e.into()))?;
     Ok(views::exports::log(lang, &rows).into_response())
@@ -331,10 +331,10 @@ async fn log_page(
 async fn log_json(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Vec<run::LogRow>>, AppError> {
+) -> Result<Json<Vec<export::LogRow>>, AppError> {
     caller.with_role(&[UserRole::Admin])?;
     let client = state.db().await?;
-    Ok(Json(run::recent(&client, 500).await?))
+    Ok(Json(export::recent(&client, 500).await?))
 }
 
 #[cfg(test)]

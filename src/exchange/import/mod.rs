@@ -5,7 +5,6 @@
 //! known codes updated, each change in the history and the audit log.
 
 pub mod check;
-pub mod cli;
 pub mod encoding;
 pub mod rows;
 pub mod source;
@@ -96,6 +95,16 @@ impl Progress {
     pub const CHECKING: u8 = 1;
     pub const WRITING: u8 = 2;
     pub const DONE: u8 = 3;
+
+    /// A stage as the progress bar and the page name it.
+    pub fn label(stage: u8, lang: Lang) -> &'static str {
+        match stage {
+            Self::READING => lang.pick("Đọc tệp", "reading"),
+            Self::CHECKING => lang.pick("Kiểm tra", "checking"),
+            Self::WRITING => lang.pick("Ghi", "writing"),
+            _ => lang.pick("Xong", "done"),
+        }
+    }
 
     fn enter(&self, stage: u8) {
         self.stage.store(stage, Ordering::Relaxed);
@@ -332,7 +341,7 @@ async fn import(
             progress.clone(),
         );
         tokio::task::spawn_blocking(move || -> Result<source::Source, FileError> {
-            let scratch = crate::exchange::run::TempDir::new().map_err(|e| {
+            let scratch = crate::exchange::export::TempDir::new().map_err(|e| {
                 FileError::new(
                     format!("Lỗi thư mục tạm: {e}"),
                     format!("temporary folder: {e}"),

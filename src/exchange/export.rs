@@ -529,3 +529,17 @@ pub struct LogRow {
     pub sha256: Option<String>,
     pub error: Option<String>,
 }
+
+/// The feature count and SHA-256 export `id` was logged with (once it finished).
+pub async fn log_figures(
+    client: &impl deadpool_postgres::GenericClient,
+    id: i64,
+) -> Result<(Option<i64>, Option<String>), DbError> {
+    let row = client
+        .query_one(
+            "SELECT features, sha256 FROM export_log WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    Ok((row.get(0), row.get(1)))
+}

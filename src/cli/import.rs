@@ -8,9 +8,9 @@ use std::time::Duration;
 use clap::Args;
 use deadpool_postgres::Pool;
 
-use super::encoding::TextEncoding;
-use super::{Importer, Options, Progress, Report};
 use crate::domain::{Classification, SiteKind};
+use crate::exchange::import::encoding::TextEncoding;
+use crate::exchange::import::{self, srs, Importer, Options, Progress, Report};
 use crate::i18n::Lang;
 
 #[derive(Debug, Args)]
@@ -52,7 +52,7 @@ pub async fn run(pool: &Pool, args: ImportArgs) -> anyhow::Result<bool> {
         },
         srs: match &args.srs {
             Some(s) => Some(
-                super::srs::from_option(s)
+                srs::from_option(s)
                     .map_err(|(vi, en)| anyhow::anyhow!("{}", lang.pick(&vi, &en)))?,
             ),
             None => None,
@@ -81,7 +81,7 @@ pub async fn run(pool: &Pool, args: ImportArgs) -> anyhow::Result<bool> {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| args.file.display().to_string());
-    let report = super::run(pool, &args.file, &name, &options, &who, progress, None).await;
+    let report = import::run(pool, &args.file, &name, &options, &who, progress, None).await;
     if let Some((handle, stop)) = bar {
         stop.store(true, Ordering::Relaxed);
         let _ = handle.await;
@@ -114,7 +114,7 @@ fn progress_bar(
         );
         while !flag.load(Ordering::Relaxed) {
             let stage = progress.stage.load(Ordering::Relaxed);
-            bar.set_message(stage_label(stage, lang));
+            bar.set_message(Progress::label(stage, lang));
             bar.set_length(progress.total.load(Ordering::Relaxed));
             bar.set_position(progress.done.load(Ordering::Relaxed));
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -122,15 +122,6 @@ fn progress_bar(
         bar.finish_and_clear();
     });
     Some((handle, stop))
-}
-
-pub fn stage_label(stage: u8, lang: Lang) -> &'static str {
-    match stage {
-        Progress::READING => lang.pick("Đọc tệp", "reading"),
-        Progress::CHECKING => lang.pick("Kiểm tra", "checking"),
-        Progress::WRITING => lang.pick("Ghi", "writing"),
-        _ => lang.pick("Xong", "done"),
-    }
 }
 
 /// The report as text, one line per listed row.

@@ -1,0 +1,64 @@
+//! `kvpt serve`: migrate, load the demo when asked and the database is empty, serve.
+
+use std::net::SocketAddr;
+
+use clap::builder::BoolishValueParser;
+use clap::Args;
+use deadpool_postgres::Pool;
+
+use super::DemoArgs;
+use crate::db;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KVPT_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Load the context layers and the demo data when the database has none.
+    #[arg(long, env = "KVPT_BOOTSTRAP", value_parser = BoolishValueParser::new())]
+    pub bootstrap: bool,
+    /// Memory for tiles kept between requests, in MiB (0 turns the cache off).
+    #[arg(long, env = "KVPT_TILE_CACHE_MB", default_value_t = crate::web::DEFAULT_TILE_CACHE_MB)]
+    pub tile_cache_mb: u64,
+    /// What visitors who have not signed in see: `public` works and the public budget
+    /// page, or `none` (everything but the public budget page asks them to sign in).
+    #[arg(long, env = "KVPT_ANONYMOUS", default_value = "public", value_parser = ["public", "none"])]
+    pub anonymous: String,
+    /// Proxies (addresses or networks, comma-separated) whose `X-Forwarded-For` names the
+    /// client; sign-in throttling counts by that address. Empty: the peer's own address.
+    #[arg(long, env = "KVPT_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: crate::web::client_addr::TrustedProxies,
+    #[command(flatten)]
+    pub demo: DemoArgs,
+}
+
+/// Serves until stopped.
+pub async fn run(url: &str, pool: Pool, args: ServeArgs) -> anyhow::Result<()> {
+    db::migrate::migrate_url(url).await?;
+    if args.bootstrap {
+        let mut client = pool.get().await.map_err(db::DbError::from)?;
+        if crate::geodata::load(&mut client).await? {
+            println!("geodata loaded");
+        }
+        let report = crate::demo::load(&mut client, args.demo.sites, args.demo.seed, true).await?;
+        println!("{report}");
+        if let Some(password) = crate::accounts::users::bootstrap_admin(&mut client).await? {
+            println!(
+                "no accounts yet: created 'admin' (administrator, clearance secret) with \
+                 password {password}\n  change it with: kvpt user passwd admin"
+            );
+        }
+    }
+    let config: tokio_postgres::Config = url.parse().map_err(db::DbError::Config)?;
+    let anonymous = (args.anonymous == "public").then_some(crate::domain::Classification::Public);
+    crate::web::serve(
+        pool,
+        config,
+        args.addr,
+        args.tile_cache_mb,
+        anonymous,
+        args.trusted_proxies,
+    )
+    .await?;
+    Ok(())
+}
