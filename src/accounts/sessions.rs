@@ -18,6 +18,11 @@ pub const MAX_FAILURES: i64 = 5;
 /// Failed sign-ins from one address, whatever the user names, before that address is
 /// refused for the rest of the window: one password sprayed over many names is slowed.
 pub const MAX_ADDRESS_FAILURES: i64 = 20;
+/// Failed sign-ins for one name from every address (a guesser with many addresses) before
+/// the name is refused from every address but those it signed in from lately.
+pub const MAX_NAME_FAILURES: i64 = 50;
+/// How recent a successful sign-in from an address must be for it to stay open to that name.
+pub const KNOWN_ADDRESS_DAYS: i32 = 30;
 pub const WINDOW_MINUTES: i32 = 15;
 
 /// A signed-in user, as every request sees them.
@@ -57,8 +62,34 @@ pub enum LoginOutcome {
     Throttled,
 }
 
+/// The addresses counted as one: an IPv4 address, or the /64 an IPv6 address is in (one
+/// subscriber holds a whole /64, and would otherwise have 2^64 fresh addresses).
+pub fn address_bucket(remote: std::net::IpAddr) -> String {
+    match remote {
+        std::net::IpAddr::V4(v4) => format!("{v4}/32"),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("{v4}/32"),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(network))
+            }
+        },
+    }
+}
+
+/// Whether `name` could be an account's (the shape `app_user` allows).
+fn could_be_username(name: &str) -> bool {
+    (2..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
 /// Checks the password and opens a fresh session (any previous one from `old_token` is
 /// ended: rotation at login). Every attempt is recorded.
+///
+/// Sign-ins from one address (bucket) take turns, so the counts read and the attempt
+/// written agree however many arrive at once, and the try that locks is audited once.
 pub async fn login(
     client: &mut Client,
     username: &str,
@@ -66,38 +97,62 @@ pub async fn login(
     old_token: Option<&str>,
     remote: Option<std::net::IpAddr>,
 ) -> Result<LoginOutcome, DbError> {
-    // Failures of this name from this address, and from this address for any name. An
-    // unknown address (none given) is one address of its own.
-    let counts = client
+    // Names no account can have are recorded cut short, and checked against no hash.
+    let username: String = username.chars().take(64).collect();
+    let username = username.as_str();
+    let bucket = remote.map(address_bucket);
+    let tx = client.transaction().await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('kvpt.login:' || coalesce($1, 'unknown')))",
+        &[&bucket],
+    )
+    .await?;
+    let counts = tx
         .query_one(
-            "SELECT count(*) FILTER (WHERE username = $1), count(*) FROM login_attempt
-              WHERE remote_addr IS NOT DISTINCT FROM $2 AND NOT succeeded
-                AND at > now() - make_interval(mins => $3)",
-            &[&username, &remote, &WINDOW_MINUTES],
+            "WITH recent AS (
+                 SELECT username, coalesce(remote_addr <<= $2::text::cidr, remote_addr IS NULL AND $2::text IS NULL) AS here
+                   FROM login_attempt
+                  WHERE NOT succeeded AND at > now() - make_interval(mins => $3)
+                    AND (username = $1 OR coalesce(remote_addr <<= $2::text::cidr, remote_addr IS NULL AND $2::text IS NULL)))
+             SELECT count(*) FILTER (WHERE username = $1 AND here),
+                    count(*) FILTER (WHERE here),
+                    count(*) FILTER (WHERE username = $1),
+                    EXISTS (SELECT 1 FROM login_attempt
+                             WHERE username = $1 AND succeeded AND remote_addr <<= $2::text::cidr
+                               AND at > now() - make_interval(days => $4))
+               FROM recent",
+            &[&username, &bucket, &WINDOW_MINUTES, &KNOWN_ADDRESS_DAYS],
         )
         .await?;
-    let (pair_failures, address_failures): (i64, i64) = (counts.get(0), counts.get(1));
-    if pair_failures >= MAX_FAILURES || address_failures >= MAX_ADDRESS_FAILURES {
+    let (pair, address, name, known): (i64, i64, i64, bool) =
+        (counts.get(0), counts.get(1), counts.get(2), counts.get(3));
+    if pair >= MAX_FAILURES
+        || address >= MAX_ADDRESS_FAILURES
+        || (name >= MAX_NAME_FAILURES && !known)
+    {
+        tx.commit().await?;
         return Ok(LoginOutcome::Throttled);
     }
-    let user = client
-        .query_opt(
+    let user = if could_be_username(username) {
+        tx.query_opt(
             "SELECT id, password_hash FROM app_user WHERE username = $1 AND NOT disabled",
             &[&username],
         )
-        .await?;
-    // Verify against a dummy hash when the user is unknown, so timing does not tell.
-    let (id, ok) = match &user {
-        Some(row) => (
-            Some(row.get::<_, i32>(0)),
-            password::verify(password_given, row.get(1)),
-        ),
-        None => {
-            let _ = password::verify(password_given, &DUMMY_HASH);
-            (None, false)
-        }
+        .await?
+    } else {
+        None
     };
-    let tx = client.transaction().await?;
+    // Verify against a dummy hash when the user is unknown, so timing does not tell; off
+    // the async workers, which must keep serving while argon2 works.
+    let (id, hash) = match &user {
+        Some(row) => (Some(row.get::<_, i32>(0)), row.get::<_, String>(1)),
+        None => (None, DUMMY_HASH.clone()),
+    };
+    let password_given = password_given.to_string();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&password_given, &hash))
+        .await
+        .unwrap_or(false)
+        && id.is_some();
     tx.execute(
         "INSERT INTO login_attempt (username, remote_addr, succeeded) VALUES ($1, $2, $3)",
         &[&username, &remote, &ok],
@@ -123,11 +178,14 @@ pub async fn login(
         }
         _ => {
             // This failure may be the one that locks: the audit chain records it, once.
-            if pair_failures + 1 == MAX_FAILURES {
+            if pair + 1 == MAX_FAILURES {
                 audit_lockout(&tx, username, remote, "user_address").await?;
             }
-            if address_failures + 1 == MAX_ADDRESS_FAILURES {
+            if address + 1 == MAX_ADDRESS_FAILURES {
                 audit_lockout(&tx, username, remote, "address").await?;
+            }
+            if name + 1 == MAX_NAME_FAILURES {
+                audit_lockout(&tx, username, remote, "user").await?;
             }
             LoginOutcome::WrongCredentials
         }
@@ -136,8 +194,9 @@ pub async fn login(
     Ok(outcome)
 }
 
-/// Records in the audit chain that sign-ins from `remote` are held back for the window:
-/// for `username` alone (`scope` "user_address") or for every name ("address").
+/// Records in the audit chain that sign-ins are held back for the window: `username` from
+/// `remote` (`scope` "user_address"), every name from `remote` ("address"), or `username`
+/// from every address it has not signed in from lately ("user").
 async fn audit_lockout(
     tx: &tokio_postgres::Transaction<'_>,
     username: &str,
@@ -147,6 +206,7 @@ async fn audit_lockout(
     let address = remote.map_or_else(|| "unknown".to_string(), |a| a.to_string());
     let (key, limit) = match scope {
         "address" => (address.clone(), MAX_ADDRESS_FAILURES),
+        "user" => (username.to_string(), MAX_NAME_FAILURES),
         _ => (format!("{username}@{address}"), MAX_FAILURES),
     };
     tx.execute(

@@ -303,10 +303,22 @@ pub async fn set(
             .await?;
         set_districts(&tx, id, districts).await?;
     }
-    let after = json!({
-        "role": change.role.map(|r| r.code()), "clearance": change.clearance.map(|c| c.code()),
-        "unit": change.unit, "districts": change.districts,
-    });
+    // What was changed, and only that: a unit taken away is `"unit": null`, a unit not
+    // named is not there.
+    let mut after = serde_json::Map::new();
+    if let Some(role) = change.role {
+        after.insert("role".into(), json!(role.code()));
+    }
+    if let Some(clearance) = change.clearance {
+        after.insert("clearance".into(), json!(clearance.code()));
+    }
+    if let Some(unit) = &change.unit {
+        after.insert("unit".into(), json!(unit));
+    }
+    if let Some(districts) = &change.districts {
+        after.insert("districts".into(), json!(districts));
+    }
+    let after = serde_json::Value::Object(after);
     audit(&tx, actor, "user.set", username, Some(before), Some(after)).await?;
     tx.commit().await?;
     Ok(())

@@ -25,8 +25,9 @@ pub struct ServeArgs {
     #[arg(long, env = "KVPT_ANONYMOUS", default_value = "public", value_parser = ["public", "none"])]
     pub anonymous: String,
     /// Proxies (addresses or networks, comma-separated) whose `X-Forwarded-For` names the
-    /// client; sign-in throttling counts by that address. Empty: the peer's own address.
-    #[arg(long, env = "KVPT_TRUSTED_PROXIES", default_value = "")]
+    /// client; sign-in throttling counts by that address. Anyone else's header is ignored
+    /// and the peer's own address counts. Loopback by default (a proxy on this machine).
+    #[arg(long, env = "KVPT_TRUSTED_PROXIES", default_value = "127.0.0.1,::1")]
     pub trusted_proxies: crate::web::client_addr::TrustedProxies,
     #[command(flatten)]
     pub demo: DemoArgs,

@@ -5,11 +5,16 @@
 
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::http::HeaderMap;
 
+/// Whether the warning about an untrusted proxy was logged (once per process).
+static WARNED: AtomicBool = AtomicBool::new(false);
+
 /// Addresses and networks (`10.0.0.5`, `10.0.0.0/24`, `::1`) whose `X-Forwarded-For` is
-/// believed. Empty by default: kvpt then counts the peer's own address.
+/// believed. `kvpt serve` trusts loopback by default (a proxy on the same machine);
+/// everyone else's header is ignored and the peer's own address counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustedProxies(Vec<(IpAddr, u8)>);
 
@@ -54,33 +59,42 @@ impl TrustedProxies {
             })
     }
 
-    /// The client's address: the peer's, unless the peer is trusted; then the last address
-    /// in `X-Forwarded-For` that is not itself a trusted proxy (what a proxy appends can be
-    /// believed, what the client sent first cannot).
+    /// The client's address: the peer's, unless the peer is trusted; then, walking
+    /// `X-Forwarded-For` from the right (what each trusted proxy appended), the first
+    /// address that is not itself a trusted proxy. Whatever stands left of it was written
+    /// by the client and is never read; an entry that cannot be read where the walk needs
+    /// it leaves the last trusted hop as the client.
     pub fn client(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-        let peer = peer.map(canonical);
-        if !peer.is_some_and(|p| self.contains(p)) {
-            return peer;
+        let peer = peer.map(canonical)?;
+        if !self.contains(peer) {
+            if headers.contains_key("x-forwarded-for") && !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    %peer,
+                    "X-Forwarded-For from a peer not in KVPT_TRUSTED_PROXIES is ignored: behind a \
+                     proxy, list it there, or every client counts as the proxy"
+                );
+            }
+            return Some(peer);
         }
-        let mut hops: Vec<IpAddr> = Vec::new();
-        for value in headers.get_all("x-forwarded-for") {
-            let Ok(value) = value.to_str() else {
-                return peer;
-            };
-            for hop in value.split(',').map(str::trim) {
-                match parse_hop(hop) {
-                    Some(addr) => hops.push(canonical(addr)),
-                    // A list we cannot read is no list: count the proxy itself.
-                    None => return peer,
-                }
+        let values: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.to_str().unwrap_or(""))
+            .collect();
+        let mut last_trusted = peer;
+        for hop in values
+            .iter()
+            .rev()
+            .flat_map(|v| v.rsplit(','))
+            .map(str::trim)
+        {
+            match parse_hop(hop).map(canonical) {
+                Some(addr) if self.contains(addr) => last_trusted = addr,
+                Some(addr) => return Some(addr),
+                None => return Some(last_trusted),
             }
         }
-        hops.iter()
-            .rev()
-            .find(|a| !self.contains(**a))
-            .or(hops.first())
-            .copied()
-            .or(peer)
+        Some(last_trusted)
     }
 }
 
@@ -148,6 +162,23 @@ mod tests {
             ip("1.2.3.4")
         );
         assert_eq!(trusted.client(ip("10.0.0.5"), &xff("junk")), ip("10.0.0.5"));
+        // Junk the client wrote, left of what the proxy appended, is never read.
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), &xff("junk, 1.2.3.4")),
+            ip("1.2.3.4")
+        );
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), &xff("unknown, 10.0.0.9")),
+            ip("10.0.0.9"),
+            "a trusted hop that cannot name its client is the client"
+        );
+        let mut two = xff("6.6.6.6");
+        two.append("x-forwarded-for", "1.2.3.4".parse().unwrap());
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), &two),
+            ip("1.2.3.4"),
+            "the last header line"
+        );
         assert_eq!(
             trusted.client(ip("10.0.0.5"), &HeaderMap::new()),
             ip("10.0.0.5")

@@ -16,7 +16,7 @@ use super::tile_cache::{CachedTile, TileKey};
 use super::AppState;
 use crate::db;
 use crate::db::tiles::{ContextLayer, CONTEXT_LAYERS};
-use crate::domain::LayerGroup;
+use crate::domain::{Classification, LayerGroup};
 use crate::error::AppError;
 use crate::spatial::tile::TileCoord;
 
@@ -187,6 +187,9 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
             (tile, false)
         }
     };
+    // Whether the tile came from memory moves with every write to the layer, works above
+    // the caller's clearance included: only callers who see them all are told.
+    let hit = (clearance == Classification::Secret).then_some(hit);
     // The tag is the tile's bytes' (kept with the cached tile): a repeated tile is a 304
     // from memory; after an edit the tile is made again and is a 304 still when what this
     // caller sees did not change.
@@ -206,7 +209,7 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
             return Ok(with_cache_headers(
                 StatusCode::NOT_MODIFIED.into_response(),
                 etag,
-                Some(hit),
+                hit,
             ));
         }
     }
@@ -231,7 +234,7 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
     response
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    Ok(with_cache_headers(response, etag, Some(hit)))
+    Ok(with_cache_headers(response, etag, hit))
 }
 
 /// True when `Accept-Encoding` lists gzip (or `*`) without `q=0`.
@@ -255,7 +258,8 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 }
 
 /// Caches may keep a tile but must ask again each time: a 304 is cheap, a stale tile is wrong.
-/// `X-Cache` says whether the tile came from memory (`hit`) or from PostgreSQL (`miss`).
+/// `X-Cache` says whether the tile came from memory (`hit`) or from PostgreSQL (`miss`), to
+/// callers cleared secret.
 fn with_cache_headers(mut response: Response, etag: HeaderValue, hit: Option<bool>) -> Response {
     let headers = response.headers_mut();
     if let Some(hit) = hit {

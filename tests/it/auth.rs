@@ -290,7 +290,7 @@ async fn sign_in_from(
         request = request.header("x-forwarded-for", f);
     }
     let mut request = request.body(Body::from(form)).unwrap();
-    let peer: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+    let peer = std::net::SocketAddr::new(peer.parse().unwrap(), 40000);
     request
         .extensions_mut()
         .insert(axum::extract::ConnectInfo(peer));
@@ -483,4 +483,63 @@ async fn a_hostile_next_never_leaves_the_site_after_signing_in() {
         assert_eq!(status, StatusCode::SEE_OTHER, "{next:?}");
         assert_eq!(location.as_deref(), Some(kept), "{next:?}");
     }
+}
+
+#[tokio::test]
+async fn many_addresses_guessing_one_name_leave_the_addresses_it_uses_open() {
+    let db = TestDb::new().await;
+    with_user(&db).await;
+    let app = db.app();
+    let home = "198.51.100.7";
+    let (status, _) = sign_in_from(&app, home, None, "ks.tbi", RIGHT, "/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let max = kvpt::accounts::sessions::MAX_NAME_FAILURES;
+    for i in 0..max {
+        let botnet = format!("203.0.{}.{}", i / 200, i % 200 + 1);
+        let (status, _) = sign_in_from(&app, &botnet, None, "ks.tbi", "đoán", "/").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{botnet}");
+    }
+    // A fresh address waits, even with the right password; the user's own does not.
+    let (status, _) = sign_in_from(&app, "192.0.2.50", None, "ks.tbi", RIGHT, "/").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, _) = sign_in_from(&app, home, None, "ks.tbi", RIGHT, "/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let client = db.client().await;
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM audit_log WHERE action = 'login.lockout' AND after->>'scope' = 'user'
+               AND entity_key = 'ks.tbi'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_ipv6_subscriber_counts_as_its_64_and_odd_names_as_one_cut_short() {
+    let db = TestDb::new().await;
+    with_user(&db).await;
+    let app = db.app();
+    for i in 1..=5 {
+        let addr = format!("2001:db8:1:2::{i:x}");
+        sign_in_from(&app, &addr, None, "ks.tbi", "sai", "/").await;
+    }
+    let (status, _) = sign_in_from(&app, "2001:db8:1:2::99", None, "ks.tbi", RIGHT, "/").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the same /64");
+    let (status, _) = sign_in_from(&app, "2001:db8:1:3::1", None, "ks.tbi", RIGHT, "/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "another /64");
+    // A name no account could have is refused like a wrong password, recorded cut short.
+    let long = "X".repeat(5000);
+    let (status, _) = sign_in_from(&app, "192.0.2.9", None, &long, RIGHT, "/").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let client = db.client().await;
+    assert_eq!(
+        count(
+            &client,
+            "SELECT max(length(username))::int8 FROM login_attempt"
+        )
+        .await,
+        64
+    );
 }

@@ -419,7 +419,8 @@ async fn small_polygons_become_points_when_zoomed_out() {
 async fn listening_app(db: &TestDb) -> (axum::Router, kvpt::web::AppState) {
     let state = kvpt::web::AppState::new(db.pool()).listening(db.config());
     let cookie = db
-        .sign_in("planner", UserRole::Viewer, Classification::Internal, &[])
+        // Secret: only a caller who sees every work is told hits and misses.
+        .sign_in("planner", UserRole::Viewer, Classification::Secret, &[])
         .await;
     for _ in 0..100 {
         if state.tiles.version("land").is_some() {
@@ -698,4 +699,33 @@ async fn a_tiles_etag_moves_only_with_what_its_caller_sees() {
     let moved = fetch(&internal, &uri, Some(&internal_tag)).await;
     assert_eq!(moved.status, StatusCode::OK);
     assert_ne!(moved.etag.as_deref(), Some(internal_tag.as_str()));
+}
+
+#[tokio::test]
+async fn only_a_caller_who_sees_every_work_is_told_cache_hits() {
+    let db = TestDb::with_demo(100, 5).await;
+    let t = home_tile();
+    let uri = format!("/tiles/search_zones/{}/{}/{}.mvt", t.z, t.x, t.y);
+    for (app, told) in [
+        (db.app(), false),
+        (db.internal_app().await, false),
+        (
+            db.app_as(UserRole::Viewer, Classification::Confidential)
+                .await,
+            false,
+        ),
+        (
+            db.app_as(UserRole::Viewer, Classification::Secret).await,
+            true,
+        ),
+    ] {
+        for _ in 0..2 {
+            let response = app
+                .clone()
+                .oneshot(Request::builder().uri(&uri).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(response.headers().contains_key("x-cache"), told);
+        }
+    }
 }
