@@ -199,6 +199,22 @@ async fn set_disabled(
     Ok(())
 }
 
+/// The districts (admin_unit ids) user `id` may update as an engineer.
+pub async fn district_ids(
+    client: &impl deadpool_postgres::GenericClient,
+    id: i32,
+) -> Result<Vec<i32>, DbError> {
+    Ok(client
+        .query(
+            "SELECT district_id FROM user_district WHERE user_id = $1",
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
 /// Every user, by name.
 pub async fn list(client: &Client) -> Result<Vec<UserSummary>, UserError> {
     let rows = client

@@ -1,6 +1,7 @@
 //! The database layer: the pool, the migration runner and one file per topic.
 //! No HTTP types here; callers map [`DbError`] at their edge.
 
+pub mod areas;
 pub mod dashboard;
 pub mod features;
 pub mod migrate;

@@ -184,3 +184,23 @@ impl ContextLayer {
             .collect()
     }
 }
+
+/// Subscribes `client` (a connection of its own, not a pooled one) to the notices the caches follow: layer versions and sessions.
+pub async fn listen_for_changes(client: &tokio_postgres::Client) -> Result<(), DbError> {
+    client
+        .batch_execute("LISTEN layer_version; LISTEN kvpt_sessions")
+        .await?;
+    Ok(())
+}
+
+/// Every layer's data version, by layer name.
+pub async fn layer_versions(
+    client: &tokio_postgres::Client,
+) -> Result<Vec<(String, i64)>, DbError> {
+    Ok(client
+        .query("SELECT layer, version FROM layer_version", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}

@@ -543,3 +543,15 @@ pub async fn log_figures(
         .await?;
     Ok((row.get(0), row.get(1)))
 }
+
+/// How many works `request` would export.
+pub async fn count(
+    client: &impl deadpool_postgres::GenericClient,
+    request: &ExportRequest,
+) -> Result<i64, DbError> {
+    let (sql, binds) = request.export.sql(GeometryOut::GeoJson);
+    Ok(client
+        .query_one(&format!("SELECT count(*) FROM ({sql}) e"), &binds.refs())
+        .await?
+        .get(0))
+}

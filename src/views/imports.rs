@@ -2,26 +2,12 @@
 //! (file problems, coordinate system, text encoding with a preview per candidate, row by
 //! row), with "check again" and "write".
 
-use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 
 use super::layout;
 use crate::domain::SiteKind;
 use crate::exchange::import::{Progress, Report};
 use crate::i18n::{format_int, Lang};
-
-pub struct RecentRun {
-    pub id: i64,
-    pub started: DateTime<Utc>,
-    pub actor: String,
-    pub file_name: String,
-    pub dry_run: bool,
-    pub outcome: String,
-    pub features: i32,
-    pub inserted: i32,
-    pub updated: i32,
-    pub refused: i32,
-}
 
 const SRS_CHOICES: &[(&str, &str, &str)] = &[
     (
@@ -90,7 +76,12 @@ fn options_fields(
     }
 }
 
-pub fn form(lang: Lang, csrf: &str, recent: &[RecentRun], max_bytes: u64) -> Markup {
+pub fn form(
+    lang: Lang,
+    csrf: &str,
+    recent: &[crate::exchange::import::log::Run],
+    max_bytes: u64,
+) -> Markup {
     let body = html! {
         h1 { (lang.pick("Nhập dữ liệu từ tệp", "Import from a file")) }
         p { (lang.pick(

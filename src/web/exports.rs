@@ -19,7 +19,6 @@ use crate::error::AppError;
 use crate::exchange::export::{self, Actor};
 use crate::exchange::format::Format;
 use crate::exchange::profile::{self, ProfileInput, Saved};
-use crate::exchange::query::GeometryOut;
 use crate::exchange::request;
 use crate::i18n::Lang;
 use crate::views;
@@ -120,13 +119,7 @@ async fn count(
     let pairs = pairs_of(query.as_deref());
     let client = state.db().await?;
     let request = request::read(&client, &pairs, None, clearance).await?;
-    let (sql, binds) = request.export.sql(GeometryOut::GeoJson);
-    let counted = format!("SELECT count(*) FROM ({sql}) e");
-    let n: i64 = client
-        .query_one(&counted, &binds.refs())
-        .await
-        .map_err(crate::db::DbError::from)?
-        .get(0);
+    let n = export::count(&client, &request).await?;
     Ok(Json(serde_json::json!({ "features": n })))
 }
 

@@ -92,14 +92,7 @@ async fn importer(state: &AppState, caller: &Caller) -> Result<(SessionUser, Imp
         None
     } else {
         let client = state.db().await?;
-        let rows = client
-            .query(
-                "SELECT district_id FROM user_district WHERE user_id = $1",
-                &[&user.id],
-            )
-            .await
-            .map_err(crate::db::DbError::from)?;
-        Some(rows.iter().map(|r| r.get(0)).collect())
+        Some(crate::accounts::users::district_ids(&client, user.id).await?)
     };
     let who = Importer {
         user_id: Some(user.id),
@@ -120,50 +113,23 @@ async fn page(
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
     let (user, _) = importer(&state, &caller).await.map_err(fail)?;
-    let recent = recent(&state, &user).await.map_err(fail)?;
+    let client = state.db().await.map_err(|e| fail(e.into()))?;
+    let recent = import::log::recent(&client, reader(&user))
+        .await
+        .map_err(|e| fail(e.into()))?;
     Ok(
         views::imports::form(lang, &user.csrf_token, &recent, state.import_max_bytes)
             .into_response(),
     )
 }
 
-/// Recent runs: the user's own; an administrator's sees everyone's. Only runs checked at
-/// the user's clearance or below: a report speaks of the works its importer could see.
-async fn recent(
-    state: &AppState,
-    user: &SessionUser,
-) -> Result<Vec<views::imports::RecentRun>, AppError> {
-    let client = state.db().await?;
-    let rows = client
-        .query(
-            "SELECT id, started, actor, file_name, dry_run, outcome, coalesce(features, 0),
-                    coalesce(inserted, 0), coalesce(updated, 0), coalesce(refused, 0)
-               FROM import_log
-              WHERE ($1 OR user_id = $2) AND clearance <= $3::text::classification
-              ORDER BY id DESC LIMIT 30",
-            &[
-                &(user.role == UserRole::Admin),
-                &user.id,
-                &user.clearance.code(),
-            ],
-        )
-        .await
-        .map_err(crate::db::DbError::from)?;
-    Ok(rows
-        .iter()
-        .map(|r| views::imports::RecentRun {
-            id: r.get(0),
-            started: r.get(1),
-            actor: r.get(2),
-            file_name: r.get(3),
-            dry_run: r.get(4),
-            outcome: r.get(5),
-            features: r.get(6),
-            inserted: r.get(7),
-            updated: r.get(8),
-            refused: r.get(9),
-        })
-        .collect())
+/// Who reads the import log: this user.
+fn reader(user: &SessionUser) -> import::log::Reader {
+    import::log::Reader {
+        user_id: user.id,
+        admin: user.role == UserRole::Admin,
+        clearance: user.clearance,
+    }
 }
 
 /// The options a form gives: kind, coordinate system, encoding ("" for automatic).
@@ -473,26 +439,13 @@ async fn stored(
     id: i64,
 ) -> Result<(import::Report, Option<String>, i32, views::imports::Chosen), AppError> {
     let client = state.db().await?;
-    let row = client
-        .query_opt(
-            "SELECT report, upload, coalesce(user_id, 0), options FROM import_log
-              WHERE id = $1 AND report ? 'outcome' AND ($2 OR user_id = $3)
-                AND clearance <= $4::text::classification",
-            &[
-                &id,
-                &(user.role == UserRole::Admin),
-                &user.id,
-                &user.clearance.code(),
-            ],
-        )
-        .await
-        .map_err(crate::db::DbError::from)?
+    let run = import::log::stored(&client, reader(user), id)
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("no import {id}")))?;
     let report: import::Report =
-        serde_json::from_value(row.get(0)).map_err(|e| AppError::Internal(e.into()))?;
+        serde_json::from_value(run.report).map_err(|e| AppError::Internal(e.into()))?;
     // The options the run was made with, as the form offers them, for "check again".
-    let options: serde_json::Value = row.get(3);
-    let text = |k: &str| options[k].as_str().map(str::to_string);
+    let text = |k: &str| run.options[k].as_str().map(str::to_string);
     let chosen = views::imports::Chosen {
         kind: text("kind"),
         srs: text("srs").and_then(|label| {
@@ -505,7 +458,7 @@ async fn stored(
         }),
         encoding: text("encoding"),
     };
-    Ok((report, row.get(1), row.get(2), chosen))
+    Ok((report, run.upload, run.owner, chosen))
 }
 
 async fn report_json(

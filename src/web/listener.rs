@@ -33,7 +33,7 @@ async fn listen_once(
     config: &tokio_postgres::Config,
     tiles: &TileCache,
     sessions: &SessionCache,
-) -> Result<(), tokio_postgres::Error> {
+) -> Result<(), crate::db::DbError> {
     let mut config = config.clone();
     config.application_name("kvpt-listener");
     config.connect_timeout(Duration::from_secs(5));
@@ -60,14 +60,9 @@ async fn listen_once(
         }
     });
     // LISTEN before reading, so no change between the two is missed.
-    client
-        .batch_execute("LISTEN layer_version; LISTEN kvpt_sessions")
-        .await?;
-    for row in client
-        .query("SELECT layer, version FROM layer_version", &[])
-        .await?
-    {
-        tiles.saw_version(row.get(0), row.get(1));
+    crate::db::tiles::listen_for_changes(&client).await?;
+    for (layer, version) in crate::db::tiles::layer_versions(&client).await? {
+        tiles.saw_version(&layer, version);
     }
     tiles.set_live(true);
     sessions.set_live(true);

@@ -29,24 +29,15 @@ async fn map(
     let lang = Lang::from_param(query.lang.as_deref());
     caller.clearance().map_err(|e| PageError::new(lang, e))?;
     let client = state.db().await.map_err(|e| PageError::new(lang, e))?;
-    // Districts first, then the Cambodian provinces where search zones lie.
-    let rows = client
-        .query(
-            "SELECT code, short_name, coalesce(name_en, short_name), 0 AS o FROM admin_unit WHERE level = 'district'
-             UNION ALL
-             SELECT code, coalesce(name_vi, name), name, 1 FROM adjacent_area WHERE country = 'KH'
-             ORDER BY 4, 2",
-            &[],
-        )
+    let districts: Vec<DistrictOption> = crate::db::areas::filter_areas(&client)
         .await
-        .map_err(|e| PageError::new(lang, crate::db::DbError::from(e)))?;
-    let districts: Vec<DistrictOption> = rows
-        .iter()
-        .map(|r| DistrictOption {
-            code: r.get(0),
+        .map_err(|e| PageError::new(lang, e))?
+        .into_iter()
+        .map(|a| DistrictOption {
+            code: a.code,
             name: match lang {
-                Lang::Vi => r.get(1),
-                Lang::En => r.get(2),
+                Lang::Vi => a.name_vi,
+                Lang::En => a.name_en,
             },
         })
         .collect();

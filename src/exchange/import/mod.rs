@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod encoding;
+pub mod log;
 pub mod rows;
 pub mod source;
 pub mod srs;
@@ -226,66 +227,23 @@ pub async fn run(
             .await
             .map_err(|e| DbError::Other(e.into()))?
     };
-    let logged_options = serde_json::json!({
-        "kind": options.kind.map(|k| k.code()),
-        "srs": options.srs.as_ref().map(|s| s.label.clone()),
-        "encoding": options.encoding.map(|e| e.code()),
-    });
-    let id: i64 = pool
-        .get()
-        .await?
-        .query_one(
-            "INSERT INTO import_log (user_id, actor, via, file_name, file_bytes, file_sha256, upload,
-                                     options, dry_run, clearance)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::classification) RETURNING id",
-            &[
-                &who.user_id,
-                &who.name,
-                &who.via,
-                &file_name,
-                &bytes,
-                &sha256,
-                &upload,
-                &logged_options,
-                &options.dry_run,
-                &who.clearance.code(),
-            ],
-        )
-        .await?
-        .get(0);
+    let run = log::NewRun {
+        file_name,
+        bytes,
+        sha256,
+        upload,
+    };
+    let id = log::start(&pool.get().await?, who, options, &run).await?;
     let result = import(pool, id, path, file_name, options, who, &progress).await;
     progress.enter(Progress::DONE);
     let client = pool.get().await?;
     match result {
         Ok(report) => {
-            client
-                .execute(
-                    "UPDATE import_log SET finished = now(), outcome = $2, format = $3, features = $4,
-                            inserted = $5, updated = $6, unchanged = $7, refused = $8, report = $9
-                      WHERE id = $1",
-                    &[
-                        &id,
-                        &report.outcome,
-                        &report.format,
-                        &(report.counts.features as i32),
-                        &(report.counts.insert as i32),
-                        &(report.counts.update as i32),
-                        &(report.counts.unchanged as i32),
-                        &(report.counts.refused as i32),
-                        &serde_json::to_value(&report).unwrap_or_default(),
-                    ],
-                )
-                .await?;
+            log::finish(&client, id, &report).await?;
             Ok(report)
         }
         Err(e) => {
-            let _ = client
-                .execute(
-                    "UPDATE import_log SET finished = now(), outcome = 'failed',
-                            report = jsonb_build_object('error', $2::text) WHERE id = $1",
-                    &[&id, &e.to_string()],
-                )
-                .await;
+            let _ = log::fail(&client, id, &e.to_string()).await;
             Err(e)
         }
     }
