@@ -66,6 +66,18 @@ impl AppError {
     }
 }
 
+/// An exchange's refusals are 400s naming the parameter; its own failures are internal.
+impl From<crate::exchange::ExchangeError> for AppError {
+    fn from(err: crate::exchange::ExchangeError) -> Self {
+        use crate::exchange::ExchangeError;
+        match err {
+            ExchangeError::Param(e) => e.into(),
+            ExchangeError::Db(e) => e.into(),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
 /// A refused request parameter is a 400 naming it.
 impl From<crate::params::ParamError> for AppError {
     fn from(err: crate::params::ParamError) -> Self {

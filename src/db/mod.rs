@@ -42,11 +42,9 @@ pub enum DbError {
     PostgisTooOld { found: String },
     #[error("migration {version} ({name}) was changed after it was applied; restore it or use a fresh database")]
     MigrationEdited { version: i32, name: String },
+    /// What the database (or the geodata loaded into it) holds is not what kvpt expects.
     #[error("{0}")]
     Data(String),
-    /// A failure beside the database in work it was part of (writing an export file).
-    #[error("{0:#}")]
-    Other(anyhow::Error),
 }
 
 impl From<tokio_postgres::Error> for DbError {

@@ -18,6 +18,7 @@ use super::format::Format;
 use super::gis::GisFile;
 use super::query::{Export, GeometryOut};
 use super::request::ExportRequest;
+use super::ExchangeError;
 use crate::db::features::json::{push_json_opt, push_json_str};
 use crate::db::DbError;
 
@@ -47,7 +48,11 @@ pub const VN2000_TRANSFORMATION: &str =
      rZ −0.00427372″ (coordinate frame), dS +0.252906278 ppm";
 
 /// Starts `request` for `actor`: writes the log row and returns the body to send.
-pub async fn start(pool: &Pool, request: ExportRequest, actor: &Actor) -> Result<Output, DbError> {
+pub async fn start(
+    pool: &Pool,
+    request: ExportRequest,
+    actor: &Actor,
+) -> Result<Output, ExchangeError> {
     let client = pool.get().await?;
     let export = &request.export;
     let id: i64 = client
@@ -90,7 +95,7 @@ pub async fn start(pool: &Pool, request: ExportRequest, actor: &Actor) -> Result
                 Ok(body) => (body, None),
                 Err(e) => {
                     log.fail(&e.to_string()).await;
-                    return Err(e);
+                    return Err(e.into());
                 }
             }
         }
@@ -101,7 +106,7 @@ pub async fn start(pool: &Pool, request: ExportRequest, actor: &Actor) -> Result
             }
             Err(e) => {
                 log.fail(&format!("{e:#}")).await;
-                return Err(DbError::Other(e));
+                return Err(ExchangeError::Gis(e));
             }
         },
     };
@@ -319,11 +324,9 @@ async fn gis(
 async fn file_stream(
     path: PathBuf,
     dir: TempDir,
-) -> Result<BoxStream<'static, std::io::Result<Bytes>>, DbError> {
+) -> Result<BoxStream<'static, std::io::Result<Bytes>>, ExchangeError> {
     use tokio::io::AsyncReadExt;
-    let file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|e| DbError::Other(e.into()))?;
+    let file = tokio::fs::File::open(&path).await?;
     Ok(stream::unfold((file, dir), |(mut file, dir)| async move {
         let mut buf = vec![0u8; 64 * 1024];
         match file.read(&mut buf).await {

@@ -7,10 +7,11 @@ use serde_json::{json, Map, Value};
 use super::format::Format;
 use super::profile;
 use super::query::Export;
+use super::ExchangeError;
 use crate::db::features::SiteFilter;
 use crate::domain::{Classification, LayerGroup, SiteKind};
-use crate::error::AppError;
 use crate::params::ItemsQuery;
+use crate::params::ParamError;
 use crate::spatial::crs::Crs;
 
 /// The parameters an export takes.
@@ -35,20 +36,21 @@ pub async fn read(
     pairs: &[(String, String)],
     format: Option<Format>,
     clearance: Classification,
-) -> Result<ExportRequest, AppError> {
+) -> Result<ExportRequest, ExchangeError> {
     let query = ItemsQuery::parse(pairs, EXPORT_PARAMS)?;
     let get = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim());
     let format = match (format, get("format")) {
         (Some(f), None) => f,
         (Some(f), Some(v)) if Format::from_code(v) == Some(f) => f,
         (Some(_), Some(_)) => {
-            return Err(AppError::bad_request(
+            return Err(ParamError::new(
                 "format",
                 "differs from the file name's extension; give one of them",
-            ))
+            )
+            .into())
         }
         (None, Some(v)) => Format::from_code(v).ok_or_else(|| {
-            AppError::bad_request(
+            ParamError::new(
                 "format",
                 format!("no format '{v}'; formats are {}", format_list()),
             )
@@ -61,9 +63,9 @@ pub async fn read(
     };
     format
         .accepts(crs)
-        .map_err(|reason| AppError::bad_request("crs", reason))?;
+        .map_err(|reason| ParamError::new("crs", reason))?;
     let name = get("profile").filter(|v| !v.is_empty()).ok_or_else(|| {
-        AppError::bad_request(
+        ParamError::new(
             "profile",
             "every export names a partner profile (profile=…); an administrator defines them at /admin/profiles",
         )
@@ -71,17 +73,9 @@ pub async fn read(
     let profile = match profile::find(client, name).await? {
         Some(p) if !p.disabled => p,
         Some(_) => {
-            return Err(AppError::bad_request(
-                "profile",
-                format!("profile '{name}' is disabled"),
-            ))
+            return Err(ParamError::new("profile", format!("profile '{name}' is disabled")).into())
         }
-        None => {
-            return Err(AppError::bad_request(
-                "profile",
-                format!("no profile '{name}'"),
-            ))
-        }
+        None => return Err(ParamError::new("profile", format!("no profile '{name}'")).into()),
     };
     let as_of = crate::params::parse_as_of(get("as_of"))?;
     let mut kinds = query.kinds.clone();
@@ -90,7 +84,7 @@ pub async fn read(
         for code in layers.split(',').map(str::trim) {
             let group = LayerGroup::from_code(code).ok_or_else(|| {
                 let known: Vec<&str> = LayerGroup::ALL.iter().map(|g| g.code()).collect();
-                AppError::bad_request(
+                ParamError::new(
                     "layer",
                     format!("no layer '{code}'; layers are {}", known.join(", ")),
                 )
@@ -104,10 +98,9 @@ pub async fn read(
             kinds.into_iter().filter(in_groups).collect()
         };
         if kinds.is_empty() {
-            return Err(AppError::bad_request(
-                "kind",
-                "none of these kinds is in the layers given",
-            ));
+            return Err(
+                ParamError::new("kind", "none of these kinds is in the layers given").into(),
+            );
         }
     }
     let (district_ids, foreign_area_ids) = if query.districts.is_empty() {
@@ -115,7 +108,7 @@ pub async fn read(
     } else {
         crate::db::features::resolve_districts(client, &query.districts)
             .await?
-            .map_err(|reason| AppError::bad_request("district", reason))?
+            .map_err(|reason| ParamError::new("district", reason))?
     };
     let mut echo = Map::new();
     for (name, value) in pairs {

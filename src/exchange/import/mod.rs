@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use self::check::Action;
 use self::encoding::TextEncoding;
 use self::srs::SourceCrs;
-use crate::db::DbError;
+use super::ExchangeError;
 use crate::domain::{Classification, SiteKind};
 use crate::i18n::Lang;
 
@@ -220,12 +220,10 @@ pub async fn run(
     who: &Importer,
     progress: Arc<Progress>,
     upload: Option<&str>,
-) -> Result<Report, DbError> {
+) -> Result<Report, ExchangeError> {
     let (bytes, sha256) = {
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || hash_file(&path))
-            .await
-            .map_err(|e| DbError::Other(e.into()))?
+        tokio::task::spawn_blocking(move || hash_file(&path)).await?
     };
     let run = log::NewRun {
         file_name,
@@ -289,7 +287,7 @@ async fn import(
     options: &Options,
     who: &Importer,
     progress: &Arc<Progress>,
-) -> Result<Report, DbError> {
+) -> Result<Report, ExchangeError> {
     progress.enter(Progress::READING);
     let read = {
         let (path, crs, max, progress) = (
@@ -307,8 +305,7 @@ async fn import(
             })?;
             source::read(&path, &scratch.path, crs.as_ref(), max, &progress)
         })
-        .await
-        .map_err(|e| DbError::Other(e.into()))?
+        .await?
     };
     let source = match read {
         Ok(s) => s,
