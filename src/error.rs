@@ -78,6 +78,44 @@ impl From<crate::exchange::ExchangeError> for AppError {
     }
 }
 
+impl AppError {
+    /// Broken rules: 422 naming the first rule broken, every message joined.
+    pub fn rules<'a>(broken: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let broken: Vec<(&str, &str)> = broken.into_iter().collect();
+        AppError::Unprocessable {
+            constraint: broken.first().map_or("rules", |b| b.0).to_string(),
+            message: broken.iter().map(|b| b.1).collect::<Vec<_>>().join("; "),
+        }
+    }
+}
+
+/// The features that write (progress, budget) refuse alike: each case its status.
+impl From<crate::progress::store::ProgressError> for AppError {
+    fn from(err: crate::progress::store::ProgressError) -> Self {
+        use crate::progress::store::ProgressError as E;
+        match err {
+            E::NotFound(code) => AppError::NotFound(format!("no site '{code}'")),
+            E::Forbidden(reason) => AppError::Forbidden(reason),
+            E::Conflict { .. } => AppError::Conflict(err.to_string()),
+            E::Rules(v) => AppError::rules(v.iter().map(|v| (v.rule, v.en.as_str()))),
+            E::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::budget::store::BudgetError> for AppError {
+    fn from(err: crate::budget::store::BudgetError) -> Self {
+        use crate::budget::store::BudgetError as E;
+        match err {
+            E::NotFound(code) => AppError::NotFound(format!("no site '{code}'")),
+            E::Forbidden(reason) => AppError::Forbidden(reason),
+            E::Conflict { .. } => AppError::Conflict(err.to_string()),
+            E::Rules(f) => AppError::rules(f.iter().map(|f| (f.rule, f.en.as_str()))),
+            E::Db(e) => e.into(),
+        }
+    }
+}
+
 /// A refused request parameter is a 400 naming it.
 impl From<crate::params::ParamError> for AppError {
     fn from(err: crate::params::ParamError) -> Self {

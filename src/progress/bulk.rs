@@ -408,18 +408,7 @@ pub async fn template(
     client: &impl deadpool_postgres::GenericClient,
     user: &SessionUser,
 ) -> Result<String, DbError> {
-    let rows = client
-        .query(
-            "SELECT s.code, s.status::text, s.progress_pct, s.version, s.actual_start, s.actual_finish
-               FROM site s
-              WHERE s.classification <= $1::text::classification
-                AND (EXISTS (SELECT 1 FROM user_district ud
-                              WHERE ud.user_id = $2 AND ud.district_id = s.district_id)
-                     OR (s.responsible_unit IS NOT NULL AND s.responsible_unit = $3))
-              ORDER BY s.code",
-            &[&user.clearance.code(), &user.id, &user.unit],
-        )
-        .await?;
+    let rows = super::store::updatable_sites(client, user).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| DbError::Data(e.to_string());
     out.write_record(KNOWN).map_err(io)?;
@@ -429,12 +418,12 @@ pub async fn template(
                 .unwrap_or_default()
         };
         out.write_record([
-            r.get::<_, String>(0),
-            r.get::<_, String>(1),
-            r.get::<_, i16>(2).to_string(),
-            r.get::<_, i32>(3).to_string(),
-            date(r.get(4)),
-            date(r.get(5)),
+            r.code,
+            r.status,
+            r.percent.to_string(),
+            r.version.to_string(),
+            date(r.actual_start),
+            date(r.actual_finish),
             String::new(),
             String::new(),
         ])

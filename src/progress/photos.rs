@@ -2,9 +2,6 @@
 //! type says), size-limited, decoded once to learn their size and make a thumbnail.
 
 use sha2::{Digest, Sha256};
-use tokio_postgres::Transaction;
-
-use crate::db::DbError;
 
 /// Largest photo accepted, in bytes.
 pub const MAX_PHOTO_BYTES: usize = 12 * 1024 * 1024;
@@ -120,34 +117,6 @@ impl Photo {
             height: i32::try_from(height).unwrap_or(i32::MAX),
         })
     }
-}
-
-pub async fn insert(
-    tx: &Transaction<'_>,
-    site_id: i64,
-    history_id: i64,
-    user_id: i32,
-    photo: &Photo,
-) -> Result<i64, DbError> {
-    Ok(tx
-        .query_one(
-            "INSERT INTO site_photo (site_id, history_id, content_type, image, thumbnail, width,
-                                     height, sha256, uploaded_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            &[
-                &site_id,
-                &history_id,
-                &photo.content_type,
-                &photo.image,
-                &photo.thumbnail,
-                &photo.width,
-                &photo.height,
-                &photo.sha256,
-                &user_id,
-            ],
-        )
-        .await?
-        .get(0))
 }
 
 #[cfg(test)]

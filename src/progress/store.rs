@@ -296,7 +296,7 @@ pub async fn apply_in(
     let (new_version, history_id, recorded_at): (i32, i64, DateTime<Utc>) =
         (written.get(0), written.get(1), written.get(2));
     for photo in &request.photos {
-        super::photos::insert(tx, site_id, history_id, user.id, photo).await?;
+        insert_photo(tx, site_id, history_id, user.id, photo).await?;
     }
     Ok(Applied {
         state: SiteState {
@@ -362,4 +362,72 @@ pub async fn apply(
     committed_versions(&*client, &mut applied).await?;
     let [applied] = applied;
     Ok(applied)
+}
+
+/// Stores `photo` with the history row it documents; its id.
+pub async fn insert_photo(
+    tx: &Transaction<'_>,
+    site_id: i64,
+    history_id: i64,
+    user_id: i32,
+    photo: &Photo,
+) -> Result<i64, DbError> {
+    Ok(tx
+        .query_one(
+            "INSERT INTO site_photo (site_id, history_id, content_type, image, thumbnail, width,
+                                     height, sha256, uploaded_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            &[
+                &site_id,
+                &history_id,
+                &photo.content_type,
+                &photo.image,
+                &photo.thumbnail,
+                &photo.width,
+                &photo.height,
+                &photo.sha256,
+                &user_id,
+            ],
+        )
+        .await?
+        .get(0))
+}
+
+/// A site of the bulk CSV template, as it stands.
+pub struct TemplateRow {
+    pub code: String,
+    pub status: String,
+    pub percent: i16,
+    pub version: i32,
+    pub actual_start: Option<NaiveDate>,
+    pub actual_finish: Option<NaiveDate>,
+}
+
+/// The sites `user` may update (districts or unit, within clearance), by code.
+pub async fn updatable_sites(
+    client: &impl deadpool_postgres::GenericClient,
+    user: &SessionUser,
+) -> Result<Vec<TemplateRow>, DbError> {
+    Ok(client
+        .query(
+            "SELECT s.code, s.status::text, s.progress_pct, s.version, s.actual_start, s.actual_finish
+               FROM site s
+              WHERE s.classification <= $1::text::classification
+                AND (EXISTS (SELECT 1 FROM user_district ud
+                              WHERE ud.user_id = $2 AND ud.district_id = s.district_id)
+                     OR (s.responsible_unit IS NOT NULL AND s.responsible_unit = $3))
+              ORDER BY s.code",
+            &[&user.clearance.code(), &user.id, &user.unit],
+        )
+        .await?
+        .iter()
+        .map(|r| TemplateRow {
+            code: r.get(0),
+            status: r.get(1),
+            percent: r.get(2),
+            version: r.get(3),
+            actual_start: r.get(4),
+            actual_finish: r.get(5),
+        })
+        .collect())
 }

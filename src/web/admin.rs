@@ -115,39 +115,30 @@ async fn add(
             let text = format!("{} {}", lang.pick("Đã thêm", "Added"), user.username);
             render(&state, &caller, lang, StatusCode::OK, Some((true, &text))).await
         }
-        Err(UserError::Db(e)) => {
-            let text = match AppError::from(e) {
-                AppError::Conflict(_) => lang
-                    .pick("Tên đăng nhập đã có.", "That user name is taken.")
-                    .to_string(),
-                AppError::Unprocessable { .. } => lang
-                    .pick(
-                        "Tên đăng nhập chỉ gồm chữ thường, số, dấu chấm, gạch (2–64 ký tự).",
-                        "User names are 2–64 lower-case letters, digits, dots or dashes.",
-                    )
-                    .to_string(),
-                other => return Err(fail(other)),
-            };
-            render(
-                &state,
-                &caller,
-                lang,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some((false, &text)),
-            )
-            .await
-        }
         Err(e) => {
-            let text = e.to_string();
-            render(
-                &state,
-                &caller,
-                lang,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some((false, &text)),
-            )
-            .await
+            let text = refusal_of_add(lang, e).map_err(fail)?;
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render(&state, &caller, lang, status, Some((false, &text))).await
         }
+    }
+}
+
+/// Why an account was not added, for the page; a failure of kvpt's own is an error.
+fn refusal_of_add(lang: Lang, e: UserError) -> Result<String, AppError> {
+    match e {
+        UserError::Db(e) => match AppError::from(e) {
+            AppError::Conflict(_) => Ok(lang
+                .pick("Tên đăng nhập đã có.", "That user name is taken.")
+                .to_string()),
+            AppError::Unprocessable { .. } => Ok(lang
+                .pick(
+                    "Tên đăng nhập chỉ gồm chữ thường, số, dấu chấm, gạch (2–64 ký tự).",
+                    "User names are 2–64 lower-case letters, digits, dots or dashes.",
+                )
+                .to_string()),
+            other => Err(other),
+        },
+        other => Ok(other.to_string()),
     }
 }
 

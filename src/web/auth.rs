@@ -10,14 +10,13 @@ use axum::{Form, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::caller::Caller;
+use super::caller::{cookie, Caller, SESSION_COOKIE};
 use super::{AppState, PageError};
 use crate::accounts::sessions::{self, LoginOutcome, SESSION_HOURS, WINDOW_MINUTES};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::views;
 
-pub const SESSION_COOKIE: &str = "kvpt_session";
 const LOGIN_CSRF_COOKIE: &str = "kvpt_login_csrf";
 
 pub fn routes() -> Router<AppState> {
@@ -25,19 +24,6 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/api/me", get(me))
-}
-
-/// The value of cookie `name`, if sent.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k == name).then_some(v)
-        })
 }
 
 fn secure(headers: &HeaderMap) -> &'static str {
@@ -163,35 +149,49 @@ async fn login(
     )
     .await
     .map_err(|e| PageError::new(lang, e))?;
+    Ok(answer_login(
+        lang,
+        &next,
+        form.username.trim(),
+        outcome,
+        &headers,
+    ))
+}
+
+/// The answer to a sign-in: the session cookie and a redirect to `next`, or the form again
+/// with why (and, when throttled, when to come back).
+fn answer_login(
+    lang: Lang,
+    next: &str,
+    username: &str,
+    outcome: LoginOutcome,
+    headers: &HeaderMap,
+) -> Response {
     let retry = |status: StatusCode, message: &str| {
         let csrf = sessions::random_token();
         let mut response = (
             status,
-            views::auth::login(lang, &csrf, &next, form.username.trim(), Some(message)),
+            views::auth::login(lang, &csrf, next, username, Some(message)),
         )
             .into_response();
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, &headers),
+            set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, headers),
         );
         response
     };
-    Ok(match outcome {
+    match outcome {
         LoginOutcome::Ok(token) => {
-            let mut response = Redirect::to(&next).into_response();
+            let mut response = Redirect::to(next).into_response();
             let h = response.headers_mut();
+            let hours = i64::from(SESSION_HOURS);
             h.append(
                 header::SET_COOKIE,
-                set_cookie(
-                    SESSION_COOKIE,
-                    &token,
-                    i64::from(SESSION_HOURS) * 3600,
-                    &headers,
-                ),
+                set_cookie(SESSION_COOKIE, &token, hours * 3600, headers),
             );
             h.append(
                 header::SET_COOKIE,
-                set_cookie(LOGIN_CSRF_COOKIE, "", 0, &headers),
+                set_cookie(LOGIN_CSRF_COOKIE, "", 0, headers),
             );
             response
         }
@@ -218,7 +218,7 @@ async fn login(
             );
             response
         }
-    })
+    }
 }
 
 #[derive(Debug, Deserialize)]

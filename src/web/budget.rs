@@ -28,25 +28,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/sites/{code}/budget/{year}/{source}", put(api_put))
 }
 
-impl From<BudgetError> for AppError {
-    fn from(err: BudgetError) -> Self {
-        match err {
-            BudgetError::NotFound(code) => AppError::NotFound(format!("no site '{code}'")),
-            BudgetError::Forbidden(r) => AppError::Forbidden(r),
-            BudgetError::Conflict { .. } => AppError::Conflict(err.to_string()),
-            BudgetError::Rules(f) => AppError::Unprocessable {
-                constraint: f.first().map_or("rules", |f| f.rule).to_string(),
-                message: f
-                    .iter()
-                    .map(|f| f.en.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            },
-            BudgetError::Db(e) => e.into(),
-        }
-    }
-}
-
 fn officer(caller: &Caller) -> Result<&crate::accounts::sessions::SessionUser, AppError> {
     caller.with_role(&[UserRole::BudgetOfficer])
 }
@@ -115,60 +96,17 @@ async fn post(
     let fail = |e: AppError| PageError::new(lang, e);
     let user = officer(&caller).map_err(fail)?.clone();
     caller.check_csrf(Some(&form.csrf)).map_err(fail)?;
-    let mut messages = Vec::new();
-    let mut amount = |name: &str, text: &str| {
-        parse_vnd(text).unwrap_or_else(|| {
-            messages.push(format!(
-                "{name}: {}",
-                lang.pick("không phải số tiền.", "not an amount.")
-            ));
-            0
-        })
-    };
-    let amounts = Amounts {
-        estimate: amount("estimate", &form.estimate),
-        allocated: amount("allocated", &form.allocated),
-        disbursed: amount("disbursed", &form.disbursed),
-        settled: amount("settled", &form.settled),
-    };
-    let year = form.year.trim().parse::<i16>().ok();
-    let source = FundingSource::from_code(form.source.trim());
-    let version = form.version.trim().parse::<i32>().ok();
-    let parsed = match (year, source, version) {
-        (Some(year), Some(source), Some(version)) => Some((year, source, version)),
-        _ => {
-            messages.push(
-                lang.pick(
-                    "Năm, nguồn vốn hoặc phiên bản không hợp lệ.",
-                    "Bad year, source or version.",
-                )
-                .to_string(),
-            );
-            None
+    let line = match line_of(lang, code.clone(), &form) {
+        Ok(line) => line,
+        Err(messages) => {
+            let outcome = Outcome {
+                ok: false,
+                messages,
+                warnings: vec![],
+            };
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return render(&state, &caller, &code, lang, status, Some(&outcome)).await;
         }
-    };
-    let Some((year, source, version)) = parsed.filter(|_| messages.is_empty()) else {
-        let outcome = Outcome {
-            ok: false,
-            messages,
-            warnings: vec![],
-        };
-        return render(
-            &state,
-            &caller,
-            &code,
-            lang,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(&outcome),
-        )
-        .await;
-    };
-    let line = LineUpdate {
-        code: code.clone(),
-        year,
-        source,
-        amounts,
-        version,
     };
     let mut client = state.db().await.map_err(|e| fail(e.into()))?;
     let (status, outcome) = match store::save(&mut client, &user, &line).await {
@@ -195,6 +133,49 @@ async fn post(
         Err(e) => return Err(fail(e.into())),
     };
     render(&state, &caller, &code, lang, status, Some(&outcome)).await
+}
+
+/// The line the form asks for, or what is wrong with it, in the user's language.
+fn line_of(lang: Lang, code: String, form: &LineForm) -> Result<LineUpdate, Vec<String>> {
+    let mut messages = Vec::new();
+    let mut amount = |name: &str, text: &str| {
+        parse_vnd(text).unwrap_or_else(|| {
+            messages.push(format!(
+                "{name}: {}",
+                lang.pick("không phải số tiền.", "not an amount.")
+            ));
+            0
+        })
+    };
+    let amounts = Amounts {
+        estimate: amount("estimate", &form.estimate),
+        allocated: amount("allocated", &form.allocated),
+        disbursed: amount("disbursed", &form.disbursed),
+        settled: amount("settled", &form.settled),
+    };
+    let year = form.year.trim().parse::<i16>().ok();
+    let source = FundingSource::from_code(form.source.trim());
+    let version = form.version.trim().parse::<i32>().ok();
+    let (Some(year), Some(source), Some(version)) = (year, source, version) else {
+        messages.push(
+            lang.pick(
+                "Năm, nguồn vốn hoặc phiên bản không hợp lệ.",
+                "Bad year, source or version.",
+            )
+            .to_string(),
+        );
+        return Err(messages);
+    };
+    if !messages.is_empty() {
+        return Err(messages);
+    }
+    Ok(LineUpdate {
+        code,
+        year,
+        source,
+        amounts,
+        version,
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -21,6 +21,22 @@ use super::AppState;
 use crate::accounts::sessions::{self, SessionUser};
 use crate::domain::{Classification, UserRole};
 use crate::error::AppError;
+
+/// The cookie that carries the session's token.
+pub const SESSION_COOKIE: &str = "kvpt_session";
+
+/// The value of cookie `name`, if sent.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then_some(v)
+        })
+}
 
 /// How long a looked-up session is trusted without asking again.
 const SESSION_TTL: Duration = Duration::from_secs(60);
@@ -162,7 +178,7 @@ impl SessionCache {
 impl AppState {
     /// The caller of a request with these headers.
     pub async fn caller(&self, headers: &HeaderMap) -> Result<Caller, AppError> {
-        let user = match super::auth::cookie(headers, super::auth::SESSION_COOKIE) {
+        let user = match cookie(headers, SESSION_COOKIE) {
             Some(token) if !token.is_empty() => self.session_user(token).await?,
             _ => None,
         };

@@ -315,71 +315,76 @@ async fn csv(
     }
     let d = load(&state, &p).await?;
     let suffix = view.as_of.map(|d| format!("-{d}")).unwrap_or_default();
-    let groups = |rows: &[dashboard::GroupRow], first: &str| {
-        let mut out = vec![[
-            first,
-            "name",
-            "total",
-            "planned",
-            "design",
-            "under_construction",
-            "completed",
-            "handed_over",
-            "suspended",
-            "cancelled",
-            "mean_pct",
-            "weighted_pct",
-            "late",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()];
-        for r in rows {
-            let mut row = vec![r.key.clone(), r.name.clone(), r.total.to_string()];
-            row.extend(r.counts().iter().map(|(_, c)| c.to_string()));
-            row.extend([opt(r.mean_pct), opt(r.weighted_pct), r.late.to_string()]);
-            out.push(row);
-        }
-        out
-    };
     let rows = match table {
-        "by_kind" => groups(&d.by_kind, "kind"),
-        "by_district" => groups(&d.by_district, "district_code"),
+        "by_kind" => group_rows(&d.by_kind, "kind"),
+        "by_district" => group_rows(&d.by_district, "district_code"),
         "plan" => plan_rows(&d.plan),
-        "flags" => vec![
-            vec!["flag".into(), "works".into()],
-            vec!["ahead".into(), d.flags.ahead.to_string()],
-            vec![
-                "settled_not_done".into(),
-                d.flags.settled_not_done.to_string(),
-            ],
-            vec![
-                "done_nothing_disbursed".into(),
-                d.flags.done_nothing_disbursed.to_string(),
-            ],
-            vec!["stale".into(), d.flags.stale.to_string()],
-        ],
-        _ => {
-            let s = &d.search;
-            vec![
-                vec!["measure".into(), "value".into()],
-                vec!["districts_total".into(), s.districts_total.to_string()],
-                vec!["districts_done".into(), s.districts_done.to_string()],
-                vec!["communes_total".into(), s.communes_total.to_string()],
-                vec!["communes_done".into(), s.communes_done.to_string()],
-                vec!["zones".into(), s.zones.to_string()],
-                vec!["zones_concluded".into(), s.zones_concluded.to_string()],
-                vec!["zone_area_ha".into(), format!("{:.1}", s.zone_area_ha)],
-                vec![
-                    "concluded_area_ha".into(),
-                    format!("{:.1}", s.concluded_area_ha),
-                ],
-                vec!["remains_expected".into(), s.remains_expected.to_string()],
-                vec!["remains_found".into(), s.remains_found.to_string()],
-            ]
-        }
+        "flags" => flag_rows(&d.flags),
+        _ => search_rows(&d.search),
     };
     csv_response(&format!("kvpt-{table}{suffix}"), rows)
+}
+
+/// Works by kind or district as CSV rows, `first` naming the key column.
+fn group_rows(rows: &[dashboard::GroupRow], first: &str) -> Vec<Vec<String>> {
+    let head = [
+        first,
+        "name",
+        "total",
+        "planned",
+        "design",
+        "under_construction",
+        "completed",
+        "handed_over",
+        "suspended",
+        "cancelled",
+        "mean_pct",
+        "weighted_pct",
+        "late",
+    ];
+    let mut out = vec![head.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    for r in rows {
+        let mut row = vec![r.key.clone(), r.name.clone(), r.total.to_string()];
+        row.extend(r.counts().iter().map(|(_, c)| c.to_string()));
+        row.extend([opt(r.mean_pct), opt(r.weighted_pct), r.late.to_string()]);
+        out.push(row);
+    }
+    out
+}
+
+fn flag_rows(flags: &dashboard::Flags) -> Vec<Vec<String>> {
+    vec![
+        vec!["flag".into(), "works".into()],
+        vec!["ahead".into(), flags.ahead.to_string()],
+        vec![
+            "settled_not_done".into(),
+            flags.settled_not_done.to_string(),
+        ],
+        vec![
+            "done_nothing_disbursed".into(),
+            flags.done_nothing_disbursed.to_string(),
+        ],
+        vec!["stale".into(), flags.stale.to_string()],
+    ]
+}
+
+fn search_rows(s: &dashboard::Search) -> Vec<Vec<String>> {
+    vec![
+        vec!["measure".into(), "value".into()],
+        vec!["districts_total".into(), s.districts_total.to_string()],
+        vec!["districts_done".into(), s.districts_done.to_string()],
+        vec!["communes_total".into(), s.communes_total.to_string()],
+        vec!["communes_done".into(), s.communes_done.to_string()],
+        vec!["zones".into(), s.zones.to_string()],
+        vec!["zones_concluded".into(), s.zones_concluded.to_string()],
+        vec!["zone_area_ha".into(), format!("{:.1}", s.zone_area_ha)],
+        vec![
+            "concluded_area_ha".into(),
+            format!("{:.1}", s.concluded_area_ha),
+        ],
+        vec!["remains_expected".into(), s.remains_expected.to_string()],
+        vec!["remains_found".into(), s.remains_found.to_string()],
+    ]
 }
 
 /// Open to everyone, whatever the anonymous setting: the directive requires it.

@@ -260,45 +260,47 @@ async fn save_profile(
     .await
     .map_err(|e| fail(e.into()))?;
     drop(client);
-    let (status, ok, text) = match saved {
+    let (status, ok, text) = saved_message(lang, &saved, &checked.name, form.version);
+    let draft = (!ok && form.version == 0).then_some(&form);
+    profiles_render(&state, &caller, lang, status, Some((ok, text)), draft).await
+}
+
+/// What saving profile `name` (from `version`, 0 for a new one) came to, for the page.
+fn saved_message(
+    lang: Lang,
+    saved: &Saved,
+    name: &str,
+    version: i32,
+) -> (StatusCode, bool, String) {
+    match saved {
         Saved::Created => (
             StatusCode::OK,
             true,
-            format!(
-                "{} {}",
-                lang.pick("Đã tạo hồ sơ", "Created profile"),
-                checked.name
-            ),
+            format!("{} {name}", lang.pick("Đã tạo hồ sơ", "Created profile")),
         ),
         Saved::Updated => (
             StatusCode::OK,
             true,
+            format!("{} {name}", lang.pick("Đã lưu hồ sơ", "Saved profile")),
+        ),
+        Saved::Stale if version == 0 => (
+            StatusCode::CONFLICT,
+            false,
             format!(
-                "{} {}",
-                lang.pick("Đã lưu hồ sơ", "Saved profile"),
-                checked.name
+                "{} '{name}'",
+                lang.pick("Đã có hồ sơ tên", "A profile already exists named")
             ),
         ),
         Saved::Stale => (
             StatusCode::CONFLICT,
             false,
-            if form.version == 0 {
-                format!(
-                    "{} '{}'",
-                    lang.pick("Đã có hồ sơ tên", "A profile already exists named"),
-                    checked.name
-                )
-            } else {
-                lang.pick(
-                    "Hồ sơ này vừa được người khác sửa; xem bản mới bên dưới rồi sửa lại.",
-                    "Someone changed this profile meanwhile; see the newer version below and edit again.",
-                )
-                .to_string()
-            },
+            lang.pick(
+                "Hồ sơ này vừa được người khác sửa; xem bản mới bên dưới rồi sửa lại.",
+                "Someone changed this profile meanwhile; see the newer version below and edit again.",
+            )
+            .to_string(),
         ),
-    };
-    let draft = (!ok && form.version == 0).then_some(&form);
-    profiles_render(&state, &caller, lang, status, Some((ok, text)), draft).await
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -15,6 +15,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::caller::Caller;
+use super::multipart::Refusal;
 use super::sites::LangQuery;
 use super::{AppState, PageError};
 use crate::accounts::sessions::SessionUser;
@@ -207,64 +208,28 @@ fn safe_name(name: &str) -> String {
     }
 }
 
-/// Why an upload is not taken; its folder is removed whichever it is.
-enum Refusal {
-    TooLarge,
-    Error(AppError),
-}
-
-impl From<AppError> for Refusal {
-    fn from(e: AppError) -> Self {
-        Refusal::Error(e)
-    }
-}
-
-fn multipart_refusal(field: &str, e: axum::extract::multipart::MultipartError) -> Refusal {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        Refusal::TooLarge
-    } else {
-        Refusal::Error(AppError::bad_request(field, e.body_text()))
-    }
-}
-
 /// The form's text fields, and the files written into `dir` (by their safe names).
 async fn receive(
     multipart: &mut Multipart,
     dir: &std::path::Path,
 ) -> Result<(HashMap<String, String>, Vec<String>), Refusal> {
-    let internal = |e: std::io::Error| Refusal::Error(AppError::Internal(e.into()));
-    let mut fields = HashMap::new();
-    let mut files: Vec<String> = Vec::new();
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| multipart_refusal("form", e))?
-    {
-        let name = field.name().unwrap_or_default().to_string();
-        if name != "file" {
-            let text = field
-                .text()
-                .await
-                .map_err(|e| multipart_refusal(&name, e))?;
-            fields.insert(name, text);
-            continue;
+    let (fields, files) = super::multipart::read(multipart, |field, name| {
+        if field != "file" {
+            return Ok(None);
         }
-        let Some(file_name) = field.file_name().map(safe_name) else {
-            continue;
-        };
-        let mut out = std::fs::File::create(dir.join(&file_name)).map_err(internal)?;
-        while let Some(chunk) = field
-            .chunk()
-            .await
-            .map_err(|e| multipart_refusal("file", e))?
-        {
-            std::io::Write::write_all(&mut out, &chunk).map_err(internal)?;
-        }
-        if !files.contains(&file_name) {
-            files.push(file_name);
+        std::fs::File::create(dir.join(safe_name(name)))
+            .map(Some)
+            .map_err(|e| AppError::Internal(e.into()))
+    })
+    .await?;
+    let mut names: Vec<String> = Vec::new();
+    for file in files {
+        let name = safe_name(&file.name);
+        if !names.contains(&name) {
+            names.push(name);
         }
     }
-    Ok((fields, files))
+    Ok((fields, names))
 }
 
 async fn upload(
@@ -306,7 +271,7 @@ async fn upload(
         Err(refusal) => {
             let _ = std::fs::remove_dir_all(&dir);
             return match refusal {
-                Refusal::TooLarge => Ok(too_large(lang, state.import_max_bytes)),
+                Refusal::TooLarge(_) => Ok(too_large(lang, state.import_max_bytes)),
                 Refusal::Error(e) => Err(fail(e)),
             };
         }
@@ -514,27 +479,7 @@ async fn again(
     caller.check_csrf(Some(&form.csrf)).map_err(fail)?;
     let (user, who) = importer(&state, &caller).await.map_err(fail)?;
     let (report, upload, owner, _) = stored(&state, &user, id).await.map_err(fail)?;
-    let gone = || {
-        fail(AppError::Conflict(
-            lang.pick(
-                "Tệp tải lên không còn (đã ghi hoặc quá một ngày): hãy tải lên lại.",
-                "the upload is gone (written already, or a day old): upload it again",
-            )
-            .into(),
-        ))
-    };
-    let token = upload.ok_or_else(gone)?;
-    if owner != user.id {
-        return Err(fail(AppError::Forbidden(
-            lang.pick(
-                "Chỉ người tải lên mới ghi được tệp này.",
-                "only who uploaded the file may write it",
-            )
-            .into(),
-        )));
-    }
-    let source = std::fs::read_to_string(import::uploads_dir().join(&token).join(".source"))
-        .map_err(|_| gone())?;
+    let (token, source) = kept_upload(lang, upload, owner == user.id).map_err(fail)?;
     let fields: HashMap<String, String> = [
         ("kind", form.kind),
         ("srs", form.srs),
@@ -560,12 +505,43 @@ async fn again(
         &state,
         admitted,
         token.clone(),
-        source.into(),
+        source,
         report.file_name,
         options,
         who,
     );
     Ok(Redirect::to(&format!("/imports/jobs/{token}?lang={}", lang.code())).into_response())
+}
+
+/// The kept upload of a run (its token and the path it was read from): only its uploader
+/// may run it again, and only while it is kept.
+fn kept_upload(
+    lang: Lang,
+    upload: Option<String>,
+    own: bool,
+) -> Result<(String, std::path::PathBuf), AppError> {
+    let gone = || {
+        AppError::Conflict(
+            lang.pick(
+                "Tệp tải lên không còn (đã ghi hoặc quá một ngày): hãy tải lên lại.",
+                "the upload is gone (written already, or a day old): upload it again",
+            )
+            .into(),
+        )
+    };
+    let token = upload.ok_or_else(gone)?;
+    if !own {
+        return Err(AppError::Forbidden(
+            lang.pick(
+                "Chỉ người tải lên mới ghi được tệp này.",
+                "only who uploaded the file may write it",
+            )
+            .into(),
+        ));
+    }
+    let source = std::fs::read_to_string(import::uploads_dir().join(&token).join(".source"))
+        .map_err(|_| gone())?;
+    Ok((token, source.into()))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod imports;
 pub mod limits;
 mod listener;
 mod map;
+mod multipart;
 pub mod negotiate;
 mod page;
 mod progress;

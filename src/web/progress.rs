@@ -3,6 +3,8 @@
 //! `POST /api/progress/bulk`). All go through `progress::store`, so the rules, the
 //! version check and the one transaction are the same whichever way an update comes.
 
+use std::collections::HashMap;
+
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -14,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::caller::Caller;
+use super::multipart::Refusal;
 use super::sites::{visible_site, LangQuery};
 use super::{AppState, PageError};
 use crate::domain::{SiteStatus, UserRole};
@@ -54,25 +57,6 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(bulk_api).layer(DefaultBodyLimit::max(MAX_CSV_BYTES)),
         )
         .route("/api/progress/template.csv", get(template))
-}
-
-impl From<ProgressError> for AppError {
-    fn from(err: ProgressError) -> Self {
-        match err {
-            ProgressError::NotFound(code) => AppError::NotFound(format!("no site '{code}'")),
-            ProgressError::Forbidden(reason) => AppError::Forbidden(reason),
-            ProgressError::Conflict { .. } => AppError::Conflict(err.to_string()),
-            ProgressError::Rules(v) => AppError::Unprocessable {
-                constraint: v.first().map_or("rules", |v| v.rule).to_string(),
-                message: v
-                    .iter()
-                    .map(|v| v.en.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            },
-            ProgressError::Db(e) => e.into(),
-        }
-    }
 }
 
 /// A written update's layer version, so this process's tile cache moves on at once.
@@ -144,6 +128,8 @@ fn form_date(
     })
 }
 
+/// `POST /sites/{code}/progress`: the engineer's form, with photos. Refused values come
+/// back in the form with what was wrong; a newer update by someone else is shown (409).
 async fn form_post(
     State(state): State<AppState>,
     caller: Caller,
@@ -154,89 +140,104 @@ async fn form_post(
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
     let user = engineer(&caller).map_err(fail)?.clone();
-    let mut values = FormValues::default();
-    let mut csrf = String::new();
-    let mut version = String::new();
-    let mut uploads: Vec<(String, Vec<u8>)> = Vec::new();
-    let bad_form = |e: axum::extract::multipart::MultipartError| {
-        fail(AppError::bad_request("form", e.body_text()))
-    };
-    while let Some(field) = multipart.next_field().await.map_err(bad_form)? {
-        let name = field.name().unwrap_or_default().to_string();
-        if name == "photos" {
-            let file_name = field.file_name().unwrap_or("photo").to_string();
-            let bytes = field.bytes().await.map_err(bad_form)?;
-            if !bytes.is_empty() {
-                uploads.push((file_name, bytes.to_vec()));
-            }
-            continue;
-        }
-        let text = field.text().await.map_err(bad_form)?;
-        match name.as_str() {
-            "csrf" => csrf = text,
-            "version" => version = text,
-            "status" => values.status = text,
-            "percent" => values.percent = text,
-            "actual_start" => values.actual_start = text,
-            "actual_finish" => values.actual_finish = text,
-            "note" => values.note = text,
-            "correction_reason" => values.correction_reason = text,
-            _ => {}
-        }
-    }
-    caller.check_csrf(Some(&csrf)).map_err(fail)?;
+    let (fields, files) = super::multipart::read(&mut multipart, |field, _| {
+        Ok((field == "photos").then(Vec::new))
+    })
+    .await
+    .map_err(|refusal| match refusal {
+        Refusal::TooLarge(text) => fail(AppError::bad_request("form", text)),
+        Refusal::Error(e) => fail(e),
+    })?;
+    caller
+        .check_csrf(fields.get("csrf").map(String::as_str))
+        .map_err(fail)?;
     let site = visible_site(&state, &caller, &code).await.map_err(fail)?;
-    values.version = version.trim().parse().unwrap_or(-1);
-    let mut errors: Vec<(String, String)> = Vec::new();
-    if values.version < 1 {
-        errors.push((
-            "version".into(),
-            lang.pick(
-                "Biểu mẫu thiếu phiên bản; hãy tải lại trang.",
-                "The form lost its version; reload the page.",
-            )
-            .into(),
-        ));
-    }
-    let status = SiteStatus::from_code(values.status.trim());
-    if status.is_none() {
-        errors.push((
-            "status".into(),
-            lang.pick("Hãy chọn trạng thái.", "Choose a status.").into(),
-        ));
-    }
-    let percent = values.percent.trim().parse::<i64>();
-    if percent.is_err() {
-        errors.push((
-            "percent".into(),
-            lang.pick(
-                "Tỷ lệ phải là số nguyên từ 0 đến 100.",
-                "Percent is a whole number from 0 to 100.",
-            )
-            .into(),
-        ));
-    }
-    let start = form_date("actual_start", &values.actual_start, lang);
-    let finish = form_date("actual_finish", &values.actual_finish, lang);
-    for e in [&start, &finish]
+    let values = form_values(&fields);
+    let uploads = files
         .into_iter()
-        .filter_map(|r| r.as_ref().err())
-    {
-        errors.push(e.clone());
+        .filter(|f| !f.sink.is_empty())
+        .map(|f| (f.name, f.sink))
+        .collect();
+    let form = FormAgain {
+        lang,
+        site: &site,
+        csrf: &user.csrf_token,
+    };
+    let (update, photos) = match checked_form(lang, &values, uploads).await.map_err(fail)? {
+        Ok(checked) => checked,
+        Err(errors) => {
+            return Ok(form.again(StatusCode::UNPROCESSABLE_ENTITY, &values, &errors, None))
+        }
+    };
+    let request = Request {
+        code: code.clone(),
+        expected_version: values.version,
+        photos,
+        keep: Default::default(),
+        update,
+    };
+    let mut client = state.db().await.map_err(|e| fail(e.into()))?;
+    match store::apply(&mut client, &user, &request, today_in_vietnam()).await {
+        Ok(applied) => {
+            saw(&state, &applied);
+            Ok(Redirect::to(&format!("/sites/{code}?lang={}", lang.code())).into_response())
+        }
+        Err(e) => form.refused(e, values).map_err(fail),
     }
-    if uploads.len() > MAX_PHOTOS {
-        errors.push((
-            "photos".into(),
-            format!(
-                "{} {MAX_PHOTOS}.",
-                lang.pick(
-                    "Tối đa số ảnh mỗi lần:",
-                    "At most this many photos at once:"
-                )
-            ),
-        ));
+}
+
+/// The progress form shown again: what was typed, what was wrong, or a newer update.
+struct FormAgain<'a> {
+    lang: Lang,
+    site: &'a crate::db::sites::SiteDetails,
+    csrf: &'a str,
+}
+
+impl FormAgain<'_> {
+    fn again(
+        &self,
+        status: StatusCode,
+        values: &FormValues,
+        errors: &[(String, String)],
+        newer: Option<&crate::progress::store::HistoryEntry>,
+    ) -> Response {
+        let page =
+            views::sites::progress_form(self.lang, self.site, values, errors, self.csrf, newer);
+        (status, page).into_response()
     }
-    // Decoding pictures is CPU work: off the async threads.
+
+    /// The form again after `apply` refused: the rules broken (422), or the newer update
+    /// (409) with what the engineer typed, now against the newest version, so sending
+    /// again is a decision taken knowingly.
+    fn refused(&self, e: ProgressError, values: FormValues) -> Result<Response, AppError> {
+        match e {
+            ProgressError::Rules(violations) => {
+                let errors: Vec<(String, String)> = violations
+                    .iter()
+                    .map(|v| (v.field.to_string(), v.message(self.lang).to_string()))
+                    .collect();
+                Ok(self.again(StatusCode::UNPROCESSABLE_ENTITY, &values, &errors, None))
+            }
+            ProgressError::Conflict { current, .. } => {
+                let values = FormValues {
+                    version: current.version,
+                    ..values
+                };
+                let newer = current.last_update.as_ref();
+                Ok(self.again(StatusCode::CONFLICT, &values, &[], newer))
+            }
+            e => Err(e.into()),
+        }
+    }
+}
+
+/// The uploaded pictures decoded and checked off the async threads; each refused one is
+/// added to `errors`.
+async fn decoded_photos(
+    lang: Lang,
+    uploads: Vec<(String, Vec<u8>)>,
+    errors: &mut Vec<(String, String)>,
+) -> Result<Vec<Photo>, AppError> {
     let checked = tokio::task::spawn_blocking(move || {
         uploads
             .into_iter()
@@ -244,7 +245,7 @@ async fn form_post(
             .collect::<Vec<_>>()
     })
     .await
-    .map_err(|e| fail(AppError::Internal(e.into())))?;
+    .map_err(|e| AppError::Internal(e.into()))?;
     let mut photos = Vec::new();
     for photo in checked {
         match photo {
@@ -258,77 +259,84 @@ async fn form_post(
             )),
         }
     }
-    let refuse = |status: StatusCode, values: &FormValues, errors: &[(String, String)], newer| {
-        (
-            status,
-            views::sites::progress_form(lang, &site, values, errors, &user.csrf_token, newer),
-        )
-            .into_response()
-    };
-    let (Some(status), Ok(percent), Ok(actual_start), Ok(actual_finish)) =
-        (status, percent, start, finish)
-    else {
-        return Ok(refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &values,
-            &errors,
-            None,
-        ));
-    };
-    if !errors.is_empty() {
-        return Ok(refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &values,
-            &errors,
-            None,
-        ));
+    Ok(photos)
+}
+
+/// The form's fields as typed (a version that is not a number reads as -1).
+fn form_values(fields: &HashMap<String, String>) -> FormValues {
+    let text = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    FormValues {
+        status: text("status"),
+        percent: text("percent"),
+        actual_start: text("actual_start"),
+        actual_finish: text("actual_finish"),
+        note: text("note"),
+        correction_reason: text("correction_reason"),
+        version: text("version").trim().parse().unwrap_or(-1),
     }
-    let request = Request {
-        code: code.clone(),
-        expected_version: values.version,
-        photos,
-        keep: Default::default(),
-        update: Update {
-            status,
-            percent,
-            actual_start,
-            actual_finish,
-            note: Some(values.note.clone()),
-            correction_reason: Some(values.correction_reason.clone()),
-        },
-    };
-    let mut client = state.db().await.map_err(|e| fail(e.into()))?;
-    match store::apply(&mut client, &user, &request, today_in_vietnam()).await {
-        Ok(applied) => {
-            saw(&state, &applied);
-            Ok(Redirect::to(&format!("/sites/{code}?lang={}", lang.code())).into_response())
-        }
-        Err(ProgressError::Rules(violations)) => {
-            let errors: Vec<(String, String)> = violations
-                .iter()
-                .map(|v| (v.field.to_string(), v.message(lang).to_string()))
-                .collect();
-            Ok(refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &values,
-                &errors,
-                None,
+}
+
+/// The update the form asks for and its photos (decoded and checked off the async
+/// threads), or every field that is wrong, in the user's language.
+async fn checked_form(
+    lang: Lang,
+    values: &FormValues,
+    uploads: Vec<(String, Vec<u8>)>,
+) -> Result<Result<(Update, Vec<Photo>), Vec<(String, String)>>, AppError> {
+    let mut errors: Vec<(String, String)> = Vec::new();
+    let mut wrong =
+        |field: &str, vi: &str, en: &str| errors.push((field.into(), lang.pick(vi, en).into()));
+    if values.version < 1 {
+        wrong(
+            "version",
+            "Biểu mẫu thiếu phiên bản; hãy tải lại trang.",
+            "The form lost its version; reload the page.",
+        );
+    }
+    let status = SiteStatus::from_code(values.status.trim());
+    if status.is_none() {
+        wrong("status", "Hãy chọn trạng thái.", "Choose a status.");
+    }
+    let percent = values.percent.trim().parse::<i64>();
+    if percent.is_err() {
+        wrong(
+            "percent",
+            "Tỷ lệ phải là số nguyên từ 0 đến 100.",
+            "Percent is a whole number from 0 to 100.",
+        );
+    }
+    let start = form_date("actual_start", &values.actual_start, lang);
+    let finish = form_date("actual_finish", &values.actual_finish, lang);
+    errors.extend(
+        [&start, &finish]
+            .into_iter()
+            .filter_map(|r| r.as_ref().err())
+            .cloned(),
+    );
+    if uploads.len() > MAX_PHOTOS {
+        let lead = lang.pick(
+            "Tối đa số ảnh mỗi lần:",
+            "At most this many photos at once:",
+        );
+        errors.push(("photos".into(), format!("{lead} {MAX_PHOTOS}.")));
+    }
+    let photos = decoded_photos(lang, uploads, &mut errors).await?;
+    Ok(match (status, percent, start, finish) {
+        (Some(status), Ok(percent), Ok(actual_start), Ok(actual_finish)) if errors.is_empty() => {
+            Ok((
+                Update {
+                    status,
+                    percent,
+                    actual_start,
+                    actual_finish,
+                    note: Some(values.note.clone()),
+                    correction_reason: Some(values.correction_reason.clone()),
+                },
+                photos,
             ))
         }
-        Err(ProgressError::Conflict { current, .. }) => {
-            // Show the newer update; keep what the engineer typed, now against the newest
-            // version, so sending again is a decision taken knowingly.
-            let mut values = values;
-            values.version = current.version;
-            Ok(refuse(
-                StatusCode::CONFLICT,
-                &values,
-                &[],
-                current.last_update.as_ref(),
-            ))
-        }
-        Err(e) => Err(fail(e.into())),
-    }
+        _ => Err(errors),
+    })
 }
 
 /// The JSON body of `PATCH /api/sites/{code}/progress`. Fields left out keep their value.
@@ -373,37 +381,7 @@ async fn api_patch(
     caller.check_csrf(csrf_header(&headers))?;
     let body: PatchBody = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request("body", format!("not a progress update: {e}")))?;
-    let status = match &body.status {
-        Some(s) => SiteStatus::from_code(s).ok_or_else(|| {
-            let known: Vec<&str> = SiteStatus::ALL.iter().map(|s| s.code()).collect();
-            AppError::bad_request(
-                "status",
-                format!("no status '{s}'; statuses are {}", known.join(", ")),
-            )
-        })?,
-        None => SiteStatus::Planned,
-    };
-    // Fields left out keep the site's value, read under the site's lock when applying.
-    let keep = store::Keep {
-        status: body.status.is_none(),
-        percent: body.percent.is_none(),
-        actual_start: body.actual_start.is_none(),
-        actual_finish: body.actual_finish.is_none(),
-    };
-    let request = Request {
-        code: code.clone(),
-        expected_version: body.version,
-        photos: vec![],
-        keep,
-        update: Update {
-            status,
-            percent: body.percent.unwrap_or(0),
-            actual_start: body.actual_start,
-            actual_finish: body.actual_finish,
-            note: body.note,
-            correction_reason: body.correction_reason,
-        },
-    };
+    let request = patch_request(code, body)?;
     let mut client = state.db().await?;
     match store::apply(&mut client, user, &request, today_in_vietnam()).await {
         Ok(applied) => {
@@ -435,6 +413,41 @@ async fn api_patch(
             .into_response()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The update a PATCH body asks for: fields left out keep the site's value (read under the
+/// site's lock when applying).
+fn patch_request(code: String, body: PatchBody) -> Result<Request, AppError> {
+    let status = match &body.status {
+        Some(s) => SiteStatus::from_code(s).ok_or_else(|| {
+            let known: Vec<&str> = SiteStatus::ALL.iter().map(|s| s.code()).collect();
+            AppError::bad_request(
+                "status",
+                format!("no status '{s}'; statuses are {}", known.join(", ")),
+            )
+        })?,
+        None => SiteStatus::Planned,
+    };
+    let keep = store::Keep {
+        status: body.status.is_none(),
+        percent: body.percent.is_none(),
+        actual_start: body.actual_start.is_none(),
+        actual_finish: body.actual_finish.is_none(),
+    };
+    Ok(Request {
+        code,
+        expected_version: body.version,
+        photos: vec![],
+        keep,
+        update: Update {
+            status,
+            percent: body.percent.unwrap_or(0),
+            actual_start: body.actual_start,
+            actual_finish: body.actual_finish,
+            note: body.note,
+            correction_reason: body.correction_reason,
+        },
+    })
 }
 
 async fn template(State(state): State<AppState>, caller: Caller) -> Result<Response, AppError> {

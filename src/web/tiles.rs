@@ -95,49 +95,10 @@ pub async fn answer(state: &AppState, request: Request) -> Response {
 /// It borrows the request (no copy of its headers, no allocation for the path's parts)
 /// and answers a cached tile without touching PostgreSQL.
 async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppError> {
-    // The router matched /tiles/{layer}/{z}/{x}/{y}: four parts after "/tiles/".
-    let mut parts = request.uri().path()["/tiles/".len()..].splitn(4, '/');
-    let (layer, z, x, y) = (
-        parts.next().unwrap_or_default(),
-        parts.next().unwrap_or_default(),
-        parts.next().unwrap_or_default(),
-        parts.next().unwrap_or_default(),
-    );
+    let (layer, coord) = tile_address(request.uri().path())?;
     let headers = request.headers();
-    let layer = TileLayer::from_name(layer).ok_or_else(|| {
-        let known: Vec<&str> = LayerGroup::ALL
-            .iter()
-            .map(|g| g.code())
-            .chain(CONTEXT_LAYERS.iter().map(|l| l.name))
-            .collect();
-        AppError::NotFound(format!(
-            "no layer '{layer}'; layers are {}",
-            known.join(", ")
-        ))
-    })?;
-    let coord = TileCoord::parse(z, x, y, "mvt")
-        .map_err(|e| AppError::bad_request("tile", e.to_string()))?;
     let clearance = state.caller(headers).await?.clearance()?;
-    // `?as_of=yyyy-mm-dd`: statuses as they stood at the end of that day.
-    let as_of = match request.uri().query() {
-        None => None,
-        Some(query) => {
-            let mut as_of = None;
-            for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-                match name.as_ref() {
-                    "as_of" => as_of = crate::params::parse_as_of(Some(&value))?,
-                    other => {
-                        return Err(AppError::bad_request(
-                            other,
-                            "tiles take one parameter, as_of",
-                        ))
-                    }
-                }
-            }
-            as_of
-        }
-    };
-    let as_of_days = as_of.map_or(0, |d| (d - chrono::NaiveDate::default()).num_days() as i32);
+    let as_of = tile_as_of(request.uri().query())?;
     let name = layer.name();
     // The version from the listener when it runs (no database round trip), else read now.
     let version = match state.tiles.version(name) {
@@ -154,7 +115,7 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
         layer: name,
         version,
         clearance: clearance.code(),
-        as_of: as_of_days,
+        as_of: as_of.map_or(0, |d| (d - chrono::NaiveDate::default()).num_days() as i32),
         z: coord.z,
         x: coord.x,
         y: coord.y,
@@ -162,26 +123,7 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
     let (tile, hit) = match state.tiles.get(&key) {
         Some(tile) => (tile, true),
         None => {
-            let bytes = if coord.z < layer.min_zoom() {
-                Vec::new()
-            } else {
-                let client = state.db().await?;
-                match layer {
-                    TileLayer::Sites(group) => {
-                        db::tiles::site_tile(
-                            &client,
-                            group,
-                            coord,
-                            clearance,
-                            as_of.and_then(crate::params::cutoff_of),
-                        )
-                        .await?
-                    }
-                    TileLayer::Context(context) => {
-                        db::tiles::context_tile(&client, context, coord).await?
-                    }
-                }
-            };
+            let bytes = make_tile(state, layer, coord, clearance, as_of).await?;
             let tile = CachedTile::new(Bytes::from(bytes));
             state.tiles.insert(key, tile.clone());
             (tile, false)
@@ -194,25 +136,97 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
     // from memory; after an edit the tile is made again and is a 304 still when what this
     // caller sees did not change.
     let etag = tile.etag.clone();
-    if let Some(asked) = headers.get(header::IF_NONE_MATCH) {
-        let ours = etag
-            .as_bytes()
-            .strip_prefix(b"W/")
-            .unwrap_or(etag.as_bytes());
-        let matches = asked.to_str().is_ok_and(|v| {
-            v.split(',').any(|t| {
-                let t = t.trim();
-                t == "*" || t.trim_start_matches("W/").as_bytes() == ours
-            })
-        });
-        if matches {
-            return Ok(with_cache_headers(
-                StatusCode::NOT_MODIFIED.into_response(),
-                etag,
-                hit,
-            ));
+    if not_modified(headers, &etag) {
+        let response = StatusCode::NOT_MODIFIED.into_response();
+        return Ok(with_cache_headers(response, etag, hit));
+    }
+    Ok(with_cache_headers(tile_response(tile, headers), etag, hit))
+}
+
+/// The layer and tile a path names (the router matched /tiles/{layer}/{z}/{x}/{y}: four
+/// parts after "/tiles/").
+fn tile_address(path: &str) -> Result<(TileLayer, TileCoord), AppError> {
+    let mut parts = path["/tiles/".len()..].splitn(4, '/');
+    let (layer, z, x, y) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let layer = TileLayer::from_name(layer).ok_or_else(|| {
+        let known: Vec<&str> = LayerGroup::ALL
+            .iter()
+            .map(|g| g.code())
+            .chain(CONTEXT_LAYERS.iter().map(|l| l.name))
+            .collect();
+        AppError::NotFound(format!(
+            "no layer '{layer}'; layers are {}",
+            known.join(", ")
+        ))
+    })?;
+    let coord = TileCoord::parse(z, x, y, "mvt")
+        .map_err(|e| AppError::bad_request("tile", e.to_string()))?;
+    Ok((layer, coord))
+}
+
+/// `?as_of=yyyy-mm-dd`: statuses as they stood at the end of that day; tiles take nothing
+/// else.
+fn tile_as_of(query: Option<&str>) -> Result<Option<chrono::NaiveDate>, AppError> {
+    let mut as_of = None;
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match name.as_ref() {
+            "as_of" => as_of = crate::params::parse_as_of(Some(&value))?,
+            other => {
+                return Err(AppError::bad_request(
+                    other,
+                    "tiles take one parameter, as_of",
+                ))
+            }
         }
     }
+    Ok(as_of)
+}
+
+/// A tile from PostGIS (empty below the layer's first zoom).
+async fn make_tile(
+    state: &AppState,
+    layer: TileLayer,
+    coord: TileCoord,
+    clearance: Classification,
+    as_of: Option<chrono::NaiveDate>,
+) -> Result<Vec<u8>, AppError> {
+    if coord.z < layer.min_zoom() {
+        return Ok(Vec::new());
+    }
+    let client = state.db().await?;
+    Ok(match layer {
+        TileLayer::Sites(group) => {
+            let cutoff = as_of.and_then(crate::params::cutoff_of);
+            db::tiles::site_tile(&client, group, coord, clearance, cutoff).await?
+        }
+        TileLayer::Context(context) => db::tiles::context_tile(&client, context, coord).await?,
+    })
+}
+
+/// Whether `If-None-Match` names `etag` (weakly: gzip and identity share it) or `*`.
+fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let Some(asked) = headers.get(header::IF_NONE_MATCH) else {
+        return false;
+    };
+    let ours = etag
+        .as_bytes()
+        .strip_prefix(b"W/")
+        .unwrap_or(etag.as_bytes());
+    asked.to_str().is_ok_and(|v| {
+        v.split(',').any(|t| {
+            let t = t.trim();
+            t == "*" || t.trim_start_matches("W/").as_bytes() == ours
+        })
+    })
+}
+
+/// The tile's bytes, gzipped when the client takes gzip; 204 for an empty tile.
+fn tile_response(tile: CachedTile, headers: &HeaderMap) -> Response {
     let mut response = if tile.raw.is_empty() {
         StatusCode::NO_CONTENT.into_response()
     } else if accepts_gzip(headers) {
@@ -234,7 +248,7 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
     response
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    Ok(with_cache_headers(response, etag, hit))
+    response
 }
 
 /// True when `Accept-Encoding` lists gzip (or `*`) without `q=0`.
@@ -296,32 +310,7 @@ async fn tilejson(
     let as_of = crate::params::parse_as_of(query.as_of.as_deref())?;
     let suffix = as_of.map(|d| format!("?as_of={d}")).unwrap_or_default();
     let client = state.db().await?;
-    let (fields, bounds) = match layer {
-        TileLayer::Sites(group) => (
-            vec![
-                "id",
-                "code",
-                "name",
-                "kind",
-                "status",
-                "percent",
-                "phase",
-                "district",
-                "district_code",
-            ],
-            db::features::extent(
-                &client,
-                db::features::Collection::Sites(Some(group)),
-                Some(clearance),
-            )
-            .await?
-            .0,
-        ),
-        TileLayer::Context(context) => (
-            context.fields(),
-            db::tiles::context_layer_bounds(&client, context).await?,
-        ),
-    };
+    let (fields, bounds) = layer_fields_and_bounds(&client, layer, clearance).await?;
     let base = super::negotiate::base_url(&headers);
     let fields: serde_json::Map<String, Value> = fields
         .into_iter()
@@ -347,6 +336,40 @@ async fn tilejson(
         "attribution": "kvpt; boundaries dvhcvn (GPL-3.0), Natural Earth, GSHHG",
         "vector_layers": [{ "id": name, "fields": fields }],
     })))
+}
+
+/// A layer's attributes, and the bounds of what `clearance` sees of it.
+async fn layer_fields_and_bounds(
+    client: &deadpool_postgres::Object,
+    layer: TileLayer,
+    clearance: Classification,
+) -> Result<(Vec<&'static str>, Option<[f64; 4]>), AppError> {
+    Ok(match layer {
+        TileLayer::Sites(group) => {
+            let sites = db::features::Collection::Sites(Some(group));
+            let fields = vec![
+                "id",
+                "code",
+                "name",
+                "kind",
+                "status",
+                "percent",
+                "phase",
+                "district",
+                "district_code",
+            ];
+            (
+                fields,
+                db::features::extent(client, sites, Some(clearance))
+                    .await?
+                    .0,
+            )
+        }
+        TileLayer::Context(context) => (
+            context.fields(),
+            db::tiles::context_layer_bounds(client, context).await?,
+        ),
+    })
 }
 
 #[cfg(test)]

@@ -503,20 +503,7 @@ async fn import(
     }
     progress.enter(Progress::WRITING);
     stage::write(&tx, &finals, who, id, file_name).await?;
-    tx.execute(
-        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, after)
-         VALUES ($1, $2, 'import', 'import', $3, $4)",
-        &[
-            &who.user_id,
-            &who.name,
-            &id.to_string(),
-            &serde_json::json!({
-                "file": file_name, "inserted": report.counts.insert, "updated": report.counts.update,
-                "unchanged": report.counts.unchanged,
-            }),
-        ],
-    )
-    .await?;
+    stage::audit(&tx, who, id, file_name, &report.counts).await?;
     tx.commit().await?;
     report.outcome = "committed".into();
     Ok(report)

@@ -403,3 +403,28 @@ pub async fn write(
     tx.execute("SELECT bulk_load_done()", &[]).await?;
     Ok((inserted, updated))
 }
+
+/// The import's own audit row: the file and what it did.
+pub async fn audit(
+    tx: &Transaction<'_>,
+    who: &Importer,
+    import_id: i64,
+    file_name: &str,
+    counts: &super::Counts,
+) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, after)
+         VALUES ($1, $2, 'import', 'import', $3, $4)",
+        &[
+            &who.user_id,
+            &who.name,
+            &import_id.to_string(),
+            &serde_json::json!({
+                "file": file_name, "inserted": counts.insert, "updated": counts.update,
+                "unchanged": counts.unchanged,
+            }),
+        ],
+    )
+    .await?;
+    Ok(())
+}

@@ -332,159 +332,185 @@ async fn items_page(
     let client = state.db().await?;
     let page = match collection {
         Collection::Sites(group) => {
-            if let Some(group) = group {
-                if let Some(kind) = query.kinds.iter().find(|k| k.layer_group() != group) {
-                    return Err(AppError::bad_request(
-                        "kind",
-                        format!("'{}' is not in collection '{id}'", kind.code()),
-                    ));
-                }
-            }
-            let (district_ids, foreign_area_ids) =
-                match db::features::resolve_districts(&client, &query.districts).await? {
-                    Ok(ids) => ids,
-                    Err(reason) => return Err(AppError::bad_request("district", reason)),
-                };
-            let filter = SiteFilter {
-                group,
-                kinds: query.kinds.clone(),
-                statuses: query.statuses.clone(),
-                district_ids,
-                foreign_area_ids,
-                phases: query.phases.clone(),
-                q: query.q.clone(),
-                bbox: query.bbox,
-                datetime: query.datetime,
-                clearance: Some(clearance),
-            };
-            let key = state.matched.key(&state.tiles, &filter);
-            let ids = match key.as_ref().and_then(|k| state.matched.get(k)) {
-                Some(ids) => ids,
-                None => {
-                    let ids = std::sync::Arc::new(
-                        db::features::matching_site_ids(&client, &filter).await?,
-                    );
-                    if let Some(key) = key {
-                        state.matched.insert(key, ids.clone());
-                    }
-                    ids
-                }
-            };
-            let start = (query.offset as usize).min(ids.len());
-            let end = (start + query.limit as usize).min(ids.len());
-            db::features::FeaturePage {
-                matched: ids.len() as i64,
-                features: db::features::site_features(&client, &ids[start..end], query.crs).await?,
-            }
+            sites_page(state, &client, group, &query, clearance, id).await?
         }
         Collection::Context(layer) => {
-            db::features::context_page(
-                &client,
-                layer,
-                query.bbox.as_ref(),
-                query.crs,
-                query.limit,
-                query.offset,
-            )
-            .await?
+            let bbox = query.bbox.as_ref();
+            db::features::context_page(&client, layer, bbox, query.crs, query.limit, query.offset)
+                .await?
         }
     };
-    let base = base_url(headers);
-    let path = format!("{base}/collections/{id}/items");
     let returned = page.features.len() as i64;
-    let mut links = vec![
-        link(
-            format!("{path}?{}", query_with(pairs, query.offset, Some("json"))),
-            "self",
-            GEOJSON,
-            "This page",
-        ),
-        link(
-            format!("{path}?{}", query_with(pairs, query.offset, Some("html"))),
-            "alternate",
-            "text/html",
-            "This page as HTML",
-        ),
-        link(
-            format!("{base}/collections/{id}"),
-            "collection",
-            "application/json",
-            "The collection",
-        ),
-    ];
-    let f = match format {
-        Format::Json => "json",
-        Format::Html => "html",
-    };
-    let kind = if format == Format::Json {
-        GEOJSON
-    } else {
-        "text/html"
-    };
-    let next = (query.offset + returned < page.matched && returned > 0).then(|| {
-        format!(
-            "{path}?{}",
-            query_with(pairs, query.offset + returned, Some(f))
-        )
-    });
-    let prev = (query.offset > 0).then(|| {
-        format!(
-            "{path}?{}",
-            query_with(pairs, (query.offset - query.limit).max(0), Some(f))
-        )
-    });
-    if let Some(href) = &next {
-        links.push(link(href.clone(), "next", kind, "Next page"));
-    }
-    if let Some(href) = &prev {
-        links.push(link(href.clone(), "prev", kind, "Previous page"));
-    }
+    let links = PageLinks::new(
+        &base_url(headers),
+        id,
+        pairs,
+        &query,
+        returned,
+        page.matched,
+        format,
+    );
     let response = match format {
-        Format::Json => {
-            let head = json!({
-                "type": "FeatureCollection",
-                "numberMatched": page.matched,
-                "numberReturned": returned,
-                "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "links": links,
-            })
-            .to_string();
-            let mut body = String::with_capacity(
-                head.len() + page.features.iter().map(|f| f.len() + 1).sum::<usize>() + 16,
-            );
-            body.push_str(&head[..head.len() - 1]);
-            body.push_str(",\"features\":[");
-            for (i, feature) in page.features.iter().enumerate() {
-                if i > 0 {
-                    body.push(',');
-                }
-                body.push_str(feature);
-            }
-            body.push_str("]}");
-            json_response(GEOJSON, body)
-        }
-        Format::Html => {
-            let features: Vec<Value> = page
-                .features
-                .iter()
-                .filter_map(|f| serde_json::from_str(f).ok())
-                .collect();
-            views::features::items(
-                lang,
-                collection,
-                &views::features::ItemsPage {
-                    features: &features,
-                    matched: page.matched,
-                    offset: query.offset,
-                    next: next.as_deref(),
-                    prev: prev.as_deref(),
-                    crs: query.crs,
-                },
-            )
-            .into_response()
-        }
+        Format::Json => geojson_page(&page, returned, &links.all),
+        Format::Html => html_page(lang, collection, &page, &query, &links),
     };
     Ok(with_crs(response, query.crs))
+}
+
+/// The page as HTML.
+fn html_page(
+    lang: Lang,
+    collection: Collection,
+    page: &db::features::FeaturePage,
+    query: &ItemsQuery,
+    links: &PageLinks,
+) -> Response {
+    let features: Vec<Value> = page
+        .features
+        .iter()
+        .filter_map(|f| serde_json::from_str(f).ok())
+        .collect();
+    let items = views::features::ItemsPage {
+        features: &features,
+        matched: page.matched,
+        offset: query.offset,
+        next: links.next.as_deref(),
+        prev: links.prev.as_deref(),
+        crs: query.crs,
+    };
+    views::features::items(lang, collection, &items).into_response()
+}
+
+/// A page of works of `group` matching `query`: the matching ids (kept between pages of
+/// one query), then the features of this page's slice.
+async fn sites_page(
+    state: &AppState,
+    client: &deadpool_postgres::Object,
+    group: Option<crate::domain::LayerGroup>,
+    query: &ItemsQuery,
+    clearance: Classification,
+    id: &str,
+) -> Result<db::features::FeaturePage, AppError> {
+    if let Some(kind) = group.and_then(|g| query.kinds.iter().find(|k| k.layer_group() != g)) {
+        return Err(AppError::bad_request(
+            "kind",
+            format!("'{}' is not in collection '{id}'", kind.code()),
+        ));
+    }
+    let (district_ids, foreign_area_ids) =
+        db::features::resolve_districts(client, &query.districts)
+            .await?
+            .map_err(|reason| AppError::bad_request("district", reason))?;
+    let filter = SiteFilter {
+        group,
+        kinds: query.kinds.clone(),
+        statuses: query.statuses.clone(),
+        district_ids,
+        foreign_area_ids,
+        phases: query.phases.clone(),
+        q: query.q.clone(),
+        bbox: query.bbox,
+        datetime: query.datetime,
+        clearance: Some(clearance),
+    };
+    let key = state.matched.key(&state.tiles, &filter);
+    let ids = match key.as_ref().and_then(|k| state.matched.get(k)) {
+        Some(ids) => ids,
+        None => {
+            let ids = std::sync::Arc::new(db::features::matching_site_ids(client, &filter).await?);
+            if let Some(key) = key {
+                state.matched.insert(key, ids.clone());
+            }
+            ids
+        }
+    };
+    let start = (query.offset as usize).min(ids.len());
+    let end = (start + query.limit as usize).min(ids.len());
+    Ok(db::features::FeaturePage {
+        matched: ids.len() as i64,
+        features: db::features::site_features(client, &ids[start..end], query.crs).await?,
+    })
+}
+
+/// A page's links: itself, as HTML, its collection, and the next and previous pages.
+struct PageLinks {
+    all: Vec<Value>,
+    next: Option<String>,
+    prev: Option<String>,
+}
+
+impl PageLinks {
+    fn new(
+        base: &str,
+        id: &str,
+        pairs: &[(String, String)],
+        query: &ItemsQuery,
+        returned: i64,
+        matched: i64,
+        format: Format,
+    ) -> Self {
+        let path = format!("{base}/collections/{id}/items");
+        let mut all = vec![
+            link(
+                format!("{path}?{}", query_with(pairs, query.offset, Some("json"))),
+                "self",
+                GEOJSON,
+                "This page",
+            ),
+            link(
+                format!("{path}?{}", query_with(pairs, query.offset, Some("html"))),
+                "alternate",
+                "text/html",
+                "This page as HTML",
+            ),
+            link(
+                format!("{base}/collections/{id}"),
+                "collection",
+                "application/json",
+                "The collection",
+            ),
+        ];
+        let (f, kind) = match format {
+            Format::Json => ("json", GEOJSON),
+            Format::Html => ("html", "text/html"),
+        };
+        let at = |offset: i64| format!("{path}?{}", query_with(pairs, offset, Some(f)));
+        let next = (query.offset + returned < matched && returned > 0)
+            .then(|| at(query.offset + returned));
+        let prev = (query.offset > 0).then(|| at((query.offset - query.limit).max(0)));
+        if let Some(href) = &next {
+            all.push(link(href.clone(), "next", kind, "Next page"));
+        }
+        if let Some(href) = &prev {
+            all.push(link(href.clone(), "prev", kind, "Previous page"));
+        }
+        Self { all, next, prev }
+    }
+}
+
+/// The page as a GeoJSON FeatureCollection, its features spliced in as PostGIS wrote them.
+fn geojson_page(page: &db::features::FeaturePage, returned: i64, links: &[Value]) -> Response {
+    let head = json!({
+        "type": "FeatureCollection",
+        "numberMatched": page.matched,
+        "numberReturned": returned,
+        "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "links": links,
+    })
+    .to_string();
+    let mut body = String::with_capacity(
+        head.len() + page.features.iter().map(|f| f.len() + 1).sum::<usize>() + 16,
+    );
+    body.push_str(&head[..head.len() - 1]);
+    body.push_str(",\"features\":[");
+    for (i, feature) in page.features.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(feature);
+    }
+    body.push_str("]}");
+    json_response(GEOJSON, body)
 }
 
 async fn item(
@@ -508,20 +534,7 @@ async fn item(
         };
         let collection = find_collection(&id)?;
         let client = state.db().await?;
-        let found = match collection {
-            Collection::Sites(group) => {
-                db::features::site_feature(&client, group, &feature, crs, Some(clearance)).await?
-            }
-            Collection::Context(layer) => match feature.parse::<i32>() {
-                Ok(n) => db::features::context_feature(&client, layer, n, crs).await?,
-                Err(_) => None,
-            },
-        };
-        let text = found.ok_or_else(|| {
-            AppError::NotFound(format!("no feature '{feature}' in collection '{id}'"))
-        })?;
-        let mut value: Value = serde_json::from_str(&text)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("feature JSON: {e}")))?;
+        let mut value = find_feature(&client, collection, &id, &feature, crs, clearance).await?;
         let base = base_url(&headers);
         let href = format!("{base}/collections/{id}/items/{}", encode_segment(&feature));
         value["links"] = json!([
@@ -547,6 +560,31 @@ async fn item(
     }
     .await;
     result.unwrap_or_else(|e| fail(format, lang, e))
+}
+
+/// Feature `feature` of collection `id` as JSON, if `clearance` may see it.
+async fn find_feature(
+    client: &deadpool_postgres::Object,
+    collection: Collection,
+    id: &str,
+    feature: &str,
+    crs: Crs,
+    clearance: Classification,
+) -> Result<Value, AppError> {
+    let found = match collection {
+        Collection::Sites(group) => {
+            db::features::site_feature(client, group, feature, crs, Some(clearance)).await?
+        }
+        Collection::Context(layer) => match feature.parse::<i32>() {
+            Ok(n) => db::features::context_feature(client, layer, n, crs).await?,
+            Err(_) => None,
+        },
+    };
+    let text = found.ok_or_else(|| {
+        AppError::NotFound(format!("no feature '{feature}' in collection '{id}'"))
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("feature JSON: {e}")))
 }
 
 /// A path segment with everything but unreserved characters percent-encoded.
