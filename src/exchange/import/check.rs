@@ -107,310 +107,41 @@ pub struct Outcome {
 
 /// Checks `row` against what was `found`, for `who`, on `today`.
 pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) -> Outcome {
-    let mut errors = std::mem::take(&mut row.errors);
-    let mut warnings = Vec::new();
+    let errors = std::mem::take(&mut row.errors);
     let kind_unreadable = errors.iter().any(|e| e.field == "kind");
-    let mut err = |field: &str, vi: String, en: String| errors.push(Problem::new(field, vi, en));
-    let existing = found.existing.as_ref();
-    // The code.
-    let code = row.code.clone().unwrap_or_default();
-    if code.is_empty() {
-        err("code", "Thiếu mã công trình.".into(), "missing code".into());
-    } else if !looks_like_code(&code) {
-        err(
-            "code",
-            format!("Mã “{code}” không đúng dạng (ví dụ CHOT-TBI-0012)."),
-            format!("code '{code}' is not shaped like CHOT-TBI-0012"),
-        );
-    }
-    if found.same_code_rows.len() > 1 {
-        let others: Vec<String> = found
-            .same_code_rows
-            .iter()
-            .filter(|&&r| r as usize != row.row)
-            .map(|r| r.to_string())
-            .collect();
-        err(
-            "code",
-            format!("Mã “{code}” lặp lại ở các dòng {}.", others.join(", ")),
-            format!("code '{code}' appears again in rows {}", others.join(", ")),
-        );
-    }
+    let mut c = Checked {
+        row: &row,
+        found: &found,
+        existing: found.existing.as_ref(),
+        who,
+        code: row.code.clone().unwrap_or_default(),
+        errors,
+        warnings: Vec::new(),
+    };
+    c.code();
     // A row without a geometry can only update a work: when its code names none the
     // importer may see, that is all there is to say. A work above their clearance reads
     // exactly like no work (`existing` is `None` for it).
-    if existing.is_none() && row.wkb.is_none() && looks_like_code(&code) {
-        err(
+    if c.existing.is_none() && row.wkb.is_none() && looks_like_code(&c.code) {
+        let code = c.code.clone();
+        c.err(
             "code",
             format!("Không có công trình nào mang mã “{code}” (công trình mới cần có hình học, loại và tên)."),
             format!("no work has code '{code}' (a new work needs a geometry, a kind and a name)"),
         );
-        return refused(errors, warnings);
+        return refused(c.errors, c.warnings);
     }
-    // The kind.
-    let kind = match (row.kind, existing) {
-        (Some(k), Some(e)) if k.code() != e.kind => {
-            err(
-                "kind",
-                format!(
-                    "Mã “{code}” là một {} trong kvpt, tệp ghi {}: không đổi loại công trình bằng nhập tệp.",
-                    SiteKind::from_code(&e.kind).map_or(e.kind.as_str(), |k| k.label(crate::i18n::Lang::Vi)),
-                    k.label(crate::i18n::Lang::Vi)
-                ),
-                format!(
-                    "code '{code}' is a {} in kvpt but the file says {}: an import does not change a work's kind",
-                    e.kind,
-                    k.code()
-                ),
-            );
-            None
-        }
-        (Some(k), _) => Some(k),
-        (None, Some(e)) => SiteKind::from_code(&e.kind),
-        (None, None) => {
-            if !kind_unreadable {
-                err(
-                    "kind",
-                    "Thiếu loại công trình (cột kind hoặc chọn loại cho cả tệp).".into(),
-                    "missing kind (a kind column, or a kind for the whole file)".into(),
-                );
-            }
-            None
-        }
-    };
-    if let (Some(k), None) = (kind, existing) {
-        if !code.is_empty() && !code.starts_with(&format!("{}-", k.code_prefix())) {
-            err(
-                "code",
-                format!(
-                    "Mã công trình mới loại này phải bắt đầu bằng “{}-”.",
-                    k.code_prefix()
-                ),
-                format!(
-                    "a new work of this kind needs a code starting '{}-'",
-                    k.code_prefix()
-                ),
-            );
-        }
-    }
-    // The geometry.
-    let has_geometry = row.wkb.is_some();
-    if !has_geometry {
-        if existing.is_none() {
-            err(
-                "geometry",
-                "Thiếu hình học (tọa độ) cho công trình mới.".into(),
-                "a new work needs a geometry".into(),
-            );
-        }
-    } else if found.empty {
-        err("geometry", "Hình học rỗng.".into(), "empty geometry".into());
-    } else if !found.valid {
-        let reason = found.reason.clone().unwrap_or_default();
-        let (vi_at, en_at) = match found.location {
-            Some([x, y, lon, lat]) => (
-                format!(" tại {x:.3}, {y:.3} (≈ {lat:.6}°N {lon:.6}°E)"),
-                format!(" at {x:.3}, {y:.3} (≈ {lat:.6}°N {lon:.6}°E)"),
-            ),
-            None => (String::new(), String::new()),
-        };
-        err(
-            "geometry",
-            format!("Hình học không hợp lệ: {reason}{vi_at}."),
-            format!("invalid geometry: {reason}{en_at}"),
-        );
-    } else {
-        let family = found.family.clone().unwrap_or_default();
-        if let Some(k) = kind {
-            if !k.families().iter().any(|f| f.code() == family) {
-                let allowed: Vec<&str> = k.families().iter().map(|f| f.code()).collect();
-                err(
-                    "geometry",
-                    format!(
-                        "Loại “{}” cần hình học {}, tệp có {}.",
-                        k.label(crate::i18n::Lang::Vi),
-                        allowed
-                            .iter()
-                            .map(|f| family_vi(f))
-                            .collect::<Vec<_>>()
-                            .join(" hoặc "),
-                        family_vi(&family)
-                    ),
-                    format!(
-                        "a {} needs a {} geometry, the file has {family}",
-                        k.code(),
-                        allowed.join(" or ")
-                    ),
-                );
-            }
-        }
-        if !found.inside {
-            let km = found
-                .outside_km
-                .map(|d| format!("{d:.1}"))
-                .unwrap_or_default();
-            let zone = kind == Some(SiteKind::RemainsSearchZone);
-            err(
-                "geometry",
-                if zone {
-                    format!(
-                        "Nằm ngoài tỉnh Tây Ninh và các tỉnh Campuchia giáp biên ({} km).",
-                        km.replace('.', ",")
-                    )
-                } else {
-                    format!(
-                        "Nằm ngoài tỉnh Tây Ninh ({} km ngoài ranh giới, cho phép {} km).",
-                        km.replace('.', ","),
-                        super::PROVINCE_BUFFER_M / 1000
-                    )
-                },
-                if zone {
-                    format!("outside Tây Ninh and the bordering Cambodian provinces ({km} km)")
-                } else {
-                    format!(
-                        "outside Tây Ninh province ({km} km beyond its boundary; {} km allowed)",
-                        super::PROVINCE_BUFFER_M / 1000
-                    )
-                },
-            );
-        }
-        if found.closed_to_polygon {
-            warnings.push(Problem::new(
-                "geometry",
-                "Đường khép kín được đọc thành vùng.",
-                "a closed line was read as a polygon",
-            ));
-        }
-    }
-    // Who may write it.
-    if let Some(districts) = &who.districts {
-        let outside = |d: Option<i32>| d.is_none_or(|d| !districts.contains(&d));
-        let moved_out = has_geometry && found.valid && outside(found.district_id);
-        if existing.is_some_and(|e| outside(e.district_id)) || moved_out {
-            err(
-                "district",
-                "Công trình ngoài các huyện bạn được giao.".into(),
-                "the work lies outside your districts".into(),
-            );
-        }
-    }
-    if let Some(c) = row.classification {
-        if c > who.clearance {
-            err(
-                "classification",
-                "Độ mật cao hơn mức bạn được phép.".into(),
-                "classification above your clearance".into(),
-            );
-        } else if let Some(e) = existing.filter(|e| !e.classification.may_become(c, who.declassify))
-        {
-            err(
-                "classification",
-                format!(
-                    "Chỉ quản trị viên được hạ độ mật ({} → {}); bạn chỉ được giữ hoặc nâng.",
-                    e.classification.label(crate::i18n::Lang::Vi),
-                    c.label(crate::i18n::Lang::Vi)
-                ),
-                format!(
-                    "only an administrator may lower a work's classification ({} → {}); you may keep or raise it",
-                    e.classification.code(),
-                    c.code()
-                ),
-            );
-        }
-    }
-    // Numbers and dates.
-    if let Some(p) = row.phase {
-        if !(1..=9).contains(&p) {
-            err(
-                "phase",
-                format!("Giai đoạn phải từ 1 đến 9 (nhận {p})."),
-                format!("phase must be 1–9 (got {p})"),
-            );
-        }
-    }
-    for (field, value) in [
-        ("remains_expected", row.remains_expected),
-        ("remains_found", row.remains_found),
-    ] {
-        if value.is_some_and(|v| !(0..=i64::from(i32::MAX)).contains(&v)) {
-            err(
-                field,
-                format!("Số hài cốt không hợp lệ ({}).", value.unwrap_or(0)),
-                format!("{field} out of range ({})", value.unwrap_or(0)),
-            );
-        }
-    }
-    if row.area_ha.is_some_and(|a| !(0.0..=1e9).contains(&a)) {
-        err(
-            "area_concluded_ha",
-            "Diện tích không hợp lệ.".into(),
-            "area out of range".into(),
-        );
-    }
-    // Exports write zeros (or nulls) there for other works: only a figure is an error.
-    let zone_given = row.remains_expected.is_some_and(|v| v != 0)
-        || row.remains_found.is_some_and(|v| v != 0)
-        || row.area_ha.is_some_and(|v| v != 0.0);
-    if zone_given && kind.is_some_and(|k| k != SiteKind::RemainsSearchZone) {
-        err(
-            "remains_expected",
-            "Số liệu tìm kiếm hài cốt chỉ dành cho khu vực tìm kiếm.".into(),
-            "remains figures belong to search zones only".into(),
-        );
-    }
-    if let (Some(e), Some(v)) = (existing, row.version) {
-        if v != i64::from(e.version) {
-            err(
-                "version",
-                format!("Công trình đã được cập nhật sau khi xuất tệp (phiên bản tệp {v}, hiện tại {}).", e.version),
-                format!("the work changed after this file was made (file version {v}, now {})", e.version),
-            );
-        }
-    }
-    let pick = |given: Option<NaiveDate>, old: Option<NaiveDate>| given.or(old);
-    let planned = (
-        pick(row.planned_start, existing.and_then(|e| e.planned_start)),
-        pick(row.planned_finish, existing.and_then(|e| e.planned_finish)),
-    );
-    if let (Some(s), Some(f)) = planned {
-        if f < s {
-            err(
-                "planned_finish",
-                "Ngày hoàn thành dự kiến trước ngày khởi công.".into(),
-                "planned finish before planned start".into(),
-            );
-        }
-    }
-    // Progress, by the rules every update keeps.
-    let current = rules::Progress {
-        status: existing.map_or(SiteStatus::Planned, |e| e.status),
-        percent: existing.map_or(0, |e| e.percent),
-        actual_start: existing.and_then(|e| e.actual_start),
-        actual_finish: existing.and_then(|e| e.actual_finish),
-    };
-    let progress_given = row.status.is_some()
-        || row.percent.is_some()
-        || row.actual_start.is_some()
-        || row.actual_finish.is_some();
-    let update = rules::Update {
-        status: row.status.unwrap_or(current.status),
-        percent: row.percent.unwrap_or(i64::from(current.percent)),
-        actual_start: row.actual_start.or(current.actual_start),
-        actual_finish: row.actual_finish.or(current.actual_finish),
-        note: row.note.clone(),
-        correction_reason: row.correction_reason.clone(),
-    };
-    if progress_given {
-        for v in rules::check(&current, &update, today) {
-            errors.push(Problem::new(v.field, v.vi, v.en));
-        }
-    }
+    let kind = c.kind(kind_unreadable);
+    c.geometry(kind);
+    c.access();
+    let planned = c.numbers_and_dates(kind);
+    let update = c.progress(today);
     let name = row
         .name
         .clone()
-        .or_else(|| existing.map(|e| e.name.clone()));
+        .or_else(|| c.existing.map(|e| e.name.clone()));
     if name.is_none() {
-        errors.push(Problem::new(
+        c.errors.push(Problem::new(
             "name",
             "Thiếu tên cho công trình mới.",
             "a new work needs a name",
@@ -418,157 +149,524 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
     }
     // A new work's code held by a work the importer may not see: said only when nothing
     // else is wrong, so the row reads like one whose code is free in every other case.
-    if errors.is_empty() && found.code_taken {
-        errors.push(Problem::new(
+    if c.errors.is_empty() && found.code_taken {
+        let code = c.code.clone();
+        c.errors.push(Problem::new(
             "code",
             format!("Mã “{code}” đã được dùng; hãy chọn mã khác."),
             format!("code '{code}' is taken; choose another"),
         ));
     }
-    if !errors.is_empty() {
-        return refused(errors, warnings);
-    }
-    let kind = kind.expect("checked above");
-    // What changes.
-    let mut changes = Vec::new();
-    let mut note_change = |field: &str, changed: bool| {
-        if changed {
-            changes.push(field.to_string());
-        }
+    let Some(kind) = kind.filter(|_| c.errors.is_empty()) else {
+        return refused(c.errors, c.warnings);
     };
-    let e = existing;
-    let differs = |given: bool, same: bool| given && !same;
-    note_change(
-        "name",
-        differs(
-            row.name.is_some(),
-            e.is_some_and(|e| Some(&e.name) == row.name.as_ref()),
-        ),
-    );
-    note_change(
-        "name_en",
-        differs(
-            row.name_en.is_some(),
-            e.is_some_and(|e| e.name_en == row.name_en),
-        ),
-    );
-    note_change(
-        "status",
-        differs(
-            row.status.is_some(),
-            e.is_some_and(|e| Some(e.status) == row.status),
-        ),
-    );
-    note_change(
-        "percent",
-        differs(
-            row.percent.is_some(),
-            e.is_some_and(|e| Some(i64::from(e.percent)) == row.percent),
-        ),
-    );
-    note_change(
-        "phase",
-        differs(
-            row.phase.is_some(),
-            e.is_some_and(|e| e.phase.map(i64::from) == row.phase),
-        ),
-    );
-    note_change(
-        "programme",
-        differs(
-            row.programme.is_some(),
-            e.is_some_and(|e| Some(e.programme) == row.programme),
-        ),
-    );
-    note_change(
-        "responsible_unit",
-        differs(row.unit.is_some(), e.is_some_and(|e| e.unit == row.unit)),
-    );
-    note_change(
-        "classification",
-        differs(
-            row.classification.is_some(),
-            e.is_some_and(|e| Some(e.classification) == row.classification),
-        ),
-    );
-    note_change(
-        "planned_start",
-        differs(
-            row.planned_start.is_some(),
-            e.is_some_and(|e| e.planned_start == row.planned_start),
-        ),
-    );
-    note_change(
-        "planned_finish",
-        differs(
-            row.planned_finish.is_some(),
-            e.is_some_and(|e| e.planned_finish == row.planned_finish),
-        ),
-    );
-    note_change(
-        "actual_start",
-        differs(
-            row.actual_start.is_some(),
-            e.is_some_and(|e| e.actual_start == row.actual_start),
-        ),
-    );
-    note_change(
-        "actual_finish",
-        differs(
-            row.actual_finish.is_some(),
-            e.is_some_and(|e| e.actual_finish == row.actual_finish),
-        ),
-    );
-    if kind == SiteKind::RemainsSearchZone {
-        note_change(
-            "remains_expected",
-            differs(
-                row.remains_expected.is_some(),
-                e.is_some_and(|e| e.remains_expected.map(i64::from) == row.remains_expected),
-            ),
-        );
-        note_change(
-            "remains_found",
-            differs(
-                row.remains_found.is_some(),
-                e.is_some_and(|e| e.remains_found.map(i64::from) == row.remains_found),
-            ),
-        );
-        note_change(
-            "area_concluded_ha",
-            differs(
-                row.area_ha.is_some(),
-                e.is_some_and(|e| {
-                    e.area_ha
-                        .zip(row.area_ha)
-                        .is_some_and(|(a, b)| (a - b).abs() < 0.005)
-                }),
-            ),
-        );
+    let (code, warnings) = (c.code, c.warnings);
+    written(
+        &row,
+        &found,
+        who,
+        Written {
+            code,
+            kind,
+            name,
+            planned,
+            update,
+            warnings,
+        },
+    )
+}
+
+/// A row being checked: what it says, what the database found, who imports, and what is
+/// wrong so far. Each section of the rules is one method.
+struct Checked<'a> {
+    row: &'a Incoming,
+    found: &'a Found,
+    existing: Option<&'a Existing>,
+    who: &'a Importer,
+    code: String,
+    errors: Vec<Problem>,
+    warnings: Vec<Problem>,
+}
+
+impl Checked<'_> {
+    fn err(&mut self, field: &str, vi: String, en: String) {
+        self.errors.push(Problem::new(field, vi, en));
     }
-    let geom_changed = has_geometry && !found.same_geometry;
-    note_change("geometry", geom_changed);
+
+    /// The code: present, shaped like one, once in the file.
+    fn code(&mut self) {
+        let (row, found) = (self.row, self.found);
+        let code = self.code.clone();
+        if code.is_empty() {
+            self.err("code", "Thiếu mã công trình.".into(), "missing code".into());
+        } else if !looks_like_code(&code) {
+            self.err(
+                "code",
+                format!("Mã “{code}” không đúng dạng (ví dụ CHOT-TBI-0012)."),
+                format!("code '{code}' is not shaped like CHOT-TBI-0012"),
+            );
+        }
+        if found.same_code_rows.len() > 1 {
+            let others: Vec<String> = found
+                .same_code_rows
+                .iter()
+                .filter(|&&r| r as usize != row.row)
+                .map(|r| r.to_string())
+                .collect();
+            self.err(
+                "code",
+                format!("Mã “{code}” lặp lại ở các dòng {}.", others.join(", ")),
+                format!("code '{code}' appears again in rows {}", others.join(", ")),
+            );
+        }
+    }
+
+    /// The kind: given or the work's, never changed by an import; a new work's code
+    /// starts with its kind's prefix.
+    fn kind(&mut self, kind_unreadable: bool) -> Option<SiteKind> {
+        let (row, existing) = (self.row, self.existing);
+        let code = self.code.clone();
+        let kind = match (row.kind, existing) {
+            (Some(k), Some(e)) if k.code() != e.kind => {
+                self.err(
+                    "kind",
+                    format!(
+                        "Mã “{code}” là một {} trong kvpt, tệp ghi {}: không đổi loại công trình bằng nhập tệp.",
+                        SiteKind::from_code(&e.kind).map_or(e.kind.as_str(), |k| k.label(crate::i18n::Lang::Vi)),
+                        k.label(crate::i18n::Lang::Vi)
+                    ),
+                    format!(
+                        "code '{code}' is a {} in kvpt but the file says {}: an import does not change a work's kind",
+                        e.kind,
+                        k.code()
+                    ),
+                );
+                None
+            }
+            (Some(k), _) => Some(k),
+            (None, Some(e)) => SiteKind::from_code(&e.kind),
+            (None, None) => {
+                if !kind_unreadable {
+                    self.err(
+                        "kind",
+                        "Thiếu loại công trình (cột kind hoặc chọn loại cho cả tệp).".into(),
+                        "missing kind (a kind column, or a kind for the whole file)".into(),
+                    );
+                }
+                None
+            }
+        };
+        if let (Some(k), None) = (kind, existing) {
+            if !code.is_empty() && !code.starts_with(&format!("{}-", k.code_prefix())) {
+                self.err(
+                    "code",
+                    format!(
+                        "Mã công trình mới loại này phải bắt đầu bằng “{}-”.",
+                        k.code_prefix()
+                    ),
+                    format!(
+                        "a new work of this kind needs a code starting '{}-'",
+                        k.code_prefix()
+                    ),
+                );
+            }
+        }
+        kind
+    }
+
+    /// The geometry: there for a new work, valid, of the kind's type, in the province.
+    fn geometry(&mut self, kind: Option<SiteKind>) {
+        let (row, found, existing) = (self.row, self.found, self.existing);
+        let has_geometry = row.wkb.is_some();
+        if !has_geometry {
+            if existing.is_none() {
+                self.err(
+                    "geometry",
+                    "Thiếu hình học (tọa độ) cho công trình mới.".into(),
+                    "a new work needs a geometry".into(),
+                );
+            }
+        } else if found.empty {
+            self.err("geometry", "Hình học rỗng.".into(), "empty geometry".into());
+        } else if !found.valid {
+            let reason = found.reason.clone().unwrap_or_default();
+            let (vi_at, en_at) = match found.location {
+                Some([x, y, lon, lat]) => (
+                    format!(" tại {x:.3}, {y:.3} (≈ {lat:.6}°N {lon:.6}°E)"),
+                    format!(" at {x:.3}, {y:.3} (≈ {lat:.6}°N {lon:.6}°E)"),
+                ),
+                None => (String::new(), String::new()),
+            };
+            self.err(
+                "geometry",
+                format!("Hình học không hợp lệ: {reason}{vi_at}."),
+                format!("invalid geometry: {reason}{en_at}"),
+            );
+        } else {
+            let family = found.family.clone().unwrap_or_default();
+            if let Some(k) = kind {
+                if !k.families().iter().any(|f| f.code() == family) {
+                    let allowed: Vec<&str> = k.families().iter().map(|f| f.code()).collect();
+                    self.err(
+                        "geometry",
+                        format!(
+                            "Loại “{}” cần hình học {}, tệp có {}.",
+                            k.label(crate::i18n::Lang::Vi),
+                            allowed
+                                .iter()
+                                .map(|f| family_vi(f))
+                                .collect::<Vec<_>>()
+                                .join(" hoặc "),
+                            family_vi(&family)
+                        ),
+                        format!(
+                            "a {} needs a {} geometry, the file has {family}",
+                            k.code(),
+                            allowed.join(" or ")
+                        ),
+                    );
+                }
+            }
+            if !found.inside {
+                let km = found
+                    .outside_km
+                    .map(|d| format!("{d:.1}"))
+                    .unwrap_or_default();
+                let zone = kind == Some(SiteKind::RemainsSearchZone);
+                self.err(
+                    "geometry",
+                    if zone {
+                        format!(
+                            "Nằm ngoài tỉnh Tây Ninh và các tỉnh Campuchia giáp biên ({} km).",
+                            km.replace('.', ",")
+                        )
+                    } else {
+                        format!(
+                            "Nằm ngoài tỉnh Tây Ninh ({} km ngoài ranh giới, cho phép {} km).",
+                            km.replace('.', ","),
+                            super::PROVINCE_BUFFER_M / 1000
+                        )
+                    },
+                    if zone {
+                        format!("outside Tây Ninh and the bordering Cambodian provinces ({km} km)")
+                    } else {
+                        format!(
+                            "outside Tây Ninh province ({km} km beyond its boundary; {} km allowed)",
+                            super::PROVINCE_BUFFER_M / 1000
+                        )
+                    },
+                );
+            }
+            if found.closed_to_polygon {
+                self.warnings.push(Problem::new(
+                    "geometry",
+                    "Đường khép kín được đọc thành vùng.",
+                    "a closed line was read as a polygon",
+                ));
+            }
+        }
+    }
+
+    /// Who may write it: the engineer's districts, the importer's clearance, and only an
+    /// administrator lowers a classification.
+    fn access(&mut self) {
+        let (row, found, existing, who) = (self.row, self.found, self.existing, self.who);
+        if let Some(districts) = &who.districts {
+            let outside = |d: Option<i32>| d.is_none_or(|d| !districts.contains(&d));
+            let moved_out = row.wkb.is_some() && found.valid && outside(found.district_id);
+            if existing.is_some_and(|e| outside(e.district_id)) || moved_out {
+                self.err(
+                    "district",
+                    "Công trình ngoài các huyện bạn được giao.".into(),
+                    "the work lies outside your districts".into(),
+                );
+            }
+        }
+        if let Some(c) = row.classification {
+            if c > who.clearance {
+                self.err(
+                    "classification",
+                    "Độ mật cao hơn mức bạn được phép.".into(),
+                    "classification above your clearance".into(),
+                );
+            } else if let Some(e) =
+                existing.filter(|e| !e.classification.may_become(c, who.declassify))
+            {
+                self.err(
+                    "classification",
+                    format!(
+                        "Chỉ quản trị viên được hạ độ mật ({} → {}); bạn chỉ được giữ hoặc nâng.",
+                        e.classification.label(crate::i18n::Lang::Vi),
+                        c.label(crate::i18n::Lang::Vi)
+                    ),
+                    format!(
+                        "only an administrator may lower a work's classification ({} → {}); you may keep or raise it",
+                        e.classification.code(),
+                        c.code()
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Numbers and dates in range, the version the file was made from, planned dates in
+    /// order; the planned dates as they will be.
+    fn numbers_and_dates(
+        &mut self,
+        kind: Option<SiteKind>,
+    ) -> (Option<NaiveDate>, Option<NaiveDate>) {
+        let (row, existing) = (self.row, self.existing);
+        if let Some(p) = row.phase {
+            if !(1..=9).contains(&p) {
+                self.err(
+                    "phase",
+                    format!("Giai đoạn phải từ 1 đến 9 (nhận {p})."),
+                    format!("phase must be 1–9 (got {p})"),
+                );
+            }
+        }
+        for (field, value) in [
+            ("remains_expected", row.remains_expected),
+            ("remains_found", row.remains_found),
+        ] {
+            if value.is_some_and(|v| !(0..=i64::from(i32::MAX)).contains(&v)) {
+                self.err(
+                    field,
+                    format!("Số hài cốt không hợp lệ ({}).", value.unwrap_or(0)),
+                    format!("{field} out of range ({})", value.unwrap_or(0)),
+                );
+            }
+        }
+        if row.area_ha.is_some_and(|a| !(0.0..=1e9).contains(&a)) {
+            self.err(
+                "area_concluded_ha",
+                "Diện tích không hợp lệ.".into(),
+                "area out of range".into(),
+            );
+        }
+        // Exports write zeros (or nulls) there for other works: only a figure is an error.
+        let zone_given = row.remains_expected.is_some_and(|v| v != 0)
+            || row.remains_found.is_some_and(|v| v != 0)
+            || row.area_ha.is_some_and(|v| v != 0.0);
+        if zone_given && kind.is_some_and(|k| k != SiteKind::RemainsSearchZone) {
+            self.err(
+                "remains_expected",
+                "Số liệu tìm kiếm hài cốt chỉ dành cho khu vực tìm kiếm.".into(),
+                "remains figures belong to search zones only".into(),
+            );
+        }
+        if let (Some(e), Some(v)) = (existing, row.version) {
+            if v != i64::from(e.version) {
+                self.err(
+                    "version",
+                    format!("Công trình đã được cập nhật sau khi xuất tệp (phiên bản tệp {v}, hiện tại {}).", e.version),
+                    format!("the work changed after this file was made (file version {v}, now {})", e.version),
+                );
+            }
+        }
+        let pick = |given: Option<NaiveDate>, old: Option<NaiveDate>| given.or(old);
+        let planned = (
+            pick(row.planned_start, existing.and_then(|e| e.planned_start)),
+            pick(row.planned_finish, existing.and_then(|e| e.planned_finish)),
+        );
+        if let (Some(s), Some(f)) = planned {
+            if f < s {
+                self.err(
+                    "planned_finish",
+                    "Ngày hoàn thành dự kiến trước ngày khởi công.".into(),
+                    "planned finish before planned start".into(),
+                );
+            }
+        }
+        planned
+    }
+
+    /// Progress, by the rules every update keeps; the update as it will be.
+    fn progress(&mut self, today: NaiveDate) -> rules::Update {
+        let (row, existing) = (self.row, self.existing);
+        let current = rules::Progress {
+            status: existing.map_or(SiteStatus::Planned, |e| e.status),
+            percent: existing.map_or(0, |e| e.percent),
+            actual_start: existing.and_then(|e| e.actual_start),
+            actual_finish: existing.and_then(|e| e.actual_finish),
+        };
+        let progress_given = row.status.is_some()
+            || row.percent.is_some()
+            || row.actual_start.is_some()
+            || row.actual_finish.is_some();
+        let update = rules::Update {
+            status: row.status.unwrap_or(current.status),
+            percent: row.percent.unwrap_or(i64::from(current.percent)),
+            actual_start: row.actual_start.or(current.actual_start),
+            actual_finish: row.actual_finish.or(current.actual_finish),
+            note: row.note.clone(),
+            correction_reason: row.correction_reason.clone(),
+        };
+        if progress_given {
+            for v in rules::check(&current, &update, today) {
+                self.errors.push(Problem::new(v.field, v.vi, v.en));
+            }
+        }
+        update
+    }
+}
+
+/// What a row that passed writes, and how.
+struct Written {
+    code: String,
+    kind: SiteKind,
+    name: Option<String>,
+    planned: (Option<NaiveDate>, Option<NaiveDate>),
+    update: rules::Update,
+    warnings: Vec<Problem>,
+}
+
+/// The outcome of a row that passed: what changes, and the work's whole new state.
+fn written(row: &Incoming, found: &Found, who: &Importer, w: Written) -> Outcome {
+    let e = found.existing.as_ref();
+    let geom_changed = row.wkb.is_some() && !found.same_geometry;
+    let changes = changes_of(row, e, w.kind, geom_changed);
     let action = match e {
         None => Action::Insert,
         Some(_) if changes.is_empty() => Action::Unchanged,
         Some(_) => Action::Update,
     };
+    let write = (action != Action::Unchanged)
+        .then(|| final_of(row, e, who, &w, changes.clone(), geom_changed));
+    Outcome {
+        action,
+        changes,
+        errors: Vec::new(),
+        warnings: w.warnings,
+        write,
+    }
+}
+
+/// The fields the row changes on the work `e` (every one it gives, for a new work).
+fn changes_of(
+    row: &Incoming,
+    e: Option<&Existing>,
+    kind: SiteKind,
+    geom_changed: bool,
+) -> Vec<String> {
+    let same = |f: &dyn Fn(&Existing) -> bool| e.is_some_and(f);
+    let zone = kind == SiteKind::RemainsSearchZone;
+    let area_same = |e: &Existing| {
+        e.area_ha
+            .zip(row.area_ha)
+            .is_some_and(|(a, b)| (a - b).abs() < 0.005)
+    };
+    let fields = [
+        (
+            "name",
+            row.name.is_some(),
+            same(&|e| Some(&e.name) == row.name.as_ref()),
+        ),
+        (
+            "name_en",
+            row.name_en.is_some(),
+            same(&|e| e.name_en == row.name_en),
+        ),
+        (
+            "status",
+            row.status.is_some(),
+            same(&|e| Some(e.status) == row.status),
+        ),
+        (
+            "percent",
+            row.percent.is_some(),
+            same(&|e| Some(i64::from(e.percent)) == row.percent),
+        ),
+        (
+            "phase",
+            row.phase.is_some(),
+            same(&|e| e.phase.map(i64::from) == row.phase),
+        ),
+        (
+            "programme",
+            row.programme.is_some(),
+            same(&|e| Some(e.programme) == row.programme),
+        ),
+        (
+            "responsible_unit",
+            row.unit.is_some(),
+            same(&|e| e.unit == row.unit),
+        ),
+        (
+            "classification",
+            row.classification.is_some(),
+            same(&|e| Some(e.classification) == row.classification),
+        ),
+        (
+            "planned_start",
+            row.planned_start.is_some(),
+            same(&|e| e.planned_start == row.planned_start),
+        ),
+        (
+            "planned_finish",
+            row.planned_finish.is_some(),
+            same(&|e| e.planned_finish == row.planned_finish),
+        ),
+        (
+            "actual_start",
+            row.actual_start.is_some(),
+            same(&|e| e.actual_start == row.actual_start),
+        ),
+        (
+            "actual_finish",
+            row.actual_finish.is_some(),
+            same(&|e| e.actual_finish == row.actual_finish),
+        ),
+        (
+            "remains_expected",
+            zone && row.remains_expected.is_some(),
+            same(&|e| e.remains_expected.map(i64::from) == row.remains_expected),
+        ),
+        (
+            "remains_found",
+            zone && row.remains_found.is_some(),
+            same(&|e| e.remains_found.map(i64::from) == row.remains_found),
+        ),
+        (
+            "area_concluded_ha",
+            zone && row.area_ha.is_some(),
+            same(&area_same),
+        ),
+        ("geometry", geom_changed, false),
+    ];
+    fields
+        .into_iter()
+        .filter(|(_, given, same)| *given && !same)
+        .map(|(field, ..)| field.to_string())
+        .collect()
+}
+
+/// The work's whole new state: what the row gives, else what the work had, else the
+/// defaults of a new work.
+fn final_of(
+    row: &Incoming,
+    e: Option<&Existing>,
+    who: &Importer,
+    w: &Written,
+    changes: Vec<String>,
+    geom_changed: bool,
+) -> Final {
     let progress_changed = changes.iter().any(|c| {
         matches!(
             c.as_str(),
             "status" | "percent" | "actual_start" | "actual_finish"
         )
     });
-    let write = (action != Action::Unchanged).then(|| Final {
+    Final {
         row: row.row as i32,
         site_id: e.map(|e| e.id),
-        code: code.clone(),
-        name: name.unwrap_or_default(),
+        code: w.code.clone(),
+        name: w.name.clone().unwrap_or_default(),
         name_en: row
             .name_en
             .clone()
             .or_else(|| e.and_then(|e| e.name_en.clone())),
-        kind,
+        kind: w.kind,
         programme: row
             .programme
             .or(e.map(|e| e.programme))
@@ -579,15 +677,15 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
             .classification
             .or(e.map(|e| e.classification))
             .unwrap_or(Classification::Internal.min(who.clearance)),
-        status: update.status,
-        percent: update.percent as i16,
-        planned_start: planned.0,
-        planned_finish: planned.1,
-        actual_start: update.actual_start,
-        actual_finish: update.actual_finish,
+        status: w.update.status,
+        percent: w.update.percent as i16,
+        planned_start: w.planned.0,
+        planned_finish: w.planned.1,
+        actual_start: w.update.actual_start,
+        actual_finish: w.update.actual_finish,
         geom_changed,
         progress_changed: progress_changed || e.is_none(),
-        zone: (kind == SiteKind::RemainsSearchZone).then(|| {
+        zone: (w.kind == SiteKind::RemainsSearchZone).then(|| {
             (
                 row.remains_expected
                     .map(|v| v as i32)
@@ -602,14 +700,7 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
         }),
         note: row.note.clone(),
         correction_reason: row.correction_reason.clone(),
-        changes: changes.clone(),
-    });
-    Outcome {
-        action,
         changes,
-        errors,
-        warnings,
-        write,
     }
 }
 
