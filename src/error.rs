@@ -89,32 +89,31 @@ impl AppError {
     }
 }
 
-/// The features that write (progress, budget) refuse alike: each case its status.
-impl From<crate::progress::store::ProgressError> for AppError {
-    fn from(err: crate::progress::store::ProgressError) -> Self {
-        use crate::progress::store::ProgressError as E;
-        match err {
-            E::NotFound(code) => AppError::NotFound(format!("no site '{code}'")),
-            E::Forbidden(reason) => AppError::Forbidden(reason),
-            E::Conflict { .. } => AppError::Conflict(err.to_string()),
-            E::Rules(v) => AppError::rules(v.iter().map(|v| (v.rule, v.en.as_str()))),
-            E::Db(e) => e.into(),
+/// The features that write (progress, budget) refuse alike: a site not found or not
+/// theirs, a conflict with a newer version, broken rules; each case its status.
+macro_rules! refusals_of_writes {
+    ($($error:path),+) => {$(
+        impl From<$error> for AppError {
+            fn from(err: $error) -> Self {
+                use $error as E;
+                match err {
+                    E::NotFound(code) => AppError::NotFound(format!("no site '{code}'")),
+                    E::Forbidden(reason) => AppError::Forbidden(reason),
+                    E::Conflict { .. } => AppError::Conflict(err.to_string()),
+                    E::Rules(broken) => {
+                        AppError::rules(broken.iter().map(|b| (b.rule, b.en.as_str())))
+                    }
+                    E::Db(e) => e.into(),
+                }
+            }
         }
-    }
+    )+};
 }
 
-impl From<crate::budget::store::BudgetError> for AppError {
-    fn from(err: crate::budget::store::BudgetError) -> Self {
-        use crate::budget::store::BudgetError as E;
-        match err {
-            E::NotFound(code) => AppError::NotFound(format!("no site '{code}'")),
-            E::Forbidden(reason) => AppError::Forbidden(reason),
-            E::Conflict { .. } => AppError::Conflict(err.to_string()),
-            E::Rules(f) => AppError::rules(f.iter().map(|f| (f.rule, f.en.as_str()))),
-            E::Db(e) => e.into(),
-        }
-    }
-}
+refusals_of_writes!(
+    crate::progress::store::ProgressError,
+    crate::budget::store::BudgetError
+);
 
 /// A refused request parameter is a 400 naming it.
 impl From<crate::params::ParamError> for AppError {

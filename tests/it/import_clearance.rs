@@ -59,13 +59,23 @@ async fn works(db: &TestDb) -> Vec<Work> {
 }
 
 async fn run_as(db: &TestDb, who: &Importer, name: &str, file: &[u8]) -> Report {
+    run_with(db, who, name, file, &dry()).await
+}
+
+async fn run_with(
+    db: &TestDb,
+    who: &Importer,
+    name: &str,
+    file: &[u8],
+    options: &Options,
+) -> Report {
     let path = scratch(name);
     std::fs::write(&path, file).unwrap();
     import::run(
         &db.pool(),
         &path,
         name,
-        &dry(),
+        options,
         who,
         Arc::new(Progress::default()),
         None,
@@ -547,19 +557,8 @@ async fn only_an_administrator_lowers_a_works_classification() {
             .get::<_, String>(0)
     };
     for lower in ["public", "internal"] {
-        let path = scratch(&format!("lower-{lower}.geojson"));
-        std::fs::write(&path, file(lower)).unwrap();
-        let report = import::run(
-            &db.pool(),
-            &path,
-            "x",
-            &write,
-            &engineer,
-            Arc::new(Progress::default()),
-            None,
-        )
-        .await
-        .unwrap();
+        let name = format!("lower-{lower}.geojson");
+        let report = run_with(&db, &engineer, &name, &file(lower), &write).await;
         assert_eq!(report.outcome, "refused");
         assert_eq!(report.rows[0].errors[0].field, "classification");
         assert!(
@@ -572,19 +571,7 @@ async fn only_an_administrator_lowers_a_works_classification() {
         assert_eq!(classification().await, "confidential");
     }
     // Keeping or raising it is the engineer's to do.
-    let path = scratch("raise.geojson");
-    std::fs::write(&path, file("secret")).unwrap();
-    let report = import::run(
-        &db.pool(),
-        &path,
-        "x",
-        &write,
-        &engineer,
-        Arc::new(Progress::default()),
-        None,
-    )
-    .await
-    .unwrap();
+    let report = run_with(&db, &engineer, "raise.geojson", &file("secret"), &write).await;
     assert_eq!(report.outcome, "committed", "{:?}", report.rows);
     assert_eq!(classification().await, "secret");
     // An administrator lowers it, and the audit chain keeps both values.
@@ -594,19 +581,14 @@ async fn only_an_administrator_lowers_a_works_classification() {
         name: "quan.tri".into(),
         ..engineer.clone()
     };
-    let path = scratch("lower-admin.geojson");
-    std::fs::write(&path, file("internal")).unwrap();
-    let report = import::run(
-        &db.pool(),
-        &path,
-        "x",
-        &write,
+    let report = run_with(
+        &db,
         &admin,
-        Arc::new(Progress::default()),
-        None,
+        "lower-admin.geojson",
+        &file("internal"),
+        &write,
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(report.outcome, "committed", "{:?}", report.rows);
     assert_eq!(classification().await, "internal");
     assert_eq!(
