@@ -47,7 +47,8 @@ pub struct Saved {
     pub version: i32,
     pub warnings: Vec<Finding>,
     /// The budget's data version after the commit (dashboards cached before are stale).
-    pub budget_version: i64,
+    /// The budget's data versions after this write: its own and at each classification.
+    pub budget_versions: Vec<(String, i64)>,
 }
 
 pub fn may_edit(user: &SessionUser) -> Result<(), BudgetError> {
@@ -144,16 +145,18 @@ pub async fn save(
     )
     .await?;
     tx.commit().await?;
-    let budget_version: i64 = client
-        .query_one(
-            "SELECT version FROM layer_version WHERE layer = 'budget'",
+    let budget_versions = client
+        .query(
+            "SELECT layer, version FROM layer_version WHERE split_part(layer, '@', 1) = 'budget'",
             &[],
         )
         .await?
-        .get(0);
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
     Ok(Saved {
         version,
         warnings,
-        budget_version,
+        budget_versions,
     })
 }

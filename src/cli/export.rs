@@ -74,9 +74,9 @@ impl ExportArgs {
     }
 
     /// The format the output file's name implies, if any.
-    fn format_of_output(&self) -> Option<crate::exchange::format::Format> {
+    fn format_of_output(&self) -> Option<crate::params::format::Format> {
         let name = self.output.file_name()?.to_str()?.to_ascii_lowercase();
-        crate::exchange::format::Format::ALL
+        crate::params::format::Format::ALL
             .iter()
             .copied()
             .find(|f| name.ends_with(&format!(".{}", f.extension())))
@@ -103,14 +103,11 @@ async fn export_command(pool: &deadpool_postgres::Pool, args: ExportArgs) -> any
     let request = {
         let client = pool.get().await.map_err(db::DbError::from)?;
         // The operator reaches the database itself: the profile's ceiling is the limit.
-        crate::exchange::request::read(
-            &client,
-            &pairs,
-            format,
-            crate::domain::Classification::Secret,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
+        let query = crate::params::export::ExportQuery::parse(&pairs, format)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::exchange::request::read(&client, query, crate::domain::Classification::Secret)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
     };
     let actor = crate::exchange::export::Actor {
         user_id: None,

@@ -112,6 +112,18 @@ pub async fn layer_version(client: &impl GenericClient, layer: LayerGroup) -> Re
     version_of(client, layer.code()).await
 }
 
+/// The sum of the versions named (`defence_works@public`, …): it grows whenever any of
+/// them does.
+pub async fn version_sum(client: &impl GenericClient, layers: &[String]) -> Result<i64, DbError> {
+    Ok(client
+        .query_one(
+            "SELECT coalesce(sum(version), 0)::int8 FROM layer_version WHERE layer = ANY($1)",
+            &[&layers],
+        )
+        .await?
+        .get(0))
+}
+
 async fn version_of(client: &impl GenericClient, layer: &str) -> Result<i64, DbError> {
     let row = client
         .query_opt(

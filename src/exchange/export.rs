@@ -14,13 +14,13 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::RowStream;
 
 use super::fields::FieldType;
-use super::format::Format;
 use super::gis::GisFile;
 use super::query::{Export, GeometryOut};
 use super::request::ExportRequest;
 use super::ExchangeError;
 use crate::db::features::json::{push_json_opt, push_json_str};
 use crate::db::DbError;
+use crate::params::format::Format;
 
 /// Who asked, for the log.
 #[derive(Debug, Clone)]

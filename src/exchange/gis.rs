@@ -15,7 +15,7 @@ use gdal::{Dataset, DriverManager, Metadata};
 use tokio_postgres::Row;
 
 use super::fields::{Field, FieldType};
-use super::format::Format;
+use crate::params::format::Format;
 use crate::spatial::crs::Crs;
 
 /// What the writer needs to know besides the rows.

@@ -7,7 +7,6 @@
 
 pub mod export;
 pub mod fields;
-pub mod format;
 pub mod gis;
 pub mod import;
 pub mod profile;

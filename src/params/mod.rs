@@ -4,7 +4,10 @@
 //! says which parameter was wrong and why; `web/` answers that with a 400, and `db/` and
 //! `exchange/` take the typed values, never strings a user typed.
 
+pub mod dashboard;
 pub mod date;
+pub mod export;
+pub mod format;
 pub mod items;
 
 pub use date::{cutoff_of, parse_as_of, parse_date};

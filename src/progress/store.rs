@@ -67,9 +67,10 @@ pub struct SiteState {
 pub struct Applied {
     pub state: SiteState,
     pub history_id: i64,
-    /// The site's map layer and its data version after this write (once committed).
+    /// The site's map layer, and its data versions after this write (once committed): the
+    /// layer's and the layer's at each classification (`defence_works@secret`).
     pub layer: String,
-    pub layer_version: i64,
+    pub layer_versions: Vec<(String, i64)>,
 }
 
 /// Fields an API caller left out keep the site's current value (`PATCH`).
@@ -320,8 +321,8 @@ pub async fn apply_in(
         },
         history_id,
         layer: row.get(6),
-        // Known once committed: the layer's version is bumped at commit.
-        layer_version: 0,
+        // Known once committed: the layer's versions are bumped at commit.
+        layer_versions: Vec::new(),
     })
 }
 
@@ -336,14 +337,16 @@ pub async fn committed_versions(
     layers.dedup();
     let rows = client
         .query(
-            "SELECT layer, version FROM layer_version WHERE layer = ANY($1)",
+            "SELECT layer, version FROM layer_version WHERE split_part(layer, '@', 1) = ANY($1)",
             &[&layers],
         )
         .await?;
     for a in applied.iter_mut() {
-        if let Some(r) = rows.iter().find(|r| r.get::<_, &str>(0) == a.layer) {
-            a.layer_version = r.get(1);
-        }
+        a.layer_versions = rows
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+            .filter(|(layer, _)| layer.split('@').next() == Some(a.layer.as_str()))
+            .collect();
     }
     Ok(())
 }

@@ -7,9 +7,9 @@ use super::layout;
 use crate::domain::{Classification, SiteKind};
 use crate::exchange::export::LogRow;
 use crate::exchange::fields::FIELDS;
-use crate::exchange::format::Format;
 use crate::exchange::profile::{Coarsening, Profile, ProfileInput};
 use crate::i18n::{format_int, Lang};
+use crate::params::format::Format;
 use crate::spatial::crs::Crs;
 
 /// The filter parameters the form carries through from the viewer.

@@ -111,7 +111,9 @@ async fn post(
     let mut client = state.db().await.map_err(|e| fail(e.into()))?;
     let (status, outcome) = match store::save(&mut client, &user, &line).await {
         Ok(saved) => {
-            state.tiles.saw_version("budget", saved.budget_version);
+            for (layer, version) in &saved.budget_versions {
+                state.tiles.saw_version(layer, *version);
+            }
             (
             StatusCode::OK,
             Outcome { ok: true, messages: vec![], warnings: saved.warnings.iter().map(|w| w.message(lang).to_string()).collect() },
@@ -226,7 +228,9 @@ async fn api_put(
     let mut client = state.db().await?;
     match store::save(&mut client, &user, &line).await {
         Ok(saved) => {
-            state.tiles.saw_version("budget", saved.budget_version);
+            for (layer, version) in &saved.budget_versions {
+                state.tiles.saw_version(layer, *version);
+            }
             Ok(Json(json!({ "version": saved.version, "warnings": saved.warnings })).into_response())
         }
         Err(BudgetError::Rules(errors)) => Ok((

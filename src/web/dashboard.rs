@@ -59,27 +59,16 @@ struct DashQuery {
 
 /// The view asked for, each parameter checked: 400 naming the one that is wrong.
 fn view_of(q: &DashQuery, defaults: FlagDefaults) -> Result<View, AppError> {
-    let as_of = crate::params::parse_as_of(q.as_of.as_deref())?;
-    let number =
-        |name: &str, value: &Option<String>, default: i32, max: i32| -> Result<i32, AppError> {
-            match value.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                None => Ok(default),
-                Some(t) => t
-                    .parse::<i32>()
-                    .ok()
-                    .filter(|v| (1..=max).contains(v))
-                    .ok_or_else(|| {
-                        AppError::bad_request(
-                            name,
-                            format!("'{t}' is not a whole number from 1 to {max}"),
-                        )
-                    }),
-            }
-        };
+    let asked = crate::params::dashboard::DashboardQuery::parse(
+        q.as_of.as_deref(),
+        q.ahead.as_deref(),
+        q.stale.as_deref(),
+        (defaults.ahead_points, defaults.stale_days),
+    )?;
     Ok(View {
-        as_of,
-        ahead_points: number("ahead", &q.ahead, defaults.ahead_points, 100)?,
-        stale_days: number("stale", &q.stale, defaults.stale_days, 3650)?,
+        as_of: asked.as_of,
+        ahead_points: asked.ahead_points,
+        stale_days: asked.stale_days,
     })
 }
 
@@ -126,8 +115,11 @@ fn cache_key(state: &AppState, p: &Params) -> Option<String> {
         p.stale_days,
         p.day()
     );
-    for layer in LayerGroup::ALL.iter().map(|g| g.code()).chain(["budget"]) {
-        key.push_str(&format!("|{}", state.tiles.version(layer)?));
+    // The versions of what the caller sees: a change above their clearance is no miss.
+    let layers = LayerGroup::ALL.iter().map(|g| Some(*g)).chain([None]);
+    for layer in layers {
+        let seen = super::tile_cache::seen_versions(layer, p.clearance);
+        key.push_str(&format!("|{}", state.tiles.version_sum(seen)?));
     }
     Some(key)
 }

@@ -17,10 +17,11 @@ use super::{AppState, PageError};
 use crate::domain::UserRole;
 use crate::error::AppError;
 use crate::exchange::export::{self, Actor};
-use crate::exchange::format::Format;
 use crate::exchange::profile::{self, ProfileInput, Saved};
 use crate::exchange::request;
 use crate::i18n::Lang;
+use crate::params::export::ExportQuery;
+use crate::params::format::Format;
 use crate::views;
 
 pub fn routes() -> Router<AppState> {
@@ -65,9 +66,10 @@ async fn download(
     let user = caller.user()?.clone();
     let clearance = caller.clearance()?;
     let pairs = pairs_of(query.as_deref());
+    let query = ExportQuery::parse(&pairs, Some(format))?;
     let request = {
         let client = state.db().await?;
-        request::read(&client, &pairs, Some(format), clearance).await?
+        request::read(&client, query, clearance).await?
     };
     let crs = request.export.crs;
     let actor = Actor {
@@ -117,8 +119,9 @@ async fn count(
     caller.user()?;
     let clearance = caller.clearance()?;
     let pairs = pairs_of(query.as_deref());
+    let query = ExportQuery::parse(&pairs, None)?;
     let client = state.db().await?;
-    let request = request::read(&client, &pairs, None, clearance).await?;
+    let request = request::read(&client, query, clearance).await?;
     let n = export::count(&client, &request).await?;
     Ok(Json(serde_json::json!({ "features": n })))
 }

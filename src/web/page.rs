@@ -64,10 +64,6 @@ impl IntoResponse for PageError {
             }
             // Parameters whose refusal has its Vietnamese words (dates asked for in a page).
             (AppError::BadRequest { field, vi: Some(vi), .. }, Lang::Vi) => format!("{field}: {vi}"),
-            (AppError::BadRequest { field, reason, .. }, Lang::Vi) if reason.contains(" is not a whole number from 1 to ") => {
-                let (text, max) = reason.split_once(" is not a whole number from 1 to ").unwrap_or_default();
-                format!("{field}: {text} không phải số nguyên từ 1 đến {max}.")
-            }
             (AppError::Internal(_), Lang::Vi) => "Lỗi hệ thống; sự cố đã được ghi lại.".to_string(),
             (AppError::NotFound(_), Lang::Vi) => "Không tìm thấy trang này.".to_string(),
             // Refusals worded in English by the access checks get their Vietnamese here.

@@ -61,9 +61,9 @@ pub fn routes() -> Router<AppState> {
 
 /// A written update's layer version, so this process's tile cache moves on at once.
 fn saw(state: &AppState, applied: &Applied) {
-    state
-        .tiles
-        .saw_version(&applied.layer, applied.layer_version);
+    for (layer, version) in &applied.layer_versions {
+        state.tiles.saw_version(layer, *version);
+    }
 }
 
 fn engineer(caller: &Caller) -> Result<&crate::accounts::sessions::SessionUser, AppError> {

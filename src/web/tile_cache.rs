@@ -13,6 +13,38 @@ use std::sync::RwLock;
 
 use bytes::Bytes;
 
+use crate::domain::{Classification, LayerGroup};
+
+/// The versions what a caller cleared to `clearance` sees of a site layer (`Some`) or of
+/// the budget (`None`) moves with: one per classification they may see
+/// ("defence_works@public", …). A change to a work above their clearance moves none of them.
+pub fn seen_versions(layer: Option<LayerGroup>, clearance: Classification) -> &'static [String] {
+    // [layer (the site layers, then the budget)][clearance] → names.
+    static NAMES: std::sync::LazyLock<Vec<Vec<Vec<String>>>> = std::sync::LazyLock::new(|| {
+        let layers = LayerGroup::ALL.iter().map(|g| g.code()).chain(["budget"]);
+        layers
+            .map(|layer| {
+                (0..Classification::ALL.len())
+                    .map(|i| {
+                        Classification::ALL[..=i]
+                            .iter()
+                            .map(|below| format!("{layer}@{}", below.code()))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+    let l = layer
+        .and_then(|g| LayerGroup::ALL.iter().position(|x| *x == g))
+        .unwrap_or(LayerGroup::ALL.len());
+    let c = Classification::ALL
+        .iter()
+        .position(|x| *x == clearance)
+        .unwrap_or(0);
+    &NAMES[l][c]
+}
+
 /// What identifies one cached tile.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TileKey {
@@ -97,6 +129,19 @@ impl TileCache {
             return None;
         }
         self.versions.read().ok()?.get(layer).copied()
+    }
+
+    /// The sum of the versions of `layers` as last notified (it grows whenever any of them
+    /// does), if the listener is connected and knows them all.
+    pub fn version_sum(&self, layers: &[String]) -> Option<i64> {
+        if !self.live.load(Ordering::Acquire) {
+            return None;
+        }
+        let versions = self.versions.read().ok()?;
+        layers
+            .iter()
+            .map(|l| versions.get(l.as_str()).copied())
+            .sum()
     }
 
     /// Records a version seen (from a notification, a load or a write of our own).

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use super::caller::Caller;
-use super::tile_cache::{CachedTile, TileKey};
+use super::tile_cache::{seen_versions, CachedTile, TileKey};
 use super::AppState;
 use crate::db;
 use crate::db::tiles::{ContextLayer, CONTEXT_LAYERS};
@@ -100,17 +100,7 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
     let clearance = state.caller(headers).await?.clearance()?;
     let as_of = tile_as_of(request.uri().query())?;
     let name = layer.name();
-    // The version from the listener when it runs (no database round trip), else read now.
-    let version = match state.tiles.version(name) {
-        Some(version) => version,
-        None => {
-            let client = state.db().await?;
-            match layer {
-                TileLayer::Sites(group) => db::tiles::layer_version(&client, group).await?,
-                TileLayer::Context(context) => db::tiles::context_version(&client, context).await?,
-            }
-        }
-    };
+    let version = tile_version(state, layer, clearance).await?;
     let key = TileKey {
         layer: name,
         version,
@@ -141,6 +131,33 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
         return Ok(with_cache_headers(response, etag, hit));
     }
     Ok(with_cache_headers(tile_response(tile, headers), etag, hit))
+}
+
+/// The version `layer`'s tiles are keyed by for a caller cleared to `clearance`: of a site
+/// layer, the sum of its versions at each classification the caller sees (a change to a
+/// work above it moves nothing: no miss, no slower answer). From the listener when it runs
+/// (no database round trip), else read now.
+async fn tile_version(
+    state: &AppState,
+    layer: TileLayer,
+    clearance: Classification,
+) -> Result<i64, AppError> {
+    let seen = match layer {
+        TileLayer::Sites(group) => seen_versions(Some(group), clearance),
+        TileLayer::Context(_) => &[],
+    };
+    let known = match layer {
+        TileLayer::Sites(_) => state.tiles.version_sum(seen),
+        TileLayer::Context(context) => state.tiles.version(context.name),
+    };
+    if let Some(version) = known {
+        return Ok(version);
+    }
+    let client = state.db().await?;
+    Ok(match layer {
+        TileLayer::Sites(_) => db::tiles::version_sum(&client, seen).await?,
+        TileLayer::Context(context) => db::tiles::context_version(&client, context).await?,
+    })
 }
 
 /// The layer and tile a path names (the router matched /tiles/{layer}/{z}/{x}/{y}: four

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use gdal::vector::LayerAccess;
 use kvpt::domain::{Classification, SiteKind, UserRole};
 use kvpt::exchange::fields::{Field, FieldType, FIELDS};
-use kvpt::exchange::format::Format;
+use kvpt::params::format::Format;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use sha2::{Digest, Sha256};

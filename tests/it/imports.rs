@@ -10,8 +10,8 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use gdal::vector::LayerAccess;
 use kvpt::domain::{Classification, UserRole};
-use kvpt::exchange::format::Format;
 use kvpt::exchange::import::{self, encoding::TextEncoding, Importer, Options, Progress, Report};
+use kvpt::params::format::Format;
 
 use crate::common::{call, call_bytes, csrf_of, multipart, request, with_cookie, TestDb};
 

@@ -729,3 +729,72 @@ async fn only_a_caller_who_sees_every_work_is_told_cache_hits() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_change_above_a_callers_clearance_moves_no_version_their_caches_are_keyed_by() {
+    use kvpt::domain::LayerGroup;
+    use kvpt::web::tile_cache::seen_versions;
+    let db = TestDb::with_demo(200, 5).await;
+    let client = db.client().await;
+    let pool = db.pool();
+    let sums = || async {
+        let client = pool.get().await.unwrap();
+        let mut out = Vec::new();
+        for layer in [Some(LayerGroup::SearchZones), None] {
+            for c in Classification::ALL {
+                let seen = seen_versions(layer, *c);
+                out.push(kvpt::db::tiles::version_sum(&client, seen).await.unwrap());
+            }
+        }
+        out
+    };
+    let before = sums().await;
+    // An internal search zone moves, and a budget line of a secret work changes.
+    client
+        .batch_execute(
+            "UPDATE site SET geom = ST_Translate(geom, 0.001, 0)
+              WHERE id = (SELECT min(id) FROM site WHERE kind = 'remains_search_zone' AND classification = 'internal');
+             UPDATE budget_line SET estimate_vnd = estimate_vnd + 1
+              WHERE site_id = (SELECT min(b.site_id) FROM budget_line b JOIN site s ON s.id = b.site_id
+                                WHERE s.classification = 'secret')",
+        )
+        .await
+        .unwrap();
+    let after = sums().await;
+    // Search zones: public unchanged; internal and above moved.
+    assert_eq!(after[0], before[0], "public sees no internal zone");
+    assert!(after[1..4].iter().zip(&before[1..4]).all(|(a, b)| a > b));
+    // The budget: only the secret sum moved.
+    assert_eq!(after[4..7], before[4..7]);
+    assert!(after[7] > before[7]);
+    // And the listener's view agrees: an anonymous tile's key stays, a secret one's moves.
+    let state = kvpt::web::AppState::new(db.pool()).listening(db.config());
+    for _ in 0..100 {
+        if state.tiles.version("search_zones@public").is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let key = |c: Classification| {
+        state
+            .tiles
+            .version_sum(seen_versions(Some(LayerGroup::SearchZones), c))
+    };
+    let (public, secret) = (key(Classification::Public), key(Classification::Secret));
+    client
+        .execute(
+            "UPDATE site SET name = name || ' (đổi)'
+              WHERE id = (SELECT min(id) FROM site WHERE kind = 'remains_search_zone' AND classification = 'internal')",
+            &[],
+        )
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if key(Classification::Secret) != secret {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_ne!(key(Classification::Secret), secret);
+    assert_eq!(key(Classification::Public), public);
+}

@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use crate::db::features::SiteFilter;
-use crate::domain::LayerGroup;
-use crate::web::tile_cache::TileCache;
+use crate::domain::{Classification, LayerGroup};
+use crate::web::tile_cache::{seen_versions, TileCache};
 
 #[derive(Clone)]
 struct IdsWeight;
@@ -36,8 +36,11 @@ impl MatchedIds {
     /// not known (no listener) and nothing may be cached.
     pub fn key(&self, versions: &TileCache, filter: &SiteFilter) -> Option<String> {
         let mut key = format!("{filter:?}");
+        // The versions of what the filter's clearance sees: a change above it is no miss.
+        let clearance = filter.clearance.unwrap_or(Classification::Secret);
         for group in LayerGroup::ALL {
-            key.push_str(&format!("|{}", versions.version(group.code())?));
+            let seen = seen_versions(Some(*group), clearance);
+            key.push_str(&format!("|{}", versions.version_sum(seen)?));
         }
         Some(key)
     }
