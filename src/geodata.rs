@@ -7,6 +7,22 @@ use tokio_postgres::{Client, GenericClient};
 
 use crate::db::DbError;
 
+/// Loading the context layers failed: in the database, or in a bundled file (which the
+/// binary carries, so a build from a damaged checkout).
+#[derive(Debug, thiserror::Error)]
+pub enum GeodataError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("geodata/{file}: {reason}")]
+    File { file: &'static str, reason: String },
+}
+
+impl From<tokio_postgres::Error> for GeodataError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        GeodataError::Db(err.into())
+    }
+}
+
 const PROVINCE: &str = include_str!("../geodata/tay_ninh_province.geojson");
 const DISTRICTS: &str = include_str!("../geodata/tay_ninh_districts.geojson");
 const COMMUNES: &str = include_str!("../geodata/tay_ninh_communes_2020.csv");
@@ -31,14 +47,12 @@ pub const DISTRICT_ABBR: &[(&str, &str)] = &[
 /// The geometry as PostGIS wants it, from a GeoJSON geometry object.
 const MULTI_POLYGON: &str = "ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($GEOM), 4326))";
 
-fn features(text: &'static str, file: &str) -> Result<Vec<Value>, DbError> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| DbError::Data(format!("geodata/{file}: {e}")))?;
+fn features(text: &'static str, file: &'static str) -> Result<Vec<Value>, GeodataError> {
+    let bad = |reason: String| GeodataError::File { file, reason };
+    let value: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
     match value.get("features") {
         Some(Value::Array(features)) => Ok(features.clone()),
-        _ => Err(DbError::Data(format!(
-            "geodata/{file}: not a FeatureCollection"
-        ))),
+        _ => Err(bad("not a FeatureCollection".into())),
     }
 }
 
@@ -55,7 +69,7 @@ fn geometry(feature: &Value) -> String {
 
 /// Loads every layer in one transaction. Returns `false` (and writes nothing) when
 /// the province is already there, so running it twice loads nothing twice.
-pub async fn load(client: &mut Client) -> Result<bool, DbError> {
+pub async fn load(client: &mut Client) -> Result<bool, GeodataError> {
     let loaded: i64 = client
         .query_one(
             "SELECT count(*) FROM admin_unit WHERE level = 'province'",
@@ -79,7 +93,7 @@ pub async fn load(client: &mut Client) -> Result<bool, DbError> {
     Ok(true)
 }
 
-async fn load_all(client: &impl GenericClient) -> Result<(), DbError> {
+async fn load_all(client: &impl GenericClient) -> Result<(), GeodataError> {
     let admin_sql = format!(
         "INSERT INTO admin_unit (level, code, name, short_name, name_en, parent_id, abbr,
                                  borders_cambodia, geom, source)
@@ -89,9 +103,10 @@ async fn load_all(client: &impl GenericClient) -> Result<(), DbError> {
     let insert_admin = client.prepare(&admin_sql).await?;
 
     let province = features(PROVINCE, "tay_ninh_province.geojson")?;
-    let province = province
-        .first()
-        .ok_or_else(|| DbError::Data("no province feature".into()))?;
+    let province = province.first().ok_or_else(|| GeodataError::File {
+        file: "tay_ninh_province.geojson",
+        reason: "no province feature".into(),
+    })?;
     let province_id: i32 = client
         .query_one(
             &insert_admin,
@@ -144,7 +159,10 @@ async fn load_all(client: &impl GenericClient) -> Result<(), DbError> {
     // Communes: names and codes only; their geometry is not openly available.
     let mut reader = csv::Reader::from_reader(COMMUNES.as_bytes());
     for record in reader.records() {
-        let record = record.map_err(|e| DbError::Data(format!("communes CSV: {e}")))?;
+        let record = record.map_err(|e| GeodataError::File {
+            file: "tay_ninh_communes_2020.csv",
+            reason: e.to_string(),
+        })?;
         let field = |i: usize| record.get(i).unwrap_or_default().to_string();
         let (code, name, kind, district) = (field(0), field(1), field(2), field(3));
         let short = name

@@ -44,6 +44,21 @@ impl fmt::Display for DemoReport {
     }
 }
 
+/// Why the demo was not loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("the database already holds {0} sites; the demo only fills an empty database")]
+    NotEmpty(i64),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<tokio_postgres::Error> for DemoError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        DemoError::Db(err.into())
+    }
+}
+
 /// Generates `total` sites from `seed` and loads them. Refuses a database that
 /// already holds sites, or with `if_empty` leaves it alone and says so.
 pub async fn load(
@@ -51,7 +66,7 @@ pub async fn load(
     total: usize,
     seed: u64,
     if_empty: bool,
-) -> Result<DemoReport, DbError> {
+) -> Result<DemoReport, DemoError> {
     let started = Instant::now();
     let existing: i64 = client
         .query_one("SELECT count(*) FROM site", &[])
@@ -61,9 +76,7 @@ pub async fn load(
         if if_empty {
             return Ok(DemoReport::Skipped { existing });
         }
-        return Err(DbError::Data(format!(
-            "the database already holds {existing} sites; the demo only fills an empty database"
-        )));
+        return Err(DemoError::NotEmpty(existing));
     }
     let ctx = Context::load(&*client).await?;
     // CPU only, a second or two at 100 000 sites; nothing else runs meanwhile.

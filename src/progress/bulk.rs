@@ -271,7 +271,8 @@ pub fn parse(data: &[u8]) -> Result<Vec<ParsedRow>, Vec<RowError>> {
     Ok(out)
 }
 
-fn row_errors(err: &ProgressError) -> Result<Vec<RowError>, DbError> {
+/// What a refused row is told; a database failure is not the row's and fails the file.
+fn row_errors(err: ProgressError) -> Result<Vec<RowError>, DbError> {
     Ok(match err {
         ProgressError::NotFound(code) => vec![RowError::new(
             "code",
@@ -299,14 +300,9 @@ fn row_errors(err: &ProgressError) -> Result<Vec<RowError>, DbError> {
             .map(|v| RowError::new(v.field, v.vi.clone(), v.en.clone()))
             .collect(),
         ProgressError::Db(DbError::Constraint { constraint, message }) => {
-            vec![RowError::new(constraint, message.clone(), message.clone())]
+            vec![RowError::new(&constraint, message.clone(), message)]
         }
-        ProgressError::Db(_) => {
-            return Err(match err {
-                ProgressError::Db(e) => DbError::Data(e.to_string()),
-                _ => unreachable!(),
-            })
-        }
+        ProgressError::Db(e) => return Err(e),
     })
 }
 
@@ -381,7 +377,7 @@ pub async fn apply(
                             line,
                             code: request.code.clone(),
                             ok: false,
-                            errors: row_errors(&err)?,
+                            errors: row_errors(err)?,
                             new_version: None,
                         });
                     }
@@ -410,14 +406,15 @@ pub async fn template(
 ) -> Result<String, DbError> {
     let rows = super::store::updatable_sites(client, user).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| DbError::Data(e.to_string());
-    out.write_record(KNOWN).map_err(io)?;
+    // A CSV written into memory fails only if memory does.
+    let written = |r: csv::Result<()>| r.unwrap_or_else(|e| panic!("writing CSV to memory: {e}"));
+    written(out.write_record(KNOWN));
     for r in rows {
         let date = |d: Option<NaiveDate>| {
             d.map(|d| d.format("%d/%m/%Y").to_string())
                 .unwrap_or_default()
         };
-        out.write_record([
+        written(out.write_record([
             r.code,
             r.status,
             r.percent.to_string(),
@@ -426,10 +423,11 @@ pub async fn template(
             date(r.actual_finish),
             String::new(),
             String::new(),
-        ])
-        .map_err(io)?;
+        ]));
     }
-    let bytes = out.into_inner().map_err(|e| DbError::Data(e.to_string()))?;
+    let bytes = out
+        .into_inner()
+        .unwrap_or_else(|e| panic!("writing CSV to memory: {e}"));
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
