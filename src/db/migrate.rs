@@ -53,6 +53,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(20, "0020_site_budget_total_history"),
     migration!(21, "0021_security_review"),
     migration!(22, "0022_layer_version_by_classification"),
+    migration!(23, "0023_field_sync"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -4,6 +4,7 @@
 pub mod areas;
 pub mod dashboard;
 pub mod features;
+pub mod idempotency;
 pub mod migrate;
 pub mod sites;
 pub mod stats;

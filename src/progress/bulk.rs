@@ -247,6 +247,7 @@ pub fn parse(data: &[u8]) -> Result<Vec<ParsedRow>, Vec<RowError>> {
                     code,
                     expected_version: version,
                     photos: vec![],
+                    audit_note: None,
                     keep: Default::default(),
                     update: Update {
                         status,

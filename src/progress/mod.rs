@@ -2,6 +2,9 @@
 //! CSV file of many) to the site, its history and the audit log in one transaction.
 
 pub mod bulk;
+pub mod conflicts;
+pub mod merge;
 pub mod photos;
 pub mod rules;
 pub mod store;
+pub mod sync;

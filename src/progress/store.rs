@@ -91,6 +91,8 @@ pub struct Request {
     pub keep: Keep,
     pub expected_version: i32,
     pub photos: Vec<Photo>,
+    /// Said in the audit row beside the update (a resolved conflict: whose it was).
+    pub audit_note: Option<serde_json::Value>,
 }
 
 const HISTORY_COLUMNS: &str =
@@ -128,7 +130,7 @@ pub async fn history(
     Ok(rows.iter().map(|r| history_entry(r, 0)).collect())
 }
 
-async fn state_of(tx: &Transaction<'_>, site_id: i64) -> Result<SiteState, DbError> {
+pub async fn state_of(tx: &Transaction<'_>, site_id: i64) -> Result<SiteState, DbError> {
     let row = tx
         .query_one(
             &format!(
@@ -166,15 +168,22 @@ pub fn may_update(user: &SessionUser) -> Result<(), ProgressError> {
     }
 }
 
-/// Applies one update inside `tx` (which the caller commits): locks the site, checks
-/// clearance, the engineer's districts or unit, the version and the rules, then writes the
-/// site, its history, its photos and an audit row.
-pub async fn apply_in(
+/// A site locked for an update by `user`, where it stands.
+pub struct LockedSite {
+    pub id: i64,
+    pub version: i32,
+    pub current: Progress,
+    /// Its map layer.
+    pub layer: String,
+}
+
+/// Locks site `code` for an update by `user`: a site above their clearance does not exist
+/// for them (404); one outside their districts and unit is refused (403).
+pub async fn lock_site(
     tx: &Transaction<'_>,
     user: &SessionUser,
-    request: &Request,
-    today: NaiveDate,
-) -> Result<Applied, ProgressError> {
+    code: &str,
+) -> Result<LockedSite, ProgressError> {
     may_update(user)?;
     let row = tx
         .query_opt(
@@ -187,39 +196,81 @@ pub async fn apply_in(
                FROM site s JOIN site_kind k ON k.code = s.kind
               WHERE s.code = $1
                 FOR UPDATE OF s",
-            &[
-                &request.code,
-                &user.clearance.code(),
-                &user.id,
-                &user.unit,
-            ],
+            &[&code, &user.clearance.code(), &user.id, &user.unit],
         )
         .await?;
-    // A site above the user's clearance does not exist for them.
     let Some(row) = row.filter(|r| r.get::<_, bool>(7)) else {
-        return Err(ProgressError::NotFound(request.code.clone()));
+        return Err(ProgressError::NotFound(code.to_string()));
     };
-    let site_id: i64 = row.get(0);
     if !row.get::<_, bool>(8) {
         return Err(ProgressError::Forbidden(format!(
-            "site {} is outside your districts and unit",
-            request.code
+            "site {code} is outside your districts and unit"
         )));
     }
-    let version: i32 = row.get(5);
+    Ok(LockedSite {
+        id: row.get(0),
+        version: row.get(5),
+        current: Progress {
+            status: SiteStatus::from_code(row.get(1))
+                .ok_or_else(|| DbError::Data("unknown status in the database".into()))?,
+            percent: row.get(2),
+            actual_start: row.get(3),
+            actual_finish: row.get(4),
+        },
+        layer: row.get(6),
+    })
+}
+
+/// Where site `site_id` stood at `version`: its last history row at or before it (rows
+/// loaded without a version, the demo's, are older than any written since; the state of
+/// a work before any history is planned, 0 %).
+pub async fn progress_at(
+    tx: &Transaction<'_>,
+    site_id: i64,
+    version: i32,
+) -> Result<Progress, DbError> {
+    let row = tx
+        .query_opt(
+            "SELECT new_status::text, new_pct, actual_start, actual_finish FROM progress_history
+              WHERE site_id = $1 AND (site_version <= $2 OR site_version IS NULL)
+              ORDER BY recorded_at DESC, id DESC LIMIT 1",
+            &[&site_id, &version],
+        )
+        .await?;
+    Ok(match row {
+        Some(r) => Progress {
+            status: SiteStatus::from_code(r.get(0))
+                .ok_or_else(|| DbError::Data("unknown status in the database".into()))?,
+            percent: r.get(1),
+            actual_start: r.get(2),
+            actual_finish: r.get(3),
+        },
+        None => Progress {
+            status: SiteStatus::Planned,
+            percent: 0,
+            actual_start: None,
+            actual_finish: None,
+        },
+    })
+}
+
+/// Applies one update inside `tx` (which the caller commits): locks the site, checks
+/// clearance, the engineer's districts or unit, the version and the rules, then writes the
+/// site, its history, its photos and an audit row.
+pub async fn apply_in(
+    tx: &Transaction<'_>,
+    user: &SessionUser,
+    request: &Request,
+    today: NaiveDate,
+) -> Result<Applied, ProgressError> {
+    let site = lock_site(tx, user, &request.code).await?;
+    let (site_id, version, current) = (site.id, site.version, site.current.clone());
     if version != request.expected_version {
         return Err(ProgressError::Conflict {
             expected: request.expected_version,
             current: Box::new(state_of(tx, site_id).await?),
         });
     }
-    let current = Progress {
-        status: SiteStatus::from_code(row.get(1))
-            .ok_or_else(|| DbError::Data("unknown status in the database".into()))?,
-        percent: row.get(2),
-        actual_start: row.get(3),
-        actual_finish: row.get(4),
-    };
     let mut update = request.update.clone();
     let keep = request.keep;
     if keep.status {
@@ -274,6 +325,7 @@ pub async fn apply_in(
                                            'actual_finish', $5, 'version', h.site_version, 'note', $10,
                                            'correction_reason', $11, 'photos', $14::int,
                                            'history_id', h.id)
+                            || coalesce($15::jsonb, '{}'::jsonb)
                    FROM h)
              SELECT h.site_version, h.id, h.recorded_at FROM h",
             &[
@@ -291,6 +343,7 @@ pub async fn apply_in(
                 &request.code,
                 &before,
                 &(request.photos.len() as i32),
+                &request.audit_note,
             ],
         )
         .await?;
@@ -320,7 +373,7 @@ pub async fn apply_in(
             }),
         },
         history_id,
-        layer: row.get(6),
+        layer: site.layer,
         // Known once committed: the layer's versions are bumped at commit.
         layer_versions: Vec::new(),
     })

@@ -7,6 +7,7 @@ pub mod auth;
 mod budget;
 pub mod caller;
 pub mod client_addr;
+mod conflicts;
 pub mod dashboard;
 pub mod exports;
 pub mod features;
@@ -167,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .merge(map::routes())
         .merge(sites::routes())
         .merge(progress::routes())
+        .merge(conflicts::routes())
         .merge(budget::routes())
         .merge(dashboard::routes())
         .merge(admin::routes())

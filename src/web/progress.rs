@@ -19,6 +19,7 @@ use super::caller::Caller;
 use super::multipart::Refusal;
 use super::sites::{visible_site, LangQuery};
 use super::{AppState, PageError};
+use crate::db::idempotency::IdempotencyKey;
 use crate::domain::{SiteStatus, UserRole};
 use crate::error::AppError;
 use crate::i18n::{today_in_vietnam, Lang};
@@ -26,6 +27,7 @@ use crate::progress::bulk;
 use crate::progress::photos::{Photo, MAX_PHOTOS, MAX_PHOTO_BYTES};
 use crate::progress::rules::Update;
 use crate::progress::store::{self, Applied, ProgressError, Request};
+use crate::progress::sync::{self, Answer, Synced};
 use crate::views;
 use crate::views::sites::FormValues;
 
@@ -173,6 +175,7 @@ async fn form_post(
         code: code.clone(),
         expected_version: values.version,
         photos,
+        audit_note: None,
         keep: Default::default(),
         update,
     };
@@ -343,7 +346,10 @@ async fn checked_form(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatchBody {
-    version: i32,
+    /// The version the site must be at.
+    version: Option<i32>,
+    /// The version the update was made from (a phone's queue): merged with what changed.
+    base_version: Option<i32>,
     status: Option<String>,
     percent: Option<i64>,
     actual_start: Option<NaiveDate>,
@@ -370,6 +376,10 @@ async fn api_state(
     .into_response())
 }
 
+/// `PATCH /api/sites/{code}/progress`: `version` (the site must be at it, else 409) or
+/// `base_version` (made from it: merged with what changed since, a conflict kept when a
+/// field crossed). With an `Idempotency-Key`, a repeat gets the first answer, and writes
+/// nothing.
 async fn api_patch(
     State(state): State<AppState>,
     caller: Caller,
@@ -379,40 +389,103 @@ async fn api_patch(
 ) -> Result<Response, AppError> {
     let user = engineer(&caller)?;
     caller.check_csrf(csrf_header(&headers))?;
+    let key = idempotency_key(&headers, user.id, &[b"PATCH", code.as_bytes(), &body])?;
     let body: PatchBody = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request("body", format!("not a progress update: {e}")))?;
+    let merge = body.base_version.is_some();
     let request = patch_request(code, body)?;
     let mut client = state.db().await?;
-    match store::apply(&mut client, user, &request, today_in_vietnam()).await {
-        Ok(applied) => {
-            saw(&state, &applied);
-            Ok(
-                Json(json!({ "site": applied.state, "history_id": applied.history_id }))
-                    .into_response(),
-            )
-        }
-        Err(ProgressError::Rules(violations)) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({
+    let today = today_in_vietnam();
+    let sent = sync::send(
+        &mut client,
+        user,
+        &request,
+        merge,
+        key.as_ref(),
+        today,
+        answer_of,
+    )
+    .await
+    .map_err(AppError::from)?;
+    if let Some(applied) = &sent.applied {
+        saw(&state, applied);
+    }
+    let status = StatusCode::from_u16(sent.answer.status).unwrap_or(StatusCode::OK);
+    Ok((status, Json(sent.answer.body)).into_response())
+}
+
+/// The `Idempotency-Key` header of a write, if sent: 8–128 letters, digits, `-` or `_`.
+pub(super) fn idempotency_key(
+    headers: &HeaderMap,
+    user_id: i32,
+    request: &[&[u8]],
+) -> Result<Option<IdempotencyKey>, AppError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .and_then(|k| IdempotencyKey::new(user_id, k, request));
+    key.map(Some).ok_or_else(|| {
+        AppError::bad_request(
+            "Idempotency-Key",
+            "must be 8 to 128 letters, digits, '-' or '_' (a UUID is)",
+        )
+    })
+}
+
+/// What a progress update came to, as the API answers it (and answers it again for the
+/// same Idempotency-Key).
+fn answer_of(outcome: &Result<Synced, ProgressError>) -> Answer {
+    let (status, body) = match outcome {
+        Ok(Synced::Applied(a)) => (200, json!({ "site": a.state, "history_id": a.history_id })),
+        Ok(Synced::Crossed {
+            id,
+            fields,
+            base,
+            theirs,
+            mine,
+        }) => (
+            409,
+            json!({
+                "error": "the update crossed another one: pick mine or theirs for each field",
+                "status": 409,
+                "conflict": { "id": id, "fields": fields, "base": base, "theirs": theirs,
+                              "mine": mine, "resolve": format!("/api/conflicts/{id}") },
+                "current": theirs,
+            }),
+        ),
+        Err(ProgressError::Rules(violations)) => (
+            422,
+            json!({
                 "error": "the update breaks the progress rules",
                 "status": 422,
                 "violations": violations.iter().map(|v| json!({
                     "field": v.field, "rule": v.rule, "message": v.en, "message_vi": v.vi,
                 })).collect::<Vec<_>>(),
-            })),
-        )
-            .into_response()),
-        Err(ProgressError::Conflict { expected, current }) => Ok((
-            StatusCode::CONFLICT,
-            Json(json!({
+            }),
+        ),
+        Err(ProgressError::Conflict { expected, current }) => (
+            409,
+            json!({
                 "error": format!("the site changed since version {expected}"),
                 "status": 409,
                 "current": current,
-            })),
-        )
-            .into_response()),
-        Err(e) => Err(e.into()),
-    }
+            }),
+        ),
+        Err(
+            e @ (ProgressError::NotFound(_) | ProgressError::Forbidden(_) | ProgressError::Db(_)),
+        ) => {
+            let status = match e {
+                ProgressError::NotFound(_) => 404,
+                ProgressError::Forbidden(_) => 403,
+                _ => 500,
+            };
+            (status, json!({ "error": e.to_string(), "status": status }))
+        }
+    };
+    Answer { status, body }
 }
 
 /// The update a PATCH body asks for: fields left out keep the site's value (read under the
@@ -436,8 +509,17 @@ fn patch_request(code: String, body: PatchBody) -> Result<Request, AppError> {
     };
     Ok(Request {
         code,
-        expected_version: body.version,
+        expected_version: match (body.version, body.base_version) {
+            (Some(v), None) | (None, Some(v)) => v,
+            _ => {
+                return Err(AppError::bad_request(
+                    "version",
+                    "give version (the site must be at it) or base_version (merged), one of them",
+                ))
+            }
+        },
         photos: vec![],
+        audit_note: None,
         keep,
         update: Update {
             status,

@@ -43,6 +43,7 @@ const SQL_PLACES: &[&str] = &[
     "src/accounts/users.rs",
     "src/accounts/sessions.rs",
     "src/progress/store.rs",
+    "src/progress/conflicts.rs",
     "src/budget/store.rs",
     "src/exchange/export.rs",
     "src/exchange/query.rs",

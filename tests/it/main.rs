@@ -18,6 +18,7 @@ mod demo;
 mod exports;
 mod faults;
 mod features;
+mod field;
 mod hardening;
 mod import_clearance;
 mod imports;

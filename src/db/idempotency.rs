@@ -1,0 +1,115 @@
+//! Writes made with an `Idempotency-Key` (a phone's queue sends again whatever answer it
+//! lost): the first use of a key by a user claims it in the write's own transaction and
+//! records the answer there; any later use gets that answer back, and no second write. A
+//! key used again for another request is refused. Kept 45 days.
+
+use deadpool_postgres::GenericClient;
+use sha2::{Digest, Sha256};
+
+use super::DbError;
+
+/// How long a key is kept: a phone away for 30 days is covered.
+pub const KEEP_DAYS: i32 = 45;
+
+/// A key as sent, with the user and what it was sent for.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub user_id: i32,
+    pub key: String,
+    pub request_sha256: Vec<u8>,
+}
+
+impl IdempotencyKey {
+    /// `key` for `user_id`'s request (its method, path and body), if it is 8–128 letters,
+    /// digits, `-` or `_` (a UUID is).
+    pub fn new(user_id: i32, key: &str, request: &[&[u8]]) -> Option<Self> {
+        let valid = (8..=128).contains(&key.len())
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return None;
+        }
+        let mut hash = Sha256::new();
+        for part in request {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part);
+        }
+        Some(Self {
+            user_id,
+            key: key.to_string(),
+            request_sha256: hash.finalize().to_vec(),
+        })
+    }
+}
+
+/// What a key's first or later use finds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// First use: write, then `record` the answer in the same transaction.
+    New,
+    /// Used before for this very request: its answer.
+    Answered {
+        status: u16,
+        answer: serde_json::Value,
+    },
+    /// Used before for another request.
+    Reused,
+}
+
+/// Claims `key` in the write's transaction; a concurrent first use of the same key is
+/// waited for (its row is locked until it commits or rolls back).
+pub async fn claim(client: &impl GenericClient, key: &IdempotencyKey) -> Result<Claim, DbError> {
+    client
+        .execute(
+            "DELETE FROM idempotent_write
+              WHERE created_at < now() - make_interval(days => $1)",
+            &[&KEEP_DAYS],
+        )
+        .await?;
+    let inserted = client
+        .execute(
+            "INSERT INTO idempotent_write (user_id, key, request_sha256, status, answer)
+             VALUES ($1, $2, $3, 0, 'null') ON CONFLICT (user_id, key) DO NOTHING",
+            &[&key.user_id, &key.key, &key.request_sha256],
+        )
+        .await?;
+    if inserted == 1 {
+        return Ok(Claim::New);
+    }
+    let row = client
+        .query_one(
+            "SELECT request_sha256, status, answer FROM idempotent_write
+              WHERE user_id = $1 AND key = $2",
+            &[&key.user_id, &key.key],
+        )
+        .await?;
+    if row.get::<_, Vec<u8>>(0) != key.request_sha256 {
+        return Ok(Claim::Reused);
+    }
+    Ok(Claim::Answered {
+        status: u16::try_from(row.get::<_, i16>(1)).unwrap_or(500),
+        answer: row.get(2),
+    })
+}
+
+/// Records the answer to a key's first use (in the transaction that claimed it).
+pub async fn record(
+    client: &impl GenericClient,
+    key: &IdempotencyKey,
+    status: u16,
+    answer: &serde_json::Value,
+) -> Result<(), DbError> {
+    client
+        .execute(
+            "UPDATE idempotent_write SET status = $3, answer = $4 WHERE user_id = $1 AND key = $2",
+            &[
+                &key.user_id,
+                &key.key,
+                &i16::try_from(status).unwrap_or(500),
+                answer,
+            ],
+        )
+        .await?;
+    Ok(())
+}

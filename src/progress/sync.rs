@@ -1,0 +1,265 @@
+//! Updates sent from a phone's queue: applied once however often they arrive (an
+//! `Idempotency-Key`), and, when made from an older version, merged field by field with
+//! what changed since (never last-wins). An update that crossed another is kept as a
+//! conflict until its author picks, field by field; nothing is dropped.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use deadpool_postgres::Object;
+use serde_json::{json, Value};
+use tokio_postgres::Transaction;
+
+use super::conflicts::{self, NewConflict};
+use super::merge::{self, Asked, Merged};
+use super::rules::{Update, Violation};
+use super::store::{self, Applied, Keep, ProgressError, Request};
+use crate::accounts::sessions::SessionUser;
+use crate::db::idempotency::{self, Claim, IdempotencyKey};
+
+/// What became of an update.
+#[derive(Debug)]
+pub enum Synced {
+    Applied(Applied),
+    /// It crossed another update: kept as conflict `id` on `fields`.
+    Crossed {
+        id: i64,
+        fields: Vec<&'static str>,
+        base: Value,
+        theirs: Box<store::SiteState>,
+        mine: Value,
+    },
+}
+
+/// An answer as the client gets it (and gets again for the same key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// An update sent: its answer, and what it applied when this call applied it.
+pub struct Sent {
+    pub answer: Answer,
+    pub applied: Option<Applied>,
+}
+
+/// The fields `request` sets (those it does not keep).
+fn asked_of(request: &Request) -> Asked {
+    let (u, keep) = (&request.update, request.keep);
+    Asked {
+        status: (!keep.status).then_some(u.status),
+        percent: (!keep.percent).then_some(u.percent),
+        actual_start: if keep.actual_start {
+            None
+        } else {
+            u.actual_start
+        },
+        actual_finish: if keep.actual_finish {
+            None
+        } else {
+            u.actual_finish
+        },
+    }
+}
+
+/// Applies `request`, made from version `request.expected_version`: as it is when that is
+/// the site's version; merged onto the newer version when `merge` and nothing crossed; kept
+/// as a conflict when something did. Without `merge`, a newer version is a 409 as before.
+pub async fn apply_from(
+    tx: &Transaction<'_>,
+    user: &SessionUser,
+    request: &Request,
+    merge: bool,
+    today: NaiveDate,
+) -> Result<Synced, ProgressError> {
+    if !merge {
+        return store::apply_in(tx, user, request, today)
+            .await
+            .map(Synced::Applied);
+    }
+    let site = store::lock_site(tx, user, &request.code).await?;
+    let base_version = request.expected_version;
+    if base_version == site.version || base_version < 1 || base_version > site.version {
+        // The current version (or one that never was: a 409 with where it stands).
+        return store::apply_in(tx, user, request, today)
+            .await
+            .map(Synced::Applied);
+    }
+    let base = store::progress_at(tx, site.id, base_version).await?;
+    let asked = asked_of(request);
+    match merge::merge(&base, &site.current, &asked) {
+        Merged::Apply(_) => {
+            let onto = Request {
+                expected_version: site.version,
+                ..request.clone()
+            };
+            store::apply_in(tx, user, &onto, today)
+                .await
+                .map(Synced::Applied)
+        }
+        Merged::Conflict(fields) => {
+            let u = &request.update;
+            let conflict = NewConflict {
+                site_id: site.id,
+                base_version,
+                theirs_version: site.version,
+                fields: &fields,
+                base: conflicts::progress_json(&base),
+                theirs: conflicts::progress_json(&site.current),
+                mine: conflicts::asked_json(&asked, &u.note, &u.correction_reason),
+            };
+            let id = conflicts::record(tx, user, &conflict).await?;
+            let theirs = store::state_of(tx, site.id).await?;
+            Ok(Synced::Crossed {
+                id,
+                fields: fields.clone(),
+                base: conflict.base,
+                theirs: Box::new(theirs),
+                mine: conflict.mine,
+            })
+        }
+    }
+}
+
+/// Sends `request` once: with `key`, a repeat gets the first answer (and writes nothing);
+/// `render` turns what happened into the answer, which is kept with the key. Database
+/// failures are not answers: they are returned, nothing kept, and the key stays free.
+pub async fn send(
+    client: &mut Object,
+    user: &SessionUser,
+    request: &Request,
+    merge: bool,
+    key: Option<&IdempotencyKey>,
+    today: NaiveDate,
+    render: impl FnOnce(&Result<Synced, ProgressError>) -> Answer,
+) -> Result<Sent, ProgressError> {
+    let tx = client.transaction().await?;
+    if let Some(key) = key {
+        match idempotency::claim(&tx, key).await? {
+            Claim::New => {}
+            Claim::Answered { status, answer } => {
+                let answer = Answer {
+                    status,
+                    body: answer,
+                };
+                return Ok(Sent {
+                    answer,
+                    applied: None,
+                });
+            }
+            Claim::Reused => {
+                let body = json!({
+                    "error": "this Idempotency-Key was sent before with another request",
+                    "status": 422,
+                });
+                let answer = Answer { status: 422, body };
+                return Ok(Sent {
+                    answer,
+                    applied: None,
+                });
+            }
+        }
+    }
+    let outcome = apply_from(&tx, user, request, merge, today).await;
+    if let Err(ProgressError::Db(e)) = outcome {
+        return Err(ProgressError::Db(e));
+    }
+    let answer = render(&outcome);
+    if let Some(key) = key {
+        idempotency::record(&tx, key, answer.status, &answer.body).await?;
+    }
+    tx.commit().await?;
+    let mut applied = match outcome {
+        Ok(Synced::Applied(a)) => Some(a),
+        _ => None,
+    };
+    if let Some(a) = applied.as_mut() {
+        store::committed_versions(&*client, std::slice::from_mut(a)).await?;
+    }
+    Ok(Sent { answer, applied })
+}
+
+/// Mine or theirs, for one field of a conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pick {
+    Mine,
+    Theirs,
+}
+
+/// Resolves conflict `id` of `user`'s with a pick for every field it names: the update's
+/// other fields and the picked ones of "mine" applied onto the site as it now stands, one
+/// history row and one audit row naming both authors. `None` when `user` has no such open
+/// conflict.
+pub async fn resolve(
+    client: &mut Object,
+    user: &SessionUser,
+    id: i64,
+    picks: &HashMap<String, Pick>,
+    today: NaiveDate,
+) -> Result<Option<Applied>, ProgressError> {
+    let tx = client.transaction().await?;
+    let Some(conflict) = conflicts::lock_own(&tx, user, id).await? else {
+        return Ok(None);
+    };
+    let unpicked: Vec<Violation> = conflict
+        .fields
+        .iter()
+        .filter(|f| !picks.contains_key(f.as_str()))
+        .map(|f| Violation {
+            field: merge::FIELDS
+                .iter()
+                .find(|x| **x == f.as_str())
+                .copied()
+                .unwrap_or("status"),
+            rule: "pick_each_field",
+            vi: format!("Hãy chọn giá trị của mình hoặc của người khác cho trường {f}."),
+            en: format!("pick mine or theirs for {f}"),
+        })
+        .collect();
+    if !unpicked.is_empty() {
+        return Err(ProgressError::Rules(unpicked));
+    }
+    let site = store::lock_site(&tx, user, &conflict.code).await?;
+    let mut asked = Asked::from_json(&conflict.mine);
+    let theirs = |f: &str| picks.get(f) == Some(&Pick::Theirs);
+    if theirs("status") {
+        asked.status = None;
+    }
+    if theirs("percent") {
+        asked.percent = None;
+    }
+    if theirs("actual_start") {
+        asked.actual_start = None;
+    }
+    if theirs("actual_finish") {
+        asked.actual_finish = None;
+    }
+    let text = |k: &str| conflict.mine[k].as_str().map(str::to_string);
+    let authors = conflicts::authors_since(&tx, site.id, conflict.base_version).await?;
+    let current = &site.current;
+    let request = Request {
+        code: conflict.code.clone(),
+        update: Update {
+            status: asked.status.unwrap_or(current.status),
+            percent: asked.percent.unwrap_or(i64::from(current.percent)),
+            actual_start: asked.actual_start.or(current.actual_start),
+            actual_finish: asked.actual_finish.or(current.actual_finish),
+            note: text("note"),
+            correction_reason: text("correction_reason"),
+        },
+        keep: Keep::default(),
+        expected_version: site.version,
+        photos: Vec::new(),
+        audit_note: Some(json!({
+            "conflict": { "id": id, "mine_by": conflict.author, "theirs_by": authors, "picked": picks },
+        })),
+    };
+    let mut applied = store::apply_in(&tx, user, &request, today).await?;
+    let resolution = json!({ "picked": picks, "history_id": applied.history_id });
+    conflicts::mark_resolved(&tx, user, id, &resolution).await?;
+    tx.commit().await?;
+    store::committed_versions(&*client, std::slice::from_mut(&mut applied)).await?;
+    Ok(Some(applied))
+}
