@@ -2,7 +2,7 @@
 # Both install what is missing first (Debian 12, as root or with sudo).
 
 SHELL := /bin/bash
-PKGS := postgresql-15 postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config chromium fonts-dejavu-core
+PKGS := postgresql-15 postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config chromium fonts-dejavu-core curl
 RELEASE := target/release/kvpt
 DEBUG := target/debug/kvpt
 # The throwaway clusters of `make test` and `make bench` (not the one `make run` uses) live

@@ -9,6 +9,7 @@ mod export;
 pub mod import;
 mod ops;
 mod serve;
+mod tls;
 mod user;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ pub use export::ExportArgs;
 pub use import::ImportArgs;
 pub use ops::AuditAction;
 pub use serve::ServeArgs;
+pub use tls::TlsAction;
 pub use user::UserAction;
 
 /// kvpt: map and track the local defence works of Tây Ninh province.
@@ -120,6 +122,11 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// HTTPS on a closed network: a private CA and the server's certificate.
+    Tls {
+        #[command(subcommand)]
+        action: TlsAction,
+    },
 }
 
 /// Logs to stderr; `RUST_LOG` chooses what (default: info for kvpt, warn elsewhere).
@@ -138,6 +145,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let global = cli.global;
     match cli.command {
         Command::Db { action } => db::run(&global, action),
+        Command::Tls { action } => tls::run(action),
         other => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -194,7 +202,7 @@ async fn run_with_database(url: &str, pg_bin: &Path, command: Command) -> anyhow
         Command::Backup { file } => ops::backup(url, pg_bin, &file).await?,
         Command::Restore { file } => ops::restore(url, pg_bin, &file).await?,
         Command::Audit { action } => ops::audit(url, action).await?,
-        Command::Db { .. } => unreachable!("handled without a runtime"),
+        Command::Db { .. } | Command::Tls { .. } => unreachable!("handled without a runtime"),
     }
     Ok(())
 }

@@ -29,12 +29,24 @@ pub struct ServeArgs {
     /// and the peer's own address counts. Loopback by default (a proxy on this machine).
     #[arg(long, env = "KVPT_TRUSTED_PROXIES", default_value = "127.0.0.1,::1")]
     pub trusted_proxies: crate::web::client_addr::TrustedProxies,
+    /// Serve HTTPS with this certificate chain (PEM; `kvpt tls init` makes one for a
+    /// closed network). Needs --tls-key. Plain HTTP without.
+    #[arg(long, env = "KVPT_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "KVPT_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub demo: DemoArgs,
 }
 
 /// Serves until stopped.
 pub async fn run(url: &str, pool: Pool, args: ServeArgs) -> anyhow::Result<()> {
+    // A bad certificate stops the start before anything else, in one line.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::web::tls::load(cert, key)?),
+        _ => None,
+    };
     db::migrate::migrate_url(url).await?;
     if args.bootstrap {
         let mut client = pool.get().await.map_err(db::DbError::from)?;
@@ -52,14 +64,13 @@ pub async fn run(url: &str, pool: Pool, args: ServeArgs) -> anyhow::Result<()> {
     }
     let config: tokio_postgres::Config = url.parse().map_err(db::DbError::Config)?;
     let anonymous = (args.anonymous == "public").then_some(crate::domain::Classification::Public);
-    crate::web::serve(
-        pool,
-        config,
-        args.addr,
-        args.tile_cache_mb,
+    let options = crate::web::ServeOptions {
+        addr: args.addr,
+        tile_cache_mb: args.tile_cache_mb,
         anonymous,
-        args.trusted_proxies,
-    )
-    .await?;
+        trusted_proxies: args.trusted_proxies,
+        tls,
+    };
+    crate::web::serve(pool, config, options).await?;
     Ok(())
 }

@@ -2,3 +2,4 @@
 
 pub mod audit;
 pub mod backup;
+pub mod tls;

@@ -27,6 +27,7 @@ mod sites;
 mod style;
 pub mod tile_cache;
 mod tiles;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -218,27 +219,41 @@ pub fn served(state: AppState) -> server::Served {
     server::Served::with_tile_lane(router(state.clone()), state)
 }
 
+/// How `kvpt serve` serves.
+pub struct ServeOptions {
+    pub addr: SocketAddr,
+    pub tile_cache_mb: u64,
+    /// What anonymous visitors see (`None`: nothing).
+    pub anonymous: Option<Classification>,
+    pub trusted_proxies: client_addr::TrustedProxies,
+    /// HTTPS (HTTP/2 and HTTP/1.1) with this configuration; plain HTTP/1.1 without.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
 /// Serves until SIGTERM or ctrl-c, letting requests in flight finish.
 pub async fn serve(
     pool: Pool,
     config: tokio_postgres::Config,
-    addr: SocketAddr,
-    tile_cache_mb: u64,
-    anonymous: Option<Classification>,
-    trusted_proxies: client_addr::TrustedProxies,
+    options: ServeOptions,
 ) -> anyhow::Result<()> {
     let limits = limits::Limits::from_env()?;
+    let addr = options.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    let state = AppState::with_cache(pool.clone(), tile_cache_mb)
-        .anonymous(anonymous)
-        .trusted_proxies(trusted_proxies)
+    let state = AppState::with_cache(pool.clone(), options.tile_cache_mb)
+        .anonymous(options.anonymous)
+        .trusted_proxies(options.trusted_proxies)
         .limits(limits.clone())
         .listening(config);
     let app = served(state);
-    println!("kvpt is serving on http://{addr}/");
-    server::run(listener, app, &limits, shutdown_signal()).await;
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("kvpt is serving on {scheme}://{addr}/");
+    server::run_with(listener, app, &limits, options.tls, shutdown_signal()).await;
     pool.close();
     tracing::info!("stopped");
     Ok(())

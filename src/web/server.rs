@@ -12,7 +12,8 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
@@ -80,6 +81,19 @@ pub async fn run(
     limits: &Limits,
     shutdown: impl Future<Output = ()>,
 ) {
+    run_with(listener, app, limits, None, shutdown).await;
+}
+
+/// As `run`, over TLS when `tls` is given: HTTP/2 or HTTP/1.1 as ALPN chooses, the
+/// handshake bounded by the header timeout, every other limit the same.
+pub async fn run_with(
+    listener: TcpListener,
+    app: impl Into<Served>,
+    limits: &Limits,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let app: Served = app.into();
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
@@ -109,18 +123,12 @@ pub async fn run(
             let app = app.clone();
             async move { Ok::<_, std::convert::Infallible>(app.answer(request, remote).await) }
         });
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
-            .max_header_size(limits.max_header_bytes)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, "connection ended");
+        match &tls {
+            None => serve_plain(stream, service, limits, &graceful, permit),
+            Some(acceptor) => {
+                serve_tls(acceptor.clone(), stream, service, limits, &graceful, permit)
             }
-            drop(permit);
-        });
+        }
     }
     drop(listener);
     tracing::info!(
@@ -133,4 +141,80 @@ pub async fn run(
             tracing::warn!(grace = ?limits.shutdown_grace, "requests still running after the grace period: closing them");
         }
     }
+}
+
+/// HTTP/1.1 on a plain connection, watched for the graceful shutdown.
+fn serve_plain<S>(
+    stream: tokio::net::TcpStream,
+    service: S,
+    limits: &Limits,
+    graceful: &hyper_util::server::graceful::GracefulShutdown,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) where
+    S: hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response>
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_header_size(limits.max_header_bytes)
+        .serve_connection(TokioIo::new(stream), service);
+    let connection = graceful.watch(connection);
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::debug!(error = %err, "connection ended");
+        }
+        drop(permit);
+    });
+}
+
+/// The TLS handshake (bounded by the header timeout), then HTTP/2 or HTTP/1.1 as ALPN
+/// chose, watched for the graceful shutdown.
+fn serve_tls<S>(
+    acceptor: tokio_rustls::TlsAcceptor,
+    stream: tokio::net::TcpStream,
+    service: S,
+    limits: &Limits,
+    graceful: &hyper_util::server::graceful::GracefulShutdown,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) where
+    S: hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let limits = limits.clone();
+    let watcher = graceful.watcher();
+    tokio::spawn(async move {
+        let handshake = tokio::time::timeout(limits.header_timeout, acceptor.accept(stream));
+        let stream = match handshake.await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(err)) => {
+                tracing::debug!(error = %err, "TLS handshake failed");
+                return;
+            }
+            Err(_) => return,
+        };
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            // Headers must fit the read buffer: its size bounds them.
+            .max_buf_size(limits.max_header_bytes.max(8192));
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        if let Err(err) = watcher.watch(connection.into_owned()).await {
+            tracing::debug!(error = %err, "connection ended");
+        }
+        drop(permit);
+    });
 }

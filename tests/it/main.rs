@@ -27,5 +27,6 @@ mod progress;
 mod schema;
 mod schemathesis;
 mod tiles;
+mod tls;
 mod viewer;
 mod web;

@@ -1,0 +1,163 @@
+//! HTTPS served by kvpt (issue 20, §1): a private CA from `kvpt tls init`, HTTP/2 and
+//! HTTP/1.1 through ALPN (curl, trusting only that CA), the tile lane kept; a certificate
+//! out of date or a key that is not the certificate's stops the start in one line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::TestDb;
+
+fn dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kvpt-it-tls-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn certificates(name: &str, days_ago: i64, days: i64) -> kvpt::ops::tls::Written {
+    let start = time::OffsetDateTime::now_utc() - time::Duration::days(days_ago);
+    kvpt::ops::tls::init(
+        &dir(name),
+        &["localhost".to_string(), "127.0.0.1".to_string()],
+        start,
+        days,
+    )
+    .expect("certificates made")
+}
+
+/// curl over HTTPS trusting only `ca`: the HTTP version and the status.
+fn curl(ca: &Path, url: &str, version: &str) -> (String, String) {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "--cacert"])
+        .arg(ca)
+        .args([version, "-w", "%{http_version} %{http_code}", url])
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (v, code) = text.split_once(' ').unwrap_or(("", ""));
+    (v.to_string(), code.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_server_answers_over_http2_and_http1_trusting_the_private_ca() {
+    let db = TestDb::with_demo(40, 3).await;
+    let written = certificates("good", 1, 30);
+    let config = kvpt::web::tls::load(&written.server_cert, &written.server_key).expect("loads");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = db.served();
+    tokio::spawn(async move {
+        kvpt::web::server::run_with(
+            listener,
+            served,
+            &kvpt::web::limits::Limits::default(),
+            Some(config),
+            std::future::pending(),
+        )
+        .await;
+    });
+    let ca = written.ca_cert.clone();
+    let results = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for host in ["localhost", "127.0.0.1"] {
+            for path in ["/healthz", "/tiles/search_zones/8/203/121.mvt", "/map"] {
+                let url = format!("https://{host}:{port}{path}");
+                for version in ["--http2", "--http1.1"] {
+                    out.push((url.clone(), version, curl(&ca, &url, version)));
+                }
+            }
+        }
+        // Without the CA, curl refuses the certificate: it is not a public one.
+        let plain = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+            .arg(format!("https://localhost:{port}/healthz"))
+            .output()
+            .unwrap();
+        (out, String::from_utf8_lossy(&plain.stdout).into_owned())
+    })
+    .await
+    .unwrap();
+    for (url, version, (got, status)) in &results.0 {
+        let expected = if *version == "--http2" { "2" } else { "1.1" };
+        assert_eq!(got, expected, "{url} {version}");
+        assert!(
+            status == "200" || status == "204",
+            "{url} {version}: {status}"
+        );
+    }
+    assert_eq!(
+        results.1, "000",
+        "an untrusted certificate is refused by the client"
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_out_of_date_or_a_key_not_its_own_stops_the_start_in_one_line() {
+    let db = TestDb::new().await;
+    let expired = certificates("expired", 900, 10);
+    let future = certificates("future", -30, 60);
+    let other = certificates("other", 1, 30);
+    for (cert, key, says) in [
+        (&expired.server_cert, &expired.server_key, "expired on"),
+        (&future.server_cert, &future.server_key, "not valid before"),
+        (
+            &other.server_cert,
+            &expired.server_key,
+            "is not the key of certificate",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kvpt"))
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .env("DATABASE_URL", db.url())
+            .env("KVPT_TLS_CERT", cert)
+            .env("KVPT_TLS_KEY", key)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{says}");
+        assert!(err.contains(says), "{says}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    }
+}
+
+#[tokio::test]
+async fn tls_init_writes_a_ca_and_a_server_certificate_and_says_how_to_install_it() {
+    let out_dir = dir("cli");
+    let out = Command::new(env!("CARGO_BIN_EXE_kvpt"))
+        .args([
+            "tls",
+            "init",
+            "--host",
+            "kvpt.bchqs.local,10.20.0.5",
+            "--out",
+        ])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for said in ["Android", "iOS", "Windows", "KVPT_TLS_CERT", "kvpt-ca.pem"] {
+        assert!(text.contains(said), "{said}: {text}");
+    }
+    let cert = out_dir.join("kvpt-server.pem");
+    let key = out_dir.join("kvpt-server-key.pem");
+    kvpt::web::tls::load(&cert, &key).expect("the server certificate loads");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(out_dir.join("kvpt-ca-key.pem"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "the CA's key is private");
+    // No host: refused plainly.
+    let out = Command::new(env!("CARGO_BIN_EXE_kvpt"))
+        .args(["tls", "init", "--host", " ", "--out"])
+        .arg(dir("none"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no host given"));
+}
