@@ -6,6 +6,7 @@ to the tile path is judged against run-to-run noise (BENCHMARKS.md).
 
 Usage: bench/ab_tiles.py --db "<bench db>" old=/tmp/kvpt-old \
            new=target/release/kvpt [name=binary:ENV=value,...] [--rounds 6]
+A build given KVPT_TLS_CERT (and KVPT_TLS_KEY) is measured over HTTPS (wrk, HTTP/1.1).
 The tile list is serve.py's (written to target/bench/paths-tiles.txt when missing).
 """
 
@@ -42,7 +43,8 @@ def main():
             env = {**os.environ, "DATABASE_URL": args.db, "KVPT_ADDR": f"127.0.0.1:{port}",
                    "RUST_LOG": "warn", **extra}
             servers.append(subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL))
-            base = f"http://127.0.0.1:{port}"
+            scheme = "https" if "KVPT_TLS_CERT" in extra else "http"
+            base = f"{scheme}://127.0.0.1:{port}"
             serve.wait_for(base + "/healthz")
             serve.sign_in_internal_planner(binary, args.db, base)
             bases[name] = base
