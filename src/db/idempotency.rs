@@ -60,11 +60,12 @@ pub enum Claim {
 /// Claims `key` in the write's transaction; a concurrent first use of the same key is
 /// waited for (its row is locked until it commits or rolls back).
 pub async fn claim(client: &impl GenericClient, key: &IdempotencyKey) -> Result<Claim, DbError> {
+    // This user's expired keys only: other users' writes never wait on these rows.
     client
         .execute(
             "DELETE FROM idempotent_write
-              WHERE created_at < now() - make_interval(days => $1)",
-            &[&KEEP_DAYS],
+              WHERE user_id = $1 AND created_at < now() - make_interval(days => $2)",
+            &[&key.user_id, &KEEP_DAYS],
         )
         .await?;
     let inserted = client

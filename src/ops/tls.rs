@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CidrSubnet, DnType, ExtendedKeyUsagePurpose,
+    GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -36,6 +36,8 @@ pub enum TlsInitError {
     NoHost,
     #[error("making the certificates: {0}")]
     Certificate(#[from] rcgen::Error),
+    #[error("{0} exists: it may be the CA phones already trust; move it away to make new ones")]
+    Exists(PathBuf),
     #[error("{path}: {source}")]
     File {
         path: PathBuf,
@@ -71,6 +73,21 @@ pub fn init(
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
+    // The CA vouches for these names and addresses only: were its key to leak, it still
+    // could not speak for any other site to the phones that trust it.
+    ca.name_constraints = Some(NameConstraints {
+        permitted_subtrees: hosts
+            .iter()
+            .map(|h| match h.parse::<std::net::IpAddr>() {
+                Ok(ip) => GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(
+                    ip,
+                    if ip.is_ipv4() { 32 } else { 128 },
+                )),
+                Err(_) => GeneralSubtree::DnsName(h.clone()),
+            })
+            .collect(),
+        excluded_subtrees: Vec::new(),
+    });
     ca.not_before = not_before;
     ca.not_after = not_before + Duration::days(CA_DAYS);
     let ca_cert = ca.self_signed(&ca_key)?;
@@ -91,18 +108,36 @@ pub fn init(
         server_cert: dir.join("kvpt-server.pem"),
         server_key: dir.join("kvpt-server-key.pem"),
     };
+    for path in [
+        &written.ca_cert,
+        &written.ca_key,
+        &written.server_cert,
+        &written.server_key,
+    ] {
+        if path.exists() {
+            return Err(TlsInitError::Exists(path.clone()));
+        }
+    }
     let write = |path: &Path, text: &str, private: bool| -> Result<(), TlsInitError> {
+        use std::io::Write;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         let file = |source| TlsInitError::File {
             path: path.to_path_buf(),
             source,
         };
-        std::fs::create_dir_all(dir).map_err(file)?;
-        std::fs::write(path, text).map_err(file)?;
-        if private {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(file)?;
-        }
-        Ok(())
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(file)?;
+        // Keys are private from their first byte: created 0600, never over another file.
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(if private { 0o600 } else { 0o644 })
+            .open(path)
+            .map_err(file)?;
+        out.write_all(text.as_bytes()).map_err(file)
     };
     write(&written.ca_cert, &ca_cert.pem(), false)?;
     write(&written.ca_key, &ca_key.serialize_pem(), true)?;

@@ -170,6 +170,21 @@ pub async fn mark_resolved(
     Ok(())
 }
 
+/// Conflict `id` against where the site now stands (`version`, `theirs`).
+pub async fn refresh(
+    tx: &Transaction<'_>,
+    id: i64,
+    version: i32,
+    theirs: &Value,
+) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE progress_conflict SET theirs_version = $2, theirs = $3 WHERE id = $1",
+        &[&id, &version, theirs],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Who wrote the updates since `version` of site `site_id`, oldest first.
 pub async fn authors_since(
     tx: &Transaction<'_>,

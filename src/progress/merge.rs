@@ -55,16 +55,51 @@ pub fn merge(base: &Progress, theirs: &Progress, mine: &Asked) -> Merged {
             mine.actual_finish.is_some() && mine.actual_finish != theirs.actual_finish,
         ),
     ];
-    for (name, (asked, changed, differs)) in FIELDS.into_iter().zip(fields) {
-        if asked && changed && differs {
+    let unchanged_by_mine = [
+        mine.status == Some(base.status),
+        mine.percent == Some(i64::from(base.percent)),
+        mine.actual_start.is_some() && mine.actual_start == base.actual_start,
+        mine.actual_finish.is_some() && mine.actual_finish == base.actual_finish,
+    ];
+    for ((name, (asked, changed, differs)), same_as_base) in
+        FIELDS.into_iter().zip(fields).zip(unchanged_by_mine)
+    {
+        if asked && changed && differs && !same_as_base {
             conflicts.push(name);
         }
     }
-    if conflicts.is_empty() {
-        Merged::Apply(mine.clone())
-    } else {
-        Merged::Conflict(conflicts)
+    if !conflicts.is_empty() {
+        return Merged::Conflict(conflicts);
     }
+    // A field the update leaves as it was at its base (a whole form sent back, a field
+    // not touched) is no change of the update's: someone else's change to it stays.
+    let untouched = |asked_same_as_base: bool, changed: bool| asked_same_as_base && changed;
+    let mut apply = mine.clone();
+    if untouched(
+        mine.status == Some(base.status),
+        theirs.status != base.status,
+    ) {
+        apply.status = None;
+    }
+    if untouched(
+        mine.percent == Some(i64::from(base.percent)),
+        theirs.percent != base.percent,
+    ) {
+        apply.percent = None;
+    }
+    if untouched(
+        mine.actual_start.is_some() && mine.actual_start == base.actual_start,
+        theirs.actual_start != base.actual_start,
+    ) {
+        apply.actual_start = None;
+    }
+    if untouched(
+        mine.actual_finish.is_some() && mine.actual_finish == base.actual_finish,
+        theirs.actual_finish != base.actual_finish,
+    ) {
+        apply.actual_finish = None;
+    }
+    Merged::Apply(apply)
 }
 
 impl Asked {
@@ -192,6 +227,32 @@ mod tests {
             }
         }
         assert!(seen[0] > 0 && seen[1] > 0);
+    }
+
+    #[test]
+    fn a_field_sent_back_as_it_was_at_the_base_is_no_change() {
+        let base = Progress {
+            status: SiteStatus::UnderConstruction,
+            percent: 40,
+            actual_start: day(1),
+            actual_finish: None,
+        };
+        let theirs = Progress {
+            percent: 50,
+            ..base.clone()
+        };
+        // The whole form sent back: status and percent as at the base, a note added.
+        let mine = Asked {
+            status: Some(SiteStatus::UnderConstruction),
+            percent: Some(40),
+            actual_start: day(1),
+            actual_finish: None,
+        };
+        let Merged::Apply(apply) = merge(&base, &theirs, &mine) else {
+            panic!("no conflict: nothing of theirs was changed by mine");
+        };
+        assert_eq!(apply.percent, None, "their 50 % stays");
+        assert_eq!(apply.status, Some(SiteStatus::UnderConstruction));
     }
 
     #[test]

@@ -221,9 +221,10 @@ pub async fn lock_site(
     })
 }
 
-/// Where site `site_id` stood at `version`: its last history row at or before it (rows
-/// loaded without a version, the demo's, are older than any written since; the state of
-/// a work before any history is planned, 0 %).
+/// Where site `site_id` stood at `version`: its history row of the highest version at or
+/// before it, by version (not by time: a write that waited for the site's lock has the
+/// later version and the earlier timestamp). Rows loaded without a version, the demo's,
+/// are older than any written since; before any history a work is planned, 0 %.
 pub async fn progress_at(
     tx: &Transaction<'_>,
     site_id: i64,
@@ -233,7 +234,7 @@ pub async fn progress_at(
         .query_opt(
             "SELECT new_status::text, new_pct, actual_start, actual_finish FROM progress_history
               WHERE site_id = $1 AND (site_version <= $2 OR site_version IS NULL)
-              ORDER BY recorded_at DESC, id DESC LIMIT 1",
+              ORDER BY site_version DESC NULLS LAST, id DESC LIMIT 1",
             &[&site_id, &version],
         )
         .await?;

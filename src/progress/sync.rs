@@ -89,9 +89,17 @@ pub async fn apply_from(
     let base = store::progress_at(tx, site.id, base_version).await?;
     let asked = asked_of(request);
     match merge::merge(&base, &site.current, &asked) {
-        Merged::Apply(_) => {
+        Merged::Apply(asked) => {
+            // What the merge keeps of others' changes is kept as the site has it.
+            let keep = Keep {
+                status: asked.status.is_none(),
+                percent: asked.percent.is_none(),
+                actual_start: asked.actual_start.is_none(),
+                actual_finish: asked.actual_finish.is_none(),
+            };
             let onto = Request {
                 expected_version: site.version,
+                keep,
                 ..request.clone()
             };
             store::apply_in(tx, user, &onto, today)
@@ -139,6 +147,9 @@ pub async fn send(
         match idempotency::claim(&tx, key).await? {
             Claim::New => {}
             Claim::Answered { status, answer } => {
+                // Only while the user still may: a lowered clearance or a lost district
+                // also hides what was answered before.
+                store::lock_site(&tx, user, &request.code).await?;
                 let answer = Answer {
                     status,
                     body: answer,
@@ -203,6 +214,19 @@ pub async fn resolve(
     let Some(conflict) = conflicts::lock_own(&tx, user, id).await? else {
         return Ok(None);
     };
+    let stray: Vec<Violation> = picks
+        .keys()
+        .filter(|f| !conflict.fields.contains(f))
+        .map(|f| Violation {
+            field: "status",
+            rule: "pick_named_fields",
+            vi: format!("Xung đột này không có trường “{f}”."),
+            en: format!("this conflict has no field '{f}'"),
+        })
+        .collect();
+    if !stray.is_empty() {
+        return Err(ProgressError::Rules(stray));
+    }
     let unpicked: Vec<Violation> = conflict
         .fields
         .iter()
@@ -222,6 +246,18 @@ pub async fn resolve(
         return Err(ProgressError::Rules(unpicked));
     }
     let site = store::lock_site(&tx, user, &conflict.code).await?;
+    if site.version != conflict.theirs_version {
+        // The site moved on since the conflict was shown: it shows where it stands now,
+        // and the author picks again against that.
+        let theirs = conflicts::progress_json(&site.current);
+        conflicts::refresh(&tx, id, site.version, &theirs).await?;
+        let current = store::state_of(&tx, site.id).await?;
+        tx.commit().await?;
+        return Err(ProgressError::Conflict {
+            expected: conflict.theirs_version,
+            current: Box::new(current),
+        });
+    }
     let mut asked = Asked::from_json(&conflict.mine);
     let theirs = |f: &str| picks.get(f) == Some(&Pick::Theirs);
     if theirs("status") {

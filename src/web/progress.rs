@@ -410,7 +410,8 @@ async fn api_patch(
     if let Some(applied) = &sent.applied {
         saw(&state, applied);
     }
-    let status = StatusCode::from_u16(sent.answer.status).unwrap_or(StatusCode::OK);
+    let status =
+        StatusCode::from_u16(sent.answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Ok((status, Json(sent.answer.body)).into_response())
 }
 

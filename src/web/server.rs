@@ -13,7 +13,6 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
@@ -43,8 +42,27 @@ impl Served {
         self: Arc<Self>,
         request: hyper::Request<Incoming>,
         remote: SocketAddr,
+        secure: bool,
     ) -> axum::response::Response {
         let mut request = request.map(axum::body::Body::new);
+        // kvpt itself ended TLS: pages, cookies (`Secure`) and links (`https://`) read it
+        // as a proxy's `X-Forwarded-Proto` would say it.
+        if secure {
+            request.headers_mut().insert(
+                "x-forwarded-proto",
+                hyper::header::HeaderValue::from_static("https"),
+            );
+        }
+        // HTTP/2 names the host in the request's authority, not in a Host header.
+        if !request.headers().contains_key(hyper::header::HOST) {
+            if let Some(host) = request
+                .uri()
+                .authority()
+                .and_then(|a| hyper::header::HeaderValue::from_str(a.as_str()).ok())
+            {
+                request.headers_mut().insert(hyper::header::HOST, host);
+            }
+        }
         if let Some(state) = &self.tiles {
             if request.method() == hyper::Method::GET
                 && super::tiles::is_tile_path(request.uri().path())
@@ -94,6 +112,7 @@ pub async fn run_with(
     shutdown: impl Future<Output = ()>,
 ) {
     let tls = tls.map(tokio_rustls::TlsAcceptor::from);
+    let secure = tls.is_some();
     let app: Served = app.into();
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
@@ -121,7 +140,7 @@ pub async fn run_with(
         let app = Arc::new(app.clone());
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(app.answer(request, remote).await) }
+            async move { Ok::<_, std::convert::Infallible>(app.answer(request, remote, secure).await) }
         });
         match &tls {
             None => serve_plain(stream, service, limits, &graceful, permit),
@@ -142,6 +161,15 @@ pub async fn run_with(
         }
     }
 }
+
+/// Streams one HTTP/2 connection may run at once: a connection slot is no longer one
+/// request, so this bounds what a client can ask in parallel.
+const H2_MAX_STREAMS: u32 = 64;
+/// Bytes buffered per stream before the client reads them.
+const H2_SEND_BUFFER: usize = 128 * 1024;
+/// How often an HTTP/2 connection is pinged, and how long an answer is awaited: a phone
+/// gone without closing frees its slot.
+const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
 
 /// HTTP/1.1 on a plain connection, watched for the graceful shutdown.
 fn serve_plain<S>(
@@ -200,19 +228,29 @@ fn serve_tls<S>(
             }
             Err(_) => return,
         };
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
-            // Headers must fit the read buffer: its size bounds them.
-            .max_buf_size(limits.max_header_bytes.max(8192));
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
-        let connection = builder.serve_connection(TokioIo::new(stream), service);
-        if let Err(err) = watcher.watch(connection.into_owned()).await {
+        // HTTP/2 or HTTP/1.1 as ALPN chose: no bytes read to guess, so an idle client
+        // is still bounded (HTTP/1.1: the header timeout; HTTP/2: keep-alive pings).
+        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+        let io = TokioIo::new(stream);
+        let served = if h2 {
+            let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .max_concurrent_streams(H2_MAX_STREAMS)
+                .max_send_buf_size(H2_SEND_BUFFER)
+                .keep_alive_interval(H2_KEEP_ALIVE)
+                .keep_alive_timeout(H2_KEEP_ALIVE)
+                .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+                .serve_connection(io, service);
+            watcher.watch(connection).await
+        } else {
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .max_header_size(limits.max_header_bytes)
+                .serve_connection(io, service);
+            watcher.watch(connection).await
+        };
+        if let Err(err) = served {
             tracing::debug!(error = %err, "connection ended");
         }
         drop(permit);

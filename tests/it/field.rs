@@ -150,6 +150,18 @@ async fn a_repeated_idempotency_key_gets_the_first_answer_and_writes_once() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     assert_eq!(patch(&b, &code, Some(key2), down).await.1, refused);
     assert_eq!(history(&db, &code).await, history0 + 2);
+    // A repeat after the user lost the right to see the site shows nothing of it.
+    db.client()
+        .await
+        .execute(
+            "UPDATE app_user SET clearance = 'public' WHERE username = 'ks.a'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (status, answer) = patch(&a, &code, Some(key), body).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert!(!answer.to_string().contains("gửi từ hàng đợi"), "{answer}");
 }
 
 #[tokio::test]
@@ -283,6 +295,30 @@ async fn crossing_updates_become_a_conflict_that_its_author_resolves_once() {
         resolve(&a, json!({ "picks": {} })).await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
+    assert_eq!(
+        resolve(
+            &a,
+            json!({ "picks": { "percent": "mine", "status": "mine" } })
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a field the conflict does not name"
+    );
+    // B moves the site on meanwhile: A is shown where it stands and picks again.
+    let now = state(&b, &code).await;
+    let (status, _) = patch(
+        &b,
+        &code,
+        None,
+        json!({ "version": now["version"], "percent": pct + 3 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let history0 = history(&db, &code).await;
+    let (status, text) = resolve(&a, json!({ "picks": { "percent": "mine" } })).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{text}");
+    assert_eq!(history(&db, &code).await, history0, "nothing applied");
     let (status, text) = resolve(&a, json!({ "picks": { "percent": "mine" } })).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let resolved: Value = serde_json::from_str(&text).unwrap();

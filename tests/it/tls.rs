@@ -72,10 +72,44 @@ async fn a_tls_server_answers_over_http2_and_http1_trusting_the_private_ca() {
             .arg(format!("https://localhost:{port}/healthz"))
             .output()
             .unwrap();
-        (out, String::from_utf8_lossy(&plain.stdout).into_owned())
+        // Pages served over HTTPS link HTTPS (the map's style names its tiles), also over
+        // HTTP/2 where the host comes in the request's authority; cookies are Secure.
+        let body = |version: &str, path: &str, head: bool| {
+            let mut cmd = Command::new("curl");
+            cmd.args(["-s", "--cacert"]).arg(&ca).arg(version);
+            if head {
+                cmd.arg("-i");
+            }
+            let out = cmd
+                .arg(format!("https://localhost:{port}{path}"))
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let style = body("--http2", "/style.json", false);
+        let login = body("--http1.1", "/login", true);
+        (
+            out,
+            String::from_utf8_lossy(&plain.stdout).into_owned(),
+            style,
+            login,
+            port,
+        )
     })
     .await
     .unwrap();
+    let (style, login, port) = (&results.2, &results.3, results.4);
+    assert!(
+        style.contains(&format!("https://localhost:{port}/tiles/")),
+        "{style}"
+    );
+    assert!(!style.contains("http://"), "{style}");
+    assert!(
+        login
+            .lines()
+            .any(|l| l.to_ascii_lowercase().starts_with("set-cookie") && l.contains("Secure")),
+        "{login}"
+    );
     for (url, version, (got, status)) in &results.0 {
         let expected = if *version == "--http2" { "2" } else { "1.1" };
         assert_eq!(got, expected, "{url} {version}");
@@ -152,6 +186,23 @@ async fn tls_init_writes_a_ca_and_a_server_certificate_and_says_how_to_install_i
         .permissions()
         .mode();
     assert_eq!(mode & 0o077, 0, "the CA's key is private");
+    // The CA vouches for those names and addresses only.
+    let ca_pem = std::fs::read(out_dir.join("kvpt-ca.pem")).unwrap();
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&ca_pem).unwrap();
+    let ca = pem.parse_x509().unwrap();
+    assert!(
+        ca.name_constraints().ok().flatten().is_some(),
+        "name constraints"
+    );
+    // Made again over the same folder: refused, the CA phones trust is kept.
+    let again = Command::new(env!("CARGO_BIN_EXE_kvpt"))
+        .args(["tls", "init", "--host", "kvpt.bchqs.local", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+    assert_eq!(std::fs::read(out_dir.join("kvpt-ca.pem")).unwrap(), ca_pem);
     // No host: refused plainly.
     let out = Command::new(env!("CARGO_BIN_EXE_kvpt"))
         .args(["tls", "init", "--host", " ", "--out"])
