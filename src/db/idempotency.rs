@@ -55,6 +55,8 @@ pub enum Claim {
     },
     /// Used before for another request.
     Reused,
+    /// Its first use is still being written (a phone retrying hard): try again shortly.
+    InFlight,
 }
 
 /// Claims `key` in the write's transaction; a concurrent first use of the same key is
@@ -68,13 +70,25 @@ pub async fn claim(client: &impl GenericClient, key: &IdempotencyKey) -> Result<
             &[&key.user_id, &KEEP_DAYS],
         )
         .await?;
+    // A first use still running holds the key's row: wait a little, not a pool connection's
+    // lifetime.
+    client
+        .batch_execute("SET LOCAL lock_timeout = '3s'")
+        .await?;
     let inserted = client
         .execute(
             "INSERT INTO idempotent_write (user_id, key, request_sha256, status, answer)
              VALUES ($1, $2, $3, 0, 'null') ON CONFLICT (user_id, key) DO NOTHING",
             &[&key.user_id, &key.key, &key.request_sha256],
         )
-        .await?;
+        .await;
+    let inserted = match inserted {
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+            return Ok(Claim::InFlight);
+        }
+        other => other?,
+    };
+    client.batch_execute("SET LOCAL lock_timeout = 0").await?;
     if inserted == 1 {
         return Ok(Claim::New);
     }

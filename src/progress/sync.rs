@@ -159,6 +159,17 @@ pub async fn send(
                     applied: None,
                 });
             }
+            Claim::InFlight => {
+                let body = json!({
+                    "error": "this Idempotency-Key is still being written: send it again in a moment",
+                    "status": 409,
+                });
+                let answer = Answer { status: 409, body };
+                return Ok(Sent {
+                    answer,
+                    applied: None,
+                });
+            }
             Claim::Reused => {
                 let body = json!({
                     "error": "this Idempotency-Key was sent before with another request",
@@ -177,8 +188,19 @@ pub async fn send(
         return Err(ProgressError::Db(e));
     }
     let answer = render(&outcome);
-    if let Some(key) = key {
-        idempotency::record(&tx, key, answer.status, &answer.body).await?;
+    // Who may update what can change (a district given, a clearance raised): those
+    // refusals are not kept, so a later try is judged afresh.
+    let lasting = !matches!(answer.status, 403 | 404);
+    match key {
+        Some(key) if lasting => idempotency::record(&tx, key, answer.status, &answer.body).await?,
+        Some(_) => {
+            tx.rollback().await?;
+            return Ok(Sent {
+                answer,
+                applied: None,
+            });
+        }
+        None => {}
     }
     tx.commit().await?;
     let mut applied = match outcome {

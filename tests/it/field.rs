@@ -388,3 +388,39 @@ async fn no_conflict_is_kept_for_a_site_the_engineer_may_not_see_or_update() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_refusal_of_who_may_is_not_kept_with_the_key_so_a_later_try_is_judged_afresh() {
+    let db = TestDb::with_demo(300, 21).await;
+    let client = db.client().await;
+    let a = engineer(&db, "ks.a").await;
+    // An internal site outside Tân Biên: A may not update it, yet.
+    let (code, version): (String, i32) = {
+        let r = client
+            .query_one(
+                "UPDATE site SET classification = 'internal'
+                  WHERE id = (SELECT s.id FROM site s JOIN admin_unit d ON d.id = s.district_id
+                               WHERE d.abbr <> 'TBI' AND s.status = 'under_construction'
+                                 AND s.progress_pct < 50 ORDER BY s.id LIMIT 1)
+                 RETURNING code, version",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    let body = json!({ "version": version, "note": "đã đến hiện trường" });
+    let key = "later-key-0001";
+    let (status, _) = patch(&a, &code, Some(key), body.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    client
+        .execute(
+            "INSERT INTO user_district (user_id, district_id)
+             SELECT u.id, s.district_id FROM app_user u, site s WHERE u.username = 'ks.a' AND s.code = $1",
+            &[&code],
+        )
+        .await
+        .unwrap();
+    let (status, answer) = patch(&a, &code, Some(key), body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}
