@@ -171,6 +171,17 @@ const H2_SEND_BUFFER: usize = 128 * 1024;
 /// gone without closing frees its slot.
 const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
 
+/// HTTP/1.1 with the limits: the time to send headers (also bounding an idle keep-alive
+/// connection) and their size.
+fn http1_with(limits: &Limits) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_header_size(limits.max_header_bytes);
+    builder
+}
+
 /// HTTP/1.1 on a plain connection, watched for the graceful shutdown.
 fn serve_plain<S>(
     stream: tokio::net::TcpStream,
@@ -185,11 +196,7 @@ fn serve_plain<S>(
     S::Future: Send + 'static,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let connection = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
-        .max_header_size(limits.max_header_bytes)
-        .serve_connection(TokioIo::new(stream), service);
+    let connection = http1_with(limits).serve_connection(TokioIo::new(stream), service);
     let connection = graceful.watch(connection);
     tokio::spawn(async move {
         if let Err(err) = connection.await {
@@ -243,11 +250,7 @@ fn serve_tls<S>(
                 .serve_connection(io, service);
             watcher.watch(connection).await
         } else {
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .max_header_size(limits.max_header_bytes)
-                .serve_connection(io, service);
+            let connection = http1_with(&limits).serve_connection(io, service);
             watcher.watch(connection).await
         };
         if let Err(err) = served {

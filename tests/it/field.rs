@@ -8,6 +8,7 @@ use kvpt::domain::{Classification, UserRole};
 use serde_json::{json, Value};
 
 use crate::common::{call, count, with_cookie, TestDb};
+use crate::progress::{history_rows as history, site_in_tan_bien as site};
 
 struct Engineer {
     app: axum::Router,
@@ -26,29 +27,6 @@ async fn engineer(db: &TestDb, name: &str) -> Engineer {
     let app = with_cookie(db.app(), &cookie);
     let csrf = crate::common::csrf_of(&app).await;
     Engineer { app, csrf }
-}
-
-/// A site under construction in Tân Biên below 50 %, cleared internal: its code.
-async fn site(db: &TestDb) -> String {
-    let client = db.client().await;
-    let code: String = client
-        .query_one(
-            "SELECT s.code FROM site s JOIN admin_unit d ON d.id = s.district_id
-              WHERE d.abbr = 'TBI' AND s.status = 'under_construction' AND s.progress_pct < 50
-              ORDER BY s.code LIMIT 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    client
-        .execute(
-            "UPDATE site SET classification = 'internal' WHERE code = $1",
-            &[&code],
-        )
-        .await
-        .unwrap();
-    code
 }
 
 async fn state(e: &Engineer, code: &str) -> Value {
@@ -84,16 +62,6 @@ async fn patch(e: &Engineer, code: &str, key: Option<&str>, body: Value) -> (Sta
         status,
         serde_json::from_str(&text).unwrap_or_else(|_| json!({ "text": text })),
     )
-}
-
-async fn history(db: &TestDb, code: &str) -> i64 {
-    count(
-        &db.client().await,
-        &format!(
-            "SELECT count(*) FROM progress_history h JOIN site s ON s.id = h.site_id WHERE s.code = '{code}'"
-        ),
-    )
-    .await
 }
 
 async fn audits(db: &TestDb, code: &str) -> i64 {

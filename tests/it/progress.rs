@@ -7,7 +7,7 @@ use kvpt::domain::{Classification, UserRole};
 use serde_json::{json, Value};
 
 /// A demo database and one site under construction in Tân Biên, below 50%: its code.
-async fn site_in_tan_bien(db: &TestDb) -> String {
+pub(crate) async fn site_in_tan_bien(db: &TestDb) -> String {
     let client = db.client().await;
     let code: String = client
         .query_one(
@@ -72,7 +72,7 @@ async fn patch(e: &Engineer, code: &str, body: Value) -> (StatusCode, Value) {
     )
 }
 
-async fn history_rows(db: &TestDb, code: &str) -> i64 {
+pub(crate) async fn history_rows(db: &TestDb, code: &str) -> i64 {
     count(
         &db.client().await,
         &format!(
