@@ -164,7 +164,12 @@ impl IntoResponse for AppError {
         }
         let mut body = json!({ "error": self.to_string(), "status": status.as_u16() });
         match &self {
-            AppError::BadRequest { field, .. } => body["field"] = json!(field),
+            AppError::BadRequest { field, vi, .. } => {
+                body["field"] = json!(field);
+                if let Some(vi) = vi {
+                    body["message_vi"] = json!(vi);
+                }
+            }
             AppError::Unprocessable { constraint, .. } => body["constraint"] = json!(constraint),
             _ => {}
         }

@@ -63,6 +63,17 @@ pub fn format_date(date: NaiveDate, lang: Lang) -> String {
     }
 }
 
+/// Lower case without Vietnamese diacritics (đ → d): what a search typed on a phone
+/// without a Vietnamese keyboard compares.
+pub fn folded(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .collect::<String>()
+        .to_lowercase()
+        .replace('đ', "d")
+}
+
 /// Today's date in Vietnam (UTC+7), whatever the server's time zone: "dates not in the
 /// future" means the engineer's today.
 pub fn today_in_vietnam() -> NaiveDate {
@@ -72,6 +83,11 @@ pub fn today_in_vietnam() -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_ignores_case_and_diacritics() {
+        assert_eq!(folded("Đường cơ động Tân Biên"), "duong co dong tan bien");
+    }
 
     #[test]
     fn thousands_separators_follow_the_language() {

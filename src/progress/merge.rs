@@ -103,6 +103,19 @@ pub fn merge(base: &Progress, theirs: &Progress, mine: &Asked) -> Merged {
 }
 
 impl Asked {
+    /// Only the fields this update changes from `base` (a whole form sent back asks every
+    /// field; those left as they were are no change of its own).
+    pub fn changes_from(&self, base: &Progress) -> Asked {
+        Asked {
+            status: self.status.filter(|s| *s != base.status),
+            percent: self.percent.filter(|p| *p != i64::from(base.percent)),
+            actual_start: self.actual_start.filter(|d| Some(*d) != base.actual_start),
+            actual_finish: self
+                .actual_finish
+                .filter(|d| Some(*d) != base.actual_finish),
+        }
+    }
+
     /// Back from the JSON a conflict keeps (`conflicts::asked_json`).
     pub fn from_json(v: &serde_json::Value) -> Self {
         let date = |k: &str| v[k].as_str().and_then(|d| d.parse::<NaiveDate>().ok());
@@ -253,6 +266,19 @@ mod tests {
         };
         assert_eq!(apply.percent, None, "their 50 % stays");
         assert_eq!(apply.status, Some(SiteStatus::UnderConstruction));
+        // What a conflict keeps as "mine": only what the update changed.
+        let changed = Asked {
+            percent: Some(45),
+            ..mine.clone()
+        }
+        .changes_from(&base);
+        assert_eq!(
+            changed,
+            Asked {
+                percent: Some(45),
+                ..Asked::default()
+            }
+        );
     }
 
     #[test]

@@ -351,7 +351,7 @@ pub async fn apply_in(
     let (new_version, history_id, recorded_at): (i32, i64, DateTime<Utc>) =
         (written.get(0), written.get(1), written.get(2));
     for photo in &request.photos {
-        insert_photo(tx, site_id, history_id, user.id, photo).await?;
+        insert_photo(tx, site_id, Some(history_id), user.id, photo).await?;
     }
     Ok(Applied {
         state: SiteState {
@@ -421,11 +421,11 @@ pub async fn apply(
     Ok(applied)
 }
 
-/// Stores `photo` with the history row it documents; its id.
+/// Stores `photo` with the history row it documents (if any); its id.
 pub async fn insert_photo(
     tx: &Transaction<'_>,
     site_id: i64,
-    history_id: i64,
+    history_id: Option<i64>,
     user_id: i32,
     photo: &Photo,
 ) -> Result<i64, DbError> {
@@ -450,14 +450,58 @@ pub async fn insert_photo(
         .get(0))
 }
 
-/// A site of the bulk CSV template, as it stands.
+/// Whether history row `history_id` is `user_id`'s update of site `site_id` (a photo sent
+/// after its update documents that update, and no one else's).
+pub async fn is_own_update(
+    tx: &Transaction<'_>,
+    site_id: i64,
+    history_id: i64,
+    user_id: i32,
+) -> Result<bool, DbError> {
+    Ok(tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM progress_history
+                             WHERE id = $1 AND site_id = $2 AND recorded_by = $3)",
+            &[&history_id, &site_id, &user_id],
+        )
+        .await?
+        .get(0))
+}
+
+/// The audit row of a photo added to site `code` on its own (not with an update).
+pub async fn audit_photo(
+    tx: &Transaction<'_>,
+    user: &SessionUser,
+    code: &str,
+    photo_id: i64,
+    history_id: Option<i64>,
+) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, after)
+         VALUES ($1, $2, 'site.photo', 'site', $3,
+                 jsonb_build_object('photo_id', $4::bigint, 'history_id', $5::bigint))",
+        &[&user.id, &user.username, &code, &photo_id, &history_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A site its engineer may update, as it stands: a row of the bulk CSV template and of
+/// the field app's list.
 pub struct TemplateRow {
     pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub district: Option<String>,
     pub status: String,
     pub percent: i16,
     pub version: i32,
     pub actual_start: Option<NaiveDate>,
     pub actual_finish: Option<NaiveDate>,
+    pub updated_at: DateTime<Utc>,
+    /// A point on the work (WGS 84 longitude, latitude), to sort by distance.
+    pub lon: f64,
+    pub lat: f64,
 }
 
 /// The sites `user` may update (districts or unit, within clearance), by code.
@@ -467,8 +511,12 @@ pub async fn updatable_sites(
 ) -> Result<Vec<TemplateRow>, DbError> {
     Ok(client
         .query(
-            "SELECT s.code, s.status::text, s.progress_pct, s.version, s.actual_start, s.actual_finish
+            "SELECT s.code, s.name, s.kind::text, d.name, s.status::text, s.progress_pct, s.version,
+                    s.actual_start, s.actual_finish, s.updated_at,
+                    ST_X(p.pt), ST_Y(p.pt)
                FROM site s
+               LEFT JOIN admin_unit d ON d.id = s.district_id
+              CROSS JOIN LATERAL (SELECT ST_PointOnSurface(s.geom) AS pt) p
               WHERE s.classification <= $1::text::classification
                 AND (EXISTS (SELECT 1 FROM user_district ud
                               WHERE ud.user_id = $2 AND ud.district_id = s.district_id)
@@ -480,11 +528,43 @@ pub async fn updatable_sites(
         .iter()
         .map(|r| TemplateRow {
             code: r.get(0),
-            status: r.get(1),
-            percent: r.get(2),
-            version: r.get(3),
-            actual_start: r.get(4),
-            actual_finish: r.get(5),
+            name: r.get(1),
+            kind: r.get(2),
+            district: r.get(3),
+            status: r.get(4),
+            percent: r.get(5),
+            version: r.get(6),
+            actual_start: r.get(7),
+            actual_finish: r.get(8),
+            updated_at: r.get(9),
+            lon: r.get(10),
+            lat: r.get(11),
         })
         .collect())
+}
+
+/// The extent (west, south, east, north in WGS 84) of `user`'s districts and of the works
+/// of their unit: what the field app's offline map covers. None when they have neither.
+pub async fn field_extent(
+    client: &impl deadpool_postgres::GenericClient,
+    user: &SessionUser,
+) -> Result<Option<[f64; 4]>, DbError> {
+    let row = client
+        .query_one(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+               FROM (SELECT ST_Extent(g)::geometry AS e FROM (
+                        SELECT d.geom AS g FROM user_district ud JOIN admin_unit d ON d.id = ud.district_id
+                         WHERE ud.user_id = $1
+                        UNION ALL
+                        SELECT s.geom FROM site s
+                         WHERE $2::text IS NOT NULL AND s.responsible_unit = $2
+                           AND s.classification <= $3::text::classification) g) x",
+            &[&user.id, &user.unit, &user.clearance.code()],
+        )
+        .await?;
+    let corner = |i: usize| row.get::<_, Option<f64>>(i);
+    Ok(match (corner(0), corner(1), corner(2), corner(3)) {
+        (Some(w), Some(s), Some(e), Some(n)) => Some([w, s, e, n]),
+        _ => None,
+    })
 }

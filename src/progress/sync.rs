@@ -115,7 +115,13 @@ pub async fn apply_from(
                 fields: &fields,
                 base: conflicts::progress_json(&base),
                 theirs: conflicts::progress_json(&site.current),
-                mine: conflicts::asked_json(&asked, &u.note, &u.correction_reason),
+                // What the update changes, not the whole form it was sent as: resolving
+                // must not put back a field it only repeated from its base.
+                mine: conflicts::asked_json(
+                    &asked.changes_from(&base),
+                    &u.note,
+                    &u.correction_reason,
+                ),
             };
             let id = conflicts::record(tx, user, &conflict).await?;
             let theirs = store::state_of(tx, site.id).await?;
@@ -128,6 +134,39 @@ pub async fn apply_from(
             })
         }
     }
+}
+
+/// What a key used before answers, if it was (`None`: its first use, claimed in `tx`).
+/// A kept answer is given only while `user` still may update site `code`: a lowered
+/// clearance or a lost district also hides what was answered before.
+async fn answered(
+    tx: &deadpool_postgres::Transaction<'_>,
+    user: &SessionUser,
+    code: &str,
+    key: &IdempotencyKey,
+) -> Result<Option<Answer>, ProgressError> {
+    let refused = |status: u16, error: &str| Answer {
+        status,
+        body: json!({ "error": error, "status": status }),
+    };
+    Ok(match idempotency::claim(tx, key).await? {
+        Claim::New => None,
+        Claim::Answered { status, answer } => {
+            store::lock_site(tx, user, code).await?;
+            Some(Answer {
+                status,
+                body: answer,
+            })
+        }
+        Claim::InFlight => Some(refused(
+            409,
+            "this Idempotency-Key is still being written: send it again in a moment",
+        )),
+        Claim::Reused => Some(refused(
+            422,
+            "this Idempotency-Key was sent before with another request",
+        )),
+    })
 }
 
 /// Sends `request` once: with `key`, a repeat gets the first answer (and writes nothing);
@@ -144,43 +183,11 @@ pub async fn send(
 ) -> Result<Sent, ProgressError> {
     let tx = client.transaction().await?;
     if let Some(key) = key {
-        match idempotency::claim(&tx, key).await? {
-            Claim::New => {}
-            Claim::Answered { status, answer } => {
-                // Only while the user still may: a lowered clearance or a lost district
-                // also hides what was answered before.
-                store::lock_site(&tx, user, &request.code).await?;
-                let answer = Answer {
-                    status,
-                    body: answer,
-                };
-                return Ok(Sent {
-                    answer,
-                    applied: None,
-                });
-            }
-            Claim::InFlight => {
-                let body = json!({
-                    "error": "this Idempotency-Key is still being written: send it again in a moment",
-                    "status": 409,
-                });
-                let answer = Answer { status: 409, body };
-                return Ok(Sent {
-                    answer,
-                    applied: None,
-                });
-            }
-            Claim::Reused => {
-                let body = json!({
-                    "error": "this Idempotency-Key was sent before with another request",
-                    "status": 422,
-                });
-                let answer = Answer { status: 422, body };
-                return Ok(Sent {
-                    answer,
-                    applied: None,
-                });
-            }
+        if let Some(answer) = answered(&tx, user, &request.code, key).await? {
+            return Ok(Sent {
+                answer,
+                applied: None,
+            });
         }
     }
     let outcome = apply_from(&tx, user, request, merge, today).await;
@@ -211,6 +218,53 @@ pub async fn send(
         store::committed_versions(&*client, std::slice::from_mut(a)).await?;
     }
     Ok(Sent { answer, applied })
+}
+
+/// Sends a photo of site `code` once (with `key`, a repeat gets the first answer): it
+/// documents history row `history_id` when that is `user`'s update of the site (the update
+/// it was queued with), and the site alone when none is given (an update kept as a
+/// conflict). One audit row.
+pub async fn send_photo(
+    client: &mut Object,
+    user: &SessionUser,
+    code: &str,
+    history_id: Option<i64>,
+    photo: &super::photos::Photo,
+    key: Option<&IdempotencyKey>,
+) -> Result<Answer, ProgressError> {
+    let tx = client.transaction().await?;
+    if let Some(key) = key {
+        if let Some(answer) = answered(&tx, user, code, key).await? {
+            return Ok(answer);
+        }
+    }
+    // Who may not (403, 404) is an error, not kept with the key: judged afresh next time.
+    let site = store::lock_site(&tx, user, code).await?;
+    let answer = match history_id {
+        Some(h) if !store::is_own_update(&tx, site.id, h, user.id).await? => Answer {
+            status: 422,
+            body: json!({
+                "error": format!("history_id {h} is not an update of yours to site {code}"),
+                "status": 422,
+            }),
+        },
+        _ => {
+            let id = store::insert_photo(&tx, site.id, history_id, user.id, photo).await?;
+            store::audit_photo(&tx, user, code, id, history_id).await?;
+            Answer {
+                status: 201,
+                body: json!({
+                    "photo": id, "history_id": history_id,
+                    "url": format!("/photos/{id}"), "thumbnail": format!("/photos/{id}/thumb"),
+                }),
+            }
+        }
+    };
+    if let Some(key) = key {
+        idempotency::record(&tx, key, answer.status, &answer.body).await?;
+    }
+    tx.commit().await?;
+    Ok(answer)
 }
 
 /// Mine or theirs, for one field of a conflict.

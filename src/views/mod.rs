@@ -7,6 +7,7 @@ pub mod context;
 pub mod dashboard;
 pub mod exports;
 pub mod features;
+pub mod field;
 pub mod home;
 pub mod imports;
 pub mod map;
@@ -32,15 +33,25 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · kvpt" }
                 link rel="stylesheet" href="/static/kvpt.css";
+                link rel="manifest" href="/manifest.webmanifest";
+                link rel="icon" href="/static/icons/kvpt-192.png" type="image/png";
+                meta name="theme-color" content="#7a1f1f";
+                // The phone's queue and offline pages (a no-op without a service worker).
+                script src="/static/queue.js" defer {}
+                script src="/static/field.js" defer {}
             }
-            body {
+            body data-user=[signed_in_user()] data-lang=(lang.code()) {
                 header.top {
                     a.brand href={ "/?lang=" (lang.code()) } {
                         "kvpt"
                         span.sub { (lang.pick("Công trình quốc phòng địa phương – Tây Ninh",
                                               "Local defence works – Tây Ninh")) }
                     }
+                    // A menu button on narrow screens (no script: a checkbox and its label).
+                    input #menu-toggle type="checkbox" hidden;
+                    label.menu-button for="menu-toggle" aria-label=(lang.pick("Trình đơn", "Menu")) { "☰" }
                     nav.links {
+                        (field_link(lang))
                         a href={ "/map?lang=" (lang.code()) } { (lang.pick("Bản đồ", "Map")) }
                         a href={ "/dashboard?lang=" (lang.code()) } { (lang.pick("Tổng hợp", "Dashboard")) }
                         a href={ "/collections?f=html&lang=" (lang.code()) } { (lang.pick("Dữ liệu", "Data")) }
@@ -55,6 +66,23 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
                                "Demo data is synthetic: no real locations."))
                 }
             }
+        }
+    }
+}
+
+/// The signed-in user's name, which the field scripts key the device's queue and caches by.
+fn signed_in_user() -> Option<String> {
+    context::current().user.map(|u| u.username.clone())
+}
+
+/// The field app, for those who update sites.
+fn field_link(lang: Lang) -> Markup {
+    let engineer = context::current()
+        .user
+        .is_some_and(|u| u.role == crate::domain::UserRole::Engineer);
+    html! {
+        @if engineer {
+            a href={ "/field?lang=" (lang.code()) } { (lang.pick("Hiện trường", "Field")) }
         }
     }
 }

@@ -417,11 +417,14 @@ pub fn progress_form(
             }
             (field_error("percent"))
             div.dates {
-                @let today = today_in_vietnam().to_string();
+                // Typed as dd/mm/yyyy whatever the browser's language (a date picker follows
+                // the phone's locale, which may be English).
                 label { (lang.pick("Khởi công thực tế", "Actual start"))
-                    input type="date" name="actual_start" max=(today) value=(values.actual_start); }
+                    input type="text" name="actual_start" inputmode="numeric" autocomplete="off"
+                        placeholder="dd/mm/yyyy" pattern="[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}" value=(values.actual_start); }
                 label { (lang.pick("Hoàn thành thực tế", "Actual finish"))
-                    input type="date" name="actual_finish" max=(today) value=(values.actual_finish); }
+                    input type="text" name="actual_finish" inputmode="numeric" autocomplete="off"
+                        placeholder="dd/mm/yyyy" pattern="[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}" value=(values.actual_finish); }
             }
             (field_error("actual_start")) (field_error("actual_finish"))
             label { (lang.pick("Ghi chú", "Note"))

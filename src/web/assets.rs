@@ -44,6 +44,31 @@ const ASSETS: &[Asset] = &[
         "web/static/imports.js"
     ),
     asset!(
+        "queue.js",
+        "text/javascript; charset=utf-8",
+        "web/static/queue.js"
+    ),
+    asset!(
+        "field.js",
+        "text/javascript; charset=utf-8",
+        "web/static/field.js"
+    ),
+    asset!(
+        "icons/kvpt-192.png",
+        "image/png",
+        "web/static/icons/kvpt-192.png"
+    ),
+    asset!(
+        "icons/kvpt-512.png",
+        "image/png",
+        "web/static/icons/kvpt-512.png"
+    ),
+    asset!(
+        "manifest.webmanifest",
+        "application/manifest+json",
+        "web/static/manifest.webmanifest"
+    ),
+    asset!(
         "vendor/maplibre-gl.mjs",
         "text/javascript; charset=utf-8",
         "web/node_modules/maplibre-gl/dist/maplibre-gl.mjs"
@@ -64,7 +89,14 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/static/{file}", get(serve))
         .route("/static/vendor/{file}", get(vendor))
+        .route("/static/icons/{file}", get(icon))
+        .route("/manifest.webmanifest", get(manifest))
+        .route("/sw.js", get(service_worker))
 }
+
+/// The field app's service worker, at the root so it may keep `/sites/…` pages for offline
+/// use; it names this build so a new binary replaces the files it kept.
+const SERVICE_WORKER: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/static/sw.js"));
 
 /// An ETag per build: the files only change with the binary.
 fn etag() -> String {
@@ -111,6 +143,25 @@ fn respond(name: &str, headers: &HeaderMap) -> Response {
 
 async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
     respond(&file, &headers)
+}
+
+async fn icon(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    respond(&format!("icons/{file}"), &headers)
+}
+
+async fn manifest(headers: HeaderMap) -> Response {
+    respond("manifest.webmanifest", &headers)
+}
+
+async fn service_worker() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        format!("const BUILD = '{}';\n{SERVICE_WORKER}", build_id()),
+    )
+        .into_response()
 }
 
 async fn vendor(Path(file): Path<String>, headers: HeaderMap) -> Response {

@@ -243,6 +243,12 @@ async fn logout(
         header::SET_COOKIE,
         set_cookie(SESSION_COOKIE, "", 0, &headers),
     );
+    // The field app's copies on this device (pages, offline map tiles, the queue) go with
+    // the session; the page's script has already asked before dropping unsent updates.
+    response.headers_mut().insert(
+        "clear-site-data",
+        HeaderValue::from_static("\"cache\", \"storage\""),
+    );
     Ok(response)
 }
 

@@ -11,6 +11,7 @@ mod conflicts;
 pub mod dashboard;
 pub mod exports;
 pub mod features;
+mod field;
 mod health;
 mod home;
 pub mod imports;
@@ -170,6 +171,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sites::routes())
         .merge(progress::routes())
         .merge(conflicts::routes())
+        .merge(field::routes())
         .merge(budget::routes())
         .merge(dashboard::routes())
         .merge(admin::routes())

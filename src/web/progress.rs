@@ -76,15 +76,18 @@ fn values_of(site: &crate::db::sites::SiteDetails) -> FormValues {
     FormValues {
         status: site.status.clone(),
         percent: site.percent.to_string(),
-        actual_start: site.actual_start.map(|d| d.to_string()).unwrap_or_default(),
-        actual_finish: site
-            .actual_finish
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
+        actual_start: typed_date(site.actual_start),
+        actual_finish: typed_date(site.actual_finish),
         note: String::new(),
         correction_reason: String::new(),
         version: site.version,
     }
+}
+
+/// A date as the form shows it and engineers type it: dd/mm/yyyy.
+fn typed_date(date: Option<NaiveDate>) -> String {
+    date.map(|d| d.format("%d/%m/%Y").to_string())
+        .unwrap_or_default()
 }
 
 async fn form_page(

@@ -7,6 +7,16 @@ use kvpt::domain::{Classification, UserRole};
 /// Runs `tests/browser/{script}` with `args` as `user`; its JSON report, or a failure
 /// with what it printed.
 async fn run_script(script: &str, args: Vec<String>, user: &str) -> serde_json::Value {
+    run_script_with(script, args, user, &[]).await
+}
+
+/// `run_script` with more environment (a second user, say).
+async fn run_script_with(
+    script: &str,
+    args: Vec<String>,
+    user: &str,
+    env: &[(&str, &str)],
+) -> serde_json::Value {
     let root = env!("CARGO_MANIFEST_DIR");
     let script = format!("{root}/tests/browser/{script}");
     assert!(
@@ -17,12 +27,17 @@ async fn run_script(script: &str, args: Vec<String>, user: &str) -> serde_json::
         "playwright-core is missing: run `make test` (it runs npm ci in tests/browser)"
     );
     let user = user.to_string();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")
             .arg(&script)
             .args(&args)
             .env("KVPT_USER", user)
             .env("KVPT_PASSWORD", PASSWORD)
+            .envs(env)
             .output()
             .expect("node runs")
     })
@@ -121,4 +136,139 @@ async fn an_import_is_uploaded_checked_and_written_in_chromium() {
         .unwrap()
         .get(0);
     assert_eq!(logged, 1);
+}
+
+/// A photo as a phone takes it: larger than the queue keeps (resized to 1600 px there).
+fn phone_photo(path: &str) {
+    let img = image::RgbImage::from_fn(2400, 1800, |x, y| {
+        image::Rgb([(x / 10) as u8, (y / 8) as u8, ((x + y) / 20) as u8])
+    });
+    img.save_with_format(path, image::ImageFormat::Jpeg)
+        .unwrap();
+}
+
+/// Two sites of Tân Biên under construction, with no finish date, that engineers cleared
+/// for confidential may update.
+async fn two_sites(db: &TestDb) -> (String, String) {
+    let rows = db
+        .client()
+        .await
+        .query(
+            "SELECT s.code FROM site s JOIN admin_unit d ON d.id = s.district_id
+              WHERE d.abbr = 'TBI' AND s.status = 'under_construction' AND s.progress_pct <= 60
+                AND s.actual_finish IS NULL AND s.classification <= 'confidential'
+                AND NOT EXISTS (SELECT 1 FROM site_photo p WHERE p.site_id = s.id)
+              ORDER BY s.code LIMIT 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "the demo has two such sites");
+    (rows[0].get(0), rows[1].get(0))
+}
+
+async fn rows_of(db: &TestDb, table: &str, code: &str) -> i64 {
+    let sql = match table {
+        "history" => "SELECT count(*) FROM progress_history h JOIN site s ON s.id = h.site_id WHERE s.code = $1",
+        "audit" => "SELECT count(*) FROM audit_log WHERE entity = 'site' AND entity_key = $1",
+        _ => "SELECT count(*) FROM site_photo p JOIN site s ON s.id = p.site_id WHERE s.code = $1",
+    };
+    db.client()
+        .await
+        .query_one(sql, &[&code])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// The field app offline at a phone's size (issue 20): queued updates and a photo applied
+/// exactly once after the network returns (one answer lost on the way), a refusal on its
+/// item, a merge and a conflict resolved, and sign-out wiping the device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_field_app_queues_offline_and_syncs_once_in_chromium() {
+    let db = TestDb::with_demo(400, 13).await;
+    for name in ["ks.a", "ks.b"] {
+        db.sign_in(
+            name,
+            UserRole::Engineer,
+            Classification::Confidential,
+            &["TBI"],
+        )
+        .await;
+    }
+    let (site1, site2) = two_sites(&db).await;
+    let before: Vec<i64> = futures_util::future::join_all(
+        [
+            ("history", &site1),
+            ("history", &site2),
+            ("audit", &site1),
+            ("audit", &site2),
+        ]
+        .map(|(t, c)| rows_of(&db, t, c)),
+    )
+    .await;
+    let addr = serve(db.served()).await;
+    let shots = shots();
+    let photo = format!("{shots}/field-photo.jpg");
+    phone_photo(&photo);
+    let report = run_script_with(
+        "field.mjs",
+        vec![
+            format!("http://{addr}"),
+            shots.clone(),
+            site1.clone(),
+            site2.clone(),
+            photo,
+        ],
+        "ks.a",
+        &[("KVPT_USER_B", "ks.b")],
+    )
+    .await;
+    assert!(report["steps"].as_array().unwrap().len() >= 8, "{report}");
+    // Site 1: the two queued updates, once each (the lost answer did not make a third); the
+    // refused one and the one dropped at sign-out never written.
+    assert_eq!(rows_of(&db, "history", &site1).await, before[0] + 2);
+    assert_eq!(
+        rows_of(&db, "audit", &site1).await,
+        before[2] + 2 + 1,
+        "two updates and a photo"
+    );
+    // Site 2: A's queued update, B's, A's merged start date, and the resolution.
+    assert_eq!(rows_of(&db, "history", &site2).await, before[1] + 4);
+    assert_eq!(rows_of(&db, "audit", &site2).await, before[3] + 4);
+    let client = db.client().await;
+    let photo = client
+        .query_one(
+            "SELECT p.width, p.height, p.history_id = (SELECT min(h.id) FROM progress_history h
+                                                        WHERE h.site_id = s.id AND h.recorded_by = u.id)
+               FROM site_photo p JOIN site s ON s.id = p.site_id JOIN app_user u ON u.id = p.uploaded_by
+              WHERE s.code = $1",
+            &[&site1],
+        )
+        .await
+        .unwrap();
+    let (w, h, documents): (i32, i32, bool) = (photo.get(0), photo.get(1), photo.get(2));
+    assert!(
+        w.max(h) <= 1600 && w.max(h) >= 1200,
+        "resized on the phone: {w}×{h}"
+    );
+    assert!(
+        documents,
+        "the photo documents the update it was queued with"
+    );
+    let site = client
+        .query_one(
+            "SELECT actual_start::text, (SELECT count(*) FROM progress_conflict c
+                                          WHERE c.site_id = s.id AND c.resolved_at IS NOT NULL)
+               FROM site s WHERE code = $1",
+            &[&site2],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        site.get::<_, String>(0),
+        "2024-03-15",
+        "A's start date merged"
+    );
+    assert_eq!(site.get::<_, i64>(1), 1, "one conflict, resolved");
 }

@@ -1,0 +1,193 @@
+//! The field app: `/field` (an engineer's sites, opened offline by the service worker),
+//! `/field/conflicts` (updates that crossed another, resolved by picking per field) and
+//! `POST /api/sites/{code}/photos` (a photo sent from the phone's queue, once per
+//! `Idempotency-Key`). The queue itself lives on the phone: `static/queue.js`.
+
+use std::collections::HashMap;
+
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+
+use super::caller::Caller;
+use super::multipart::Refusal;
+use super::progress::idempotency_key;
+use super::sites::LangQuery;
+use super::{AppState, PageError};
+use crate::accounts::sessions::SessionUser;
+use crate::domain::UserRole;
+use crate::error::AppError;
+use crate::i18n::{today_in_vietnam, Lang};
+use crate::progress::photos::{Photo, MAX_PHOTO_BYTES};
+use crate::progress::store::{self, ProgressError};
+use crate::progress::sync::{self, Pick};
+use crate::progress::{conflicts, photos::PhotoError};
+use crate::views;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/field", get(home))
+        .route("/field/conflicts", get(conflicts_page))
+        .route("/field/conflicts/{id}", post(resolve))
+        .route(
+            "/api/sites/{code}/photos",
+            post(photo).layer(DefaultBodyLimit::max(MAX_PHOTO_BYTES + 64 * 1024)),
+        )
+}
+
+fn engineer(caller: &Caller) -> Result<&SessionUser, AppError> {
+    caller.with_role(&[UserRole::Engineer])
+}
+
+async fn home(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<LangQuery>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let user = engineer(&caller).map_err(fail)?;
+    let client = state.db().await.map_err(|e| fail(e.into()))?;
+    let (sites, extent, open) = tokio::try_join!(
+        store::updatable_sites(&client, user),
+        store::field_extent(&client, user),
+        conflicts::open(&client, user),
+    )
+    .map_err(|e| fail(e.into()))?;
+    Ok(views::field::home(lang, &sites, extent, open.len()).into_response())
+}
+
+async fn conflicts_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<LangQuery>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let user = engineer(&caller).map_err(fail)?;
+    let client = state.db().await.map_err(|e| fail(e.into()))?;
+    let open = conflicts::open(&client, user)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    Ok(views::field::conflicts(lang, &open, &user.csrf_token, None).into_response())
+}
+
+/// `POST /field/conflicts/{id}`: the picks of the conflict page's form (a radio button per
+/// field that crossed). A refusal shows the page again saying why.
+async fn resolve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<LangQuery>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let user = engineer(&caller).map_err(fail)?.clone();
+    caller
+        .check_csrf(form.get("csrf").map(String::as_str))
+        .map_err(fail)?;
+    let picks = picks_of(&form).map_err(fail)?;
+    let mut client = state.db().await.map_err(|e| fail(e.into()))?;
+    let outcome = sync::resolve(&mut client, &user, id, &picks, today_in_vietnam()).await;
+    let (status, error) = match outcome {
+        Ok(Some(applied)) => {
+            for (layer, version) in &applied.layer_versions {
+                state.tiles.saw_version(layer, *version);
+            }
+            let to = format!("/field/conflicts?lang={}", lang.code());
+            return Ok(Redirect::to(&to).into_response());
+        }
+        Ok(None) => {
+            let e = AppError::NotFound(format!("no open conflict {id} of yours"));
+            return Err(fail(e));
+        }
+        Err(ProgressError::Rules(v)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            v.iter()
+                .map(|v| v.message(lang).to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Err(ProgressError::Conflict { .. }) => (
+            StatusCode::CONFLICT,
+            lang.pick(
+                "Công trình vừa có cập nhật mới; cột “Người khác” đã được làm mới, hãy chọn lại.",
+                "The site was updated meanwhile; “Theirs” now shows where it stands: pick again.",
+            )
+            .to_string(),
+        ),
+        Err(e) => return Err(fail(e.into())),
+    };
+    let open = conflicts::open(&client, &user)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let page = views::field::conflicts(lang, &open, &user.csrf_token, Some(&error));
+    Ok((status, page).into_response())
+}
+
+/// The conflict form's picks: each field but the token, "mine" or "theirs".
+fn picks_of(form: &HashMap<String, String>) -> Result<HashMap<String, Pick>, AppError> {
+    form.iter()
+        .filter(|(k, _)| k.as_str() != "csrf")
+        .map(|(field, pick)| match pick.as_str() {
+            "mine" => Ok((field.clone(), Pick::Mine)),
+            "theirs" => Ok((field.clone(), Pick::Theirs)),
+            _ => Err(AppError::bad_request(field, "pick 'mine' or 'theirs'")),
+        })
+        .collect()
+}
+
+/// `POST /api/sites/{code}/photos`: one photo (`photo`) and, when it was queued with an
+/// update, that update's `history_id`. With an `Idempotency-Key` the same photo sent again
+/// is stored once (the key is judged by the picture and the update, not by the multipart
+/// wrapping, which a browser draws anew at each try).
+async fn photo(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    let user = engineer(&caller)?.clone();
+    caller.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))?;
+    let (fields, files) = super::multipart::read(&mut multipart, |field, _| {
+        Ok((field == "photo").then(Vec::new))
+    })
+    .await
+    .map_err(|refusal| match refusal {
+        Refusal::TooLarge(text) => AppError::bad_request("photo", text),
+        Refusal::Error(e) => e,
+    })?;
+    let [file] = <[_; 1]>::try_from(files)
+        .map_err(|_| AppError::bad_request("photo", "send exactly one file named 'photo'"))?;
+    let history_id = match fields.get("history_id").map(|h| h.trim()) {
+        None | Some("") => None,
+        Some(h) => Some(h.parse::<i64>().map_err(|_| {
+            AppError::bad_request("history_id", "must be the id of an update (a number)")
+        })?),
+    };
+    let name = file.name.clone();
+    let photo = tokio::task::spawn_blocking(move || Photo::from_upload(&file.name, file.sink))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e: PhotoError| AppError::BadRequest {
+            field: "photo".into(),
+            reason: e.to_string(),
+            vi: Some(e.vi()),
+        })?;
+    let history = history_id.map(|h| h.to_be_bytes()).unwrap_or_default();
+    let key = idempotency_key(
+        &headers,
+        user.id,
+        &[b"POST photo", code.as_bytes(), &history, &photo.sha256],
+    )?;
+    let mut client = state.db().await?;
+    let answer =
+        sync::send_photo(&mut client, &user, &code, history_id, &photo, key.as_ref()).await?;
+    tracing::debug!(site = code, file = name, status = answer.status, "photo");
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Ok((status, Json(answer.body)).into_response())
+}

@@ -1,0 +1,242 @@
+// The field app in Debian's headless Chromium at a phone's size with an English browser:
+// sign in online, keep the pages and the offline map, go offline, queue updates (one with
+// a photo) on two sites, close and reopen offline (still pending), go online with the
+// first answer lost on the way back (sent again, applied once), a refusal shown on its
+// item in Vietnamese, a merge and a conflict with engineer B, the conflict resolved on
+// /field/conflicts, and sign-out wiping the device. Prints one JSON line; exits 1 on failure.
+//
+// node field.mjs BASE_URL SHOTS_DIR SITE1 SITE2 PHOTO.jpg   (KVPT_USER, KVPT_USER_B, KVPT_PASSWORD)
+import { chromium } from 'playwright-core';
+
+const [base, shots, site1, site2, photo] = process.argv.slice(2);
+if (!photo) {
+  console.error('usage: node field.mjs BASE_URL SHOTS_DIR SITE1 SITE2 PHOTO.jpg');
+  process.exit(2);
+}
+const report = { steps: [] };
+const step = (name, detail = {}) => report.steps.push({ name, ...detail });
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'en-US', deviceScaleFactor: 2 };
+let page;
+let queue;
+try {
+  const context = await browser.newContext(phone);
+  const errors = [];
+  const watch = (page) => {
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(m.text()); });
+    page.on('dialog', (d) => d.accept());
+  };
+  page = await context.newPage();
+  watch(page);
+
+  async function signIn(p, user) {
+    await p.goto(`${base}/login?next=%2Ffield`, { waitUntil: 'load' });
+    await p.fill('input[name="username"]', user);
+    await p.fill('input[name="password"]', process.env.KVPT_PASSWORD);
+    await Promise.all([p.waitForURL(/\/field/), p.click('form.login button[type="submit"]')]);
+  }
+  // Waits until the device's queue holds `n` items (an async check, polled from here).
+  const queueHolds = async (p, n, timeout = 60000) => {
+    const end = Date.now() + timeout;
+    for (;;) {
+      const items = await queue(p);
+      if (items.length === n) return items;
+      if (Date.now() > end) throw new Error(`the queue holds ${JSON.stringify(items)}, not ${n} items`);
+      await p.waitForTimeout(250);
+    }
+  };
+  queue = (p) => p.evaluate(async () => (await self.kvptQueue.items(document.body.dataset.user))
+    .map((i) => ({ code: i.code, state: i.state, error: i.error, photos: i.photos.length })));
+
+  // Online: sign in, the phone layout, the service worker, the pages kept.
+  await signIn(page, process.env.KVPT_USER);
+  check(await page.locator('label.menu-button').isVisible(), 'a menu button on a phone');
+  check(!(await page.locator('nav.links').isVisible()), 'the header folded away on a phone');
+  await page.click('label.menu-button');
+  check(await page.locator('nav.links a[href="/field?lang=vi"]').isVisible(), 'the menu opens and lists the field app');
+  await page.click('label.menu-button');
+  await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller, null, { timeout: 30000 });
+  await page.waitForFunction(() => document.body.dataset.offlineReady === 'true', null, { timeout: 60000 });
+  const listed = await page.locator('#field-sites li').count();
+  check(listed > 0, 'the engineer\'s sites are listed');
+  await page.fill('#field-search', site1.toLowerCase());
+  check(await page.locator('#field-sites li:visible').count() === 1, 'search finds one site by its code');
+  await page.fill('#field-search', '');
+  step('online: list, menu, service worker, pages kept', { listed });
+
+  // The offline map, at zooms 8–10 here to keep the test short.
+  await page.click('details.offline-map summary');
+  await page.evaluate(() => { document.querySelector('section.field').dataset.maxZoom = '10'; });
+  await page.click('#map-download');
+  await page.waitForFunction(() => document.querySelector('section.field').dataset.mapDone, null, { timeout: 120000 });
+  const estimate = await page.textContent('#map-estimate');
+  const mapState = await page.textContent('#map-state');
+  check(/MB/.test(estimate), `a size shown before download: ${estimate}`);
+  step('offline map downloaded', { estimate, mapState });
+  await page.screenshot({ path: `${shots}/field-online.png`, fullPage: false });
+
+  // Offline: /field and the forms open from the device.
+  await context.setOffline(true);
+  await page.reload({ waitUntil: 'load' });
+  check(await page.textContent('h1') === 'Công trình được giao', 'the field page opens offline');
+  check(await page.locator('#field-sites li').count() === listed, 'with every site');
+
+  async function queueUpdate(code, fill, files) {
+    await page.goto(`${base}/sites/${code}/progress?lang=vi`, { waitUntil: 'load' });
+    check(await page.getAttribute('input[name="actual_start"]', 'placeholder') === 'dd/mm/yyyy', 'dates typed dd/mm/yyyy');
+    const current = Number(await page.inputValue('input[name="percent"]'));
+    await fill(current);
+    if (files) await page.setInputFiles('input[name="photos"]', files);
+    await Promise.all([page.waitForURL(/\/field\?.*queued=1/), page.click('form.progress button[type="submit"]')]);
+    return current;
+  }
+  const p1 = await queueUpdate(site1, async (c) => {
+    await page.fill('input[name="percent"]', String(Math.min(100, c + 5)));
+    await page.fill('textarea[name="note"]', 'Cập nhật ngoại tuyến 1');
+  }, [photo]);
+  await queueUpdate(site1, async (c) => {
+    await page.fill('input[name="percent"]', String(Math.min(100, c + 10)));
+    await page.fill('textarea[name="note"]', 'Cập nhật ngoại tuyến 2');
+  });
+  await queueUpdate(site2, async (c) => {
+    await page.fill('input[name="percent"]', String(Math.min(100, c + 3)));
+    await page.fill('textarea[name="note"]', 'Cập nhật ngoại tuyến 3');
+  });
+  let queued = await queue(page);
+  check(queued.length === 3 && queued.every((i) => i.state === 'pending'), `three pending: ${JSON.stringify(queued)}`);
+  check(queued[0].photos === 1, 'the photo is queued with its update');
+  const photoSize = await page.evaluate(async () => {
+    const [first] = await self.kvptQueue.items(document.body.dataset.user);
+    const bitmap = await createImageBitmap(first.photos[0].blob);
+    return { width: bitmap.width, height: bitmap.height, bytes: first.photos[0].blob.size };
+  });
+  check(Math.max(photoSize.width, photoSize.height) <= 1600, `resized on the phone: ${JSON.stringify(photoSize)}`);
+  await page.goto(`${base}/sites/${site1}?lang=vi`, { waitUntil: 'load' });
+  await page.waitForSelector('#pending-note');
+  check(/^2 /.test(await page.textContent('#pending-note')), 'the site page shows its two pending updates');
+  step('three updates and a photo queued offline', { photo: photoSize });
+
+  // Closed and reopened, still offline: still pending.
+  await page.close();
+  page = await context.newPage();
+  watch(page);
+  await page.goto(`${base}/field?lang=vi`, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.querySelectorAll('#field-sites .pending:not([hidden])').length === 2);
+  check(/chờ gửi/.test(await page.textContent('#sync-status')), 'the pending count is shown');
+  await page.screenshot({ path: `${shots}/field-offline.png` });
+  step('reopened offline: pending badges on both sites');
+
+  // Online again, the first answer lost on the way back: sent again, applied once.
+  let lost = 0;
+  await context.route('**/api/sites/*/progress', async (route) => {
+    if (route.request().method() === 'PATCH' && lost === 0) {
+      lost += 1;
+      await route.fetch();
+      await route.abort('connectionreset');
+      return;
+    }
+    await route.continue();
+  });
+  await context.setOffline(false);
+  await page.evaluate(() => window.dispatchEvent(new Event('online')));
+  await queueHolds(page, 0, 90000);
+  check(lost === 1, 'the first answer was lost');
+  await context.unroute('**/api/sites/*/progress');
+  step('synced after the network came back, the lost answer sent again');
+
+  // A refusal: percent down with no reason, offline; shown on its item in Vietnamese.
+  await page.goto(`${base}/field?lang=vi`, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.body.dataset.offlineReady === 'true', null, { timeout: 60000 });
+  await context.setOffline(true);
+  await queueUpdate(site1, async (c) => { await page.fill('input[name="percent"]', String(Math.max(0, c - 20))); });
+  await context.setOffline(false);
+  await page.evaluate(() => window.dispatchEvent(new Event('online')));
+  await page.waitForSelector('#refused .refused', { timeout: 30000 });
+  const refusal = await page.textContent('#refused .refused');
+  check(/không được giảm/.test(refusal), `refused in Vietnamese: ${refusal}`);
+  await page.click('#refused .refused button.secondary');
+  await queueHolds(page, 0);
+  step('a refusal shown on its item and discarded', { refusal });
+
+  // B changes site 2's percent online while A, offline, changes its start date (merged)
+  // and then its percent (a conflict).
+  await page.goto(`${base}/field?lang=vi`, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.body.dataset.offlineReady === 'true', null, { timeout: 60000 });
+  await context.setOffline(true);
+  await queueUpdate(site2, async () => { await page.fill('input[name="actual_start"]', '15/03/2024'); });
+  await queueUpdate(site2, async (c) => { await page.fill('input[name="percent"]', String(Math.min(100, c + 7))); });
+  const other = await browser.newContext(phone);
+  const b = await other.newPage();
+  await signIn(b, process.env.KVPT_USER_B);
+  const bAnswer = await b.evaluate(async (code) => {
+    const me = await (await fetch('/api/me')).json();
+    const state = await (await fetch(`/api/sites/${code}/progress`)).json();
+    const r = await fetch(`/api/sites/${code}/progress`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf_token },
+      body: JSON.stringify({ version: state.version, percent: Math.min(100, state.percent + 4), note: 'B, trực tuyến' }),
+    });
+    return r.status;
+  }, site2);
+  check(bAnswer === 200, `B's update applied: ${bAnswer}`);
+  await other.close();
+  await context.setOffline(false);
+  await page.goto(`${base}/field?lang=vi`, { waitUntil: 'load' });
+  await queueHolds(page, 0, 60000);
+  await page.reload({ waitUntil: 'load' });
+  check(await page.locator('.conflict-note a').isVisible(), 'the conflict is announced on /field');
+  await page.click('.conflict-note a');
+  await page.waitForURL(/\/field\/conflicts/);
+  check(await page.locator('form.conflict-card').count() === 1, 'one conflict listed');
+  await page.screenshot({ path: `${shots}/field-conflict.png`, fullPage: true });
+  await page.check('form.conflict-card input[name="percent"][value="mine"]');
+  await Promise.all([page.waitForURL(/\/field\/conflicts/), page.click('form.conflict-card button[type="submit"]')]);
+  check(await page.locator('form.conflict-card').count() === 0, 'resolved');
+  step('merged the start date, resolved the percent conflict');
+
+  // Sign-out wipes the device: caches, the queue's database; a pending item asked about.
+  await page.goto(`${base}/field?lang=vi`, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.body.dataset.offlineReady === 'true', null, { timeout: 60000 });
+  await context.setOffline(true);
+  await queueUpdate(site1, async (c) => { await page.fill('textarea[name="note"]', 'chưa gửi'); });
+  // The network back but the server out of reach: the update stays pending.
+  await context.route('**/api/sites/*/progress', (route) => route.abort('internetdisconnected'));
+  await context.setOffline(false);
+  await page.goto(`${base}/field?lang=vi`, { waitUntil: 'load' });
+  await queueHolds(page, 1);
+  const before = await page.evaluate(async () => ({ caches: (await caches.keys()).length }));
+  await page.click('label.menu-button');
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/field')), page.click('form.logout button')]);
+  const after = await page.evaluate(async () => ({
+    caches: (await caches.keys()).filter((k) => k.startsWith('kvpt-')),
+    databases: (await indexedDB.databases()).map((d) => d.name),
+    workers: (await navigator.serviceWorker.getRegistrations()).length,
+  }));
+  check(before.caches > 0, 'there was something to wipe');
+  check(after.caches.length === 0 && !after.databases.includes('kvpt-field'), `the device is wiped: ${JSON.stringify(after)}`);
+  step('signed out: device wiped', { before, after });
+  check(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+  report.ok = true;
+  report.p1 = p1;
+} catch (e) {
+  report.ok = false;
+  report.error = String(e.stack || e);
+  try {
+    report.at = page.url();
+    report.texts = await page.evaluate(() => ['#sync-status', '#map-estimate', '#map-state', '#refused']
+      .map((s) => [s, document.querySelector(s) && document.querySelector(s).textContent]));
+    report.queue = await queue(page);
+  } catch (_) { /* the page is gone */ }
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(report));
+process.exit(report.ok ? 0 : 1);
