@@ -156,14 +156,12 @@ impl From<DbError> for AppError {
     }
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        if let AppError::Internal(err) = &self {
-            tracing::error!(error = format!("{err:#}"), "internal error");
-        }
-        let mut body = json!({ "error": self.to_string(), "status": status.as_u16() });
-        match &self {
+impl AppError {
+    /// The JSON an API client gets: what was wrong, the status, and the field (with the
+    /// Vietnamese words, when there are some) or the constraint.
+    pub fn json_body(&self) -> serde_json::Value {
+        let mut body = json!({ "error": self.to_string(), "status": self.status().as_u16() });
+        match self {
             AppError::BadRequest { field, vi, .. } => {
                 body["field"] = json!(field);
                 if let Some(vi) = vi {
@@ -173,6 +171,17 @@ impl IntoResponse for AppError {
             AppError::Unprocessable { constraint, .. } => body["constraint"] = json!(constraint),
             _ => {}
         }
+        body
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let AppError::Internal(err) = &self {
+            tracing::error!(error = format!("{err:#}"), "internal error");
+        }
+        let body = self.json_body();
         let mut response = (status, Json(body)).into_response();
         retry_after(&mut response);
         response

@@ -70,6 +70,14 @@ impl ItemsQuery {
                 .find(|(n, v)| n == name && !v.trim().is_empty())
                 .map(|(_, v)| v.as_str())
         };
+        // Numbers come from links and scripts, never from a form's empty box: `offset=` is
+        // a mistake to name, not a default.
+        let number = |name: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
         let crs = match get("crs") {
             Some(v) => Crs::parse(v).map_err(|e| ParamError::new("crs", e.to_string()))?,
             None => Crs::Crs84,
@@ -87,11 +95,11 @@ impl ItemsQuery {
         Ok(ItemsQuery {
             f: get("f").map(str::to_string),
             lang: get("lang").map(str::to_string),
-            limit: match get("limit") {
+            limit: match number("limit") {
                 Some(v) => parse_int("limit", v, 1, i64::MAX)?.min(MAX_LIMIT),
                 None => DEFAULT_LIMIT,
             },
-            offset: match get("offset") {
+            offset: match number("offset") {
                 Some(v) => parse_int("offset", v, 0, MAX_OFFSET)?,
                 None => 0,
             },
@@ -312,6 +320,8 @@ mod tests {
             ("limit=-5", "limit"),
             ("limit=ten", "limit"),
             ("offset=-1", "offset"),
+            ("offset=", "offset"),
+            ("limit=", "limit"),
             ("offset=99999999999999999999", "offset"),
             ("bbox=1,2,3", "bbox"),
             ("bbox=106,11,105,12", "bbox"),

@@ -450,6 +450,25 @@ pub async fn insert_photo(
         .get(0))
 }
 
+/// Whether every progress update of site `site_id` after version `base_version` is
+/// `user_id`'s own.
+pub async fn only_own_since(
+    tx: &Transaction<'_>,
+    site_id: i64,
+    base_version: i32,
+    user_id: i32,
+) -> Result<bool, DbError> {
+    Ok(tx
+        .query_one(
+            "SELECT NOT EXISTS (SELECT 1 FROM progress_history
+                                 WHERE site_id = $1 AND site_version > $2
+                                   AND recorded_by IS DISTINCT FROM $3)",
+            &[&site_id, &base_version, &user_id],
+        )
+        .await?
+        .get(0))
+}
+
 /// Whether history row `history_id` is `user_id`'s update of site `site_id` (a photo sent
 /// after its update documents that update, and no one else's).
 pub async fn is_own_update(

@@ -88,7 +88,17 @@ pub async fn apply_from(
     }
     let base = store::progress_at(tx, site.id, base_version).await?;
     let asked = asked_of(request);
-    match merge::merge(&base, &site.current, &asked) {
+    let merged = match merge::merge(&base, &site.current, &asked) {
+        // Only this user wrote since the base (a phone's queue sending its own earlier
+        // updates): theirs is their own, and the later update wins where it changes a field.
+        Merged::Conflict(_)
+            if store::only_own_since(tx, site.id, base_version, user.id).await? =>
+        {
+            Merged::Apply(asked.changes_from(&base))
+        }
+        merged => merged,
+    };
+    match merged {
         Merged::Apply(asked) => {
             // What the merge keeps of others' changes is kept as the site has it.
             let keep = Keep {

@@ -10,6 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
 use super::caller::Caller;
 use super::multipart::Refusal;
@@ -32,9 +34,32 @@ pub fn routes() -> Router<AppState> {
         .route("/field/conflicts", get(conflicts_page))
         .route("/field/conflicts/{id}", post(resolve))
         .route(
+            "/api/sync/progress",
+            post(batch).layer(DefaultBodyLimit::max(MAX_BATCH * 16 * 1024)),
+        )
+        .route(
             "/api/sites/{code}/photos",
             post(photo).layer(DefaultBodyLimit::max(MAX_PHOTO_BYTES + 64 * 1024)),
         )
+}
+
+/// Updates per batch: a day's queue in a few round trips on a slow link.
+const MAX_BATCH: usize = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch {
+    updates: Vec<Queued>,
+}
+
+/// One update of a phone's queue: its site, its key, and its body as the JSON text the
+/// PATCH would send (byte for byte: the key is judged with it).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Queued {
+    code: String,
+    key: String,
+    body: String,
 }
 
 fn engineer(caller: &Caller) -> Result<&SessionUser, AppError> {
@@ -126,6 +151,54 @@ async fn resolve(
         .map_err(|e| fail(e.into()))?;
     let page = views::field::conflicts(lang, &open, &user.csrf_token, Some(&error));
     Ok((status, page).into_response())
+}
+
+/// `POST /api/sync/progress`: a phone's queued updates in one request, applied in order,
+/// each in its own transaction exactly as `PATCH /api/sites/{code}/progress` with its
+/// `Idempotency-Key` would (the same key answers the same whichever way it comes). Each
+/// gets its answer; a refusal of one does not stop the others. A failure of the server
+/// stops the batch there (`stopped`): what follows was not tried, and is sent again.
+async fn batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, AppError> {
+    let user = engineer(&caller)?.clone();
+    caller.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))?;
+    let batch: Batch = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request("body", format!("not a batch of updates: {e}")))?;
+    if batch.updates.len() > MAX_BATCH {
+        return Err(AppError::bad_request(
+            "updates",
+            format!("at most {MAX_BATCH} updates per batch"),
+        ));
+    }
+    let mut answers = Vec::with_capacity(batch.updates.len());
+    for (i, queued) in batch.updates.into_iter().enumerate() {
+        let sent = super::progress::send_update(
+            &state,
+            &user,
+            queued.code,
+            Some(&queued.key),
+            queued.body.as_bytes(),
+        )
+        .await;
+        let (status, body) = match sent {
+            Ok(answer) => (answer.status, answer.body),
+            Err(e) if e.status().is_server_error() => {
+                tracing::warn!(error = %e, "a queued update failed; the batch stops");
+                let stopped = json!({ "at": i, "error": e.to_string() });
+                return Ok(Json(json!({ "answers": answers, "stopped": stopped })));
+            }
+            Err(e) => {
+                let status = e.status().as_u16();
+                (status, e.json_body())
+            }
+        };
+        answers.push(json!({ "key": queued.key, "status": status, "body": body }));
+    }
+    Ok(Json(json!({ "answers": answers, "stopped": null })))
 }
 
 /// The conflict form's picks: each field but the token, "mine" or "theirs".

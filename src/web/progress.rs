@@ -392,8 +392,27 @@ async fn api_patch(
 ) -> Result<Response, AppError> {
     let user = engineer(&caller)?;
     caller.check_csrf(csrf_header(&headers))?;
-    let key = idempotency_key(&headers, user.id, &[b"PATCH", code.as_bytes(), &body])?;
-    let body: PatchBody = serde_json::from_slice(&body)
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(v.to_str().unwrap_or("\u{0}")),
+    };
+    let answer = send_update(&state, user, code, key, &body).await?;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Ok((status, Json(answer.body)).into_response())
+}
+
+/// One progress update as the API takes it, alone (`PATCH`) or in a phone's batch: `body`
+/// as sent, sent once per `key` (the same key for the same site and body gets the same
+/// answer whichever way it comes).
+pub(super) async fn send_update(
+    state: &AppState,
+    user: &crate::accounts::sessions::SessionUser,
+    code: String,
+    key: Option<&str>,
+    body: &[u8],
+) -> Result<Answer, AppError> {
+    let key = key_of(key, user.id, &[b"PATCH", code.as_bytes(), body])?;
+    let body: PatchBody = serde_json::from_slice(body)
         .map_err(|e| AppError::bad_request("body", format!("not a progress update: {e}")))?;
     let merge = body.base_version.is_some();
     let request = patch_request(code, body)?;
@@ -411,11 +430,9 @@ async fn api_patch(
     .await
     .map_err(AppError::from)?;
     if let Some(applied) = &sent.applied {
-        saw(&state, applied);
+        saw(state, applied);
     }
-    let status =
-        StatusCode::from_u16(sent.answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    Ok((status, Json(sent.answer.body)).into_response())
+    Ok(sent.answer)
 }
 
 /// The `Idempotency-Key` header of a write, if sent: 8–128 letters, digits, `-` or `_`.
@@ -424,19 +441,30 @@ pub(super) fn idempotency_key(
     user_id: i32,
     request: &[&[u8]],
 ) -> Result<Option<IdempotencyKey>, AppError> {
-    let Some(value) = headers.get("idempotency-key") else {
+    let value = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    key_of(value, user_id, request)
+}
+
+/// A key as sent (if it was) for `user_id`'s `request`; refused unless it is 8–128
+/// letters, digits, `-` or `_`.
+fn key_of(
+    value: Option<&str>,
+    user_id: i32,
+    request: &[&[u8]],
+) -> Result<Option<IdempotencyKey>, AppError> {
+    let Some(value) = value else {
         return Ok(None);
     };
-    let key = value
-        .to_str()
-        .ok()
-        .and_then(|k| IdempotencyKey::new(user_id, k, request));
-    key.map(Some).ok_or_else(|| {
-        AppError::bad_request(
-            "Idempotency-Key",
-            "must be 8 to 128 letters, digits, '-' or '_' (a UUID is)",
-        )
-    })
+    IdempotencyKey::new(user_id, value, request)
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "Idempotency-Key",
+                "must be 8 to 128 letters, digits, '-' or '_' (a UUID is)",
+            )
+        })
 }
 
 /// What a progress update came to, as the API answers it (and answers it again for the

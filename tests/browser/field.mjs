@@ -136,8 +136,8 @@ try {
 
   // Online again, the first answer lost on the way back: sent again, applied once.
   let lost = 0;
-  await context.route('**/api/sites/*/progress', async (route) => {
-    if (route.request().method() === 'PATCH' && lost === 0) {
+  await context.route('**/api/sync/progress', async (route) => {
+    if (lost === 0) {
       lost += 1;
       await route.fetch();
       await route.abort('connectionreset');
@@ -149,7 +149,7 @@ try {
   await page.evaluate(() => window.dispatchEvent(new Event('online')));
   await queueHolds(page, 0, 90000);
   check(lost === 1, 'the first answer was lost');
-  await context.unroute('**/api/sites/*/progress');
+  await context.unroute('**/api/sync/progress');
   step('synced after the network came back, the lost answer sent again');
 
   // A refusal: percent down with no reason, offline; shown on its item in Vietnamese.
@@ -208,7 +208,7 @@ try {
   await context.setOffline(true);
   await queueUpdate(site1, async (c) => { await page.fill('textarea[name="note"]', 'chưa gửi'); });
   // The network back but the server out of reach: the update stays pending.
-  await context.route('**/api/sites/*/progress', (route) => route.abort('internetdisconnected'));
+  await context.route('**/api/sync/progress', (route) => route.abort('internetdisconnected'));
   await context.setOffline(false);
   await page.goto(`${base}/field?lang=vi`, { waitUntil: 'load' });
   await queueHolds(page, 1);

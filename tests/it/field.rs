@@ -392,3 +392,314 @@ async fn a_refusal_of_who_may_is_not_kept_with_the_key_so_a_later_try_is_judged_
     let (status, answer) = patch(&a, &code, Some(key), body).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
 }
+
+async fn batch(e: &Engineer, updates: Value) -> (StatusCode, Value) {
+    let (status, _, text) = call(
+        &e.app,
+        "POST",
+        "/api/sync/progress",
+        &[
+            ("x-csrf-token", e.csrf.as_str()),
+            ("content-type", "application/json"),
+        ],
+        json!({ "updates": updates }).to_string(),
+    )
+    .await;
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| json!({ "text": text })),
+    )
+}
+
+/// A phone's queue in one request: each update answered in order (a refusal does not stop
+/// the rest), the whole batch sent again writes nothing more, and a key sent in a batch
+/// answers the same when sent alone. Two updates of the phone from the same base do not
+/// conflict with each other (the second is the engineer's own later word).
+#[tokio::test]
+async fn a_batch_of_queued_updates_is_applied_in_order_and_once() {
+    let db = TestDb::with_demo(300, 21).await;
+    let code = site(&db).await;
+    let a = engineer(&db, "ks.a").await;
+    let start = state(&a, &code).await;
+    let (v, pct) = (start["version"].clone(), start["percent"].as_i64().unwrap());
+    let history0 = history(&db, &code).await;
+    let item =
+        |key: &str, body: Value| json!({ "code": code, "key": key, "body": body.to_string() });
+    let updates = json!([
+        item(
+            "batch-key-0001",
+            json!({ "base_version": v, "percent": pct + 3, "note": "một" })
+        ),
+        item("batch-key-0002", json!({ "base_version": v, "percent": 0 })),
+        item(
+            "batch-key-0003",
+            json!({ "base_version": v, "percent": pct + 6, "note": "ba" })
+        ),
+        item(
+            "batch-key-0004",
+            json!({ "base_version": v, "status": "unheard-of" })
+        ),
+    ]);
+    let (status, first) = batch(&a, updates.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let statuses: Vec<i64> = first["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_i64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 422, 200, 400], "{first}");
+    assert_eq!(first["stopped"], Value::Null);
+    assert!(
+        first["answers"][1]["body"]["violations"][0]["message_vi"]
+            .as_str()
+            .unwrap()
+            .contains("không được giảm"),
+        "{first}"
+    );
+    assert_eq!(first["answers"][2]["body"]["site"]["percent"], pct + 6);
+    assert_eq!(history(&db, &code).await, history0 + 2);
+    // The answer was lost: the same batch again answers the same, and writes nothing.
+    let (_, again) = batch(&a, updates).await;
+    assert_eq!(again["answers"][0], first["answers"][0]);
+    assert_eq!(again["answers"][2], first["answers"][2]);
+    assert_eq!(history(&db, &code).await, history0 + 2);
+    // The first key sent alone, byte for byte the same update: the same answer.
+    let body = json!({ "base_version": v, "percent": pct + 3, "note": "một" }).to_string();
+    let (status, _, alone) = call(
+        &a.app,
+        "PATCH",
+        &format!("/api/sites/{code}/progress"),
+        &[
+            ("x-csrf-token", a.csrf.as_str()),
+            ("content-type", "application/json"),
+            ("idempotency-key", "batch-key-0001"),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_str::<Value>(&alone).unwrap(),
+        first["answers"][0]["body"]
+    );
+    assert_eq!(history(&db, &code).await, history0 + 2);
+    // Too many at once, no token, or not an engineer: refused whole.
+    let many: Vec<Value> = (0..101)
+        .map(|i| item(&format!("many-key-{i:04}"), json!({ "base_version": v })))
+        .collect();
+    assert_eq!(batch(&a, json!(many)).await.0, StatusCode::BAD_REQUEST);
+    let no_token = call(
+        &a.app,
+        "POST",
+        "/api/sync/progress",
+        &[("content-type", "application/json")],
+        json!({ "updates": [] }).to_string(),
+    )
+    .await;
+    assert_eq!(no_token.0, StatusCode::FORBIDDEN);
+    let viewer = db
+        .sign_in("xem", UserRole::Viewer, Classification::Secret, &[])
+        .await;
+    let viewer = with_cookie(db.app(), &viewer);
+    let csrf = crate::common::csrf_of(&viewer).await;
+    let (status, _, _) = call(
+        &viewer,
+        "POST",
+        "/api/sync/progress",
+        &[
+            ("x-csrf-token", csrf.as_str()),
+            ("content-type", "application/json"),
+        ],
+        json!({ "updates": [] }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+async fn photos_of(db: &TestDb, code: &str) -> i64 {
+    count(
+        &db.client().await,
+        &format!(
+            "SELECT count(*) FROM site_photo p JOIN site s ON s.id = p.site_id WHERE s.code = '{code}'"
+        ),
+    )
+    .await
+}
+
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+async fn send_photo(
+    e: &Engineer,
+    code: &str,
+    key: &str,
+    history_id: Option<i64>,
+    bytes: &[u8],
+) -> (StatusCode, Value) {
+    let h = history_id.map(|h| h.to_string()).unwrap_or_default();
+    let fields: Vec<(&str, &str)> = if h.is_empty() {
+        vec![]
+    } else {
+        vec![("history_id", h.as_str())]
+    };
+    let (body, content_type) = crate::common::multipart(&fields, &[("photo", "anh.jpg", bytes)]);
+    let (status, _, text) = call(
+        &e.app,
+        "POST",
+        &format!("/api/sites/{code}/photos"),
+        &[
+            ("x-csrf-token", e.csrf.as_str()),
+            ("content-type", content_type.as_str()),
+            ("idempotency-key", key),
+        ],
+        body,
+    )
+    .await;
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| json!({ "text": text })),
+    )
+}
+
+/// A photo sent from the queue documents its own update, is stored once however often it
+/// is sent, is refused when it names someone else's update or is not a picture, and
+/// nobody outside the site's districts (403) or clearance (404) can add one.
+#[tokio::test]
+async fn a_queued_photo_is_stored_once_with_its_update() {
+    let db = TestDb::with_demo(300, 21).await;
+    let code = site(&db).await;
+    let (a, b) = (engineer(&db, "ks.a").await, engineer(&db, "ks.b").await);
+    let start = state(&a, &code).await;
+    let (_, applied) = patch(
+        &a,
+        &code,
+        Some("photo-upd-0001"),
+        json!({ "version": start["version"], "percent": start["percent"].as_i64().unwrap() + 1 }),
+    )
+    .await;
+    let history_id = applied["history_id"].as_i64().unwrap();
+    let photos0 = photos_of(&db, &code).await;
+    let picture = jpeg(640, 480);
+    let (status, first) = send_photo(&a, &code, "photo-key-0001", Some(history_id), &picture).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["history_id"], history_id);
+    let (status, again) = send_photo(&a, &code, "photo-key-0001", Some(history_id), &picture).await;
+    assert_eq!(
+        (status, &again),
+        (StatusCode::CREATED, &first),
+        "the same answer"
+    );
+    assert_eq!(photos_of(&db, &code).await, photos0 + 1, "stored once");
+    let audited = count(
+        &db.client().await,
+        &format!(
+            "SELECT count(*) FROM audit_log WHERE action = 'site.photo' AND entity_key = '{code}'"
+        ),
+    )
+    .await;
+    assert_eq!(audited, 1);
+    // B may not attach a photo to A's update; a file that is not a picture is refused.
+    let (status, answer) =
+        send_photo(&b, &code, "photo-key-0002", Some(history_id), &picture).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    let (status, answer) = send_photo(&b, &code, "photo-key-0003", None, b"not a picture").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["message_vi"]
+            .as_str()
+            .unwrap()
+            .contains("không phải ảnh"),
+        "{answer}"
+    );
+    // Outside the engineer's districts: 403; above their clearance: 404, with nothing of it.
+    let far = db
+        .sign_in(
+            "ks.xa",
+            UserRole::Engineer,
+            Classification::Confidential,
+            &["TCH"],
+        )
+        .await;
+    let far = Engineer {
+        csrf: crate::common::csrf_of(&with_cookie(db.app(), &far)).await,
+        app: with_cookie(db.app(), &far),
+    };
+    assert_eq!(
+        send_photo(&far, &code, "photo-key-0004", None, &picture)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let low = db
+        .sign_in(
+            "ks.thap",
+            UserRole::Engineer,
+            Classification::Public,
+            &["TBI"],
+        )
+        .await;
+    let low = Engineer {
+        csrf: crate::common::csrf_of(&with_cookie(db.app(), &low)).await,
+        app: with_cookie(db.app(), &low),
+    };
+    let (status, answer) = send_photo(&low, &code, "photo-key-0005", None, &picture).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!answer.to_string().contains("history"), "{answer}");
+    assert_eq!(photos_of(&db, &code).await, photos0 + 1);
+}
+
+/// `/field` lists the sites an engineer may update, and no site above their clearance,
+/// for each level; other roles are refused; the page names the offline pieces.
+#[tokio::test]
+async fn the_field_page_lists_only_what_each_clearance_may_update() {
+    let db = TestDb::with_demo(400, 22).await;
+    let client = db.client().await;
+    for clearance in Classification::ALL {
+        let name = format!("ks.{}", clearance.code());
+        let cookie = db
+            .sign_in(&name, UserRole::Engineer, *clearance, &["TBI"])
+            .await;
+        let app = with_cookie(db.app(), &cookie);
+        let (status, page) = crate::common::get(&app, "/field").await;
+        assert_eq!(status, StatusCode::OK);
+        let listed = page.matches("<li data-code=").count() as i64;
+        let expected = count(
+            &client,
+            &format!(
+                "SELECT count(*) FROM site s JOIN admin_unit d ON d.id = s.district_id
+              WHERE d.abbr = 'TBI' AND s.classification <= '{}'",
+                clearance.code()
+            ),
+        )
+        .await;
+        assert_eq!(listed, expected, "{clearance:?}");
+        let above = client
+            .query(
+                "SELECT s.code FROM site s JOIN admin_unit d ON d.id = s.district_id
+                  WHERE d.abbr = 'TBI' AND s.classification > $1::text::classification",
+                &[&clearance.code()],
+            )
+            .await
+            .unwrap();
+        for row in above {
+            let code: String = row.get(0);
+            assert!(
+                !page.contains(&format!("data-code=\"{code}\"")),
+                "{code} shown to {clearance:?}"
+            );
+        }
+        assert!(page.contains("id=\"map-download\"") && page.contains("data-extent="));
+    }
+    let viewer = db
+        .sign_in("xem", UserRole::Viewer, Classification::Secret, &[])
+        .await;
+    let (status, _) = crate::common::get(&with_cookie(db.app(), &viewer), "/field").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = crate::common::get(&db.app(), "/field").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "anonymous: sent to sign in");
+}

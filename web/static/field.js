@@ -134,8 +134,11 @@
   let delay = 5000;
   let timer = null;
   let running = null;
+  let again = false;
   async function sendNow() {
-    if (running) return running;
+    // The network came back while a try was failing: try once more as soon as it ends.
+    if (running) { again = true; return running; }
+    again = false;
     clearTimeout(timer);
     running = (async () => {
       await ready;
@@ -164,7 +167,10 @@
       }
       return result;
     })();
-    try { return await running; } finally { running = null; }
+    let result;
+    try { result = await running; } finally { running = null; }
+    if (again && result && result.offline && navigator.onLine) return sendNow();
+    return result;
   }
 
   window.addEventListener('online', () => { delay = 5000; sendNow(); });

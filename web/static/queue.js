@@ -110,27 +110,6 @@
     return body;
   }
 
-  /**
-   * Later updates of the same site made from the same form (or an older one) now start
-   * from what `item` wrote, when it applied straight onto its base (nobody else wrote in
-   * between): the phone's own earlier update is not someone else's change. After a merge
-   * they keep their base, so what others changed meanwhile is still compared.
-   */
-  async function rebase(item, version) {
-    const base = JSON.parse(item.body).base_version;
-    if (version !== base + 1) return;
-    for (const later of await items(item.user)) {
-      if (later.id === item.id || later.code !== item.code || later.history_id !== undefined) continue;
-      if (later.created_at < item.created_at) continue;
-      const fields = JSON.parse(later.body);
-      if (fields.base_version <= base) {
-        fields.base_version = version;
-        later.body = JSON.stringify(fields);
-        await put(later);
-      }
-    }
-  }
-
   /** Keeps the newest page and form of site `code` on the device for `user`. */
   async function refreshPages(user, code, lang) {
     if (!self.caches || self.kvptStopped) return;
@@ -143,31 +122,52 @@
     }
   }
 
-  /** Sends one item, from where it stopped: its update, then each photo not yet sent. */
-  async function sendItem(item, token) {
-    if (item.history_id === undefined) {
-      const { status, body } = await send(`/api/sites/${encodeURIComponent(item.code)}/progress`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json', 'idempotency-key': item.id, 'x-csrf-token': token },
-        body: item.body,
-      });
-      if (status === 200) {
-        item.history_id = body.history_id;
-        item.applied = body.site;
-        await rebase(item, body.site.version);
-      } else if (status === 409 && body && body.conflict) {
-        item.history_id = null;
-        item.conflict = body.conflict.id;
-      } else {
-        item.state = 'refused';
-        item.error = refusal(body, status);
-        item.status = status;
+  /** Records the server's answer to an item's update. */
+  function answered(item, status, body) {
+    if (status === 409 && body && !body.conflict && /still being written/.test(body.error || '')) {
+      throw new Transient('in flight');
+    }
+    if (status === 200) {
+      item.history_id = body.history_id;
+      item.applied = body.site;
+    } else if (status === 409 && body && body.conflict) {
+      item.history_id = null;
+      item.conflict = body.conflict.id;
+    } else {
+      item.state = 'refused';
+      item.error = refusal(body, status);
+      item.status = status;
+    }
+  }
+
+  /** The updates of `batch` (not answered yet) in one request, each with its own key. */
+  async function sendUpdates(batch, token) {
+    const updates = batch.map((i) => ({ code: i.code, key: i.id, body: i.body }));
+    const { status, body } = await send('/api/sync/progress', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': token },
+      body: JSON.stringify({ updates }),
+    });
+    if (status !== 200) {
+      // The batch itself refused (it should not be): each item says why, none is lost.
+      for (const item of batch) {
+        answered(item, status, body);
         await put(item);
-        return;
       }
+      return;
+    }
+    for (const [k, item] of batch.entries()) {
+      const a = body.answers[k];
+      // Not tried (the server stopped at a failure): sent again on the next try.
+      if (!a) throw new Transient((body.stopped && body.stopped.error) || 'batch stopped');
+      answered(item, a.status, a.body);
       await put(item);
     }
-    while (item.photos_sent < item.photos.length) {
+  }
+
+  /** An item's photos not yet sent, one request each (a cut resumes at the next photo). */
+  async function sendPhotos(item, token) {
+    while (item.state !== 'refused' && item.photos_sent < item.photos.length) {
       const i = item.photos_sent;
       const photo = item.photos[i];
       const form = new FormData();
@@ -188,51 +188,66 @@
       item.photos_sent = i + 1;
       await put(item);
     }
-    item.state = 'done';
-    await remove(item.id);
+    if (item.state !== 'refused') {
+      item.state = 'done';
+      await remove(item.id);
+    }
   }
 
+  const BATCH = 50;
+
   /**
-   * Sends `user`'s pending updates in order. `progress(done, total)` follows it. Returns
-   * { sent, refused, conflicts, left, signIn, offline, items }; stops at the first cut.
+   * Sends `user`'s pending updates in order, up to BATCH updates a request, each one's
+   * photos after it. `progress(done, total)` follows it. Returns { sent, refused,
+   * conflicts, left, signIn, offline, done }; stops at the first cut.
    */
   async function syncUnlocked(user, progress) {
     const out = { sent: 0, refused: 0, conflicts: 0, left: 0, signIn: false, offline: false, done: [] };
     const pending = (await items(user)).filter((i) => i.state === 'pending');
     if (!pending.length) return out;
+    let done = 0;
+    const stop = (e) => {
+      if (!(e instanceof SignIn || e instanceof Transient)) throw e;
+      out.signIn = e instanceof SignIn;
+      out.offline = e instanceof Transient;
+      out.left = pending.length - done;
+      return out;
+    };
     let me;
     try {
       me = await csrf();
     } catch (e) {
-      out.signIn = e instanceof SignIn;
-      out.offline = e instanceof Transient;
-      out.left = pending.length;
-      return out;
+      return stop(e);
     }
     if (me.username !== user) {
       out.signIn = true;
       out.left = pending.length;
       return out;
     }
-    let done = 0;
     if (progress) progress(done, pending.length);
-    for (const queued of pending) {
-      // As stored now: an earlier item may have moved its base on.
-      const item = (await get(queued.id)) || queued;
-      try {
-        await sendItem(item, me.csrf_token);
-      } catch (e) {
-        out.signIn = e instanceof SignIn;
-        out.offline = e instanceof Transient;
-        out.left = pending.length - done;
-        return out;
+    for (let start = 0; start < pending.length; start += BATCH) {
+      // As stored now (another tab or the worker may have moved them on).
+      const chunk = [];
+      for (const queued of pending.slice(start, start + BATCH)) {
+        const item = await get(queued.id);
+        if (item && item.state === 'pending') chunk.push(item);
+        else done += 1;
       }
-      done += 1;
-      out.done.push(item);
-      if (item.state === 'refused') out.refused += 1;
-      else if (item.conflict) out.conflicts += 1;
-      else out.sent += 1;
-      if (progress) progress(done, pending.length);
+      try {
+        const unsent = chunk.filter((i) => i.history_id === undefined);
+        if (unsent.length) await sendUpdates(unsent, me.csrf_token);
+        for (const item of chunk) {
+          await sendPhotos(item, me.csrf_token);
+          done += 1;
+          out.done.push(item);
+          if (item.state === 'refused') out.refused += 1;
+          else if (item.conflict) out.conflicts += 1;
+          else out.sent += 1;
+          if (progress) progress(done, pending.length);
+        }
+      } catch (e) {
+        return stop(e);
+      }
     }
     for (const code of new Set(out.done.map((i) => i.code))) {
       await refreshPages(user, code, self.kvptLang || 'vi');
