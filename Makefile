@@ -93,7 +93,7 @@ bench-tools: deps
 
 ## Benchmarks (never part of `make test`); results go to BENCHMARKS.md by hand.
 ## BENCH_LOAD_RUNS=1 shortens the demo-load part when only the serving figures are wanted.
-bench: build bench-tools
+bench: build bench-tools npm-browser
 	@set -euo pipefail; \
 	export KVPT_DATA_DIR=$(BENCH_VAR); unset DATABASE_URL; \
 	$(RELEASE) db start >/dev/null; \
@@ -111,6 +111,7 @@ bench: build bench-tools
 	python3 bench/progress.py --kvpt $(RELEASE) --db "$$bench_url"; \
 	python3 bench/export.py --kvpt $(RELEASE) --db "$$bench_url"; \
 	python3 bench/import.py --kvpt $(RELEASE) --db "$$bench_url"; \
+	python3 bench/field_sync.py --kvpt $(RELEASE) --db "$$bench_url"; \
 	python3 bench/soak.py --kvpt $(RELEASE) --db "$$bench_url" --minutes $${BENCH_SOAK_MINUTES:-10}
 
 lint:

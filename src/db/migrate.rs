@@ -54,6 +54,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(21, "0021_security_review"),
     migration!(22, "0022_layer_version_by_classification"),
     migration!(23, "0023_field_sync"),
+    migration!(24, "0024_photo_exif"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

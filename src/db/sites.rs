@@ -50,6 +50,41 @@ pub struct PhotoRef {
     pub history_id: Option<i64>,
     pub width: i32,
     pub height: i32,
+    /// When and how far from the site it says it was taken (EXIF), if it says.
+    pub taken_at: Option<DateTime<Utc>>,
+    pub distance_m: Option<f64>,
+    /// Taken more than 500 m from the site.
+    pub far: bool,
+    /// Taken more than 7 days before the update it documents (or its upload).
+    pub early: bool,
+}
+
+/// Metres from the site beyond which a photo is flagged.
+pub const PHOTO_FAR_M: f64 = 500.0;
+/// Days before its update beyond which a photo is flagged.
+pub const PHOTO_EARLY_DAYS: i32 = 7;
+
+/// The columns of a [`PhotoRef`] from `site_photo p LEFT JOIN progress_history h`, with
+/// the distance and the days at parameters `far` and `days`.
+fn photo_columns(far: usize, days: usize) -> String {
+    format!(
+        "p.id, p.history_id, p.width, p.height, p.taken_at, p.distance_m,
+         coalesce(p.distance_m > ${far}, false),
+         coalesce(p.taken_at < coalesce(h.recorded_at, p.uploaded_at) - make_interval(days => ${days}), false)"
+    )
+}
+
+fn photo_ref(r: &tokio_postgres::Row) -> PhotoRef {
+    PhotoRef {
+        id: r.get(0),
+        history_id: r.get(1),
+        width: r.get(2),
+        height: r.get(3),
+        taken_at: r.get(4),
+        distance_m: r.get(5),
+        far: r.get(6),
+        early: r.get(7),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -145,16 +180,75 @@ pub async fn site_map(client: &impl GenericClient, site_id: i64) -> Result<SiteM
 pub async fn photos(client: &impl GenericClient, site_id: i64) -> Result<Vec<PhotoRef>, DbError> {
     Ok(client
         .query(
-            "SELECT id, history_id, width, height FROM site_photo WHERE site_id = $1 ORDER BY id",
-            &[&site_id],
+            &format!(
+                "SELECT {}
+                   FROM site_photo p LEFT JOIN progress_history h ON h.id = p.history_id
+                  WHERE p.site_id = $1 ORDER BY p.id",
+                photo_columns(2, 3)
+            ),
+            &[&site_id, &PHOTO_FAR_M, &PHOTO_EARLY_DAYS],
         )
         .await?
         .iter()
-        .map(|r| PhotoRef {
-            id: r.get(0),
-            history_id: r.get(1),
-            width: r.get(2),
-            height: r.get(3),
+        .map(photo_ref)
+        .collect())
+}
+
+/// A flagged photo (far from its site or long before its update) as the review list shows it.
+#[derive(Debug, Clone)]
+pub struct FlaggedPhoto {
+    pub photo: PhotoRef,
+    pub code: String,
+    pub name: String,
+    pub uploaded_at: DateTime<Utc>,
+    pub uploaded_by: Option<String>,
+}
+
+/// The flagged photos of the sites `user_id` may update (their districts or `unit`), or of
+/// every site for an administrator, within `clearance`; newest first.
+pub async fn flagged_photos(
+    client: &impl GenericClient,
+    user_id: i32,
+    unit: Option<&str>,
+    admin: bool,
+    clearance: Classification,
+    limit: i64,
+) -> Result<Vec<FlaggedPhoto>, DbError> {
+    Ok(client
+        .query(
+            &format!(
+                "SELECT {}, s.code, s.name, p.uploaded_at, u.username
+                   FROM site_photo p
+                   JOIN site s ON s.id = p.site_id
+                   LEFT JOIN progress_history h ON h.id = p.history_id
+                   LEFT JOIN app_user u ON u.id = p.uploaded_by
+                  WHERE s.classification <= $3::text::classification
+                    AND (p.distance_m > $1
+                         OR p.taken_at < coalesce(h.recorded_at, p.uploaded_at) - make_interval(days => $2))
+                    AND ($4 OR EXISTS (SELECT 1 FROM user_district ud
+                                        WHERE ud.user_id = $5 AND ud.district_id = s.district_id)
+                            OR (s.responsible_unit IS NOT NULL AND s.responsible_unit = $6))
+                  ORDER BY p.id DESC LIMIT $7",
+                photo_columns(1, 2)
+            ),
+            &[
+                &PHOTO_FAR_M,
+                &PHOTO_EARLY_DAYS,
+                &clearance.code(),
+                &admin,
+                &user_id,
+                &unit,
+                &limit,
+            ],
+        )
+        .await?
+        .iter()
+        .map(|r| FlaggedPhoto {
+            photo: photo_ref(r),
+            code: r.get(8),
+            name: r.get(9),
+            uploaded_at: r.get(10),
+            uploaded_by: r.get(11),
         })
         .collect())
 }
@@ -194,6 +288,30 @@ pub async fn photo(
                FROM site_photo p JOIN site s ON s.id = p.site_id
               WHERE p.id = $1 AND s.classification <= $3::text::classification",
             &[&id, &thumbnail, &clearance.code()],
+        )
+        .await?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+/// A photo as uploaded, EXIF and all, if `clearance` may see its site and the caller is an
+/// administrator (`admin`) or may update the site (`user_id`'s districts or `unit`).
+pub async fn original_photo(
+    client: &impl GenericClient,
+    id: i64,
+    clearance: Classification,
+    admin: bool,
+    user_id: i32,
+    unit: Option<&str>,
+) -> Result<Option<(String, Vec<u8>)>, DbError> {
+    let row = client
+        .query_opt(
+            "SELECT p.content_type, coalesce(p.original, p.image)
+               FROM site_photo p JOIN site s ON s.id = p.site_id
+              WHERE p.id = $1 AND s.classification <= $2::text::classification
+                AND ($3 OR EXISTS (SELECT 1 FROM user_district ud
+                                    WHERE ud.user_id = $4 AND ud.district_id = s.district_id)
+                        OR (s.responsible_unit IS NOT NULL AND s.responsible_unit = $5))",
+            &[&id, &clearance.code(), &admin, &user_id, &unit],
         )
         .await?;
     Ok(row.map(|r| (r.get(0), r.get(1))))

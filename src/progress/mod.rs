@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod conflicts;
+pub mod exif;
 pub mod merge;
 pub mod photos;
 pub mod rules;

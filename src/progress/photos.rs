@@ -3,6 +3,9 @@
 
 use sha2::{Digest, Sha256};
 
+use super::exif;
+pub use super::exif::Taken;
+
 /// Largest photo accepted, in bytes.
 pub const MAX_PHOTO_BYTES: usize = 12 * 1024 * 1024;
 /// Photos per update.
@@ -15,7 +18,12 @@ const MAX_PIXELS: u64 = 64_000_000;
 #[derive(Debug, Clone)]
 pub struct Photo {
     pub content_type: &'static str,
+    /// What browsers get: the picture upright, without metadata.
     pub image: Vec<u8>,
+    /// The upload as sent, when it carried metadata (EXIF position and time).
+    pub original: Option<Vec<u8>>,
+    /// Where and when it says it was taken.
+    pub taken: Taken,
     pub thumbnail: Vec<u8>,
     pub width: i32,
     pub height: i32,
@@ -99,19 +107,49 @@ impl Photo {
         limits.max_alloc = Some(MAX_PIXELS * 4);
         reader.limits(limits);
         let picture = reader.decode().map_err(broken)?;
-        let (width, height) = (picture.width(), picture.height());
-        if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        if u64::from(picture.width()) * u64::from(picture.height()) > MAX_PIXELS {
             return Err(PhotoError::TooLarge { name });
         }
+        let (taken, orientation) = exif::read(&bytes);
+        let picture = exif::upright(picture, orientation);
+        let (width, height) = (picture.width(), picture.height());
         let thumb = picture.thumbnail(THUMB, THUMB).to_rgb8();
         let mut thumbnail = Vec::new();
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut thumbnail, 80)
             .encode_image(&thumb)
             .map_err(broken)?;
+        // Without metadata: the same bytes less their metadata when the picture is already
+        // upright; turned and encoded again when EXIF said to turn it.
+        let stripped = if orientation != 1 {
+            None
+        } else if format == image::ImageFormat::Jpeg {
+            exif::strip_jpeg(&bytes)
+        } else {
+            exif::strip_png(&bytes)
+        };
+        let display = match stripped {
+            Some(s) => s,
+            None => {
+                let mut out = Vec::new();
+                if format == image::ImageFormat::Jpeg {
+                    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+                        .encode_image(&picture.to_rgb8())
+                        .map_err(broken)?;
+                } else {
+                    picture
+                        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+                        .map_err(broken)?;
+                }
+                out
+            }
+        };
+        let original = (display != bytes).then(|| bytes.clone());
         Ok(Photo {
             content_type,
             sha256: Sha256::digest(&bytes).to_vec(),
-            image: bytes,
+            image: display,
+            original,
+            taken,
             thumbnail,
             width: i32::try_from(width).unwrap_or(i32::MAX),
             height: i32::try_from(height).unwrap_or(i32::MAX),

@@ -421,7 +421,8 @@ pub async fn apply(
     Ok(applied)
 }
 
-/// Stores `photo` with the history row it documents (if any); its id.
+/// Stores `photo` with the history row it documents (if any), where and when it was
+/// taken and how far that is from the site (PostGIS, on the spheroid); its id.
 pub async fn insert_photo(
     tx: &Transaction<'_>,
     site_id: i64,
@@ -429,11 +430,19 @@ pub async fn insert_photo(
     user_id: i32,
     photo: &Photo,
 ) -> Result<i64, DbError> {
+    let (lon, lat) = photo.taken.position.unzip();
     Ok(tx
         .query_one(
             "INSERT INTO site_photo (site_id, history_id, content_type, image, thumbnail, width,
-                                     height, sha256, uploaded_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                                     height, sha256, uploaded_by, original, taken_at, taken_where,
+                                     distance_m)
+             SELECT s.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, p.pt,
+                    ST_Distance(s.geom::geography, p.pt::geography)
+               FROM site s
+              CROSS JOIN LATERAL (SELECT CASE WHEN $12::float8 IS NULL THEN NULL
+                                              ELSE ST_SetSRID(ST_MakePoint($12, $13), 4326) END AS pt) p
+              WHERE s.id = $1
+             RETURNING id",
             &[
                 &site_id,
                 &history_id,
@@ -444,6 +453,10 @@ pub async fn insert_photo(
                 &photo.height,
                 &photo.sha256,
                 &user_id,
+                &photo.original,
+                &photo.taken.at,
+                &lon,
+                &lat,
             ],
         )
         .await?

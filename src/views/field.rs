@@ -7,23 +7,34 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use super::layout;
-use super::sites::{kind_label, progress_bar, status_label, timestamp};
+use super::sites::{kind_label, photo_card, progress_bar, status_label, timestamp};
+use crate::db::sites::FlaggedPhoto;
 use crate::i18n::{folded, Lang};
 use crate::progress::conflicts::Conflict;
 use crate::progress::store::TemplateRow;
 
-/// `/field`: the sites `user` may update.
-pub fn home(
-    lang: Lang,
-    sites: &[TemplateRow],
-    extent: Option<[f64; 4]>,
-    open_conflicts: usize,
-) -> Markup {
+/// What `/field` shows.
+pub struct Home<'a> {
+    /// The sites listed: those the engineer may update (matching `query`), the first few
+    /// hundred.
+    pub sites: &'a [TemplateRow],
+    /// How many they may update in all.
+    pub total: usize,
+    pub query: &'a str,
+    /// Their districts' extent (west, south, east, north), for the offline map.
+    pub extent: Option<[f64; 4]>,
+    pub open_conflicts: usize,
+}
+
+/// `/field`: the sites the engineer may update.
+pub fn home(lang: Lang, page: &Home) -> Markup {
+    let (sites, extent, open_conflicts) = (page.sites, page.extent, page.open_conflicts);
     let extent = extent.map(|e| format!("{:.5},{:.5},{:.5},{:.5}", e[0], e[1], e[2], e[3]));
     let body = html! {
         section.field data-extent=[extent] {
             h1 { (lang.pick("Công trình được giao", "My sites")) }
             p #sync-status .sync role="status" aria-live="polite" {}
+            p.field-links { a href={ "/field/photos?lang=" (lang.code()) } { (lang.pick("Ảnh cần xem lại", "Photos to review")) } }
             @if open_conflicts > 0 {
                 p.conflict-note {
                     a href={ "/field/conflicts?lang=" (lang.code()) } {
@@ -46,6 +57,15 @@ pub fn home(
                 button #map-download type="button" { (lang.pick("Tải xuống", "Download")) }
                 progress #map-progress max="100" value="0" hidden {}
                 p #map-state {}
+            }
+            @if page.total > sites.len() || !page.query.is_empty() {
+                form.field-more method="get" action="/field" {
+                    input type="hidden" name="lang" value=(lang.code());
+                    p { (lang.pick("Đang hiện ", "Showing ")) (sites.len()) (lang.pick(" trong ", " of ")) (page.total)
+                        (lang.pick(" công trình. Tìm trên máy chủ:", " sites. Search the server:")) }
+                    input type="search" name="q" value=(page.query) aria-label=(lang.pick("Tìm trên máy chủ", "Search the server"));
+                    button type="submit" { (lang.pick("Tìm", "Search")) }
+                }
             }
             @if sites.is_empty() {
                 p.empty { (lang.pick("Chưa có công trình nào được giao cho bạn (huyện hoặc đơn vị).",
@@ -156,6 +176,46 @@ pub fn conflicts(lang: Lang, open: &[Conflict], csrf: &str, error: Option<&str>)
         lang,
         lang.pick("Xung đột", "Conflicts"),
         "/field/conflicts",
+        body,
+    )
+}
+
+/// `/field/photos`: photos whose EXIF says they were taken more than 500 m from their site
+/// or more than 7 days before their update.
+pub fn photos(lang: Lang, rows: &[FlaggedPhoto], limit: usize) -> Markup {
+    let body = html! {
+        nav.crumbs { a href={ "/field?lang=" (lang.code()) } { (lang.pick("← Hiện trường", "← Field")) } }
+        h1 { (lang.pick("Ảnh cần xem lại", "Photos to review")) }
+        p.lead { (lang.pick("Ảnh có vị trí chụp cách công trình hơn 500 m, hoặc chụp trước ngày cập nhật hơn 7 ngày (theo EXIF của ảnh).",
+                            "Photos taken more than 500 m from their site, or more than 7 days before their update (from the photo's EXIF).")) }
+        @if rows.is_empty() {
+            p.empty { (lang.pick("Không có ảnh nào cần xem lại.", "No photos to review.")) }
+        } @else {
+            table.review {
+                thead { tr {
+                    th { (lang.pick("Công trình", "Site")) }
+                    th { (lang.pick("Ảnh", "Photo")) }
+                    th { (lang.pick("Gửi lúc", "Sent")) }
+                } }
+                tbody {
+                    @for r in rows {
+                        tr {
+                            td { a href={ "/sites/" (r.code) "?lang=" (lang.code()) } { (r.code) } br; (r.name) }
+                            td { (photo_card(&r.photo, lang)) }
+                            td { (timestamp(r.uploaded_at, lang)) @if let Some(u) = &r.uploaded_by { br; (u) } }
+                        }
+                    }
+                }
+            }
+            @if rows.len() >= limit {
+                p { (lang.pick("Chỉ hiện ", "Only the newest ")) (limit) (lang.pick(" ảnh mới nhất.", " are shown.")) }
+            }
+        }
+    };
+    layout(
+        lang,
+        lang.pick("Ảnh cần xem lại", "Photos to review"),
+        "/field/photos",
         body,
     )
 }

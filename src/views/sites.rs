@@ -171,18 +171,15 @@ pub fn page(lang: Lang, p: &SitePage) -> Markup {
                         }
                         @let photos: Vec<&PhotoRef> = p.photos.iter().filter(|ph| ph.history_id == Some(h.id)).collect();
                         @if !photos.is_empty() {
-                            p.photos {
-                                @for ph in photos {
-                                    a href={ "/photos/" (ph.id) } {
-                                        img src={ "/photos/" (ph.id) "/thumb" } loading="lazy"
-                                            alt=(lang.pick("Ảnh hiện trường", "Site photo"))
-                                            width="160" height=(160 * ph.height / ph.width.max(1));
-                                    }
-                                }
-                            }
+                            div.photos { @for ph in photos { (photo_card(ph, lang)) } }
                         }
                     }
                 }
+            }
+            @let loose: Vec<&PhotoRef> = p.photos.iter().filter(|ph| ph.history_id.is_none()).collect();
+            @if !loose.is_empty() {
+                h3 { (lang.pick("Ảnh khác", "Other photos")) }
+                div.photos { @for ph in loose { (photo_card(ph, lang)) } }
             }
         }
         section #budget {
@@ -200,6 +197,42 @@ pub fn page(lang: Lang, p: &SitePage) -> Markup {
         &format!("/sites/{}", s.code),
         body,
     )
+}
+
+/// A photo's thumbnail, with a warning when it was taken far from the site or long
+/// before its update (what its EXIF says).
+pub fn photo_card(ph: &PhotoRef, lang: Lang) -> Markup {
+    html! {
+        figure.photo {
+            a href={ "/photos/" (ph.id) } {
+                img src={ "/photos/" (ph.id) "/thumb" } loading="lazy"
+                    alt=(lang.pick("Ảnh hiện trường", "Site photo"))
+                    width="160" height=(160 * ph.height / ph.width.max(1));
+            }
+            @if ph.far || ph.early || ph.taken_at.is_some() {
+                figcaption {
+                    @if let Some(at) = ph.taken_at { (lang.pick("Chụp ", "Taken ")) (timestamp(at, lang)) }
+                    @if ph.far {
+                        @let km = ph.distance_m.unwrap_or(0.0) / 1000.0;
+                        span.photo-flag { (lang.pick("Chụp cách công trình ", "Taken "))
+                            (format_decimal(km, lang)) (lang.pick(" km", " km from the site")) }
+                    }
+                    @if ph.early {
+                        span.photo-flag { (lang.pick("Chụp trước cập nhật hơn 7 ngày", "Taken over 7 days before the update")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A number with one decimal in the page's format (1,2 in Vietnamese).
+fn format_decimal(v: f64, lang: Lang) -> String {
+    let text = format!("{v:.1}");
+    match lang {
+        Lang::Vi => text.replace('.', ","),
+        Lang::En => text,
+    }
 }
 
 fn mini_map(m: &SiteMap) -> Markup {

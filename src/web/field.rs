@@ -21,7 +21,7 @@ use super::{AppState, PageError};
 use crate::accounts::sessions::SessionUser;
 use crate::domain::UserRole;
 use crate::error::AppError;
-use crate::i18n::{today_in_vietnam, Lang};
+use crate::i18n::{folded, today_in_vietnam, Lang};
 use crate::progress::photos::{Photo, MAX_PHOTO_BYTES};
 use crate::progress::store::{self, ProgressError};
 use crate::progress::sync::{self, Pick};
@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/field", get(home))
         .route("/field/conflicts", get(conflicts_page))
+        .route("/field/photos", get(photos_page))
         .route("/field/conflicts/{id}", post(resolve))
         .route(
             "/api/sync/progress",
@@ -66,22 +67,48 @@ fn engineer(caller: &Caller) -> Result<&SessionUser, AppError> {
     caller.with_role(&[UserRole::Engineer])
 }
 
+/// Sites listed on `/field` at most (an engineer has tens; a whole province's districts,
+/// thousands): more are found with `q`.
+const LISTED: usize = 500;
+
+#[derive(Debug, Deserialize)]
+struct HomeQuery {
+    lang: Option<String>,
+    /// Code, name or district, without diacritics if the phone has no Vietnamese keyboard.
+    q: Option<String>,
+}
+
 async fn home(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<LangQuery>,
+    Query(q): Query<HomeQuery>,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
     let user = engineer(&caller).map_err(fail)?;
     let client = state.db().await.map_err(|e| fail(e.into()))?;
-    let (sites, extent, open) = tokio::try_join!(
+    let (mut sites, extent, open) = tokio::try_join!(
         store::updatable_sites(&client, user),
         store::field_extent(&client, user),
         conflicts::open(&client, user),
     )
     .map_err(|e| fail(e.into()))?;
-    Ok(views::field::home(lang, &sites, extent, open.len()).into_response())
+    let total = sites.len();
+    if let Some(wanted) = q.q.as_deref().map(folded).filter(|w| !w.trim().is_empty()) {
+        sites.retain(|s| {
+            let district = s.district.as_deref().unwrap_or("");
+            folded(&format!("{} {} {district}", s.code, s.name)).contains(wanted.trim())
+        });
+    }
+    sites.truncate(LISTED);
+    let page = views::field::Home {
+        sites: &sites,
+        total,
+        query: q.q.as_deref().unwrap_or(""),
+        extent,
+        open_conflicts: open.len(),
+    };
+    Ok(views::field::home(lang, &page).into_response())
 }
 
 async fn conflicts_page(
@@ -97,6 +124,36 @@ async fn conflicts_page(
         .await
         .map_err(|e| fail(e.into()))?;
     Ok(views::field::conflicts(lang, &open, &user.csrf_token, None).into_response())
+}
+
+/// Photos in the review list at most.
+const REVIEWED: i64 = 200;
+
+/// `/field/photos`: the photos taken far from their site or long before their update, of
+/// the engineer's sites (every site for an administrator), within their clearance.
+async fn photos_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<LangQuery>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let user = caller
+        .with_role(&[UserRole::Engineer, UserRole::Admin])
+        .map_err(fail)?;
+    let client = state.db().await.map_err(|e| fail(e.into()))?;
+    let admin = user.role == UserRole::Admin;
+    let rows = crate::db::sites::flagged_photos(
+        &client,
+        user.id,
+        user.unit.as_deref(),
+        admin,
+        user.clearance,
+        REVIEWED,
+    )
+    .await
+    .map_err(|e| fail(e.into()))?;
+    Ok(views::field::photos(lang, &rows, REVIEWED as usize).into_response())
 }
 
 /// `POST /field/conflicts/{id}`: the picks of the conflict page's form (a radio button per

@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sites/{code}", get(site_page))
         .route("/photos/{id}", get(photo))
         .route("/photos/{id}/thumb", get(thumbnail))
+        .route("/photos/{id}/original", get(original))
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +95,50 @@ async fn thumbnail(state: State<AppState>, caller: Caller, id: Path<String>) -> 
     serve_photo(state, caller, id, true).await
 }
 
+/// The photo as uploaded, with its EXIF position: for administrators and the engineers of
+/// the site only (404 to everyone else, as if it did not exist).
+async fn original(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let id: i64 = id
+            .parse()
+            .map_err(|_| AppError::bad_request("id", "a photo id is a whole number"))?;
+        let user = caller.with_role(&[UserRole::Engineer, UserRole::Admin])?;
+        let client = state.db().await?;
+        let admin = user.role == UserRole::Admin;
+        db::sites::original_photo(
+            &client,
+            id,
+            user.clearance,
+            admin,
+            user.id,
+            user.unit.as_deref(),
+        )
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no photo {id}")))
+    }
+    .await;
+    picture(result)
+}
+
+fn picture(result: Result<(String, Vec<u8>), AppError>) -> Response {
+    match result {
+        Ok((content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "private, max-age=86400".to_string()),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 async fn serve_photo(
     State(state): State<AppState>,
     caller: Caller,
@@ -111,16 +156,5 @@ async fn serve_photo(
             .ok_or_else(|| AppError::NotFound(format!("no photo {id}")))
     }
     .await;
-    match result {
-        Ok((content_type, bytes)) => (
-            [
-                (header::CONTENT_TYPE, content_type),
-                (header::CACHE_CONTROL, "private, max-age=86400".to_string()),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
+    picture(result)
 }

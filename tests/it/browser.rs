@@ -138,13 +138,12 @@ async fn an_import_is_uploaded_checked_and_written_in_chromium() {
     assert_eq!(logged, 1);
 }
 
-/// A photo as a phone takes it: larger than the queue keeps (resized to 1600 px there).
-fn phone_photo(path: &str) {
-    let img = image::RgbImage::from_fn(2400, 1800, |x, y| {
-        image::Rgb([(x / 10) as u8, (y / 8) as u8, ((x + y) / 20) as u8])
-    });
-    img.save_with_format(path, image::ImageFormat::Jpeg)
-        .unwrap();
+/// A photo as a phone takes it at (`lon`, `lat`): larger than the queue keeps (resized to
+/// 1600 px there), with its EXIF position and time, held sideways.
+fn phone_photo(path: &str, lon: f64, lat: f64) {
+    let now = (chrono::Utc::now() + chrono::Duration::hours(7)).format("%Y:%m:%d %H:%M:%S");
+    let segment = crate::common::exif_segment(lon, lat, &now.to_string(), 6);
+    std::fs::write(path, crate::common::jpeg_with(2400, 1800, &segment)).unwrap();
 }
 
 /// Two sites of Tân Biên under construction, with no finish date, that engineers cleared
@@ -210,7 +209,16 @@ async fn the_field_app_queues_offline_and_syncs_once_in_chromium() {
     let addr = serve(db.served()).await;
     let shots = shots();
     let photo = format!("{shots}/field-photo.jpg");
-    phone_photo(&photo);
+    let at = db
+        .client()
+        .await
+        .query_one(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM site WHERE code = $1) x",
+            &[&site1],
+        )
+        .await
+        .unwrap();
+    phone_photo(&photo, at.get(0), at.get(1));
     let report = run_script_with(
         "field.mjs",
         vec![
@@ -240,7 +248,8 @@ async fn the_field_app_queues_offline_and_syncs_once_in_chromium() {
     let photo = client
         .query_one(
             "SELECT p.width, p.height, p.history_id = (SELECT min(h.id) FROM progress_history h
-                                                        WHERE h.site_id = s.id AND h.recorded_by = u.id)
+                                                        WHERE h.site_id = s.id AND h.recorded_by = u.id),
+                    p.distance_m
                FROM site_photo p JOIN site s ON s.id = p.site_id JOIN app_user u ON u.id = p.uploaded_by
               WHERE s.code = $1",
             &[&site1],
@@ -256,6 +265,13 @@ async fn the_field_app_queues_offline_and_syncs_once_in_chromium() {
         documents,
         "the photo documents the update it was queued with"
     );
+    let distance: Option<f64> = photo.get(3);
+    assert!(
+        distance.is_some_and(|d| d < 50.0),
+        "the EXIF position survived the phone's resizing: {distance:?}"
+    );
+    // Held sideways: the phone drew it upright (1200 wide, 1600 high).
+    assert_eq!((w, h), (1200, 1600));
     let site = client
         .query_one(
             "SELECT actual_start::text, (SELECT count(*) FROM progress_conflict c

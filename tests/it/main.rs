@@ -23,6 +23,7 @@ mod hardening;
 mod import_clearance;
 mod imports;
 mod operations;
+mod photos;
 mod progress;
 mod schema;
 mod schemathesis;
