@@ -41,8 +41,9 @@ try {
   const queued = await page.evaluate(async ({ sites, updates, photos }) => {
     const Q = self.kvptQueue;
     const user = document.body.dataset.user;
+    // A phone's picture (4000 × 3000, high quality), then what the page makes of it.
     async function photo(seed) {
-      const w = 1600; const h = 1200;
+      const w = 4000; const h = 3000;
       const canvas = new OffscreenCanvas(w, h);
       const g = canvas.getContext('2d');
       let s = seed * 9301 + 49297;
@@ -50,17 +51,18 @@ try {
       const sky = g.createLinearGradient(0, 0, 0, h);
       sky.addColorStop(0, '#9cc3e6'); sky.addColorStop(0.45, '#e8eef2'); sky.addColorStop(0.46, '#7a6a4f'); sky.addColorStop(1, '#4e5b2f');
       g.fillStyle = sky; g.fillRect(0, 0, w, h);
-      for (let i = 0; i < 400; i++) {
+      for (let i = 0; i < 1500; i++) {
         g.fillStyle = `hsl(${Math.floor(rnd() * 120)},${20 + rnd() * 40}%,${20 + rnd() * 50}%)`;
-        g.fillRect(rnd() * w, h * 0.4 + rnd() * h * 0.6, 5 + rnd() * 120, 5 + rnd() * 60);
+        g.fillRect(rnd() * w, h * 0.4 + rnd() * h * 0.6, 10 + rnd() * 300, 10 + rnd() * 150);
       }
       const grain = g.getImageData(0, 0, w, h);
       for (let i = 0; i < grain.data.length; i += 4) {
-        const n = (rnd() - 0.5) * 40;
+        const n = (rnd() - 0.5) * 24;
         grain.data[i] += n; grain.data[i + 1] += n; grain.data[i + 2] += n;
       }
       g.putImageData(grain, 0, 0);
-      return { blob: await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 }), name: `anh-${seed}.jpg` };
+      const taken = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
+      return self.kvptField.resized(new File([taken], `IMG_${seed}.jpg`, { type: 'image/jpeg' }));
     }
     let bytes = 0;
     for (let i = 0; i < updates; i++) {

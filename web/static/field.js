@@ -190,6 +190,8 @@
     return `${y}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
   };
 
+  const PHOTO_BYTES = 250 * 1024;
+
   /** A photo no longer than 1600 px on its long side, as JPEG, with its EXIF kept. */
   async function resized(file) {
     const bitmap = await createImageBitmap(file);
@@ -201,7 +203,13 @@
     canvas.height = h;
     canvas.getContext('2d').drawImage(bitmap, 0, 0, w, h);
     bitmap.close();
-    const jpeg = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.85));
+    // A few MB for a day's photos on a slow link: each at most PHOTO_BYTES, the quality
+    // lowered step by step until it fits (site photos stay readable at 0.5).
+    let jpeg;
+    for (let quality = 0.82; ; quality -= 0.08) {
+      jpeg = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', quality));
+      if (jpeg.size <= PHOTO_BYTES || quality < 0.5) break;
+    }
     const exif = await exifSegment(file);
     const out = exif ? await withExif(jpeg, exif) : jpeg;
     return { blob: out, name: file.name.replace(/\.[^.]*$/, '') + '.jpg', width: w, height: h };
@@ -519,5 +527,7 @@
     keepPages();
     planMap();
   }
+  // What the sync benchmark drives (bench/field_sync.mjs): the page's own photo encoding.
+  self.kvptField = { resized };
   ready.then(render).then(() => { if (navigator.onLine) sendNow(); });
 })();
