@@ -112,6 +112,7 @@ macro_rules! refusals_of_writes {
 
 refusals_of_writes!(
     crate::progress::store::ProgressError,
+    crate::search::store::SearchError,
     crate::budget::store::BudgetError
 );
 

@@ -56,3 +56,14 @@ plan AS NOT MATERIALIZED (
       FROM budget b JOIN state st ON st.id = b.site_id
      GROUP BY b.year, b.source
 )
+,
+-- The remains search figures as they stood: each zone's last search_history row before
+-- the cutoff (migration 0025); a zone with none had nothing recorded yet.
+zone AS NOT MATERIALIZED (
+    SELECT DISTINCT ON (h.site_id) h.site_id, h.remains_expected, h.remains_found, h.area_concluded_ha,
+           h.map_drawn, h.concluded_on
+      FROM search_history h
+     WHERE h.recorded_at < $2::timestamptz
+       AND h.site_id >= $6::int8 AND h.site_id < $7::int8
+     ORDER BY h.site_id, h.recorded_at DESC, h.id DESC
+)

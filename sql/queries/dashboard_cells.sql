@@ -15,18 +15,17 @@
       LEFT JOIN admin_unit d ON d.id = f.district_id
      GROUP BY f.kind, d.code, d.short_name, f.status, f.late
 )
--- The remains search figures of this part's zones (a work has at most one), and the
+-- The remains search figures of this part's zones (a work has at most one) as they stand
+-- or stood (`zone`, from dashboard_now.sql or dashboard_as_of.sql's history), and the
 -- districts and communes where one is concluded and mapped (a district or commune counts
 -- once however many parts name it).
 , zones AS (
     SELECT count(*)::int8 AS zones,
            count(*) FILTER (WHERE z.concluded_on <= p.day)::int8 AS zones_concluded,
            coalesce(sum(st.zone_area_m2), 0)::float8 AS zone_area_m2,
-           coalesce(sum(z.area_concluded_ha * 100)
-                    FILTER (WHERE p.cutoff IS NULL OR z.concluded_on <= p.day), 0)::int8 AS concluded_ha_100,
+           coalesce(sum(z.area_concluded_ha * 100), 0)::int8 AS concluded_ha_100,
            coalesce(sum(z.remains_expected), 0)::int8 AS remains_expected,
-           coalesce(sum(z.remains_found)
-                    FILTER (WHERE p.cutoff IS NULL OR z.concluded_on <= p.day), 0)::int8 AS remains_found,
+           coalesce(sum(z.remains_found), 0)::int8 AS remains_found,
            coalesce(array_agg(DISTINCT st.district_id)
                     FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day AND st.district_id IS NOT NULL),
                     '{}') AS done_districts,
@@ -34,7 +33,7 @@
                     FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day AND st.commune_id IS NOT NULL),
                     '{}') AS done_communes
       FROM state st
-      JOIN search_zone z ON z.site_id = st.id
+      JOIN zone z ON z.site_id = st.id
      CROSS JOIN params p
 )
 SELECT json_build_object(

@@ -59,6 +59,32 @@ pub enum Claim {
     InFlight,
 }
 
+impl Claim {
+    /// The answer a use of the key gets without writing: the one kept (`Answered`, to give
+    /// only while the user still may reach what it wrote), or a refusal (`InFlight` 409,
+    /// `Reused` 422). `None` for a first use.
+    pub fn answer(&self) -> Option<(u16, serde_json::Value)> {
+        let refused = |status: u16, error: &str| {
+            Some((
+                status,
+                serde_json::json!({ "error": error, "status": status }),
+            ))
+        };
+        match self {
+            Claim::New => None,
+            Claim::Answered { status, answer } => Some((*status, answer.clone())),
+            Claim::InFlight => refused(
+                409,
+                "this Idempotency-Key is still being written: send it again in a moment",
+            ),
+            Claim::Reused => refused(
+                422,
+                "this Idempotency-Key was sent before with another request",
+            ),
+        }
+    }
+}
+
 /// Claims `key` in the write's transaction; a concurrent first use of the same key is
 /// waited for (its row is locked until it commits or rolls back).
 pub async fn claim(client: &impl GenericClient, key: &IdempotencyKey) -> Result<Claim, DbError> {

@@ -55,6 +55,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(22, "0022_layer_version_by_classification"),
     migration!(23, "0023_field_sync"),
     migration!(24, "0024_photo_exif"),
+    migration!(25, "0025_search_history"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -215,6 +215,8 @@ pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbErr
          SELECT s.id, z.remains_expected, z.remains_found, z.area_concluded_ha, z.map_drawn,
                 z.concluded_on, z.unit_in_charge
            FROM demo_zone z JOIN site s USING (code);
+         -- Their history as the dashboards read it (migration 0025).
+         SELECT search_history_seed();
          ANALYZE site; ANALYZE progress_history; ANALYZE budget_line; ANALYZE site_budget_total; ANALYZE budget_history;",
     )
     .await?;

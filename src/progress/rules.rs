@@ -40,7 +40,7 @@ pub struct Violation {
 }
 
 impl Violation {
-    fn new(field: &'static str, rule: &'static str, vi: String, en: String) -> Self {
+    pub fn new(field: &'static str, rule: &'static str, vi: String, en: String) -> Self {
         Self {
             field,
             rule,

@@ -155,28 +155,11 @@ async fn answered(
     code: &str,
     key: &IdempotencyKey,
 ) -> Result<Option<Answer>, ProgressError> {
-    let refused = |status: u16, error: &str| Answer {
-        status,
-        body: json!({ "error": error, "status": status }),
-    };
-    Ok(match idempotency::claim(tx, key).await? {
-        Claim::New => None,
-        Claim::Answered { status, answer } => {
-            store::lock_site(tx, user, code).await?;
-            Some(Answer {
-                status,
-                body: answer,
-            })
-        }
-        Claim::InFlight => Some(refused(
-            409,
-            "this Idempotency-Key is still being written: send it again in a moment",
-        )),
-        Claim::Reused => Some(refused(
-            422,
-            "this Idempotency-Key was sent before with another request",
-        )),
-    })
+    let claim = idempotency::claim(tx, key).await?;
+    if matches!(claim, Claim::Answered { .. }) {
+        store::lock_site(tx, user, code).await?;
+    }
+    Ok(claim.answer().map(|(status, body)| Answer { status, body }))
 }
 
 /// Sends `request` once: with `key`, a repeat gets the first answer (and writes nothing);

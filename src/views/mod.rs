@@ -12,6 +12,7 @@ pub mod home;
 pub mod imports;
 pub mod map;
 pub mod progress;
+pub mod search;
 pub mod sites;
 
 use axum::http::StatusCode;

@@ -20,6 +20,14 @@ pub struct SitePage<'a> {
     /// The signed-in engineer may update this site.
     pub may_update: bool,
     pub may_edit_budget: bool,
+    /// A search zone's figures and their history, and whether the user may update them.
+    pub search: Option<SearchPart<'a>>,
+}
+
+pub struct SearchPart<'a> {
+    pub figures: &'a crate::search::rules::Figures,
+    pub history: &'a [crate::search::store::SearchEntry],
+    pub may_update: bool,
 }
 
 pub fn kind_label(kind: &str, lang: Lang) -> String {
@@ -181,6 +189,9 @@ pub fn page(lang: Lang, p: &SitePage) -> Markup {
                 h3 { (lang.pick("Ảnh khác", "Other photos")) }
                 div.photos { @for ph in loose { (photo_card(ph, lang)) } }
             }
+        }
+        @if let Some(z) = &p.search {
+            (super::search::section(lang, &s.code, z.figures, z.history, z.may_update))
         }
         section #budget {
             h2 { (lang.pick("Ngân sách (đồng)", "Budget (VND)")) }

@@ -22,6 +22,7 @@ mod multipart;
 pub mod negotiate;
 mod page;
 mod progress;
+mod search;
 mod security;
 pub mod server;
 mod sites;
@@ -170,6 +171,7 @@ pub fn router(state: AppState) -> Router {
         .merge(map::routes())
         .merge(sites::routes())
         .merge(progress::routes())
+        .merge(search::routes())
         .merge(conflicts::routes())
         .merge(field::routes())
         .merge(budget::routes())

@@ -72,6 +72,9 @@ async fn site_page(
         .user
         .as_deref()
         .is_some_and(|u| u.role == UserRole::BudgetOfficer);
+    let search = search_of(&client, &site, &caller, may_update)
+        .await
+        .map_err(|e| fail(e.into()))?;
     Ok(views::sites::page(
         lang,
         &views::sites::SitePage {
@@ -82,10 +85,42 @@ async fn site_page(
             budget: &budget,
             may_update,
             may_edit_budget,
+            search: search
+                .as_ref()
+                .map(|(figures, history, may)| views::sites::SearchPart {
+                    figures,
+                    history,
+                    may_update: *may,
+                }),
         },
     )
     .into_response())
 }
+
+/// A search zone's figures, history, and whether the caller may update them (an engineer
+/// of its districts or unit, or of the unit in charge of it).
+async fn search_of(
+    client: &deadpool_postgres::Object,
+    site: &db::sites::SiteDetails,
+    caller: &Caller,
+    in_scope: bool,
+) -> Result<Option<SearchFigures>, crate::db::DbError> {
+    let Some(figures) = crate::search::store::figures(client, site.id).await? else {
+        return Ok(None);
+    };
+    let history = crate::search::store::history(client, site.id).await?;
+    let may = caller.user.as_deref().is_some_and(|u| {
+        u.role == UserRole::Engineer
+            && (in_scope || (u.unit.is_some() && u.unit == figures.unit_in_charge))
+    });
+    Ok(Some((figures, history, may)))
+}
+
+type SearchFigures = (
+    crate::search::rules::Figures,
+    Vec<crate::search::store::SearchEntry>,
+    bool,
+);
 
 async fn photo(state: State<AppState>, caller: Caller, id: Path<String>) -> Response {
     serve_photo(state, caller, id, false).await

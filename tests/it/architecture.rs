@@ -11,7 +11,7 @@ fn layers() -> Vec<(&'static str, Vec<&'static str>)> {
         &["i18n", "domain", "spatial", "params"],
         &["db", "cluster"],
         &[
-            "accounts", "progress", "budget", "exchange", "ops", "geodata", "demo",
+            "accounts", "progress", "search", "budget", "exchange", "ops", "geodata", "demo",
         ],
         &["views"],
         &["error", "web"],
@@ -44,6 +44,7 @@ const SQL_PLACES: &[&str] = &[
     "src/accounts/sessions.rs",
     "src/progress/store.rs",
     "src/progress/conflicts.rs",
+    "src/search/store.rs",
     "src/budget/store.rs",
     "src/exchange/export.rs",
     "src/exchange/query.rs",

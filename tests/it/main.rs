@@ -27,6 +27,7 @@ mod photos;
 mod progress;
 mod schema;
 mod schemathesis;
+mod search;
 mod tiles;
 mod tls;
 mod viewer;

@@ -390,7 +390,7 @@ pub async fn write(
                    FROM import_final f WHERE f.zone AND f.site_id IS NOT NULL
                  ON CONFLICT (site_id) DO UPDATE
                     SET remains_expected = excluded.remains_expected, remains_found = excluded.remains_found,
-                        area_concluded_ha = excluded.area_concluded_ha)
+                        area_concluded_ha = excluded.area_concluded_ha, version = search_zone.version + 1)
              INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
              SELECT $1, $2, 'site.import', 'site', u.code,
                     to_jsonb(o) - 'id' - CASE WHEN f.geom_changed THEN '' ELSE 'geom_wkt' END,
@@ -400,6 +400,19 @@ pub async fn write(
             &[&who.user_id, &who.name, &note, &import_id],
         )
         .await?;
+    // Each zone's figures as the import left them are a row of its search history.
+    let zones: Vec<i64> = tx
+        .query(
+            "SELECT s.id FROM import_final f JOIN site s USING (code) WHERE f.zone",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if !zones.is_empty() {
+        crate::search::store::record_as_written(tx, &zones, who.user_id, &who.name, &note).await?;
+    }
     tx.execute("SELECT bulk_load_done()", &[]).await?;
     Ok((inserted, updated))
 }

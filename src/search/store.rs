@@ -1,0 +1,459 @@
+//! Writing a search zone's figures: the zone row, its append-only history row and an audit
+//! row in one transaction, once per `Idempotency-Key`; an update made from an older version
+//! merged with what changed since (a field both changed to different values is refused
+//! with both sides, never overwritten). Who may: engineers of the zone's districts or unit,
+//! and the unit in charge of it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::{GenericClient, Object};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio_postgres::Transaction;
+
+use super::rules::{self, Asked, Figures};
+use crate::accounts::sessions::SessionUser;
+use crate::db::idempotency::{self, Claim, IdempotencyKey};
+use crate::db::DbError;
+use crate::domain::UserRole;
+use crate::progress::rules::Violation;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("no search zone '{0}'")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("search zone {} changed since version {expected}: it is at version {}", current.code, current.version)]
+    Conflict {
+        expected: i32,
+        current: Box<ZoneState>,
+    },
+    #[error("the update breaks {} rule(s)", .0.len())]
+    Rules(Vec<Violation>),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<tokio_postgres::Error> for SearchError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        SearchError::Db(err.into())
+    }
+}
+
+/// A zone as it stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZoneState {
+    pub code: String,
+    pub version: i32,
+    #[serde(flatten)]
+    pub figures: Figures,
+    /// The zone's own area, in hectares (what can be concluded at most).
+    pub zone_ha: Option<f64>,
+}
+
+/// An update of a zone's figures.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub code: String,
+    /// The version the zone must be at, or (with `merge`) was at when the update was made.
+    pub version: i32,
+    pub merge: bool,
+    pub asked: Asked,
+    pub note: Option<String>,
+    pub correction_reason: Option<String>,
+}
+
+/// A zone locked for an update.
+struct Locked {
+    site_id: i64,
+    state: ZoneState,
+}
+
+const ZONE_COLUMNS: &str =
+    "z.remains_expected, z.remains_found, z.area_concluded_ha::float8, z.map_drawn,
+                            z.map_drawn_on, z.concluded_on, z.unit_in_charge";
+
+fn figures_of(r: &tokio_postgres::Row, at: usize) -> Figures {
+    Figures {
+        remains_expected: r.get(at),
+        remains_found: r.get(at + 1),
+        area_concluded_ha: r.get(at + 2),
+        map_drawn: r.get(at + 3),
+        map_drawn_on: r.get(at + 4),
+        concluded_on: r.get(at + 5),
+        unit_in_charge: r.get(at + 6),
+    }
+}
+
+/// Locks zone `code` for `user`: above their clearance (or not a zone) it does not exist
+/// (404); outside their districts, unit and the zones their unit is in charge of, 403.
+async fn lock(tx: &Transaction<'_>, user: &SessionUser, code: &str) -> Result<Locked, SearchError> {
+    if user.role != UserRole::Engineer {
+        return Err(SearchError::Forbidden(format!(
+            "only engineers and search teams update search zones; you are {}",
+            user.role.code()
+        )));
+    }
+    let row = tx
+        .query_opt(
+            &format!(
+                "SELECT s.id, z.version, s.zone_area_m2 / 10000, {ZONE_COLUMNS},
+                        s.classification <= $2::text::classification,
+                        EXISTS (SELECT 1 FROM user_district ud
+                                 WHERE ud.user_id = $3 AND ud.district_id = s.district_id)
+                        OR coalesce(s.responsible_unit = $4, false) OR coalesce(z.unit_in_charge = $4, false)
+                   FROM site s JOIN search_zone z ON z.site_id = s.id
+                  WHERE s.code = $1
+                    FOR UPDATE OF z"
+            ),
+            &[&code, &user.clearance.code(), &user.id, &user.unit],
+        )
+        .await?;
+    let Some(row) = row.filter(|r| r.get::<_, bool>(10)) else {
+        return Err(SearchError::NotFound(code.to_string()));
+    };
+    if !row.get::<_, bool>(11) {
+        return Err(SearchError::Forbidden(format!(
+            "search zone {code} is outside your districts and unit, and your unit is not in charge of it"
+        )));
+    }
+    Ok(Locked {
+        site_id: row.get(0),
+        state: ZoneState {
+            code: code.to_string(),
+            version: row.get(1),
+            zone_ha: row.get(2),
+            figures: figures_of(&row, 3),
+        },
+    })
+}
+
+/// The zone's figures at `version` (its history row of the highest version at or before).
+async fn figures_at(
+    tx: &Transaction<'_>,
+    site_id: i64,
+    version: i32,
+) -> Result<Option<Figures>, DbError> {
+    Ok(tx
+        .query_opt(
+            "SELECT z.remains_expected, z.remains_found, z.area_concluded_ha::float8, z.map_drawn,
+                    z.map_drawn_on, z.concluded_on, z.unit_in_charge
+               FROM search_history z
+              WHERE z.site_id = $1 AND z.zone_version <= $2
+              ORDER BY z.zone_version DESC, z.id DESC LIMIT 1",
+            &[&site_id, &version],
+        )
+        .await?
+        .map(|r| figures_of(&r, 0)))
+}
+
+async fn only_own_since(
+    tx: &Transaction<'_>,
+    site_id: i64,
+    version: i32,
+    user_id: i32,
+) -> Result<bool, DbError> {
+    Ok(tx
+        .query_one(
+            "SELECT NOT EXISTS (SELECT 1 FROM search_history WHERE site_id = $1 AND zone_version > $2
+                                   AND recorded_by IS DISTINCT FROM $3)",
+            &[&site_id, &version, &user_id],
+        )
+        .await?
+        .get(0))
+}
+
+/// What an update comes to.
+#[derive(Debug)]
+pub enum Outcome {
+    Applied {
+        state: ZoneState,
+        history_id: i64,
+    },
+    /// Made from an older version, it would set fields someone else changed since.
+    Crossed {
+        fields: Vec<&'static str>,
+        base: Figures,
+        mine: Asked,
+        theirs: ZoneState,
+    },
+}
+
+/// Applies `request` inside `tx`: the rules, then the zone, its history and an audit row.
+async fn apply_in(
+    tx: &Transaction<'_>,
+    user: &SessionUser,
+    request: &Request,
+    today: NaiveDate,
+) -> Result<Outcome, SearchError> {
+    let zone = lock(tx, user, &request.code).await?;
+    let current = &zone.state;
+    let mut asked = request.asked.clone();
+    if current.version != request.version {
+        let base = match request.merge {
+            true if request.version >= 1 && request.version < current.version => {
+                figures_at(tx, zone.site_id, request.version).await?
+            }
+            _ => None,
+        };
+        let Some(base) = base else {
+            return Err(SearchError::Conflict {
+                expected: request.version,
+                current: Box::new(current.clone()),
+            });
+        };
+        asked = asked.changes_from(&base);
+        let fields = rules::crossed(&base, &current.figures, &asked);
+        if !fields.is_empty() && !only_own_since(tx, zone.site_id, request.version, user.id).await?
+        {
+            return Ok(Outcome::Crossed {
+                fields,
+                base,
+                mine: asked,
+                theirs: current.clone(),
+            });
+        }
+    }
+    let after = asked.onto(&current.figures);
+    let text = |t: &Option<String>| {
+        t.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    };
+    let (note, reason) = (text(&request.note), text(&request.correction_reason));
+    let broken = rules::check(
+        &current.figures,
+        &after,
+        current.zone_ha,
+        reason.as_deref(),
+        note.as_deref(),
+        today,
+    );
+    if !broken.is_empty() {
+        return Err(SearchError::Rules(broken));
+    }
+    let written = tx
+        .query_one(
+            "WITH upd AS (
+                 UPDATE search_zone SET remains_expected = $2, remains_found = $3,
+                        area_concluded_ha = $4::float8::numeric(12, 2), map_drawn = $5, map_drawn_on = $6,
+                        concluded_on = $7, unit_in_charge = $8, version = version + 1
+                  WHERE site_id = $1 RETURNING version),
+             h AS (
+                 INSERT INTO search_history (site_id, recorded_by, actor, zone_version, remains_expected,
+                        remains_found, area_concluded_ha, map_drawn, map_drawn_on, concluded_on,
+                        unit_in_charge, note)
+                 SELECT $1, $9, $10, upd.version, $2, $3, $4::float8::numeric(12, 2), $5, $6, $7, $8, $11
+                   FROM upd RETURNING id, zone_version),
+             a AS (
+                 INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
+                 SELECT $9, $10, 'site.search', 'site', $12, $13,
+                        $14::jsonb || jsonb_build_object('version', h.zone_version, 'history_id', h.id,
+                                                         'note', $11::text, 'correction_reason', $15::text)
+                   FROM h)
+             SELECT h.zone_version, h.id FROM h",
+            &[
+                &zone.site_id,
+                &after.remains_expected,
+                &after.remains_found,
+                &after.area_concluded_ha,
+                &after.map_drawn,
+                &after.map_drawn_on,
+                &after.concluded_on,
+                &after.unit_in_charge,
+                &user.id,
+                &user.username,
+                &note,
+                &request.code,
+                &json!(current),
+                &json!(after),
+                &reason,
+            ],
+        )
+        .await?;
+    Ok(Outcome::Applied {
+        state: ZoneState {
+            code: request.code.clone(),
+            version: written.get(0),
+            figures: after,
+            zone_ha: current.zone_ha,
+        },
+        history_id: written.get(1),
+    })
+}
+
+/// The answer to an outcome, as the API gives it (and gives again for the same key).
+fn answer_of(outcome: &Result<Outcome, SearchError>) -> (u16, Value) {
+    match outcome {
+        Ok(Outcome::Applied { state, history_id }) => {
+            (200, json!({ "zone": state, "history_id": history_id }))
+        }
+        Ok(Outcome::Crossed {
+            fields,
+            base,
+            mine,
+            theirs,
+        }) => (
+            409,
+            json!({
+                "error": format!("{} changed meanwhile by someone else: look again and send what you mean", fields.join(", ")),
+                "message_vi": format!("Trường {} vừa được người khác sửa trong lúc bạn ngoại tuyến; hãy mở lại biểu mẫu, xem số liệu mới rồi gửi lại.", fields.join(", ")),
+                "status": 409, "fields": fields, "base": base, "mine": mine.onto(base), "current": theirs,
+            }),
+        ),
+        Err(SearchError::Rules(v)) => (
+            422,
+            json!({
+                "error": "the update breaks the search rules", "status": 422,
+                "violations": v.iter().map(|v| json!({
+                    "field": v.field, "rule": v.rule, "message": v.en, "message_vi": v.vi,
+                })).collect::<Vec<_>>(),
+            }),
+        ),
+        Err(SearchError::Conflict { expected, current }) => (
+            409,
+            json!({ "error": format!("the zone changed since version {expected}"), "status": 409, "current": current }),
+        ),
+        Err(e) => {
+            let status = match e {
+                SearchError::NotFound(_) => 404,
+                SearchError::Forbidden(_) => 403,
+                _ => 500,
+            };
+            (status, json!({ "error": e.to_string(), "status": status }))
+        }
+    }
+}
+
+/// Sends `request` once (with `key`, a repeat gets the first answer and writes nothing):
+/// the answer's status and body. Who may not (403, 404) is not kept with the key; database
+/// failures are errors, nothing kept.
+pub async fn send(
+    client: &mut Object,
+    user: &SessionUser,
+    request: &Request,
+    key: Option<&IdempotencyKey>,
+    today: NaiveDate,
+) -> Result<(u16, Value), SearchError> {
+    let tx = client.transaction().await?;
+    if let Some(key) = key {
+        let claim = idempotency::claim(&tx, key).await?;
+        if matches!(claim, Claim::Answered { .. }) {
+            lock(&tx, user, &request.code).await?;
+        }
+        if let Some(answer) = claim.answer() {
+            return Ok(answer);
+        }
+    }
+    let outcome = apply_in(&tx, user, request, today).await;
+    match outcome {
+        Err(SearchError::Db(e)) => return Err(SearchError::Db(e)),
+        Err(e @ (SearchError::NotFound(_) | SearchError::Forbidden(_))) => return Err(e),
+        _ => {}
+    }
+    let (status, body) = answer_of(&outcome);
+    if let Some(key) = key {
+        idempotency::record(&tx, key, status, &body).await?;
+    }
+    tx.commit().await?;
+    Ok((status, body))
+}
+
+/// The search zones' layer versions as they stand (bumped at commit by the search_zone
+/// trigger), so this process's caches move on at once after a write.
+pub async fn layer_versions(client: &impl GenericClient) -> Result<Vec<(String, i64)>, DbError> {
+    Ok(client
+        .query(
+            "SELECT v.layer, v.version FROM layer_version v
+               JOIN site_kind k ON k.layer_group = split_part(v.layer, '@', 1)
+              WHERE k.code = 'remains_search_zone'",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// Zone `code` as `user` may see it (404 above their clearance), with whether they may
+/// update it.
+pub async fn state(
+    client: &mut Object,
+    user: &SessionUser,
+    code: &str,
+) -> Result<ZoneState, SearchError> {
+    let tx = client.transaction().await?;
+    let zone = lock(&tx, user, code).await?;
+    tx.rollback().await?;
+    Ok(zone.state)
+}
+
+/// One change of a zone's figures, as its page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchEntry {
+    pub recorded_at: DateTime<Utc>,
+    pub actor: String,
+    pub figures: Figures,
+    pub note: Option<String>,
+}
+
+/// Site `site_id`'s figures as they stand, if it is a search zone.
+pub async fn figures(
+    client: &impl GenericClient,
+    site_id: i64,
+) -> Result<Option<Figures>, DbError> {
+    Ok(client
+        .query_opt(
+            &format!("SELECT {ZONE_COLUMNS} FROM search_zone z WHERE z.site_id = $1"),
+            &[&site_id],
+        )
+        .await?
+        .map(|r| figures_of(&r, 0)))
+}
+
+/// Site `site_id`'s search history, oldest first.
+pub async fn history(
+    client: &impl GenericClient,
+    site_id: i64,
+) -> Result<Vec<SearchEntry>, DbError> {
+    Ok(client
+        .query(
+            &format!(
+                "SELECT z.recorded_at, z.actor, z.note, {ZONE_COLUMNS} FROM search_history z
+                  WHERE z.site_id = $1 ORDER BY z.recorded_at, z.id"
+            ),
+            &[&site_id],
+        )
+        .await?
+        .iter()
+        .map(|r| SearchEntry {
+            recorded_at: r.get(0),
+            actor: r.get(1),
+            note: r.get(2),
+            figures: figures_of(r, 3),
+        })
+        .collect())
+}
+
+/// A history row for each of `site_ids` as their zones now stand (after an import wrote
+/// them), by `user_id` (`actor`).
+pub async fn record_as_written(
+    tx: &Transaction<'_>,
+    site_ids: &[i64],
+    user_id: Option<i32>,
+    actor: &str,
+    note: &str,
+) -> Result<u64, DbError> {
+    Ok(tx
+        .execute(
+            "INSERT INTO search_history (site_id, recorded_by, actor, zone_version, remains_expected,
+                    remains_found, area_concluded_ha, map_drawn, map_drawn_on, concluded_on,
+                    unit_in_charge, note)
+             SELECT site_id, $2, $3, version, remains_expected, remains_found, area_concluded_ha,
+                    map_drawn, map_drawn_on, concluded_on, unit_in_charge, $4
+               FROM search_zone WHERE site_id = ANY($1)",
+            &[&site_ids, &user_id, &actor, &note],
+        )
+        .await?)
+}

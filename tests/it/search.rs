@@ -1,0 +1,455 @@
+//! Search teams record what the directive's §7 counts (issue 20 §5): a zone's figures
+//! written through the form or the API (once per Idempotency-Key, merged when made
+//! offline), each change an append-only history row and an audit row, the rules and who
+//! may (the zone's engineers and the unit in charge), and the dashboard "as of a date"
+//! taken from that history.
+
+use axum::http::StatusCode;
+use kvpt::domain::{Classification, UserRole};
+use serde_json::{json, Value};
+
+use crate::common::{call, count, csrf_of, get, with_cookie, TestDb};
+
+struct User {
+    app: axum::Router,
+    csrf: String,
+}
+
+async fn user(
+    db: &TestDb,
+    name: &str,
+    clearance: Classification,
+    districts: &[&str],
+    unit: Option<&str>,
+) -> User {
+    let cookie = db
+        .sign_in(name, UserRole::Engineer, clearance, districts)
+        .await;
+    if let Some(unit) = unit {
+        db.client()
+            .await
+            .execute(
+                "UPDATE app_user SET unit = $2 WHERE username = $1",
+                &[&name, &unit],
+            )
+            .await
+            .unwrap();
+    }
+    let cookie = if unit.is_some() {
+        db.session_of(name).await
+    } else {
+        cookie
+    };
+    let app = with_cookie(db.app(), &cookie);
+    let csrf = csrf_of(&app).await;
+    User { app, csrf }
+}
+
+/// A search zone of Tân Biên, internal, not concluded, with a unit in charge.
+async fn zone(db: &TestDb) -> String {
+    let client = db.client().await;
+    let code: String = client
+        .query_one(
+            "SELECT s.code FROM site s JOIN admin_unit d ON d.id = s.district_id
+               JOIN search_zone z ON z.site_id = s.id
+              WHERE d.abbr = 'TBI' AND z.concluded_on IS NULL ORDER BY s.code LIMIT 1",
+            &[],
+        )
+        .await
+        .expect("a search zone in Tân Biên")
+        .get(0);
+    client
+        .execute(
+            "UPDATE site SET classification = 'internal' WHERE code = $1;",
+            &[&code],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "UPDATE search_zone SET unit_in_charge = 'Đội K71' FROM site s WHERE s.id = site_id AND s.code = $1",
+            &[&code],
+        )
+        .await
+        .unwrap();
+    code
+}
+
+async fn put(u: &User, code: &str, key: Option<&str>, body: Value) -> (StatusCode, Value) {
+    let mut headers = vec![
+        ("x-csrf-token", u.csrf.as_str()),
+        ("content-type", "application/json"),
+    ];
+    if let Some(key) = key {
+        headers.push(("idempotency-key", key));
+    }
+    let (status, _, text) = call(
+        &u.app,
+        "PUT",
+        &format!("/api/sites/{code}/search"),
+        &headers,
+        body.to_string(),
+    )
+    .await;
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| json!({ "text": text })),
+    )
+}
+
+async fn state(u: &User, code: &str) -> Value {
+    let (status, _, text) =
+        call(&u.app, "GET", &format!("/api/sites/{code}/search"), &[], "").await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn rows(db: &TestDb, code: &str) -> (i64, i64) {
+    let client = db.client().await;
+    let history = count(&client, &format!(
+        "SELECT count(*) FROM search_history h JOIN site s ON s.id = h.site_id WHERE s.code = '{code}'")).await;
+    let audit = count(
+        &client,
+        &format!(
+            "SELECT count(*) FROM audit_log WHERE action = 'site.search' AND entity_key = '{code}'"
+        ),
+    )
+    .await;
+    (history, audit)
+}
+
+#[tokio::test]
+async fn a_search_update_is_kept_in_history_once_and_keeps_the_rules() {
+    let db = TestDb::with_demo(400, 31).await;
+    let code = zone(&db).await;
+    let a = user(&db, "ks.a", Classification::Confidential, &["TBI"], None).await;
+    let start = state(&a, &code).await;
+    let (h0, a0) = rows(&db, &code).await;
+    let found = start["remains_found"].as_i64().unwrap();
+    let body = json!({ "version": start["version"], "remains_found": found + 2, "area_concluded_ha": 1.25,
+                       "map_drawn": true, "map_drawn_on": "2025-06-01", "concluded_on": "2025-06-30",
+                       "note": "kết luận địa bàn" });
+    let (status, first) = put(&a, &code, Some("search-key-0001"), body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["zone"]["remains_found"], found + 2);
+    assert_eq!(first["zone"]["concluded_on"], "2025-06-30");
+    // Sent again (the answer lost): the same answer, nothing more written.
+    let (_, again) = put(&a, &code, Some("search-key-0001"), body).await;
+    assert_eq!(again, first);
+    assert_eq!(rows(&db, &code).await, (h0 + 1, a0 + 1));
+    // The rules, each named, in Vietnamese too.
+    let v = first["zone"]["version"].clone();
+    for (body, rule) in [
+        (
+            json!({ "version": v, "remains_found": 0 }),
+            "found_never_down",
+        ),
+        (
+            json!({ "version": v, "concluded_on": "2999-01-01" }),
+            "date_not_in_future",
+        ),
+        (
+            json!({ "version": v, "area_concluded_ha": 1.0e7 }),
+            "area_within_zone",
+        ),
+        (
+            json!({ "version": v, "map_drawn": false }),
+            "map_date_needs_map",
+        ),
+    ] {
+        let (status, answer) = put(&a, &code, None, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert_eq!(answer["violations"][0]["rule"], rule, "{answer}");
+        assert!(answer["violations"][0]["message_vi"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+    // Lower with a reason is a correction; a stale version is a 409 with where it stands.
+    let (status, _) = put(
+        &a,
+        &code,
+        None,
+        json!({ "version": v, "remains_found": found, "correction_reason": "đếm trùng" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, answer) = put(
+        &a,
+        &code,
+        None,
+        json!({ "version": v, "remains_expected": 99 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    // Bad input: a 400 naming the field.
+    for (body, field) in [
+        (json!({ "version": v, "remains_found": "nhiều" }), "body"),
+        (json!({ "remains_found": 1 }), "version"),
+        (json!({ "version": v, "found": 1 }), "body"),
+    ] {
+        let (status, answer) = put(&a, &code, None, body).await;
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{answer}"
+        );
+    }
+    // History is evidence.
+    let err = db
+        .client()
+        .await
+        .execute("DELETE FROM search_history", &[])
+        .await
+        .unwrap_err();
+    let message = err.as_db_error().map(|e| e.message().to_string()).unwrap_or_default();
+    assert!(message.contains("append-only"), "{err:?}");
+    // The site page shows the figures and their history.
+    let (_, page) = get(&a.app, &format!("/sites/{code}")).await;
+    assert!(
+        page.contains("id=\"search\"")
+            && page.contains("kết luận địa bàn")
+            && page.contains("1,25")
+    );
+}
+
+#[tokio::test]
+async fn an_offline_search_update_merges_and_a_crossing_one_is_refused_with_both_sides() {
+    let db = TestDb::with_demo(400, 31).await;
+    let code = zone(&db).await;
+    let a = user(&db, "ks.a", Classification::Confidential, &["TBI"], None).await;
+    let b = user(&db, "ks.b", Classification::Confidential, &["TBI"], None).await;
+    let base = state(&a, &code).await;
+    let found = base["remains_found"].as_i64().unwrap();
+    let (status, _) = put(
+        &b,
+        &code,
+        None,
+        json!({ "version": base["version"], "remains_found": found + 3 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // A, offline from the base, sent the whole form back with a new area: merged.
+    let mine = json!({ "base_version": base["version"], "remains_found": found, "area_concluded_ha": 2.5,
+                       "remains_expected": base["remains_expected"] });
+    let (status, answer) = put(&a, &code, Some("offline-search-01"), mine).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer["zone"]["remains_found"],
+        found + 3,
+        "B's count stays"
+    );
+    assert_eq!(answer["zone"]["area_concluded_ha"], 2.5);
+    // A, from the same base, counted differently from B: refused with both sides.
+    let (status, crossed) = put(
+        &a,
+        &code,
+        Some("offline-search-02"),
+        json!({ "base_version": base["version"], "remains_found": found + 1 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{crossed}");
+    assert_eq!(crossed["fields"], json!(["remains_found"]));
+    assert_eq!(crossed["current"]["remains_found"], found + 3);
+    assert!(crossed["message_vi"]
+        .as_str()
+        .unwrap()
+        .contains("người khác"));
+}
+
+#[tokio::test]
+async fn the_zone_s_engineers_and_the_unit_in_charge_may_update_it_and_nobody_else() {
+    let db = TestDb::with_demo(400, 31).await;
+    let code = zone(&db).await;
+    let team = user(
+        &db,
+        "doi.k71",
+        Classification::Internal,
+        &[],
+        Some("Đội K71"),
+    )
+    .await;
+    let v = state(&team, &code).await["version"].clone();
+    let (status, answer) = put(
+        &team,
+        &code,
+        None,
+        json!({ "version": v, "map_drawn": true }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the unit in charge: {answer}");
+    let elsewhere = user(
+        &db,
+        "ks.tch",
+        Classification::Secret,
+        &["TCH"],
+        Some("Đội K72"),
+    )
+    .await;
+    let (status, answer) = put(
+        &elsewhere,
+        &code,
+        None,
+        json!({ "version": 1, "map_drawn": true }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    let low = user(&db, "ks.low", Classification::Public, &["TBI"], None).await;
+    let (status, answer) = put(
+        &low,
+        &code,
+        None,
+        json!({ "version": 1, "map_drawn": true }),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "above their clearance: {answer}"
+    );
+    assert!(!answer.to_string().contains("K71"), "{answer}");
+    let (status, _) = get(&low.app, &format!("/sites/{code}/search")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let viewer = db
+        .sign_in("xem", UserRole::Viewer, Classification::Secret, &[])
+        .await;
+    let viewer = with_cookie(db.app(), &viewer);
+    let csrf = csrf_of(&viewer).await;
+    let (status, _, _) = call(
+        &viewer,
+        "PUT",
+        &format!("/api/sites/{code}/search"),
+        &[
+            ("x-csrf-token", csrf.as_str()),
+            ("content-type", "application/json"),
+        ],
+        json!({ "version": 1, "map_drawn": true }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Not a search zone: 404.
+    let other: String = db.client().await
+        .query_one("SELECT code FROM site WHERE kind <> 'remains_search_zone' AND classification = 'public' LIMIT 1", &[])
+        .await.unwrap().get(0);
+    assert_eq!(
+        put(
+            &team,
+            &other,
+            None,
+            json!({ "version": 1, "map_drawn": true })
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_search_form_takes_dates_as_typed_and_says_what_is_wrong() {
+    let db = TestDb::with_demo(400, 31).await;
+    let code = zone(&db).await;
+    let a = user(&db, "ks.a", Classification::Confidential, &["TBI"], None).await;
+    let (status, page) = get(&a.app, &format!("/sites/{code}/search")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("placeholder=\"dd/mm/yyyy\""));
+    let v = state(&a, &code).await;
+    let form = |concluded: &str, area: &str| {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("csrf", &a.csrf)
+            .append_pair("version", &v["version"].to_string())
+            .append_pair("remains_expected", &v["remains_expected"].to_string())
+            .append_pair("remains_found", &v["remains_found"].to_string())
+            .append_pair("area_concluded_ha", area)
+            .append_pair("map_drawn", "on")
+            .append_pair("map_drawn_on", "")
+            .append_pair("concluded_on", concluded)
+            .append_pair("unit_in_charge", "Đội K71")
+            .append_pair("note", "")
+            .append_pair("correction_reason", "")
+            .finish()
+    };
+    let post = |body: String| {
+        let app = a.app.clone();
+        let code = code.clone();
+        async move {
+            call(
+                &app,
+                "POST",
+                &format!("/sites/{code}/search"),
+                &[("content-type", "application/x-www-form-urlencoded")],
+                body,
+            )
+            .await
+        }
+    };
+    let (status, _, page) = post(form("31/02/2025", "abc")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("dd/mm/yyyy") && page.contains("Diện tích kết luận là số"),
+        "{page}"
+    );
+    let (status, headers, _) = post(form("15/03/2025", "3,5")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(headers["location"].to_str().unwrap().ends_with("#search"));
+    let after = state(&a, &code).await;
+    assert_eq!(
+        (
+            after["concluded_on"].as_str(),
+            after["area_concluded_ha"].as_f64()
+        ),
+        (Some("2025-03-15"), Some(3.5))
+    );
+}
+
+/// The dashboard as of a date reads the search figures from the history: a zone concluded
+/// and mapped today counts now, and not as of yesterday; concluded in the past, counts
+/// from that day on.
+#[tokio::test]
+async fn the_dashboard_as_of_a_date_takes_search_figures_from_the_history() {
+    let db = TestDb::with_demo(400, 31).await;
+    let code = zone(&db).await;
+    let a = user(&db, "ks.a", Classification::Confidential, &["TBI"], None).await;
+    let planner = db
+        .sign_in("kh", UserRole::Viewer, Classification::Secret, &[])
+        .await;
+    let planner = with_cookie(db.app(), &planner);
+    let found = |csv: &str| -> i64 {
+        csv.lines()
+            .find(|l| l.starts_with("remains_found,"))
+            .and_then(|l| l.split(',').nth(1))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no remains_found in {csv}"))
+    };
+    let yesterday = (kvpt::i18n::today_in_vietnam() - chrono::Duration::days(1)).to_string();
+    let search = |as_of: Option<String>| {
+        let planner = planner.clone();
+        async move {
+            let uri = match as_of {
+                Some(d) => format!("/dashboard.csv?table=search&as_of={d}"),
+                None => "/dashboard.csv?table=search".to_string(),
+            };
+            let (status, body) = get(&planner, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let (now0, past0) = (
+        found(&search(None).await),
+        found(&search(Some(yesterday.clone())).await),
+    );
+    let v = state(&a, &code).await;
+    let (status, answer) = put(
+        &a,
+        &code,
+        None,
+        json!({ "version": v["version"],
+        "remains_found": v["remains_found"].as_i64().unwrap() + 5 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(found(&search(None).await), now0 + 5, "now");
+    assert_eq!(
+        found(&search(Some(yesterday)).await),
+        past0,
+        "as of yesterday: as it stood then"
+    );
+}
