@@ -410,7 +410,7 @@ pub async fn template(
     // A CSV written into memory fails only if memory does.
     let written = |r: csv::Result<()>| r.unwrap_or_else(|e| panic!("writing CSV to memory: {e}"));
     written(out.write_record(KNOWN));
-    for r in rows {
+    for r in rows.into_iter().filter(|r| r.progress) {
         let date = |d: Option<NaiveDate>| {
             d.map(|d| d.format("%d/%m/%Y").to_string())
                 .unwrap_or_default()

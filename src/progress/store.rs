@@ -534,9 +534,13 @@ pub struct TemplateRow {
     /// A point on the work (WGS 84 longitude, latitude), to sort by distance.
     pub lon: f64,
     pub lat: f64,
+    /// Their progress is the user's to update (their districts or unit); otherwise the
+    /// work is a search zone their unit is in charge of (its search figures only).
+    pub progress: bool,
 }
 
-/// The sites `user` may update (districts or unit, within clearance), by code.
+/// The sites `user` may update (districts or unit, within clearance), and the search
+/// zones their unit is in charge of, by code.
 pub async fn updatable_sites(
     client: &impl deadpool_postgres::GenericClient,
     user: &SessionUser,
@@ -545,14 +549,17 @@ pub async fn updatable_sites(
         .query(
             "SELECT s.code, s.name, s.kind::text, d.name, s.status::text, s.progress_pct, s.version,
                     s.actual_start, s.actual_finish, s.updated_at,
-                    ST_X(p.pt), ST_Y(p.pt)
+                    ST_X(p.pt), ST_Y(p.pt), w.progress
                FROM site s
                LEFT JOIN admin_unit d ON d.id = s.district_id
               CROSS JOIN LATERAL (SELECT ST_PointOnSurface(s.geom) AS pt) p
+              CROSS JOIN LATERAL (
+                    SELECT EXISTS (SELECT 1 FROM user_district ud
+                                    WHERE ud.user_id = $2 AND ud.district_id = s.district_id)
+                           OR coalesce(s.responsible_unit = $3, false) AS progress) w
               WHERE s.classification <= $1::text::classification
-                AND (EXISTS (SELECT 1 FROM user_district ud
-                              WHERE ud.user_id = $2 AND ud.district_id = s.district_id)
-                     OR (s.responsible_unit IS NOT NULL AND s.responsible_unit = $3))
+                AND (w.progress OR EXISTS (SELECT 1 FROM search_zone z
+                                            WHERE z.site_id = s.id AND z.unit_in_charge = $3))
               ORDER BY s.code",
             &[&user.clearance.code(), &user.id, &user.unit],
         )
@@ -571,6 +578,7 @@ pub async fn updatable_sites(
             updated_at: r.get(9),
             lon: r.get(10),
             lat: r.get(11),
+            progress: r.get(12),
         })
         .collect())
 }

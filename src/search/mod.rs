@@ -2,5 +2,6 @@
 //! map drawn, conclusion, unit in charge, remains expected and found — each change an
 //! append-only history row, the rules it keeps, and who may write it.
 
+pub mod form;
 pub mod rules;
 pub mod store;

@@ -73,7 +73,7 @@ pub fn home(lang: Lang, page: &Home) -> Markup {
             }
             ul #field-sites .field-sites {
                 @for s in sites {
-                    li data-code=(s.code) data-version=(s.version)
+                    li data-code=(s.code) data-version=(s.version) data-kind=(s.kind)
                         data-lon=(format!("{:.6}", s.lon)) data-lat=(format!("{:.6}", s.lat))
                         data-search=(folded(&format!("{} {} {}", s.code, s.name, s.district.as_deref().unwrap_or("")))) {
                         a.site-link href={ "/sites/" (s.code) "?lang=" (lang.code()) } {
@@ -91,8 +91,17 @@ pub fn home(lang: Lang, page: &Home) -> Markup {
                             (lang.pick("Cập nhật lần cuối: ", "Last update: ")) (timestamp(s.updated_at, lang))
                             " " span.pending hidden { (lang.pick("chờ gửi", "pending")) }
                         }
-                        a.button href={ "/sites/" (s.code) "/progress?lang=" (lang.code()) } {
-                            (lang.pick("Cập nhật", "Update"))
+                        div.actions {
+                            @if s.progress {
+                                a.button href={ "/sites/" (s.code) "/progress?lang=" (lang.code()) } {
+                                    (lang.pick("Cập nhật", "Update"))
+                                }
+                            }
+                            @if s.kind == "remains_search_zone" {
+                                a.button href={ "/sites/" (s.code) "/search?lang=" (lang.code()) } {
+                                    (lang.pick("Tìm kiếm", "Search"))
+                                }
+                            }
                         }
                     }
                 }

@@ -20,6 +20,15 @@ use maud::{html, Markup, DOCTYPE};
 
 use crate::i18n::Lang;
 
+/// When, in Vietnam's time, as the page's language writes it.
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
+    let local = at + chrono::Duration::hours(7);
+    match lang {
+        Lang::Vi => local.format("%d/%m/%Y %H:%M").to_string(),
+        Lang::En => local.format("%Y-%m-%d %H:%M").to_string(),
+    }
+}
+
 /// The frame of every page: title, stylesheet, header with the language switch.
 pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
     let other = match lang {

@@ -1,81 +1,14 @@
 //! A remains search zone's figures: the search team's form (`/sites/{code}/search`) and
 //! the section of the site page with their history.
 
-use std::collections::HashMap;
-
 use maud::{html, Markup};
 
 use super::layout;
-use super::sites::timestamp;
+use super::timestamp;
 use crate::i18n::{format_date, format_int, Lang};
+use crate::search::form::{hectares, FormValues};
 use crate::search::rules::Figures;
 use crate::search::store::{SearchEntry, ZoneState};
-
-/// The form's fields as typed (dates as dd/mm/yyyy).
-#[derive(Debug, Clone, Default)]
-pub struct FormValues {
-    pub remains_expected: String,
-    pub remains_found: String,
-    pub area_concluded_ha: String,
-    pub map_drawn: bool,
-    pub map_drawn_on: String,
-    pub concluded_on: String,
-    pub unit_in_charge: String,
-    pub note: String,
-    pub correction_reason: String,
-    pub version: i32,
-}
-
-fn typed(date: Option<chrono::NaiveDate>) -> String {
-    date.map(|d| d.format("%d/%m/%Y").to_string())
-        .unwrap_or_default()
-}
-
-/// Hectares with two decimals and a decimal comma, as Vietnamese write them.
-fn hectares(ha: f64, lang: Lang) -> String {
-    let text = format!("{ha:.2}");
-    match lang {
-        Lang::Vi => text.replace('.', ","),
-        Lang::En => text,
-    }
-}
-
-impl FormValues {
-    /// The zone as it stands.
-    pub fn of(zone: &ZoneState) -> Self {
-        let f = &zone.figures;
-        FormValues {
-            remains_expected: f.remains_expected.to_string(),
-            remains_found: f.remains_found.to_string(),
-            area_concluded_ha: hectares(f.area_concluded_ha, Lang::Vi),
-            map_drawn: f.map_drawn,
-            map_drawn_on: typed(f.map_drawn_on),
-            concluded_on: typed(f.concluded_on),
-            unit_in_charge: f.unit_in_charge.clone().unwrap_or_default(),
-            version: zone.version,
-            ..FormValues::default()
-        }
-    }
-
-    /// As the form sent them (a version that is not a number reads as -1).
-    pub fn from_form(form: &HashMap<String, String>) -> Self {
-        let text = |name: &str| form.get(name).cloned().unwrap_or_default();
-        FormValues {
-            remains_expected: text("remains_expected"),
-            remains_found: text("remains_found"),
-            area_concluded_ha: text("area_concluded_ha"),
-            map_drawn: form
-                .get("map_drawn")
-                .is_some_and(|v| v == "on" || v == "true"),
-            map_drawn_on: text("map_drawn_on"),
-            concluded_on: text("concluded_on"),
-            unit_in_charge: text("unit_in_charge"),
-            note: text("note"),
-            correction_reason: text("correction_reason"),
-            version: text("version").trim().parse().unwrap_or(-1),
-        }
-    }
-}
 
 /// `/sites/{code}/search`: the search team's update of a zone.
 pub fn form(

@@ -1,7 +1,7 @@
 //! A site's page (`/sites/{code}`): details, small map, progress with its history and
 //! chart, budget; and the engineer's update form.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use maud::{html, Markup};
 
 use super::layout;
@@ -56,14 +56,7 @@ fn date(d: Option<NaiveDate>, lang: Lang) -> String {
     d.map_or_else(|| "—".to_string(), |d| format_date(d, lang))
 }
 
-/// When, in Vietnam's time, as the page's language writes it.
-pub fn timestamp(at: DateTime<Utc>, lang: Lang) -> String {
-    let local = at + chrono::Duration::hours(7);
-    match lang {
-        Lang::Vi => local.format("%d/%m/%Y %H:%M").to_string(),
-        Lang::En => local.format("%Y-%m-%d %H:%M").to_string(),
-    }
-}
+pub use super::timestamp;
 
 /// Planned finish passed and the work not done.
 pub fn is_late(site: &SiteDetails) -> bool {

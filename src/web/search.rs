@@ -18,11 +18,10 @@ use super::sites::LangQuery;
 use super::{AppState, PageError};
 use crate::error::AppError;
 use crate::i18n::{today_in_vietnam, Lang};
-use crate::params::parse_date;
+use crate::search::form::{asked_of, FormValues};
 use crate::search::rules::Asked;
 use crate::search::store::{self, Request, SearchError};
 use crate::views;
-use crate::views::search::FormValues;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -148,76 +147,24 @@ async fn form_page(
     Ok(views::search::form(lang, &zone, &values, &[], &user.csrf_token).into_response())
 }
 
-/// The form's figures as an update of the whole zone (each field as typed), or what is wrong.
-fn asked_of(values: &FormValues, lang: Lang) -> Result<Asked, Vec<(String, String)>> {
-    let mut errors = Vec::new();
-    let mut wrong = |field: &str, vi: &str, en: &str| {
-        errors.push((field.to_string(), lang.pick(vi, en).to_string()))
-    };
-    let count = |text: &str| text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
-    let (expected, found) = (
-        count(&values.remains_expected),
-        count(&values.remains_found),
-    );
-    if expected.is_none() {
-        wrong(
-            "remains_expected",
-            "Số hài cốt dự kiến là số nguyên không âm.",
-            "Remains expected is a whole number, 0 or more.",
-        );
-    }
-    if found.is_none() {
-        wrong(
-            "remains_found",
-            "Số hài cốt đã quy tập là số nguyên không âm.",
-            "Remains found is a whole number, 0 or more.",
-        );
-    }
-    let area = values
-        .area_concluded_ha
-        .trim()
-        .replace(',', ".")
-        .parse::<f64>()
-        .ok();
-    if area.is_none() {
-        wrong(
-            "area_concluded_ha",
-            "Diện tích kết luận là số (ha), ví dụ 12,5.",
-            "Area concluded is a number of hectares, e.g. 12.5.",
-        );
-    }
-    let mut date = |field: &str, text: &str| -> Option<NaiveDateOpt> {
-        let t = text.trim();
-        if t.is_empty() {
-            return Some(None);
-        }
-        let parsed = parse_date(t);
-        if parsed.is_none() {
-            errors.push((
-                field.to_string(),
-                lang.pick("Nhập ngày dạng dd/mm/yyyy.", "Type the date as dd/mm/yyyy.")
-                    .to_string(),
-            ));
-        }
-        parsed.map(Some)
-    };
-    let drawn_on = date("map_drawn_on", &values.map_drawn_on);
-    let concluded = date("concluded_on", &values.concluded_on);
-    match (expected, found, area, drawn_on, concluded) {
-        (Some(e), Some(f), Some(a), Some(d), Some(c)) if errors.is_empty() => Ok(Asked {
-            remains_expected: Some(e),
-            remains_found: Some(f),
-            area_concluded_ha: Some(a),
-            map_drawn: Some(values.map_drawn),
-            map_drawn_on: Some(d),
-            concluded_on: Some(c),
-            unit_in_charge: Some(Some(values.unit_in_charge.clone())),
-        }),
-        _ => Err(errors),
-    }
+/// The refused rules of a 422 answer, each with its field, in `lang`.
+fn violations_of(body: &Value, lang: Lang) -> Vec<(String, String)> {
+    body["violations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let text = match lang {
+                Lang::Vi => &v["message_vi"],
+                Lang::En => &v["message"],
+            };
+            (
+                v["field"].as_str().unwrap_or("").to_string(),
+                text.as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
 }
-
-type NaiveDateOpt = Option<chrono::NaiveDate>;
 
 /// `POST /sites/{code}/search`: refused values come back in the form with what was wrong;
 /// a newer update by someone else shows the form again from where the zone now stands.
@@ -242,26 +189,13 @@ async fn form_post(
         .await
         .map_err(|e| fail(e.into()))?;
     let values = FormValues::from_form(&form);
-    let again = |status: StatusCode,
-                 zone: &store::ZoneState,
-                 values: &FormValues,
-                 errors: &[(String, String)]| {
-        (
-            status,
-            views::search::form(lang, zone, values, errors, &user.csrf_token),
-        )
-            .into_response()
+    let again = |status: StatusCode, values: &FormValues, errors: &[(String, String)]| {
+        let page = views::search::form(lang, &zone, values, errors, &user.csrf_token);
+        (status, page).into_response()
     };
     let asked = match asked_of(&values, lang) {
         Ok(asked) => asked,
-        Err(errors) => {
-            return Ok(again(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &zone,
-                &values,
-                &errors,
-            ))
-        }
+        Err(errors) => return Ok(again(StatusCode::UNPROCESSABLE_ENTITY, &values, &errors)),
     };
     let request = Request {
         code: code.clone(),
@@ -271,49 +205,26 @@ async fn form_post(
         note: Some(values.note.clone()),
         correction_reason: Some(values.correction_reason.clone()),
     };
-    match store::send(&mut client, &user, &request, None, today_in_vietnam()).await {
-        Ok((200, _)) => {
+    let sent = store::send(&mut client, &user, &request, None, today_in_vietnam())
+        .await
+        .map_err(|e: SearchError| fail(e.into()))?;
+    Ok(match sent {
+        (200, _) => {
             saw(&state, &client, 200).await.map_err(fail)?;
-            Ok(Redirect::to(&format!("/sites/{code}?lang={}#search", lang.code())).into_response())
+            Redirect::to(&format!("/sites/{code}?lang={}#search", lang.code())).into_response()
         }
-        Ok((422, body)) => {
-            let errors: Vec<(String, String)> = body["violations"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|v| {
-                    let text = if lang == Lang::Vi {
-                        &v["message_vi"]
-                    } else {
-                        &v["message"]
-                    };
-                    (
-                        v["field"].as_str().unwrap_or("").to_string(),
-                        text.as_str().unwrap_or("").to_string(),
-                    )
-                })
-                .collect();
-            Ok(again(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &zone,
-                &values,
-                &errors,
-            ))
-        }
-        Ok(_) => {
+        (422, body) => again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &values,
+            &violations_of(&body, lang),
+        ),
+        _ => {
             let newer = lang.pick(
                 "Khu vực vừa được người khác cập nhật; biểu mẫu đã lấy số liệu mới nhất, hãy kiểm tra rồi gửi lại.",
                 "The zone was updated meanwhile; the form now shows the newest figures: check and send again.",
             );
-            let fresh = FormValues::of(&zone);
-            Ok(again(
-                StatusCode::CONFLICT,
-                &zone,
-                &fresh,
-                &[("version".into(), newer.into())],
-            ))
+            let newest = [("version".to_string(), newer.to_string())];
+            again(StatusCode::CONFLICT, &FormValues::of(&zone), &newest)
         }
-        Err(e @ SearchError::Db(_)) => Err(fail(e.into())),
-        Err(e) => Err(fail(e.into())),
-    }
+    })
 }

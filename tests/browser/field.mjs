@@ -5,12 +5,12 @@
 // item in Vietnamese, a merge and a conflict with engineer B, the conflict resolved on
 // /field/conflicts, and sign-out wiping the device. Prints one JSON line; exits 1 on failure.
 //
-// node field.mjs BASE_URL SHOTS_DIR SITE1 SITE2 PHOTO.jpg   (KVPT_USER, KVPT_USER_B, KVPT_PASSWORD)
+// node field.mjs BASE_URL SHOTS_DIR SITE1 SITE2 PHOTO.jpg ZONE   (KVPT_USER, KVPT_USER_B, KVPT_PASSWORD)
 import { chromium } from 'playwright-core';
 
-const [base, shots, site1, site2, photo] = process.argv.slice(2);
-if (!photo) {
-  console.error('usage: node field.mjs BASE_URL SHOTS_DIR SITE1 SITE2 PHOTO.jpg');
+const [base, shots, site1, site2, photo, zone] = process.argv.slice(2);
+if (!zone) {
+  console.error('usage: node field.mjs BASE_URL SHOTS_DIR SITE1 SITE2 PHOTO.jpg ZONE');
   process.exit(2);
 }
 const report = { steps: [] };
@@ -201,6 +201,22 @@ try {
   await Promise.all([page.waitForURL(/\/field\/conflicts/), page.click('form.conflict-card button[type="submit"]')]);
   check(await page.locator('form.conflict-card').count() === 0, 'resolved');
   step('merged the start date, resolved the percent conflict');
+
+  // A search team's figures, offline: the zone's form opens from the device, the update
+  // waits in the queue and is applied once when the network returns.
+  await page.goto(`${base}/field?lang=vi`, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.body.dataset.offlineReady === 'true', null, { timeout: 60000 });
+  await context.setOffline(true);
+  await page.goto(`${base}/sites/${zone}/search?lang=vi`, { waitUntil: 'load' });
+  const foundBefore = Number(await page.inputValue('input[name="remains_found"]'));
+  await page.fill('input[name="remains_found"]', String(foundBefore + 1));
+  await page.fill('input[name="concluded_on"]', '01/03/2025');
+  await Promise.all([page.waitForURL(/\/field\?.*queued=1/), page.click('form.search button[type="submit"]')]);
+  check((await queue(page)).length === 1, 'the search update is queued');
+  await context.setOffline(false);
+  await page.evaluate(() => window.dispatchEvent(new Event('online')));
+  await queueHolds(page, 0);
+  step('a search zone updated offline', { zone, found: foundBefore + 1 });
 
   // Sign-out wipes the device: caches, the queue's database; a pending item asked about.
   await page.goto(`${base}/field?lang=vi`, { waitUntil: 'load' });

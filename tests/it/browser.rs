@@ -219,6 +219,19 @@ async fn the_field_app_queues_offline_and_syncs_once_in_chromium() {
         .await
         .unwrap();
     phone_photo(&photo, at.get(0), at.get(1));
+    let zone: String = db
+        .client()
+        .await
+        .query_one(
+            "SELECT s.code FROM site s JOIN admin_unit d ON d.id = s.district_id
+               JOIN search_zone z ON z.site_id = s.id
+              WHERE d.abbr = 'TBI' AND s.classification <= 'confidential'
+              ORDER BY s.code LIMIT 1",
+            &[],
+        )
+        .await
+        .expect("a search zone in Tân Biên")
+        .get(0);
     let report = run_script_with(
         "field.mjs",
         vec![
@@ -227,6 +240,7 @@ async fn the_field_app_queues_offline_and_syncs_once_in_chromium() {
             site1.clone(),
             site2.clone(),
             photo,
+            zone.clone(),
         ],
         "ks.a",
         &[("KVPT_USER_B", "ks.b")],
@@ -287,4 +301,15 @@ async fn the_field_app_queues_offline_and_syncs_once_in_chromium() {
         "A's start date merged"
     );
     assert_eq!(site.get::<_, i64>(1), 1, "one conflict, resolved");
+    let searched: i64 = client
+        .query_one(
+            "SELECT count(*) FROM search_history h JOIN site s ON s.id = h.site_id
+               JOIN app_user u ON u.id = h.recorded_by
+              WHERE s.code = $1 AND u.username = 'ks.a' AND h.concluded_on = '2025-03-01'",
+            &[&zone],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(searched, 1, "the offline search update applied once");
 }

@@ -661,13 +661,24 @@ async fn search_figures_in_parts_match_a_direct_count() {
     let client = pool.get().await.unwrap();
     client
         .batch_execute(
-            "UPDATE search_zone SET map_drawn = true, concluded_on = '2023-06-30',
-                    area_concluded_ha = 12.35, remains_found = 2
-              WHERE site_id IN (SELECT site_id FROM search_zone ORDER BY site_id DESC LIMIT 40);
+            "CREATE TEMP TABLE picked AS
+                 SELECT site_id FROM search_zone z
+                  WHERE NOT EXISTS (SELECT 1 FROM search_history h WHERE h.site_id = z.site_id
+                                       AND h.recorded_at >= '2023-06-30' AND h.recorded_at < '2025-01-02')
+                  ORDER BY site_id DESC LIMIT 40;
+             UPDATE search_zone SET map_drawn = true, concluded_on = '2023-06-30',
+                    area_concluded_ha = 12.35, remains_found = 2, version = version + 1
+              WHERE site_id IN (SELECT site_id FROM picked);
+             -- As a search team records it: a history row the day it was concluded.
+             INSERT INTO search_history (site_id, recorded_at, actor, zone_version, remains_expected,
+                    remains_found, area_concluded_ha, map_drawn, concluded_on, unit_in_charge)
+             SELECT site_id, '2023-06-30 18:00+07', 'test', version, remains_expected, remains_found,
+                    area_concluded_ha, map_drawn, concluded_on, unit_in_charge
+               FROM search_zone WHERE site_id IN (SELECT site_id FROM picked);
              UPDATE site s
                 SET commune_id = (SELECT id FROM admin_unit WHERE level = 'commune'
                                    ORDER BY id OFFSET s.id % 7 LIMIT 1)
-              WHERE s.id IN (SELECT site_id FROM search_zone ORDER BY site_id DESC LIMIT 40);",
+              WHERE s.id IN (SELECT site_id FROM picked);",
         )
         .await
         .unwrap();

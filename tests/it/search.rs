@@ -201,7 +201,10 @@ async fn a_search_update_is_kept_in_history_once_and_keeps_the_rules() {
         .execute("DELETE FROM search_history", &[])
         .await
         .unwrap_err();
-    let message = err.as_db_error().map(|e| e.message().to_string()).unwrap_or_default();
+    let message = err
+        .as_db_error()
+        .map(|e| e.message().to_string())
+        .unwrap_or_default();
     assert!(message.contains("append-only"), "{err:?}");
     // The site page shows the figures and their history.
     let (_, page) = get(&a.app, &format!("/sites/{code}")).await;

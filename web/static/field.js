@@ -259,13 +259,15 @@
     return new Blob([bytes.slice(0, 2), exif, bytes.slice(2)], { type: 'image/jpeg' });
   }
 
-  function formErrors(messages) {
-    let box = $('div.errors', form.parentNode);
+  function formErrors(messages) { formErrorsOf(form, messages); }
+
+  function formErrorsOf(target, messages) {
+    let box = $('div.errors', target.parentNode);
     if (!box) {
       box = document.createElement('div');
       box.className = 'errors';
       box.setAttribute('role', 'alert');
-      form.before(box);
+      target.before(box);
     }
     box.innerHTML = `<p><strong>${t('Chưa lưu được:', 'Not saved:')}</strong></p><ul></ul>`;
     for (const m of messages) {
@@ -337,6 +339,51 @@
     });
   }
 
+  // ---- The search form of a remains search zone: kept on the phone first, too ---------
+  const searchForm = $('form.search');
+  if (searchForm) {
+    searchForm.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const code = decodeURIComponent(new URL(searchForm.action).pathname.split('/')[2]);
+      const data = new FormData(searchForm);
+      const problems = [];
+      const count = (name, label) => {
+        const n = Number(String(data.get(name) || '').trim());
+        if (!Number.isInteger(n) || n < 0) problems.push(`${label}: ${t('số nguyên không âm', 'a whole number, 0 or more')}`);
+        return n;
+      };
+      const fields = {
+        remains_expected: count('remains_expected', t('Hài cốt dự kiến', 'Remains expected')),
+        remains_found: count('remains_found', t('Hài cốt đã quy tập', 'Remains found')),
+        area_concluded_ha: Number(String(data.get('area_concluded_ha') || '').trim().replace(',', '.')),
+        map_drawn: data.get('map_drawn') === 'on',
+        unit_in_charge: String(data.get('unit_in_charge') || ''),
+        note: String(data.get('note') || ''),
+        correction_reason: String(data.get('correction_reason') || ''),
+      };
+      if (!Number.isFinite(fields.area_concluded_ha)) problems.push(t('Diện tích kết luận là số (ha), ví dụ 12,5.', 'Area concluded is a number of hectares.'));
+      for (const name of ['map_drawn_on', 'concluded_on']) {
+        const text = String(data.get(name) || '').trim();
+        fields[name] = text ? isoDate(text) : null;
+        if (text && !fields[name]) problems.push(`${text}: ${t('nhập ngày dạng dd/mm/yyyy', 'type the date as dd/mm/yyyy')}`);
+      }
+      if (problems.length) { formErrorsOf(searchForm, problems); return; }
+      const item = Q.newItem(user, code, code, Number(data.get('version')), fields, [], 'search');
+      await Q.put(item);
+      const result = navigator.onLine ? await sendNow() : null;
+      const sent = result && result.done.find((i) => i.id === item.id);
+      if (sent && sent.state === 'refused') {
+        await Q.remove(sent.id);
+        say('');
+        formErrorsOf(searchForm, [sent.error]);
+        return;
+      }
+      location.assign(sent && sent.state === 'done'
+        ? `/sites/${encodeURIComponent(code)}?lang=${lang}#search`
+        : `/field?lang=${lang}&queued=1`);
+    });
+  }
+
   // ---- /field: the list, the offline copies, the offline map --------------------------
   const list = $('#field-sites');
   const fold = (s) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/đ/g, 'd');
@@ -383,7 +430,10 @@
         const code = li.dataset.code;
         if (known[code] === li.dataset.version) continue;
         try {
-          for (const url of [`/sites/${encodeURIComponent(code)}?lang=${lang}`, `/sites/${encodeURIComponent(code)}/progress?lang=${lang}`]) {
+          const site = `/sites/${encodeURIComponent(code)}`;
+          const forms = [`${site}/progress?lang=${lang}`];
+          if (li.dataset.kind === 'remains_search_zone') forms.push(`${site}/search?lang=${lang}`);
+          for (const url of [`${site}?lang=${lang}`, ...forms]) {
             const r = await fetch(url, { redirect: 'error', credentials: 'same-origin' });
             if (!r.ok) throw new Error(String(r.status));
             await keep(cache, url, r);

@@ -54,10 +54,12 @@
   }
 
   /** A new update of site `code` for the queue: `fields` as the API takes them. */
-  function newItem(user, code, name, baseVersion, fields, photos) {
+  function newItem(user, code, name, baseVersion, fields, photos, kind) {
     const body = JSON.stringify(Object.assign({ base_version: baseVersion }, fields));
     return {
       id: crypto.randomUUID(), user, code, name, created_at: new Date().toISOString(),
+      // 'progress' (PATCH …/progress, sent in batches) or 'search' (PUT …/search).
+      kind: kind || 'progress',
       // Sent byte for byte the same at each try: the key is judged with it.
       body, photos: photos || [], photos_sent: 0,
       // undefined until the server answered the update; then its history row (or null).
@@ -111,10 +113,12 @@
   }
 
   /** Keeps the newest page and form of site `code` on the device for `user`. */
-  async function refreshPages(user, code, lang) {
+  async function refreshPages(user, code, lang, search) {
     if (!self.caches || self.kvptStopped) return;
     const cache = await caches.open(`kvpt-pages-${user}`);
-    for (const url of [`/sites/${encodeURIComponent(code)}?lang=${lang}`, `/sites/${encodeURIComponent(code)}/progress?lang=${lang}`]) {
+    const site = `/sites/${encodeURIComponent(code)}`;
+    const form = search ? `${site}/search?lang=${lang}` : `${site}/progress?lang=${lang}`;
+    for (const url of [`${site}?lang=${lang}`, form]) {
       try {
         const r = await fetch(url, { redirect: 'error', credentials: 'same-origin' });
         if (r.ok && !self.kvptStopped) await cache.put(url, r);
@@ -163,6 +167,24 @@
       answered(item, a.status, a.body);
       await put(item);
     }
+  }
+
+  /** A search zone's update, alone (`PUT /api/sites/{code}/search`). */
+  async function sendSearch(item, token) {
+    const { status, body } = await send(`/api/sites/${encodeURIComponent(item.code)}/search`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'idempotency-key': item.id, 'x-csrf-token': token },
+      body: item.body,
+    });
+    if (status === 200) {
+      item.history_id = body.history_id;
+    } else {
+      // A crossing field is not resolved here: the engineer looks again and sends anew.
+      item.state = 'refused';
+      item.error = refusal(body, status);
+      item.status = status;
+    }
+    await put(item);
   }
 
   /** An item's photos not yet sent, one request each (a cut resumes at the next photo). */
@@ -234,9 +256,10 @@
         else done += 1;
       }
       try {
-        const unsent = chunk.filter((i) => i.history_id === undefined);
+        const unsent = chunk.filter((i) => i.history_id === undefined && i.kind !== 'search');
         if (unsent.length) await sendUpdates(unsent, me.csrf_token);
         for (const item of chunk) {
+          if (item.kind === 'search' && item.history_id === undefined) await sendSearch(item, me.csrf_token);
           await sendPhotos(item, me.csrf_token);
           done += 1;
           out.done.push(item);
@@ -249,8 +272,8 @@
         return stop(e);
       }
     }
-    for (const code of new Set(out.done.map((i) => i.code))) {
-      await refreshPages(user, code, self.kvptLang || 'vi');
+    for (const item of out.done) {
+      await refreshPages(user, item.code, self.kvptLang || 'vi', item.kind === 'search');
     }
     return out;
   }

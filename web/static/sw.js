@@ -3,7 +3,7 @@
 // the copies it keeps belong to the signed-in user and go with their sign-out — and it
 // needs no bundler. It keeps:
 //   kvpt-static-BUILD   kvpt's scripts, styles and icons (cache first; a new build replaces them)
-//   kvpt-pages-USER     the field pages: /field, /sites/{code}, /sites/{code}/progress, /map
+//   kvpt-pages-USER     the field pages: /field, /sites/{code}, its progress and search forms, /map
 //                       (network first, the kept copy when there is no network)
 //   kvpt-map-USER       the offline map: style, layer descriptions and tiles (network first)
 // and sends the queue on Background Sync.
@@ -16,7 +16,7 @@ const STATIC_FILES = [
   '/static/vendor/maplibre-gl.mjs', '/static/vendor/maplibre-gl-worker.mjs', '/static/vendor/maplibre-gl.css',
   '/static/icons/kvpt-192.png', '/static/icons/kvpt-512.png', '/manifest.webmanifest',
 ];
-const PAGES = [/^\/field$/, /^\/sites\/[^/]+$/, /^\/sites\/[^/]+\/progress$/, /^\/map$/];
+const PAGES = [/^\/field$/, /^\/sites\/[^/]+$/, /^\/sites\/[^/]+\/(progress|search)$/, /^\/map$/];
 const MAP_FILES = /^\/(style\.json$|tiles\/)/;
 // A page or tile slower than this on a weak signal is taken from the device instead.
 const PAGE_WAIT_MS = 6000;
