@@ -63,6 +63,21 @@ pub fn format_date(date: NaiveDate, lang: Lang) -> String {
     }
 }
 
+/// A number with `places` decimals, with a decimal comma in Vietnamese: "12,35".
+pub fn format_decimal(value: f64, places: usize, lang: Lang) -> String {
+    let text = format!("{value:.places$}");
+    match lang {
+        Lang::Vi => text.replace('.', ","),
+        Lang::En => text,
+    }
+}
+
+/// A date as forms show it and engineers type it, whatever the page's language: dd/mm/yyyy.
+pub fn typed_date(date: Option<NaiveDate>) -> String {
+    date.map(|d| d.format("%d/%m/%Y").to_string())
+        .unwrap_or_default()
+}
+
 /// Lower case without Vietnamese diacritics (đ → d): what a search typed on a phone
 /// without a Vietnamese keyboard compares.
 pub fn folded(text: &str) -> String {

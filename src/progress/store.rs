@@ -539,6 +539,14 @@ pub struct TemplateRow {
     pub progress: bool,
 }
 
+impl TemplateRow {
+    /// What the field list's search looks in: code, name and district, folded.
+    pub fn search_text(&self) -> String {
+        let district = self.district.as_deref().unwrap_or("");
+        crate::i18n::folded(&format!("{} {} {district}", self.code, self.name))
+    }
+}
+
 /// The sites `user` may update (districts or unit, within clearance), and the search
 /// zones their unit is in charge of, by code.
 pub async fn updatable_sites(

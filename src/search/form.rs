@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::rules::Asked;
 use super::store::ZoneState;
-use crate::i18n::Lang;
+use crate::i18n::{format_decimal, typed_date, Lang};
 use crate::params::parse_date;
 
 /// The form's fields as typed (dates as dd/mm/yyyy).
@@ -23,18 +23,9 @@ pub struct FormValues {
     pub version: i32,
 }
 
-fn typed(date: Option<chrono::NaiveDate>) -> String {
-    date.map(|d| d.format("%d/%m/%Y").to_string())
-        .unwrap_or_default()
-}
-
-/// Hectares with two decimals and a decimal comma, as Vietnamese write them.
+/// Hectares with two decimals, as the page's language writes them.
 pub fn hectares(ha: f64, lang: Lang) -> String {
-    let text = format!("{ha:.2}");
-    match lang {
-        Lang::Vi => text.replace('.', ","),
-        Lang::En => text,
-    }
+    format_decimal(ha, 2, lang)
 }
 
 impl FormValues {
@@ -46,8 +37,8 @@ impl FormValues {
             remains_found: f.remains_found.to_string(),
             area_concluded_ha: hectares(f.area_concluded_ha, Lang::Vi),
             map_drawn: f.map_drawn,
-            map_drawn_on: typed(f.map_drawn_on),
-            concluded_on: typed(f.concluded_on),
+            map_drawn_on: typed_date(f.map_drawn_on),
+            concluded_on: typed_date(f.concluded_on),
             unit_in_charge: f.unit_in_charge.clone().unwrap_or_default(),
             version: zone.version,
             ..FormValues::default()

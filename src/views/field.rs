@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::layout;
 use super::sites::{kind_label, photo_card, progress_bar, status_label, timestamp};
 use crate::db::sites::FlaggedPhoto;
-use crate::i18n::{folded, Lang};
+use crate::i18n::Lang;
 use crate::progress::conflicts::Conflict;
 use crate::progress::store::TemplateRow;
 
@@ -75,7 +75,7 @@ pub fn home(lang: Lang, page: &Home) -> Markup {
                 @for s in sites {
                     li data-code=(s.code) data-version=(s.version) data-kind=(s.kind)
                         data-lon=(format!("{:.6}", s.lon)) data-lat=(format!("{:.6}", s.lat))
-                        data-search=(folded(&format!("{} {} {}", s.code, s.name, s.district.as_deref().unwrap_or("")))) {
+                        data-search=(s.search_text()) {
                         a.site-link href={ "/sites/" (s.code) "?lang=" (lang.code()) } {
                             strong { (s.code) } " " (s.name)
                         }

@@ -7,7 +7,7 @@ use maud::{html, Markup};
 use super::layout;
 use crate::db::sites::{BudgetLine, PhotoRef, SiteDetails, SiteMap};
 use crate::domain::{Classification, FundingSource, Programme, SiteKind, SiteStatus};
-use crate::i18n::{format_date, format_int, today_in_vietnam, Lang};
+use crate::i18n::{format_date, format_decimal, format_int, today_in_vietnam, Lang};
 use crate::progress::store::HistoryEntry;
 
 /// Everything the site page shows.
@@ -219,7 +219,7 @@ pub fn photo_card(ph: &PhotoRef, lang: Lang) -> Markup {
                     @if ph.far {
                         @let km = ph.distance_m.unwrap_or(0.0) / 1000.0;
                         span.photo-flag { (lang.pick("Chụp cách công trình ", "Taken "))
-                            (format_decimal(km, lang)) (lang.pick(" km", " km from the site")) }
+                            (format_decimal(km, 1, lang)) (lang.pick(" km", " km from the site")) }
                     }
                     @if ph.early {
                         span.photo-flag { (lang.pick("Chụp trước cập nhật hơn 7 ngày", "Taken over 7 days before the update")) }
@@ -227,15 +227,6 @@ pub fn photo_card(ph: &PhotoRef, lang: Lang) -> Markup {
                 }
             }
         }
-    }
-}
-
-/// A number with one decimal in the page's format (1,2 in Vietnamese).
-fn format_decimal(v: f64, lang: Lang) -> String {
-    let text = format!("{v:.1}");
-    match lang {
-        Lang::Vi => text.replace('.', ","),
-        Lang::En => text,
     }
 }
 

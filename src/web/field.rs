@@ -95,10 +95,7 @@ async fn home(
     .map_err(|e| fail(e.into()))?;
     let total = sites.len();
     if let Some(wanted) = q.q.as_deref().map(folded).filter(|w| !w.trim().is_empty()) {
-        sites.retain(|s| {
-            let district = s.district.as_deref().unwrap_or("");
-            folded(&format!("{} {} {district}", s.code, s.name)).contains(wanted.trim())
-        });
+        sites.retain(|s| s.search_text().contains(wanted.trim()));
     }
     sites.truncate(LISTED);
     let page = views::field::Home {

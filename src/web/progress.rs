@@ -22,7 +22,7 @@ use super::{AppState, PageError};
 use crate::db::idempotency::IdempotencyKey;
 use crate::domain::{SiteStatus, UserRole};
 use crate::error::AppError;
-use crate::i18n::{today_in_vietnam, Lang};
+use crate::i18n::{today_in_vietnam, typed_date, Lang};
 use crate::progress::bulk;
 use crate::progress::photos::{Photo, MAX_PHOTOS, MAX_PHOTO_BYTES};
 use crate::progress::rules::Update;
@@ -82,12 +82,6 @@ fn values_of(site: &crate::db::sites::SiteDetails) -> FormValues {
         correction_reason: String::new(),
         version: site.version,
     }
-}
-
-/// A date as the form shows it and engineers type it: dd/mm/yyyy.
-fn typed_date(date: Option<NaiveDate>) -> String {
-    date.map(|d| d.format("%d/%m/%Y").to_string())
-        .unwrap_or_default()
 }
 
 async fn form_page(
