@@ -248,6 +248,7 @@ pub fn parse(data: &[u8]) -> Result<Vec<ParsedRow>, Vec<RowError>> {
                     expected_version: version,
                     photos: vec![],
                     audit_note: None,
+                    supervising: false,
                     keep: Default::default(),
                     update: Update {
                         status,

@@ -130,9 +130,38 @@ pub async fn open(
         .collect())
 }
 
-/// Conflict `id` if `user` may resolve it (their own, open), locked until the transaction
-/// ends so it is resolved once.
-pub async fn lock_own(
+/// The open conflicts on site `site_id` that `user` may see (as [`open`]).
+pub async fn open_on_site(
+    client: &impl GenericClient,
+    user: &SessionUser,
+    site_id: i64,
+) -> Result<Vec<Conflict>, DbError> {
+    Ok(client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM progress_conflict c
+                   JOIN site s ON s.id = c.site_id JOIN app_user u ON u.id = c.user_id
+                  WHERE c.resolved_at IS NULL AND c.site_id = $4 AND (c.user_id = $1 OR $2)
+                    AND s.classification <= $3::text::classification
+                  ORDER BY c.id"
+            ),
+            &[
+                &user.id,
+                &(user.role == UserRole::Admin),
+                &user.clearance.code(),
+                &site_id,
+            ],
+        )
+        .await?
+        .iter()
+        .map(conflict_of)
+        .collect())
+}
+
+/// Conflict `id` if `user` may resolve it (open; their own, or any for an administrator
+/// cleared for the site, their supervisor), locked until the transaction ends so it is
+/// resolved once.
+pub async fn lock_resolvable(
     tx: &Transaction<'_>,
     user: &SessionUser,
     id: i64,
@@ -142,11 +171,16 @@ pub async fn lock_own(
             &format!(
                 "SELECT {COLUMNS} FROM progress_conflict c
                    JOIN site s ON s.id = c.site_id JOIN app_user u ON u.id = c.user_id
-                  WHERE c.id = $1 AND c.user_id = $2 AND c.resolved_at IS NULL
+                  WHERE c.id = $1 AND (c.user_id = $2 OR $4) AND c.resolved_at IS NULL
                     AND s.classification <= $3::text::classification
                     FOR UPDATE OF c"
             ),
-            &[&id, &user.id, &user.clearance.code()],
+            &[
+                &id,
+                &user.id,
+                &user.clearance.code(),
+                &(user.role == UserRole::Admin),
+            ],
         )
         .await?
         .as_ref()

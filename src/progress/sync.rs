@@ -268,10 +268,10 @@ pub enum Pick {
     Theirs,
 }
 
-/// Resolves conflict `id` of `user`'s with a pick for every field it names: the update's
-/// other fields and the picked ones of "mine" applied onto the site as it now stands, one
-/// history row and one audit row naming both authors. `None` when `user` has no such open
-/// conflict.
+/// Resolves conflict `id` (`user`'s own, or any for an administrator cleared for its site)
+/// with a pick for every field it names: the update's other fields and the picked ones of
+/// "mine" applied onto the site as it now stands, one history row and one audit row naming
+/// both authors (and the resolver). `None` when `user` has no such open conflict.
 pub async fn resolve(
     client: &mut Object,
     user: &SessionUser,
@@ -280,7 +280,7 @@ pub async fn resolve(
     today: NaiveDate,
 ) -> Result<Option<Applied>, ProgressError> {
     let tx = client.transaction().await?;
-    let Some(conflict) = conflicts::lock_own(&tx, user, id).await? else {
+    let Some(conflict) = conflicts::lock_resolvable(&tx, user, id).await? else {
         return Ok(None);
     };
     let stray: Vec<Violation> = picks
@@ -314,7 +314,9 @@ pub async fn resolve(
     if !unpicked.is_empty() {
         return Err(ProgressError::Rules(unpicked));
     }
-    let site = store::lock_site(&tx, user, &conflict.code).await?;
+    // Someone else's conflict: its author's supervisor (an administrator) resolving it.
+    let supervising = conflict.author != user.username;
+    let site = store::lock_site_as(&tx, user, &conflict.code, supervising).await?;
     if site.version != conflict.theirs_version {
         // The site moved on since the conflict was shown: it shows where it stands now,
         // and the author picks again against that.
@@ -358,8 +360,10 @@ pub async fn resolve(
         expected_version: site.version,
         photos: Vec::new(),
         audit_note: Some(json!({
-            "conflict": { "id": id, "mine_by": conflict.author, "theirs_by": authors, "picked": picks },
+            "conflict": { "id": id, "mine_by": conflict.author, "theirs_by": authors,
+                          "resolved_by": user.username, "picked": picks },
         })),
+        supervising,
     };
     let mut applied = store::apply_in(&tx, user, &request, today).await?;
     let resolution = json!({ "picked": picks, "history_id": applied.history_id });

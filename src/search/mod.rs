@@ -2,6 +2,7 @@
 //! map drawn, conclusion, unit in charge, remains expected and found — each change an
 //! append-only history row, the rules it keeps, and who may write it.
 
+pub mod bulk;
 pub mod form;
 pub mod rules;
 pub mod store;

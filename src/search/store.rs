@@ -179,8 +179,9 @@ pub enum Outcome {
     },
 }
 
-/// Applies `request` inside `tx`: the rules, then the zone, its history and an audit row.
-async fn apply_in(
+/// Applies `request` inside `tx` (which the caller commits): the rules, then the zone, its
+/// history and an audit row.
+pub async fn apply_in(
     tx: &Transaction<'_>,
     user: &SessionUser,
     request: &Request,
@@ -387,6 +388,40 @@ pub async fn state(
     let zone = lock(&tx, user, code).await?;
     tx.rollback().await?;
     Ok(zone.state)
+}
+
+/// The zones `user` may update (as [`lock`] allows: their districts or unit, or their unit
+/// in charge), below their clearance, by code.
+pub async fn updatable_zones(
+    client: &impl GenericClient,
+    user: &SessionUser,
+) -> Result<Vec<ZoneState>, DbError> {
+    if user.role != UserRole::Engineer {
+        return Ok(Vec::new());
+    }
+    Ok(client
+        .query(
+            &format!(
+                "SELECT s.code, z.version, s.zone_area_m2 / 10000, {ZONE_COLUMNS}
+                   FROM site s JOIN search_zone z ON z.site_id = s.id
+                  WHERE s.classification <= $1::text::classification
+                    AND (EXISTS (SELECT 1 FROM user_district ud
+                                  WHERE ud.user_id = $2 AND ud.district_id = s.district_id)
+                         OR coalesce(s.responsible_unit = $3, false)
+                         OR coalesce(z.unit_in_charge = $3, false))
+                  ORDER BY s.code"
+            ),
+            &[&user.clearance.code(), &user.id, &user.unit],
+        )
+        .await?
+        .iter()
+        .map(|r| ZoneState {
+            code: r.get(0),
+            version: r.get(1),
+            zone_ha: r.get(2),
+            figures: figures_of(r, 3),
+        })
+        .collect())
 }
 
 /// One change of a zone's figures, as its page shows it.

@@ -7,7 +7,9 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use super::layout;
-use super::sites::{kind_label, photo_card, progress_bar, status_label, timestamp};
+use super::sites::{
+    kind_label, photo_card, progress_bar, status_label, timestamp, PROGRESS_FIELDS as FIELDS,
+};
 use crate::db::sites::FlaggedPhoto;
 use crate::i18n::Lang;
 use crate::progress::conflicts::Conflict;
@@ -111,13 +113,6 @@ pub fn home(lang: Lang, page: &Home) -> Markup {
     layout(lang, lang.pick("Hiện trường", "Field"), "/field", body)
 }
 
-const FIELDS: &[(&str, &str, &str)] = &[
-    ("status", "Trạng thái", "Status"),
-    ("percent", "Tỷ lệ (%)", "Percent"),
-    ("actual_start", "Khởi công thực tế", "Actual start"),
-    ("actual_finish", "Hoàn thành thực tế", "Actual finish"),
-];
-
 /// A field's value in a conflict's base, theirs or mine, as people read it.
 fn shown(value: &Value, field: &str, lang: Lang) -> String {
     match (field, value) {
@@ -143,7 +138,7 @@ pub fn conflicts(lang: Lang, open: &[Conflict], csrf: &str, error: Option<&str>)
             p.empty { (lang.pick("Không có xung đột nào.", "No conflicts.")) }
         }
         @for c in open {
-            form.conflict-card method="post" action={ "/field/conflicts/" (c.id) "?lang=" (lang.code()) } {
+            form.conflict-card id={ "c" (c.id) } method="post" action={ "/field/conflicts/" (c.id) "?lang=" (lang.code()) } {
                 input type="hidden" name="csrf" value=(csrf);
                 h2 { a href={ "/sites/" (c.code) "?lang=" (lang.code()) } { (c.code) } }
                 p.meta { (lang.pick("Của ", "By ")) (c.author) " · " (timestamp(c.created_at, lang))

@@ -13,7 +13,10 @@ pub fn bulk_page(lang: Lang, csrf: &str, report: Option<&Report>) -> Markup {
             (lang.pick("Tải tệp mẫu các công trình được giao, sửa trạng thái và tỷ lệ, rồi gửi lại. Tệp chỉ được ghi khi mọi dòng đều hợp lệ.",
                        "Download the template of your sites, edit status and percent, and send it back. Nothing is written unless every row passes."))
         }
-        p { a.button href="/api/progress/template.csv" { (lang.pick("Tải tệp mẫu", "Download the template")) } }
+        p { a.button href="/api/progress/template.csv" { (lang.pick("Tải tệp mẫu tiến độ", "Download the progress template")) } }
+        p { (lang.pick("Đội tìm kiếm, quy tập: tệp mẫu các khu vực tìm kiếm (diện tích kết luận, bản đồ, hài cốt, đơn vị phụ trách) gửi lại cùng biểu mẫu này; mỗi dòng ghi toàn bộ số liệu của khu vực.",
+                       "Search teams: the search zones' template (area concluded, map, remains, unit in charge) is sent back through this same form; each row sets the zone's whole figures."))
+            " " a href="/api/search/template.csv" { (lang.pick("Tải tệp mẫu tìm kiếm", "Download the search template")) } }
         form.bulk method="post" enctype="multipart/form-data" action={ "/progress/bulk?lang=" (lang.code()) } {
             input type="hidden" name="csrf" value=(csrf);
             label { (lang.pick("Tệp CSV (UTF-8, tối đa ", "CSV file (UTF-8, at most ")) (MAX_ROWS) (lang.pick(" dòng)", " rows)"))

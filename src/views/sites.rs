@@ -22,6 +22,8 @@ pub struct SitePage<'a> {
     pub may_edit_budget: bool,
     /// A search zone's figures and their history, and whether the user may update them.
     pub search: Option<SearchPart<'a>>,
+    /// Open conflicts on this site the user may resolve (their own; any for an admin).
+    pub conflicts: &'a [crate::progress::conflicts::Conflict],
 }
 
 pub struct SearchPart<'a> {
@@ -41,6 +43,22 @@ pub fn status_label(status: &str, lang: Lang) -> String {
 fn status_badge(status: &str, lang: Lang) -> Markup {
     let colour = SiteStatus::from_code(status).map_or("#888", |s| s.colour());
     html! { span.status style={ "--status:" (colour) } { (status_label(status, lang)) } }
+}
+
+/// The progress fields an update sets, with their labels (vi, en).
+pub const PROGRESS_FIELDS: &[(&str, &str, &str)] = &[
+    ("status", "Trạng thái", "Status"),
+    ("percent", "Tỷ lệ (%)", "Percent"),
+    ("actual_start", "Khởi công thực tế", "Actual start"),
+    ("actual_finish", "Hoàn thành thực tế", "Actual finish"),
+];
+
+/// A progress field's label.
+fn field_label(field: &str, lang: Lang) -> &str {
+    PROGRESS_FIELDS
+        .iter()
+        .find(|(f, ..)| *f == field)
+        .map_or(field, |(_, vi, en)| lang.pick(vi, en))
 }
 
 pub fn progress_bar(percent: i16) -> Markup {
@@ -113,6 +131,16 @@ pub fn page(lang: Lang, p: &SitePage) -> Markup {
                 a.button href={ "/sites/" (s.code) "/progress?lang=" (lang.code()) } {
                     (lang.pick("Cập nhật tiến độ", "Update progress"))
                 }
+            }
+        }
+        @if !p.conflicts.is_empty() {
+            div.conflict #conflicts role="alert" {
+                p { strong { (lang.pick("Cập nhật xung đột chờ giải quyết", "Conflicting updates waiting to be resolved")) } }
+                ul { @for c in p.conflicts {
+                    li { a href={ "/field/conflicts?lang=" (lang.code()) "#c" (c.id) } {
+                        (lang.pick("Của ", "By ")) (c.author) " · " (timestamp(c.created_at, lang)) " · "
+                        (c.fields.iter().map(|f| field_label(f, lang)).collect::<Vec<_>>().join(", ")) } }
+                } }
             }
         }
         div.site-grid {

@@ -1,6 +1,7 @@
 //! `/api/conflicts`: the updates that crossed another one (made offline from an older
 //! version, a field changed meanwhile by someone else), listed for their author (and every
-//! one for administrators), and resolved by their author picking mine or theirs per field.
+//! one for administrators), and resolved by their author, or an administrator as their
+//! supervisor, picking mine or theirs per field.
 
 use std::collections::HashMap;
 
@@ -46,14 +47,14 @@ async fn resolve(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, AppError> {
-    let user = caller.with_role(&[UserRole::Engineer])?;
+    let user = caller.with_role(&[UserRole::Engineer, UserRole::Admin])?;
     caller.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))?;
     let body: ResolveBody = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request("body", format!("not a resolution: {e}")))?;
     let mut client = state.db().await?;
     let applied = sync::resolve(&mut client, user, id, &body.picks, today_in_vietnam())
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no open conflict {id} of yours")))?;
+        .ok_or_else(|| AppError::NotFound(format!("no open conflict {id} you may resolve")))?;
     for (layer, version) in &applied.layer_versions {
         state.tiles.saw_version(layer, *version);
     }

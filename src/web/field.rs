@@ -67,6 +67,11 @@ fn engineer(caller: &Caller) -> Result<&SessionUser, AppError> {
     caller.with_role(&[UserRole::Engineer])
 }
 
+/// Conflicts are resolved by their engineer or by an administrator, their supervisor.
+fn resolver(caller: &Caller) -> Result<&SessionUser, AppError> {
+    caller.with_role(&[UserRole::Engineer, UserRole::Admin])
+}
+
 /// Sites listed on `/field` at most (an engineer has tens; a whole province's districts,
 /// thousands): more are found with `q`.
 const LISTED: usize = 500;
@@ -115,7 +120,7 @@ async fn conflicts_page(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
-    let user = engineer(&caller).map_err(fail)?;
+    let user = resolver(&caller).map_err(fail)?;
     let client = state.db().await.map_err(|e| fail(e.into()))?;
     let open = conflicts::open(&client, user)
         .await
@@ -164,7 +169,7 @@ async fn resolve(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
-    let user = engineer(&caller).map_err(fail)?.clone();
+    let user = resolver(&caller).map_err(fail)?.clone();
     caller
         .check_csrf(form.get("csrf").map(String::as_str))
         .map_err(fail)?;
@@ -180,7 +185,7 @@ async fn resolve(
             return Ok(Redirect::to(&to).into_response());
         }
         Ok(None) => {
-            let e = AppError::NotFound(format!("no open conflict {id} of yours"));
+            let e = AppError::NotFound(format!("no open conflict {id} you may resolve"));
             return Err(fail(e));
         }
         Err(ProgressError::Rules(v)) => (

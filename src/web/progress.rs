@@ -59,6 +59,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(bulk_api).layer(DefaultBodyLimit::max(MAX_CSV_BYTES)),
         )
         .route("/api/progress/template.csv", get(template))
+        .route("/api/search/template.csv", get(search_template))
 }
 
 /// A written update's layer version, so this process's tile cache moves on at once.
@@ -173,6 +174,7 @@ async fn form_post(
         expected_version: values.version,
         photos,
         audit_note: None,
+        supervising: false,
         keep: Default::default(),
         update,
     };
@@ -546,6 +548,7 @@ fn patch_request(code: String, body: PatchBody) -> Result<Request, AppError> {
         },
         photos: vec![],
         audit_note: None,
+        supervising: false,
         keep,
         update: Update {
             status,
@@ -562,18 +565,32 @@ async fn template(State(state): State<AppState>, caller: Caller) -> Result<Respo
     let user = engineer(&caller)?;
     let client = state.db().await?;
     let csv = bulk::template(&client, user).await?;
-    Ok((
+    Ok(csv_download("tien-do.csv", csv))
+}
+
+async fn search_template(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, AppError> {
+    let user = engineer(&caller)?;
+    let client = state.db().await?;
+    let csv = crate::search::bulk::template(&client, user).await?;
+    Ok(csv_download("tim-kiem.csv", csv))
+}
+
+/// A CSV for spreadsheet programs: a byte-order mark so they read the Vietnamese rightly.
+fn csv_download(name: &str, csv: String) -> Response {
+    (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                "attachment; filename=\"tien-do.csv\"",
+                format!("attachment; filename=\"{name}\""),
             ),
         ],
-        // A byte-order mark, so spreadsheet programs read the Vietnamese correctly.
         format!("\u{feff}{csv}"),
     )
-        .into_response())
+        .into_response()
 }
 
 async fn run_bulk(
@@ -583,6 +600,17 @@ async fn run_bulk(
 ) -> Result<bulk::Report, AppError> {
     let user = engineer(caller)?;
     let mut client = state.db().await?;
+    if crate::search::bulk::is_search_csv(data) {
+        // Search zones' figures (the search template), on the same page and route.
+        let report =
+            crate::search::bulk::apply(&mut client, user, data, today_in_vietnam()).await?;
+        if report.committed {
+            for (layer, version) in crate::search::store::layer_versions(&client).await? {
+                state.tiles.saw_version(&layer, version);
+            }
+        }
+        return Ok(report);
+    }
     let report = bulk::apply(&mut client, user, data, today_in_vietnam()).await?;
     for applied in &report.applied {
         saw(state, applied);

@@ -13,7 +13,7 @@ use crate::db;
 use crate::domain::UserRole;
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::progress::store;
+use crate::progress::{conflicts, store};
 use crate::views;
 
 pub fn routes() -> Router<AppState> {
@@ -75,6 +75,9 @@ async fn site_page(
     let search = search_of(&client, &site, &caller, may_update)
         .await
         .map_err(|e| fail(e.into()))?;
+    let conflicts = conflicts_of(&client, &caller, site.id)
+        .await
+        .map_err(|e| fail(e.into()))?;
     Ok(views::sites::page(
         lang,
         &views::sites::SitePage {
@@ -92,9 +95,25 @@ async fn site_page(
                     history,
                     may_update: *may,
                 }),
+            conflicts: &conflicts,
         },
     )
     .into_response())
+}
+
+/// The open conflicts on the site that the caller may resolve (their own; any for an
+/// administrator).
+async fn conflicts_of(
+    client: &deadpool_postgres::Object,
+    caller: &Caller,
+    site_id: i64,
+) -> Result<Vec<conflicts::Conflict>, crate::db::DbError> {
+    match caller.user.as_deref() {
+        Some(u) if matches!(u.role, UserRole::Engineer | UserRole::Admin) => {
+            conflicts::open_on_site(client, u, site_id).await
+        }
+        _ => Ok(Vec::new()),
+    }
 }
 
 /// A search zone's figures, history, and whether the caller may update them (an engineer

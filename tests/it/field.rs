@@ -703,3 +703,130 @@ async fn the_field_page_lists_only_what_each_clearance_may_update() {
     let (status, _) = crate::common::get(&db.app(), "/field").await;
     assert_eq!(status, StatusCode::SEE_OTHER, "anonymous: sent to sign in");
 }
+
+/// Engineer A's update crossing B's on `code`: the conflict's id and the percent before.
+async fn crossed(a: &Engineer, b: &Engineer, code: &str) -> (i64, i64) {
+    let base = state(a, code).await;
+    let pct = base["percent"].as_i64().unwrap();
+    let (status, _) = patch(
+        b,
+        code,
+        None,
+        json!({ "version": base["version"], "percent": pct + 2 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, answer) = patch(
+        a,
+        code,
+        None,
+        json!({ "base_version": base["version"], "percent": pct + 6, "note": "đo lại" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    (answer["conflict"]["id"].as_i64().unwrap(), pct)
+}
+
+#[tokio::test]
+async fn a_supervisor_resolves_an_engineers_conflict_and_the_site_page_shows_it_to_who_may() {
+    let db = TestDb::with_demo(300, 21).await;
+    let code = site(&db).await;
+    db.client()
+        .await
+        .execute(
+            "UPDATE site SET classification = 'confidential' WHERE code = $1",
+            &[&code],
+        )
+        .await
+        .unwrap();
+    let (a, b) = (engineer(&db, "ks.a").await, engineer(&db, "ks.b").await);
+    let (id, pct) = crossed(&a, &b, &code).await;
+    let signed_in = |name: &'static str, role, clearance| {
+        let db = &db;
+        async move {
+            let cookie = db.sign_in(name, role, clearance, &[]).await;
+            let app = with_cookie(db.app(), &cookie);
+            let csrf = crate::common::csrf_of(&app).await;
+            Engineer { app, csrf }
+        }
+    };
+    let chief = signed_in("chi.huy", UserRole::Admin, Classification::Confidential).await;
+    let low = signed_in("qt.thap", UserRole::Admin, Classification::Internal).await;
+    let viewer = signed_in("xem", UserRole::Viewer, Classification::Secret).await;
+    // The site page says a conflict waits to whoever may resolve it, and to no one else.
+    let warned = |e: &Engineer| {
+        let (app, code) = (e.app.clone(), code.clone());
+        async move {
+            let (status, _, body) = call(&app, "GET", &format!("/sites/{code}"), &[], "").await;
+            (
+                status,
+                body.contains("Cập nhật xung đột chờ giải quyết")
+                    && body.contains(&format!("/field/conflicts?lang=vi#c{id}")),
+            )
+        }
+    };
+    assert_eq!(warned(&a).await, (StatusCode::OK, true), "its author");
+    assert_eq!(
+        warned(&chief).await,
+        (StatusCode::OK, true),
+        "a cleared admin"
+    );
+    assert_eq!(
+        warned(&b).await,
+        (StatusCode::OK, false),
+        "another engineer"
+    );
+    assert_eq!(warned(&viewer).await, (StatusCode::OK, false), "a viewer");
+    assert_eq!(
+        warned(&low).await.0,
+        StatusCode::NOT_FOUND,
+        "above clearance"
+    );
+    let (status, _, page) = call(&chief.app, "GET", "/field/conflicts", &[], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&format!("id=\"c{id}\"")) && page.contains("ks.a"));
+    let (status, _, page) = call(&low.app, "GET", "/field/conflicts", &[], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains(&code), "above clearance: not listed");
+    // The admin under the site's clearance may not resolve it; a viewer may not at all.
+    let resolve = |e: &Engineer| {
+        let (app, csrf) = (e.app.clone(), e.csrf.clone());
+        async move {
+            call(
+                &app,
+                "POST",
+                &format!("/field/conflicts/{id}"),
+                &[("content-type", "application/x-www-form-urlencoded")],
+                format!("csrf={csrf}&percent=theirs"),
+            )
+            .await
+        }
+    };
+    assert_eq!(resolve(&low).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(resolve(&viewer).await.0, StatusCode::FORBIDDEN);
+    let history0 = history(&db, &code).await;
+    // The cleared admin, with no district of their own, keeps B's percent and A's note.
+    let (status, _, body) = resolve(&chief).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(history(&db, &code).await, history0 + 1, "one history row");
+    let now = state(&a, &code).await;
+    assert_eq!(now["percent"], pct + 2);
+    let client = db.client().await;
+    let named = count(
+        &client,
+        &format!(
+            "SELECT count(*) FROM audit_log WHERE entity_key = '{code}' AND actor = 'chi.huy'
+               AND after->'conflict'->>'mine_by' = 'ks.a'
+               AND after->'conflict'->'theirs_by' ? 'ks.b'
+               AND after->'conflict'->>'resolved_by' = 'chi.huy'
+               AND after->>'note' = 'đo lại'"
+        ),
+    )
+    .await;
+    assert_eq!(
+        named, 1,
+        "one audit row naming both authors and the resolver"
+    );
+    assert_eq!(warned(&a).await, (StatusCode::OK, false), "resolved");
+    assert_eq!(resolve(&a).await.0, StatusCode::NOT_FOUND, "resolved once");
+}

@@ -456,3 +456,120 @@ async fn the_dashboard_as_of_a_date_takes_search_figures_from_the_history() {
         "as of yesterday: as it stood then"
     );
 }
+
+#[tokio::test]
+async fn the_search_template_comes_back_as_a_bulk_update_written_whole_or_not_at_all() {
+    let db = TestDb::with_demo(400, 31).await;
+    let code = zone(&db).await;
+    let a = user(&db, "ks.a", Classification::Confidential, &["TBI"], None).await;
+    let team = user(
+        &db,
+        "doi.k71",
+        Classification::Internal,
+        &[],
+        Some("Đội K71"),
+    )
+    .await;
+    let other = user(&db, "ks.c", Classification::Secret, &["TCH"], None).await;
+    // The template: the zones each may update, with their figures, below their clearance.
+    let template = |u: &User| {
+        let app = u.app.clone();
+        async move {
+            let (status, _, text) = call(&app, "GET", "/api/search/template.csv", &[], "").await;
+            assert_eq!(status, StatusCode::OK, "{text}");
+            text.trim_start_matches('\u{feff}').to_string()
+        }
+    };
+    let mine = template(&a).await;
+    assert!(mine
+        .starts_with("code,version,remains_expected,remains_found,area_concluded_ha,map_drawn,"));
+    let line = mine
+        .lines()
+        .find(|l| l.starts_with(&format!("{code},")))
+        .expect("the zone in its engineer's template")
+        .to_string();
+    assert!(
+        template(&team).await.contains(&format!("{code},")),
+        "its unit in charge"
+    );
+    assert!(
+        !template(&other).await.contains(&format!("{code},")),
+        "another district"
+    );
+    let secret = db
+        .client()
+        .await
+        .query_one(
+            "SELECT s.code FROM site s JOIN search_zone z ON z.site_id = s.id
+               JOIN admin_unit d ON d.id = s.district_id
+              WHERE d.abbr = 'TBI' AND s.classification = 'secret' LIMIT 1",
+            &[],
+        )
+        .await
+        .map(|r| r.get::<_, String>(0));
+    if let Ok(secret) = secret {
+        assert!(!mine.contains(&format!("{secret},")), "above clearance");
+    }
+    // The team edits its zone's row: one more found, map drawn, concluded.
+    let cells: Vec<&str> = line.split(',').collect();
+    let (version, found) = (cells[1], cells[3].parse::<i64>().unwrap() + 1);
+    let (header, _) = mine.split_once('\n').unwrap();
+    let edited = format!(
+        "{header}\n{code},{version},{},{found},\"1,5\",có,02/01/2025,03/01/2025,Đội K71,kết luận,\n",
+        cells[2]
+    );
+    let send = |u: &User, body: String| {
+        let (app, csrf) = (u.app.clone(), u.csrf.clone());
+        async move {
+            let (status, _, text) = call(
+                &app,
+                "POST",
+                "/api/progress/bulk",
+                &[("x-csrf-token", &csrf), ("content-type", "text/csv")],
+                body,
+            )
+            .await;
+            (status, serde_json::from_str::<Value>(&text).unwrap())
+        }
+    };
+    // With a bad row beside it, nothing is written and the bad row is named.
+    let (history0, audit0) = rows(&db, &code).await;
+    let bad = format!("{edited}NO-SUCH-ZONE,1,0,0,0,không,,,,,\n{code}-x,x,0,0,0,maybe,,,,,\n");
+    let (status, report) = send(&team, bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{report}");
+    assert_eq!(report["committed"], false);
+    let rows_said = report["rows"].as_array().unwrap();
+    assert_eq!(rows_said[0]["ok"], true);
+    assert_eq!(rows_said[1]["errors"][0]["field"], "code");
+    let fields: Vec<&str> = rows_said[2]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["version", "map_drawn"]);
+    assert_eq!(
+        rows(&db, &code).await,
+        (history0, audit0),
+        "nothing written"
+    );
+    // Someone outside its districts and unit may not.
+    let (status, report) = send(&other, edited.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(report["rows"][0]["errors"][0]["field"], "code");
+    // Alone, it is written: one history row, one audit row.
+    let (status, report) = send(&team, edited.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(rows(&db, &code).await, (history0 + 1, audit0 + 1));
+    let now = state(&a, &code).await;
+    assert_eq!(now["remains_found"], found);
+    assert_eq!(now["area_concluded_ha"], 1.5);
+    assert_eq!(now["map_drawn"], true);
+    assert_eq!(now["map_drawn_on"], "2025-01-02");
+    assert_eq!(now["concluded_on"], "2025-01-03");
+    // The same file again: its version is old now.
+    let (status, report) = send(&team, edited).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(report["rows"][0]["errors"][0]["field"], "version");
+    assert_eq!(rows(&db, &code).await, (history0 + 1, audit0 + 1));
+}
