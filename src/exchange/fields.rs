@@ -50,7 +50,15 @@ impl Field {
 
     /// True for the search-zone figures, which need the search_zone join.
     pub fn is_search(&self) -> bool {
-        self.name.starts_with("remains_") || self.name == "area_concluded_ha"
+        self.name.starts_with("remains_")
+            || matches!(
+                self.name,
+                "area_concluded_ha"
+                    | "map_drawn"
+                    | "map_drawn_on"
+                    | "concluded_on"
+                    | "unit_in_charge"
+            )
     }
 
     pub fn from_name(name: &str) -> Option<&'static Field> {
@@ -120,6 +128,14 @@ fields! {
         "Hài cốt đã quy tập", "Remains found";
     "area_concluded_ha", "area_ha", Real, "z.area_concluded_ha::float8", None,
         "Diện tích đã kết luận (ha)", "Area concluded (ha)";
+    "map_drawn", "map_drawn", Integer, "z.map_drawn::int4::int8", None,
+        "Đã vẽ bản đồ tìm kiếm (1/0)", "Search map drawn (1/0)";
+    "map_drawn_on", "map_date", Date, "z.map_drawn_on", None,
+        "Ngày vẽ bản đồ", "Map drawn on";
+    "concluded_on", "concl_on", Date, "z.concluded_on", None,
+        "Ngày kết luận địa bàn", "Concluded on";
+    "unit_in_charge", "unit_chg", Text, "z.unit_in_charge", None,
+        "Đơn vị tìm kiếm phụ trách", "Search unit in charge";
 }
 
 #[cfg(test)]

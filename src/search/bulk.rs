@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use deadpool_postgres::{GenericClient, Object};
 
 use super::form::{asked_of, FormValues};
+use super::rules::yes_no;
 use super::store::{self, Outcome, Request, SearchError};
 use crate::accounts::sessions::SessionUser;
 use crate::db::DbError;
@@ -43,15 +44,6 @@ pub fn is_search_csv(data: &[u8]) -> bool {
         .split(',')
         .map(|h| h.trim().trim_matches('"').to_lowercase())
         .any(|h| h == "remains_found" || h == "remains_expected" || h == "area_concluded_ha")
-}
-
-/// "Yes" or "no" as a spreadsheet holds it.
-fn yes_no(text: &str) -> Option<bool> {
-    match text.trim().to_lowercase().as_str() {
-        "có" | "co" | "x" | "yes" | "true" | "1" | "đã vẽ" => Some(true),
-        "" | "không" | "khong" | "no" | "false" | "0" | "chưa vẽ" => Some(false),
-        _ => None,
-    }
 }
 
 /// A row's line and its request, or its code and what is wrong with it.

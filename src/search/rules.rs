@@ -20,6 +20,16 @@ pub struct Figures {
     pub unit_in_charge: Option<String>,
 }
 
+/// "Yes" or "no" as a spreadsheet or a GIS attribute holds it (có/không, x or empty,
+/// yes/no, true/false, 1/0).
+pub fn yes_no(text: &str) -> Option<bool> {
+    match text.trim().to_lowercase().as_str() {
+        "có" | "co" | "x" | "yes" | "true" | "1" | "đã vẽ" => Some(true),
+        "" | "không" | "khong" | "no" | "false" | "0" | "chưa vẽ" => Some(false),
+        _ => None,
+    }
+}
+
 /// A field given as `null` (cleared) is `Some(None)`; one left out is `None` (kept).
 fn given<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,

@@ -61,7 +61,7 @@ async fn works(db: &TestDb) -> BTreeMap<String, (String, String)> {
             "SELECT s.code, concat_ws('|', s.name, s.name_en, s.kind, s.status, s.progress_pct, s.phase,
                     s.programme, s.responsible_unit, s.classification, s.planned_start, s.planned_finish,
                     s.actual_start, s.actual_finish, s.district_id, z.remains_expected, z.remains_found,
-                    z.area_concluded_ha),
+                    z.area_concluded_ha, z.map_drawn, z.map_drawn_on, z.concluded_on, z.unit_in_charge),
                     ST_AsText(ST_Normalize(ST_SnapToGrid(s.geom, 1e-7)))
                FROM site s LEFT JOIN search_zone z ON z.site_id = s.id ORDER BY s.code",
             &[],
@@ -515,7 +515,7 @@ async fn each_rule_refuses_its_row_and_a_clean_file_is_written_with_history() {
     has(10, "correction_reason");
     has(11, "the work changed after this file was made");
     has(12, "starting 'KHO-'");
-    has(13, "remains figures belong to search zones only");
+    has(13, "belong to search zones only");
     has(14, "a new work needs a name");
     has(15, "actual_start");
     assert_eq!(count(&db, "SELECT count(*) FROM site").await, sites_before);
@@ -1173,4 +1173,110 @@ async fn the_upload_page_checks_then_writes_for_who_may() {
     let (status, _, page) = upload(&small, &csrf, "big.geojson", &big).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(page.contains("Tệp quá lớn"), "{page}");
+}
+
+#[tokio::test]
+async fn a_search_zone_s_figures_are_imported_by_the_search_rules_each_change_in_its_history() {
+    let db = TestDb::with_demo(300, 5).await;
+    let client = db.client().await;
+    let zone = client
+        .query_one(
+            "SELECT s.code, s.version, z.remains_found FROM site s JOIN search_zone z ON z.site_id = s.id
+              WHERE z.remains_found > 0 AND NOT z.map_drawn ORDER BY s.code LIMIT 1",
+            &[],
+        )
+        .await
+        .expect("a search zone with remains found");
+    let (code, version, found): (String, i32, i32) = (zone.get(0), zone.get(1), zone.get(2));
+    let warehouse: String = client
+        .query_one(
+            "SELECT code FROM site WHERE kind = 'warehouse' ORDER BY code LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let history_sql = format!(
+        "SELECT count(*) FROM search_history h JOIN site s ON s.id = h.site_id WHERE s.code = '{code}'"
+    );
+    let history0 = count(&db, &history_sql).await;
+    let path = scratch("zones.geojson");
+    let null = serde_json::Value::Null;
+    // The search rules hold: a map date needs a drawn map, remains found never go down
+    // without a reason, no date in the future; a warehouse has no unit in charge of a search.
+    let bad = vec![
+        feature(
+            serde_json::json!({"code": code, "version": version, "map_drawn": "không", "map_drawn_on": "01/02/2025"}),
+            null.clone(),
+        ),
+        feature(
+            serde_json::json!({"code": code, "version": version, "remains_found": found - 1, "concluded_on": "2099-01-01"}),
+            null.clone(),
+        ),
+        feature(
+            serde_json::json!({"code": warehouse, "unit_in_charge": "Đội K70"}),
+            null.clone(),
+        ),
+        feature(
+            serde_json::json!({"code": code, "version": version, "map_drawn": "maybe"}),
+            null.clone(),
+        ),
+    ];
+    std::fs::write(&path, geojson(&bad)).unwrap();
+    let report = run(&db, &path, Options::default()).await;
+    assert_eq!(report.outcome, "refused");
+    let has = |n: usize, needle: &str| {
+        let e = errors_of(&report, n);
+        assert!(
+            e.iter().any(|m| m.contains(needle)),
+            "row {n}: wanted '{needle}' in {e:?}"
+        );
+    };
+    has(1, "map_drawn_on: a map date needs map_drawn");
+    has(2, "correction_reason: remains found may not go down");
+    has(2, "concluded_on: 2099-01-01 is in the future");
+    has(3, "belong to search zones only");
+    has(4, "map_drawn: column 'map_drawn': 'maybe' is not yes or no");
+    assert_eq!(count(&db, &history_sql).await, history0, "nothing written");
+    // A clean row: each figure written, one history row, the changes named.
+    let clean = vec![feature(
+        serde_json::json!({"code": code, "version": version, "map_drawn": "có", "map_drawn_on": "01/02/2025",
+                           "concluded_on": "2025-02-03", "unit_in_charge": "Đội K72", "remains_found": found + 1}),
+        null,
+    )];
+    std::fs::write(&path, geojson(&clean)).unwrap();
+    let report = run(&db, &path, Options::default()).await;
+    assert_eq!(report.outcome, "committed", "{:#?}", report.rows);
+    let mut changes = report.rows[0].changes.clone();
+    changes.sort();
+    assert_eq!(
+        changes,
+        [
+            "concluded_on",
+            "map_drawn",
+            "map_drawn_on",
+            "remains_found",
+            "unit_in_charge"
+        ]
+    );
+    assert_eq!(count(&db, &history_sql).await, history0 + 1);
+    let now = client
+        .query_one(
+            "SELECT z.map_drawn, z.map_drawn_on, z.concluded_on, z.unit_in_charge, z.remains_found
+               FROM search_zone z JOIN site s ON s.id = z.site_id WHERE s.code = $1",
+            &[&code],
+        )
+        .await
+        .unwrap();
+    assert!(now.get::<_, bool>(0));
+    assert_eq!(
+        now.get::<_, Option<chrono::NaiveDate>>(1),
+        chrono::NaiveDate::from_ymd_opt(2025, 2, 1)
+    );
+    assert_eq!(
+        now.get::<_, Option<chrono::NaiveDate>>(2),
+        chrono::NaiveDate::from_ymd_opt(2025, 2, 3)
+    );
+    assert_eq!(now.get::<_, Option<String>>(3).as_deref(), Some("Đội K72"));
+    assert_eq!(now.get::<_, i32>(4), found + 1);
 }

@@ -8,6 +8,7 @@ use super::rows::Incoming;
 use super::{Importer, Problem};
 use crate::domain::{looks_like_code, Classification, Programme, SiteKind, SiteStatus};
 use crate::progress::rules;
+use crate::search::rules::Figures;
 
 /// A work as it stands, when the row's code names one.
 #[derive(Debug, Clone)]
@@ -28,9 +29,8 @@ pub struct Existing {
     pub actual_start: Option<NaiveDate>,
     pub actual_finish: Option<NaiveDate>,
     pub district_id: Option<i32>,
-    pub remains_expected: Option<i32>,
-    pub remains_found: Option<i32>,
-    pub area_ha: Option<f64>,
+    /// A search zone's figures.
+    pub zone: Option<Figures>,
 }
 
 /// What PostGIS found about a row's geometry and code.
@@ -89,7 +89,7 @@ pub struct Final {
     pub actual_finish: Option<NaiveDate>,
     pub geom_changed: bool,
     pub progress_changed: bool,
-    pub zone: Option<(i32, i32, f64)>,
+    pub zone: Option<Figures>,
     pub note: Option<String>,
     pub correction_reason: Option<String>,
     pub changes: Vec<String>,
@@ -136,6 +136,7 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
     c.access();
     let planned = c.numbers_and_dates(kind);
     let update = c.progress(today);
+    c.search(kind, today);
     let name = row
         .name
         .clone()
@@ -447,12 +448,16 @@ impl Checked<'_> {
         // Exports write zeros (or nulls) there for other works: only a figure is an error.
         let zone_given = row.remains_expected.is_some_and(|v| v != 0)
             || row.remains_found.is_some_and(|v| v != 0)
-            || row.area_ha.is_some_and(|v| v != 0.0);
+            || row.area_ha.is_some_and(|v| v != 0.0)
+            || row.map_drawn == Some(true)
+            || row.map_drawn_on.is_some()
+            || row.concluded_on.is_some()
+            || row.unit_in_charge.is_some();
         if zone_given && kind.is_some_and(|k| k != SiteKind::RemainsSearchZone) {
             self.err(
                 "remains_expected",
-                "Số liệu tìm kiếm hài cốt chỉ dành cho khu vực tìm kiếm.".into(),
-                "remains figures belong to search zones only".into(),
+                "Số liệu tìm kiếm hài cốt (hài cốt, diện tích, bản đồ, kết luận, đơn vị phụ trách) chỉ dành cho khu vực tìm kiếm.".into(),
+                "search figures (remains, area, map, conclusion, unit in charge) belong to search zones only".into(),
             );
         }
         if let (Some(e), Some(v)) = (existing, row.version) {
@@ -479,6 +484,28 @@ impl Checked<'_> {
             }
         }
         planned
+    }
+
+    /// A search zone's figures, by the rules the search form keeps (the zone's own area is
+    /// not known before the write, so that rule is the form's and the API's only).
+    fn search(&mut self, kind: Option<SiteKind>, today: NaiveDate) {
+        let (row, existing) = (self.row, self.existing);
+        if kind != Some(SiteKind::RemainsSearchZone) || !search_given(row) {
+            return;
+        }
+        let before = existing.and_then(|e| e.zone.clone()).unwrap_or_default();
+        let after = zone_after(row, existing);
+        let broken = crate::search::rules::check(
+            &before,
+            &after,
+            None,
+            row.correction_reason.as_deref(),
+            None,
+            today,
+        );
+        for v in broken {
+            self.errors.push(Problem::new(v.field, v.vi, v.en));
+        }
     }
 
     /// Progress, by the rules every update keeps; the update as it will be.
@@ -542,6 +569,33 @@ fn written(row: &Incoming, found: &Found, who: &Importer, w: Written) -> Outcome
     }
 }
 
+/// Whether the row gives any of a search zone's figures.
+fn search_given(row: &Incoming) -> bool {
+    row.remains_expected.is_some()
+        || row.remains_found.is_some()
+        || row.area_ha.is_some()
+        || row.map_drawn.is_some()
+        || row.map_drawn_on.is_some()
+        || row.concluded_on.is_some()
+        || row.unit_in_charge.is_some()
+}
+
+/// A search zone's figures after the row: what it gives, else what the zone had.
+fn zone_after(row: &Incoming, e: Option<&Existing>) -> Figures {
+    let had = e.and_then(|e| e.zone.clone()).unwrap_or_default();
+    let count =
+        |given: Option<i64>, had: i32| given.map_or(had, |v| v.clamp(0, i32::MAX.into()) as i32);
+    Figures {
+        remains_expected: count(row.remains_expected, had.remains_expected),
+        remains_found: count(row.remains_found, had.remains_found),
+        area_concluded_ha: row.area_ha.unwrap_or(had.area_concluded_ha),
+        map_drawn: row.map_drawn.unwrap_or(had.map_drawn),
+        map_drawn_on: row.map_drawn_on.or(had.map_drawn_on),
+        concluded_on: row.concluded_on.or(had.concluded_on),
+        unit_in_charge: row.unit_in_charge.clone().or(had.unit_in_charge),
+    }
+}
+
 /// The fields the row changes on the work `e` (every one it gives, for a new work).
 fn changes_of(
     row: &Incoming,
@@ -551,10 +605,10 @@ fn changes_of(
 ) -> Vec<String> {
     let same = |f: &dyn Fn(&Existing) -> bool| e.is_some_and(f);
     let zone = kind == SiteKind::RemainsSearchZone;
+    let had = |e: &Existing| e.zone.clone().unwrap_or_default();
     let area_same = |e: &Existing| {
-        e.area_ha
-            .zip(row.area_ha)
-            .is_some_and(|(a, b)| (a - b).abs() < 0.005)
+        row.area_ha
+            .is_some_and(|a| (had(e).area_concluded_ha - a).abs() < 0.005)
     };
     let fields = [
         (
@@ -620,17 +674,37 @@ fn changes_of(
         (
             "remains_expected",
             zone && row.remains_expected.is_some(),
-            same(&|e| e.remains_expected.map(i64::from) == row.remains_expected),
+            same(&|e| Some(i64::from(had(e).remains_expected)) == row.remains_expected),
         ),
         (
             "remains_found",
             zone && row.remains_found.is_some(),
-            same(&|e| e.remains_found.map(i64::from) == row.remains_found),
+            same(&|e| Some(i64::from(had(e).remains_found)) == row.remains_found),
         ),
         (
             "area_concluded_ha",
             zone && row.area_ha.is_some(),
             same(&area_same),
+        ),
+        (
+            "map_drawn",
+            zone && row.map_drawn.is_some(),
+            same(&|e| Some(had(e).map_drawn) == row.map_drawn),
+        ),
+        (
+            "map_drawn_on",
+            zone && row.map_drawn_on.is_some(),
+            same(&|e| had(e).map_drawn_on == row.map_drawn_on),
+        ),
+        (
+            "concluded_on",
+            zone && row.concluded_on.is_some(),
+            same(&|e| had(e).concluded_on == row.concluded_on),
+        ),
+        (
+            "unit_in_charge",
+            zone && row.unit_in_charge.is_some(),
+            same(&|e| had(e).unit_in_charge == row.unit_in_charge),
         ),
         ("geometry", geom_changed, false),
     ];
@@ -685,19 +759,7 @@ fn final_of(
         actual_finish: w.update.actual_finish,
         geom_changed,
         progress_changed: progress_changed || e.is_none(),
-        zone: (w.kind == SiteKind::RemainsSearchZone).then(|| {
-            (
-                row.remains_expected
-                    .map(|v| v as i32)
-                    .or(e.and_then(|e| e.remains_expected))
-                    .unwrap_or(0),
-                row.remains_found
-                    .map(|v| v as i32)
-                    .or(e.and_then(|e| e.remains_found))
-                    .unwrap_or(0),
-                row.area_ha.or(e.and_then(|e| e.area_ha)).unwrap_or(0.0),
-            )
-        }),
+        zone: (w.kind == SiteKind::RemainsSearchZone).then(|| zone_after(row, e)),
         note: row.note.clone(),
         correction_reason: row.correction_reason.clone(),
         changes,

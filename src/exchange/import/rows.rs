@@ -44,6 +44,10 @@ const WRITABLE: &[&str] = &[
     "remains_expected",
     "remains_found",
     "area_concluded_ha",
+    "map_drawn",
+    "map_drawn_on",
+    "concluded_on",
+    "unit_in_charge",
 ];
 
 /// Columns GIS software adds that carry nothing for kvpt.
@@ -128,6 +132,10 @@ pub struct Incoming {
     pub remains_expected: Option<i64>,
     pub remains_found: Option<i64>,
     pub area_ha: Option<f64>,
+    pub map_drawn: Option<bool>,
+    pub map_drawn_on: Option<NaiveDate>,
+    pub concluded_on: Option<NaiveDate>,
+    pub unit_in_charge: Option<String>,
     pub note: Option<String>,
     pub correction_reason: Option<String>,
     pub wkb: Option<Vec<u8>>,
@@ -254,6 +262,17 @@ fn read_field(
             format!("column '{column}': '{shown}' is not {what_en}"),
         ));
     };
+    if field.name == "map_drawn" {
+        // Exports write 1 or 0; people type có/không (yes/no).
+        let shown = super::source::text_of(&value);
+        if shown.trim().is_empty() {
+            return;
+        }
+        return match crate::search::rules::yes_no(&shown) {
+            Some(drawn) => row.map_drawn = Some(drawn),
+            None => bad(row, "“có” hay “không” (1/0)", "yes or no (1/0)", &shown),
+        };
+    }
     match field.ty {
         FieldType::Integer | FieldType::Real => {
             let number: Option<f64> = match &value {
@@ -312,6 +331,8 @@ fn read_field(
                 "planned_finish" => row.planned_finish = Some(date),
                 "actual_start" => row.actual_start = Some(date),
                 "actual_finish" => row.actual_finish = Some(date),
+                "map_drawn_on" => row.map_drawn_on = Some(date),
+                "concluded_on" => row.concluded_on = Some(date),
                 _ => {}
             }
         }
@@ -324,6 +345,7 @@ fn read_field(
                 "name" => row.name = Some(t),
                 "name_en" => row.name_en = Some(t),
                 "responsible_unit" => row.unit = Some(t),
+                "unit_in_charge" => row.unit_in_charge = Some(t),
                 "kind" => match vocabulary(SiteKind::ALL, SiteKind::code, SiteKind::label, &t) {
                     Some(k) => row.kind = Some(k),
                     None => {

@@ -15,6 +15,7 @@ use super::source::SourceLayer;
 use super::{Importer, PROVINCE_BUFFER_M};
 use crate::db::DbError;
 use crate::domain::{Classification, Programme, SiteStatus};
+use crate::search::rules::Figures;
 
 const WGS84: &str = "+proj=longlat +datum=WGS84 +no_defs";
 
@@ -128,7 +129,8 @@ pub async fn analyse(
                                   AND geometry_family(g.geom) = s.geom_family
                              THEN ST_HausdorffDistance(s.geom, g.geom) < 1e-7 ELSE false END AS same,
                         g.geom,
-                        s.id IS NULL AND EXISTS (SELECT 1 FROM site t WHERE t.code = r.code) AS taken
+                        s.id IS NULL AND EXISTS (SELECT 1 FROM site t WHERE t.code = r.code) AS taken,
+                        z.site_id IS NOT NULL, z.map_drawn, z.map_drawn_on, z.concluded_on, z.unit_in_charge
                    FROM import_row r
                    LEFT JOIN import_geom g USING (row)
                    LEFT JOIN site s ON s.code = r.code AND {visible}
@@ -184,9 +186,15 @@ pub async fn analyse(
             actual_start: row.get(22),
             actual_finish: row.get(23),
             district_id: row.get(24),
-            remains_expected: row.get(25),
-            remains_found: row.get(26),
-            area_ha: row.get(27),
+            zone: row.get::<_, bool>(31).then(|| Figures {
+                remains_expected: row.get(25),
+                remains_found: row.get(26),
+                area_concluded_ha: row.get(27),
+                map_drawn: row.get(32),
+                map_drawn_on: row.get(33),
+                concluded_on: row.get(34),
+                unit_in_charge: row.get(35),
+            }),
         });
         let inside: bool = row.get(6);
         let valid: Option<bool> = row.get(3);
@@ -248,15 +256,16 @@ pub async fn write(
              status text NOT NULL, pct smallint NOT NULL, planned_start date, planned_finish date,
              actual_start date, actual_finish date, geom_changed bool NOT NULL, progress_changed bool NOT NULL,
              zone bool NOT NULL, remains_expected int, remains_found int, area_ha float8,
-             note text, correction_reason text, changes text[] NOT NULL) ON COMMIT DROP;",
+             map_drawn bool, map_drawn_on date, concluded_on date, unit_in_charge text, note text, correction_reason text, changes text[] NOT NULL) ON COMMIT DROP;",
     )
     .await?;
     let sink = tx
         .copy_in(
             "COPY import_final (row, site_id, code, name, name_en, kind, programme, phase, unit,
                  classification, status, pct, planned_start, planned_finish, actual_start, actual_finish,
-                 geom_changed, progress_changed, zone, remains_expected, remains_found, area_ha, note,
-                 correction_reason, changes) FROM STDIN BINARY",
+                 geom_changed, progress_changed, zone, remains_expected, remains_found, area_ha,
+                 map_drawn, map_drawn_on, concluded_on, unit_in_charge, note, correction_reason, changes)
+                 FROM STDIN BINARY",
         )
         .await?;
     let types = [
@@ -282,6 +291,10 @@ pub async fn write(
         Type::INT4,
         Type::INT4,
         Type::FLOAT8,
+        Type::BOOL,
+        Type::DATE,
+        Type::DATE,
+        Type::TEXT,
         Type::TEXT,
         Type::TEXT,
         Type::TEXT_ARRAY,
@@ -289,10 +302,19 @@ pub async fn write(
     let writer = BinaryCopyInWriter::new(sink, &types);
     pin_mut!(writer);
     for f in finals {
-        let (zone, expected, found, area) = match f.zone {
-            Some((e, fo, a)) => (true, Some(e), Some(fo), Some(a)),
-            None => (false, None, None, None),
-        };
+        let z = f.zone.as_ref();
+        let (zone, expected, found, area) = (
+            z.is_some(),
+            z.map(|z| z.remains_expected),
+            z.map(|z| z.remains_found),
+            z.map(|z| z.area_concluded_ha),
+        );
+        let (drawn, drawn_on, concluded_on, unit) = (
+            z.map(|z| z.map_drawn),
+            z.and_then(|z| z.map_drawn_on),
+            z.and_then(|z| z.concluded_on),
+            z.and_then(|z| z.unit_in_charge.clone()),
+        );
         writer
             .as_mut()
             .write(&[
@@ -318,6 +340,10 @@ pub async fn write(
                 &expected,
                 &found,
                 &area,
+                &drawn,
+                &drawn_on,
+                &concluded_on,
+                &unit,
                 &f.note,
                 &f.correction_reason,
                 &f.changes,
@@ -346,8 +372,10 @@ pub async fn write(
                         ins.actual_finish, ins.version
                    FROM ins JOIN import_final f USING (code)),
              z AS (
-                 INSERT INTO search_zone (site_id, remains_expected, remains_found, area_concluded_ha)
-                 SELECT ins.id, f.remains_expected, f.remains_found, f.area_ha
+                 INSERT INTO search_zone (site_id, remains_expected, remains_found, area_concluded_ha,
+                                          map_drawn, map_drawn_on, concluded_on, unit_in_charge)
+                 SELECT ins.id, f.remains_expected, f.remains_found, f.area_ha, f.map_drawn, f.map_drawn_on,
+                        f.concluded_on, f.unit_in_charge
                    FROM ins JOIN import_final f USING (code) WHERE f.zone)
              INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
              SELECT $1, $2, 'site.import', 'site', ins.code, NULL,
@@ -385,12 +413,16 @@ pub async fn write(
                    FROM upd u JOIN old o USING (id) JOIN import_final f ON f.site_id = u.id
                   WHERE f.progress_changed),
              z AS (
-                 INSERT INTO search_zone (site_id, remains_expected, remains_found, area_concluded_ha)
-                 SELECT f.site_id, f.remains_expected, f.remains_found, f.area_ha
+                 INSERT INTO search_zone (site_id, remains_expected, remains_found, area_concluded_ha,
+                                          map_drawn, map_drawn_on, concluded_on, unit_in_charge)
+                 SELECT f.site_id, f.remains_expected, f.remains_found, f.area_ha, f.map_drawn, f.map_drawn_on,
+                        f.concluded_on, f.unit_in_charge
                    FROM import_final f WHERE f.zone AND f.site_id IS NOT NULL
                  ON CONFLICT (site_id) DO UPDATE
                     SET remains_expected = excluded.remains_expected, remains_found = excluded.remains_found,
-                        area_concluded_ha = excluded.area_concluded_ha, version = search_zone.version + 1)
+                        area_concluded_ha = excluded.area_concluded_ha, map_drawn = excluded.map_drawn,
+                        map_drawn_on = excluded.map_drawn_on, concluded_on = excluded.concluded_on,
+                        unit_in_charge = excluded.unit_in_charge, version = search_zone.version + 1)
              INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
              SELECT $1, $2, 'site.import', 'site', u.code,
                     to_jsonb(o) - 'id' - CASE WHEN f.geom_changed THEN '' ELSE 'geom_wkt' END,
