@@ -37,6 +37,7 @@ fn ui_text(lang: Lang) -> serde_json::Value {
         "no_results": t("Không tìm thấy công trình nào.", "No works found."),
         "search_failed": t("Không tìm được: ", "Search failed: "),
         "load_failed": t("Không tải được chi tiết: ", "Could not load the details: "),
+        "offline_details": t("Không có mạng: chi tiết chưa tải được.", "Offline: the details cannot be loaded."),
         "unit": t("Đơn vị", "Unit"),
     })
 }
@@ -69,17 +70,24 @@ pub fn page(lang: Lang, districts: &[DistrictOption]) -> Markup {
                 link rel="stylesheet" href="/static/vendor/maplibre-gl.css";
                 link rel="stylesheet" href="/static/kvpt.css";
                 link rel="stylesheet" href="/static/map.css";
+                // The phone's queue: what waits to be sent is marked on the map too.
+                script src="/static/queue.js" defer {}
+                script src="/static/field.js" defer {}
             }
-            body.map-page {
+            body.map-page data-user=[super::signed_in_user()] data-lang=(lang.code()) {
                 header.top {
                     a.brand href={ "/?lang=" (lang.code()) } {
                         "kvpt"
                         span.sub { (lang.pick("Bản đồ công trình quốc phòng – Tây Ninh", "Map of defence works – Tây Ninh")) }
                     }
-                    nav {
-                        button #panel-toggle type="button" aria-controls="panel" aria-expanded="false" {
-                            (lang.pick("Lớp & lọc", "Layers & filters"))
-                        }
+                    button #panel-toggle type="button" aria-controls="panel" aria-expanded="false" {
+                        (lang.pick("Lớp & lọc", "Layers & filters"))
+                    }
+                    // On phones the rest folds into the same menu button as every page.
+                    input #menu-toggle type="checkbox" hidden;
+                    label.menu-button for="menu-toggle" aria-label=(lang.pick("Trình đơn", "Menu")) { "☰" }
+                    nav.links {
+                        (super::field_link(lang))
                         a.lang #lang-switch href={ "/map?lang=" (other.0) } hreflang=(other.0) { (other.1) }
                         (super::user_menu(lang))
                     }

@@ -81,12 +81,12 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
 }
 
 /// The signed-in user's name, which the field scripts key the device's queue and caches by.
-fn signed_in_user() -> Option<String> {
+pub(super) fn signed_in_user() -> Option<String> {
     context::current().user.map(|u| u.username.clone())
 }
 
 /// The field app, for those who update sites.
-fn field_link(lang: Lang) -> Markup {
+pub(super) fn field_link(lang: Lang) -> Markup {
     let engineer = context::current()
         .user
         .is_some_and(|u| u.role == crate::domain::UserRole::Engineer);

@@ -134,6 +134,43 @@ try {
   await page.screenshot({ path: `${shots}/field-offline.png` });
   step('reopened offline: pending badges on both sites');
 
+  // The offline map marks them too: site 1's popup says two updates wait.
+  const [lon1, lat1] = process.env.KVPT_SITE1_AT.split(',').map(Number);
+  const failedRequests = [];
+  page.on('response', (r) => { if (r.status() >= 400) failedRequests.push(`${r.status()} ${r.url()}`); });
+  page.on('requestfailed', (r) => failedRequests.push(`failed ${r.url()}`));
+  page.on('console', (m) => failedRequests.push(`console ${m.text()}`));
+  await page.goto(`${base}/map?lang=vi#map=10/${lat1}/${lon1}`, { waitUntil: 'load' });
+  // Offline some context sources never answer, so wait for site 1 drawn, not for every tile.
+  await page.waitForFunction(([lon, lat, code]) => {
+    const map = window.kvptMap;
+    if (!map || !map.isStyleLoaded()) return false;
+    const at = map.project([lon, lat]);
+    return map.queryRenderedFeatures([[at.x - 6, at.y - 6], [at.x + 6, at.y + 6]])
+      .some((f) => f.properties && f.properties.code === code);
+  }, [lon1, lat1, site1], { timeout: 60000 }).catch(async (e) => {
+    await page.screenshot({ path: `${shots}/field-offline-map.png` });
+    const why = await page.evaluate(() => {
+      const map = window.kvptMap;
+      if (!map) return 'no map';
+      const style = map.getStyle && map.isStyleLoaded() ? map.getStyle() : null;
+      return JSON.stringify({ loaded: map.isStyleLoaded(), z: map.getZoom(), layers: style && style.layers.length,
+        sources: style && Object.keys(style.sources), rendered: map.queryRenderedFeatures().length });
+    });
+    throw new Error(`site 1 not drawn on the offline map (${page.url()}, ${why}, ${JSON.stringify(failedRequests.slice(0, 10))}): ${e.message}`);
+  });
+  const at = await page.evaluate(([lon, lat]) => window.kvptMap.project([lon, lat]), [lon1, lat1]);
+  const canvas = await page.locator('#map canvas').boundingBox();
+  await page.mouse.click(canvas.x + at.x, canvas.y + at.y);
+  await page.waitForSelector('.maplibregl-popup', { timeout: 20000 });
+  await page.waitForSelector('.maplibregl-popup .pending', { timeout: 20000 });
+  const popupText = await page.textContent('.maplibregl-popup');
+  check(popupText.includes(site1) && /2 chờ gửi/.test(popupText), `the offline map's popup marks the pending updates: ${popupText}`);
+  await page.waitForSelector('#details-body .site-link');
+  check(/Không có mạng/.test(await page.textContent('#details-body')), 'the details panel says it is offline');
+  await page.screenshot({ path: `${shots}/field-offline-map.png` });
+  step('the offline map marks pending updates', { popup: popupText });
+
   // Online again, the first answer lost on the way back: sent again, applied once.
   let lost = 0;
   await context.route('**/api/sync/progress', async (route) => {

@@ -202,6 +202,12 @@ try {
   await small.waitForFunction(() => document.body.dataset.mapReady === 'true', null, { timeout: 60000 });
   const mapBox = await small.locator('#map').boundingBox();
   check(mapBox.width >= 380, `the map is full width on a phone (${mapBox.width})`);
+  const header = await small.locator('header.top').boundingBox();
+  check(header.height <= 70, `the header folds on a phone (${header.height} px high)`);
+  check(!(await small.locator('#lang-switch').isVisible()), 'the language switch folded into the menu');
+  await small.click('label.menu-button');
+  check(await small.locator('#lang-switch').isVisible(), 'the menu opens');
+  await small.click('label.menu-button');
   check(!(await small.locator('#panel').isVisible()) || (await small.locator('#panel').boundingBox()).x < 0, 'panel hidden until asked');
   await small.click('#panel-toggle');
   const opened = await small.waitForFunction(() => document.getElementById('panel').getBoundingClientRect().x >= 0,

@@ -219,6 +219,7 @@ async fn the_field_app_queues_offline_and_syncs_once_in_chromium() {
         .await
         .unwrap();
     phone_photo(&photo, at.get(0), at.get(1));
+    let site1_at = format!("{},{}", at.get::<_, f64>(0), at.get::<_, f64>(1));
     let zone: String = db
         .client()
         .await
@@ -243,10 +244,10 @@ async fn the_field_app_queues_offline_and_syncs_once_in_chromium() {
             zone.clone(),
         ],
         "ks.a",
-        &[("KVPT_USER_B", "ks.b")],
+        &[("KVPT_USER_B", "ks.b"), ("KVPT_SITE1_AT", &site1_at)],
     )
     .await;
-    assert!(report["steps"].as_array().unwrap().len() >= 8, "{report}");
+    assert!(report["steps"].as_array().unwrap().len() >= 9, "{report}");
     // Site 1: the two queued updates, once each (the lost answer did not make a third); the
     // refused one and the one dropped at sign-out never written.
     assert_eq!(rows_of(&db, "history", &site1).await, before[0] + 2);

@@ -164,8 +164,31 @@ map.on('click', (e) => {
     `<strong>${escape(p.code)}</strong><br>${escape(p.name)}<br>` +
     `<span class="status" style="--c:${statusColour(p.status)}">${escape(label(data.statuses, p.status))}</span> · ${escape(p.percent)}%`
   ).addTo(map);
+  markPending(p.code, () => popup.getElement() && popup.getElement().querySelector('.maplibregl-popup-content'));
   showDetails(p.code);
 });
+
+// Updates of this site kept on the phone, not sent yet (the field app's queue).
+async function pendingOn(code) {
+  const Q = self.kvptQueue;
+  const user = document.body.dataset.user;
+  if (!Q || !user) return 0;
+  try {
+    return (await Q.items(user)).filter((i) => i.state === 'pending' && i.code === code).length;
+  } catch {
+    return 0;
+  }
+}
+
+async function markPending(code, where) {
+  const n = await pendingOn(code);
+  const el = where();
+  if (!n || !el || el.querySelector('.pending')) return;
+  const badge = document.createElement('span');
+  badge.className = 'pending';
+  badge.textContent = vi ? `${n} chờ gửi` : `${n} pending`;
+  el.append(' ', badge);
+}
 map.on('mousemove', (e) => {
   if (!map.isStyleLoaded()) return;
   const layers = siteLayers().filter((l) => l.type !== 'symbol').map((l) => l.id);
@@ -191,7 +214,11 @@ async function showDetails(code) {
   try {
     f = await fetchSite(code);
   } catch (err) {
-    detailsBody.innerHTML = `<p class="error">${escape(T.load_failed + err.message)}</p>`;
+    // Offline the details cannot come, but the site's page may be kept on the phone.
+    const why = navigator.onLine ? T.load_failed + err.message : T.offline_details;
+    detailsBody.innerHTML = `<p class="code">${escape(code)}</p><p class="error">${escape(why)}</p>
+      <p><a class="site-link" href="/sites/${encodeURIComponent(code)}?lang=${data.lang}">${T.open_page}</a></p>`;
+    markPending(code, () => detailsBody.querySelector('.code'));
     return;
   }
   const p = f.properties;
@@ -223,6 +250,7 @@ async function showDetails(code) {
       <tr><th>${T.settled}</th><td class="num">${formatInt(p.settled_vnd)}</td></tr>
     </table>
     <p><a class="site-link" href="/sites/${encodeURIComponent(p.code)}?lang=${data.lang}">${T.open_page}</a></p>`;
+  markPending(p.code, () => detailsBody.querySelector('.code'));
   return f;
 }
 

@@ -87,7 +87,10 @@ async function mapFile(request) {
 }
 
 async function staticFile(request) {
+  // The map's worker is asked for as maplibre-gl-worker.mjs?v=VERSION; the cache is per
+  // build, so the file kept without the query is that version.
   return (await caches.match(request, { cacheName: STATIC, ignoreVary: true }))
+    || (await caches.match(request, { cacheName: STATIC, ignoreVary: true, ignoreSearch: true }))
     || fetch(request);
 }
 
