@@ -263,6 +263,13 @@ pub async fn logout(
     Ok(())
 }
 
+/// Deletes the sessions that have expired (they open nothing already); the number deleted.
+pub async fn purge_expired(client: &impl deadpool_postgres::GenericClient) -> Result<u64, DbError> {
+    Ok(client
+        .execute("DELETE FROM user_session WHERE expires_at < now()", &[])
+        .await?)
+}
+
 /// A real argon2id hash, so refusing an unknown user costs what refusing a wrong password does.
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| password::hash(&random_token()));

@@ -71,6 +71,27 @@ pub async fn run(url: &str, pool: Pool, args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: args.trusted_proxies,
         tls,
     };
+    tokio::spawn(housekeeping(pool.clone()));
     crate::web::serve(pool, config, options).await?;
     Ok(())
+}
+
+/// Every hour: expired sessions and Idempotency-Keys older than their 45 days go, also
+/// those of users who no longer write.
+async fn housekeeping(pool: Pool) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let Ok(client) = pool.get().await else {
+            continue;
+        };
+        let sessions = crate::accounts::sessions::purge_expired(&client).await;
+        let keys = db::idempotency::purge_expired(&client).await;
+        match (sessions, keys) {
+            (Ok(sessions), Ok(keys)) => {
+                tracing::info!(sessions, keys, "housekeeping: expired rows deleted")
+            }
+            (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
+    }
 }

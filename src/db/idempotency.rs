@@ -1,7 +1,7 @@
 //! Writes made with an `Idempotency-Key` (a phone's queue sends again whatever answer it
 //! lost): the first use of a key by a user claims it in the write's own transaction and
 //! records the answer there; any later use gets that answer back, and no second write. A
-//! key used again for another request is refused. Kept 45 days.
+//! key used again for another request is refused. Kept 45 days, the newest 5,000 per user.
 
 use deadpool_postgres::GenericClient;
 use sha2::{Digest, Sha256};
@@ -10,6 +10,10 @@ use super::DbError;
 
 /// How long a key is kept: a phone away for 30 days is covered.
 pub const KEEP_DAYS: i32 = 45;
+
+/// How many keys a user keeps (the newest): a phone's queue of a few hundred updates is far
+/// below, and a client sending a new key with every request cannot fill the table.
+pub const KEEP_PER_USER: i64 = 5_000;
 
 /// A key as sent, with the user and what it was sent for.
 #[derive(Debug, Clone)]
@@ -43,6 +47,11 @@ impl IdempotencyKey {
     }
 }
 
+/// The `code` of the answer to a key whose first use is still being written.
+pub const IN_FLIGHT: &str = "idempotency_key_in_flight";
+/// The `code` of the answer to a key sent before with another request.
+pub const REUSED: &str = "idempotency_key_reused";
+
 /// What a key's first or later use finds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
@@ -64,10 +73,11 @@ impl Claim {
     /// only while the user still may reach what it wrote), or a refusal (`InFlight` 409,
     /// `Reused` 422). `None` for a first use.
     pub fn answer(&self) -> Option<(u16, serde_json::Value)> {
-        let refused = |status: u16, error: &str| {
+        // Each refusal has its own `code`, so a client tells them apart without reading words.
+        let refused = |status: u16, code: &str, error: &str, vi: &str| {
             Some((
                 status,
-                serde_json::json!({ "error": error, "status": status }),
+                serde_json::json!({ "error": error, "status": status, "code": code, "message_vi": vi }),
             ))
         };
         match self {
@@ -75,11 +85,15 @@ impl Claim {
             Claim::Answered { status, answer } => Some((*status, answer.clone())),
             Claim::InFlight => refused(
                 409,
+                IN_FLIGHT,
                 "this Idempotency-Key is still being written: send it again in a moment",
+                "Cập nhật này đang được ghi: gửi lại sau giây lát.",
             ),
             Claim::Reused => refused(
                 422,
+                REUSED,
                 "this Idempotency-Key was sent before with another request",
+                "Mã gửi (Idempotency-Key) này đã dùng cho một yêu cầu khác.",
             ),
         }
     }
@@ -88,12 +102,17 @@ impl Claim {
 /// Claims `key` in the write's transaction; a concurrent first use of the same key is
 /// waited for (its row is locked until it commits or rolls back).
 pub async fn claim(client: &impl GenericClient, key: &IdempotencyKey) -> Result<Claim, DbError> {
-    // This user's expired keys only: other users' writes never wait on these rows.
+    // This user's expired keys only (other users' writes never wait on these rows),
+    // and beyond the newest KEEP_PER_USER.
     client
         .execute(
             "DELETE FROM idempotent_write
-              WHERE user_id = $1 AND created_at < now() - make_interval(days => $2)",
-            &[&key.user_id, &KEEP_DAYS],
+              WHERE user_id = $1
+                AND (created_at < now() - make_interval(days => $2)
+                     OR created_at < (SELECT created_at FROM idempotent_write
+                                       WHERE user_id = $1
+                                       ORDER BY created_at DESC OFFSET $3 LIMIT 1))",
+            &[&key.user_id, &KEEP_DAYS, &(KEEP_PER_USER - 1)],
         )
         .await?;
     // A first use still running holds the key's row: wait a little, not a pool connection's
@@ -153,4 +172,15 @@ pub async fn record(
         )
         .await?;
     Ok(())
+}
+
+/// Deletes every user's keys older than KEEP_DAYS (a user who stopped writing keeps none
+/// for ever); the number deleted.
+pub async fn purge_expired(client: &impl GenericClient) -> Result<u64, DbError> {
+    Ok(client
+        .execute(
+            "DELETE FROM idempotent_write WHERE created_at < now() - make_interval(days => $1)",
+            &[&KEEP_DAYS],
+        )
+        .await?)
 }

@@ -56,6 +56,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(23, "0023_field_sync"),
     migration!(24, "0024_photo_exif"),
     migration!(25, "0025_search_history"),
+    migration!(26, "0026_idempotency_cap"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -96,6 +96,8 @@ async fn a_repeated_idempotency_key_gets_the_first_answer_and_writes_once() {
     let other = json!({ "version": first["site"]["version"], "percent": 90 });
     let (status, answer) = patch(&a, &code, Some(key), other.clone()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["code"], "idempotency_key_reused", "{answer}");
+    assert!(answer["message_vi"].as_str().is_some(), "{answer}");
     let (status, answer) = patch(&a, &code, Some("kort"), other).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert_eq!(history(&db, &code).await, history0 + 1);
@@ -130,6 +132,153 @@ async fn a_repeated_idempotency_key_gets_the_first_answer_and_writes_once() {
     let (status, answer) = patch(&a, &code, Some(key), body).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
     assert!(!answer.to_string().contains("gửi từ hàng đợi"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_key_still_being_written_is_answered_with_its_own_code_and_keys_are_capped_per_user() {
+    let db = TestDb::with_demo(300, 22).await;
+    let code = site(&db).await;
+    let a = engineer(&db, "ks.a").await;
+    let start = state(&a, &code).await;
+    let history0 = history(&db, &code).await;
+    let user: i32 = db
+        .client()
+        .await
+        .query_one("SELECT id FROM app_user WHERE username = 'ks.a'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    // A first use of the key, not committed yet (another request of the phone's, still
+    // writing): the repeat waits a little, then is told to come back, by its code.
+    let key = "in-flight-key-0001";
+    let mut holder = db.client().await;
+    let tx = holder.transaction().await.unwrap();
+    tx.execute(
+        "INSERT INTO idempotent_write (user_id, key, request_sha256, status, answer)
+         VALUES ($1, $2, '\\x00', 0, 'null')",
+        &[&user, &key],
+    )
+    .await
+    .unwrap();
+    let body =
+        json!({ "version": start["version"], "percent": start["percent"].as_i64().unwrap() + 1 });
+    let (status, answer) = patch(&a, &code, Some(key), body.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["code"], "idempotency_key_in_flight", "{answer}");
+    assert!(
+        answer.get("conflict").is_none(),
+        "not a conflict of fields: {answer}"
+    );
+    tx.rollback().await.unwrap();
+    // The first use gave up: the key is free, and the repeat writes once.
+    let (status, answer) = patch(&a, &code, Some(key), body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(history(&db, &code).await, history0 + 1);
+
+    // A user keeps the newest KEEP_PER_USER keys: the oldest go, the newest stay.
+    let cap = kvpt::db::idempotency::KEEP_PER_USER;
+    db.client()
+        .await
+        .execute(
+            "INSERT INTO idempotent_write (user_id, key, request_sha256, status, answer, created_at)
+             SELECT $1, 'bulk-key-' || lpad(n::text, 6, '0'), '\\x00', 200, '{}',
+                    now() - make_interval(secs => $2::int - n)
+               FROM generate_series(1, $2::int) AS n",
+            &[&user, &(i32::try_from(cap).unwrap() + 50)],
+        )
+        .await
+        .unwrap();
+    let now = state(&a, &code).await;
+    let (status, answer) = patch(
+        &a,
+        &code,
+        Some("after-the-bulk-0001"),
+        json!({ "version": now["version"], "percent": now["percent"].as_i64().unwrap() + 1 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let client = db.client().await;
+    let kept = count(
+        &client,
+        &format!("SELECT count(*) FROM idempotent_write WHERE user_id = {user}"),
+    )
+    .await;
+    assert!(kept <= cap + 1, "{kept} keys kept");
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM idempotent_write WHERE key = 'bulk-key-000001'"
+        )
+        .await,
+        0,
+        "the oldest key is gone"
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM idempotent_write WHERE key = 'after-the-bulk-0001'"
+        )
+        .await,
+        1,
+        "the newest is kept"
+    );
+}
+
+#[tokio::test]
+async fn keys_older_than_45_days_and_expired_sessions_are_purged_for_every_user() {
+    let db = TestDb::with_demo(50, 23).await;
+    let _ = engineer(&db, "ks.idle").await;
+    let client = db.client().await;
+    let user: i32 = client
+        .query_one("SELECT id FROM app_user WHERE username = 'ks.idle'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    client
+        .execute(
+            "INSERT INTO idempotent_write (user_id, key, request_sha256, status, answer, created_at)
+             VALUES ($1, 'old-key-00001', '\\x00', 200, '{}', now() - interval '46 days'),
+                    ($1, 'new-key-00001', '\\x00', 200, '{}', now() - interval '29 days')",
+            &[&user],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "UPDATE user_session SET created_at = now() - interval '2 days', expires_at = now() - interval '1 minute' WHERE user_id = $1",
+            &[&user],
+        )
+        .await
+        .unwrap();
+    let pooled = db.pool().get().await.unwrap();
+    assert!(kvpt::db::idempotency::purge_expired(&pooled).await.unwrap() >= 1);
+    assert!(
+        kvpt::accounts::sessions::purge_expired(&pooled)
+            .await
+            .unwrap()
+            >= 1
+    );
+    let keys: Vec<String> = client
+        .query(
+            "SELECT key FROM idempotent_write WHERE user_id = $1",
+            &[&user],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        keys,
+        ["new-key-00001"],
+        "a phone away for 30 days is still covered"
+    );
+    let sessions = count(
+        &client,
+        &format!("SELECT count(*) FROM user_session WHERE user_id = {user}"),
+    )
+    .await;
+    assert_eq!(sessions, 0);
 }
 
 #[tokio::test]

@@ -100,7 +100,7 @@
       throw new Transient(`HTTP ${response.status}`);
     }
     const body = await answer(response);
-    if (response.status === 409 && body && !body.conflict && /still being written/.test(body.error || '')) {
+    if (response.status === 409 && body && !body.conflict && body.code === 'idempotency_key_in_flight') {
       throw new Transient('in flight');
     }
     return { status: response.status, body };
@@ -128,7 +128,7 @@
 
   /** Records the server's answer to an item's update. */
   function answered(item, status, body) {
-    if (status === 409 && body && !body.conflict && /still being written/.test(body.error || '')) {
+    if (status === 409 && body && !body.conflict && body.code === 'idempotency_key_in_flight') {
       throw new Transient('in flight');
     }
     if (status === 200) {
