@@ -89,19 +89,41 @@ pub fn strip_jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
     out.extend_from_slice(&bytes[..2]);
     let mut i = 2;
     loop {
-        if i + 4 > bytes.len() || bytes[i] != 0xFF {
+        // Fill bytes (0xFF) may come before a marker.
+        while i + 1 < bytes.len() && bytes[i] == 0xFF && bytes[i + 1] == 0xFF {
+            i += 1;
+        }
+        if i + 2 > bytes.len() || bytes[i] != 0xFF {
             return None;
         }
         let marker = bytes[i + 1];
-        if marker == 0xDA {
-            // Start of scan: the entropy-coded picture follows to the end.
-            out.extend_from_slice(&bytes[i..]);
+        if marker == 0xD9 {
+            // End of image: whatever follows (a second picture with its own EXIF, a phone's
+            // "motion photo" video) is left out.
+            out.extend_from_slice(&bytes[i..i + 2]);
             return Some(out);
         }
+        if i + 4 > bytes.len() {
+            return None;
+        }
         let length = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
-        let end = i + 2 + length;
+        let mut end = i + 2 + length;
         if length < 2 || end > bytes.len() {
             return None;
+        }
+        if marker == 0xDA {
+            // Start of scan: its entropy-coded data runs to the next marker that is not a
+            // stuffed 0xFF00 or a restart (0xFFD0–D7); a progressive picture has several.
+            while end + 1 < bytes.len()
+                && !(bytes[end] == 0xFF
+                    && bytes[end + 1] != 0x00
+                    && !(0xD0..=0xD7).contains(&bytes[end + 1]))
+            {
+                end += 1;
+            }
+            if end + 1 >= bytes.len() {
+                return None;
+            }
         }
         let metadata = (0xE1..=0xEF).contains(&marker) || marker == 0xFE;
         if !metadata {
@@ -131,6 +153,10 @@ pub fn strip_png(bytes: &[u8]) -> Option<Vec<u8>> {
         let kind = &bytes[i + 4..i + 8];
         if !matches!(kind, b"eXIf" | b"tEXt" | b"iTXt" | b"zTXt" | b"tIME") {
             out.extend_from_slice(&bytes[i..end]);
+        }
+        if kind == b"IEND" {
+            // Nothing after the end of the picture is kept.
+            return Some(out);
         }
         i = end;
     }
@@ -165,5 +191,63 @@ mod tests {
         assert_eq!(strip_jpeg(&jpeg).unwrap(), jpeg);
         assert_eq!(strip_jpeg(b"not a jpeg"), None);
         assert_eq!(strip_png(b"not a png"), None);
+    }
+
+    fn jpeg_of(rgb: [u8; 3]) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(32, 24, image::Rgb(rgb));
+        let mut jpeg = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
+        jpeg.into_inner()
+    }
+
+    /// `jpeg` with an APP1 EXIF segment carrying `words` right after its start.
+    fn with_app1(jpeg: &[u8], words: &[u8]) -> Vec<u8> {
+        let mut payload = b"Exif\0\0".to_vec();
+        payload.extend_from_slice(words);
+        let mut out = jpeg[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
+        out.extend_from_slice(&payload);
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    }
+
+    fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn nothing_after_the_picture_survives_stripping() {
+        let main = jpeg_of([200, 30, 30]);
+        // A phone's second picture (or motion video) after the first, with its own EXIF.
+        let mut upload = with_app1(&main, b"GPS 11.3N 106.1E main");
+        upload.extend_from_slice(&with_app1(
+            &jpeg_of([0, 0, 200]),
+            b"GPS 11.3N 106.1E second",
+        ));
+        let stripped = strip_jpeg(&upload).unwrap();
+        assert!(!holds(&stripped, b"Exif"), "no EXIF left");
+        assert!(!holds(&stripped, b"GPS"), "no position left");
+        assert_eq!(stripped, main, "the first picture, as it was");
+        assert!(image::load_from_memory(&stripped).is_ok());
+
+        // A segment between the scan and the end (as in a progressive picture) is walked:
+        // a comment there is dropped, the picture kept.
+        let eoi = main.len() - 2;
+        let mut late = main[..eoi].to_vec();
+        late.extend_from_slice(&[0xFF, 0xFE, 0x00, 0x0B]);
+        late.extend_from_slice(b"late note");
+        late.extend_from_slice(&[0xFF, 0xD9]);
+        assert_eq!(strip_jpeg(&late).unwrap(), main);
+
+        // A PNG: what follows its end is left out.
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(8, 8, image::Rgb([1, 2, 3]))
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        let png = png.into_inner();
+        let mut trailing = png.clone();
+        trailing.extend_from_slice(b"Exif GPS trailing");
+        assert_eq!(strip_png(&trailing).unwrap(), png);
     }
 }

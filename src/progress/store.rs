@@ -609,7 +609,8 @@ pub async fn updatable_sites(
         .collect())
 }
 
-/// The extent (west, south, east, north in WGS 84) of `user`'s districts and of the works
+/// The extent (west, south, east, north in WGS 84) of `user`'s districts, of the search
+/// zones their unit is in charge of (some in Cambodia) and of the works
 /// of their unit: what the field app's offline map covers. None when they have neither.
 pub async fn field_extent(
     client: &impl deadpool_postgres::GenericClient,
@@ -624,6 +625,10 @@ pub async fn field_extent(
                         UNION ALL
                         SELECT s.geom FROM site s
                          WHERE $2::text IS NOT NULL AND s.responsible_unit = $2
+                           AND s.classification <= $3::text::classification
+                        UNION ALL
+                        SELECT s.geom FROM site s JOIN search_zone z ON z.site_id = s.id
+                         WHERE $2::text IS NOT NULL AND z.unit_in_charge = $2
                            AND s.classification <= $3::text::classification) g) x",
             &[&user.id, &user.unit, &user.clearance.code()],
         )

@@ -280,6 +280,16 @@ async fn the_zone_s_engineers_and_the_unit_in_charge_may_update_it_and_nobody_el
     )
     .await;
     assert_eq!(status, StatusCode::OK, "the unit in charge: {answer}");
+    // The team's field list has the zone, to keep its search form (not the progress form,
+    // which is not theirs), and a map to download around it.
+    let (status, page) = get(&team.app, "/field?lang=vi").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!(r#"data-code="{code}""#)),
+        "the zone is listed"
+    );
+    assert!(page.contains(r#"data-progress="false""#), "search only");
+    assert!(page.contains("data-extent=\""), "a map to download");
     let elsewhere = user(
         &db,
         "ks.tch",

@@ -57,6 +57,10 @@
     if (navigator.serviceWorker) {
       try { await navigator.serviceWorker.register('/sw.js'); } catch (_) { /* http on a LAN: online only */ }
     }
+    // The queue must outlive a phone short of space: ask that the browser never evicts
+    // kvpt's storage on its own (an installed app is usually granted it without a prompt).
+    // Not waited for: some browsers ask the user, and nothing else should wait on that.
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   })();
 
   // ---- Sending the queue ------------------------------------------------------------
@@ -429,17 +433,21 @@
         const li = lis[i++];
         const code = li.dataset.code;
         if (known[code] === li.dataset.version) continue;
-        try {
-          const site = `/sites/${encodeURIComponent(code)}`;
-          const forms = [`${site}/progress?lang=${lang}`];
-          if (li.dataset.kind === 'remains_search_zone') forms.push(`${site}/search?lang=${lang}`);
-          for (const url of [`${site}?lang=${lang}`, ...forms]) {
-            const r = await fetch(url, { redirect: 'error', credentials: 'same-origin' });
-            if (!r.ok) throw new Error(String(r.status));
-            await keep(cache, url, r);
-          }
-          known[code] = li.dataset.version;
-        } catch (_) { return; }
+        // The forms this user may open: a search team known only as a zone's unit in
+        // charge has its search form, not the progress form.
+        const site = `/sites/${encodeURIComponent(code)}`;
+        const urls = [`${site}?lang=${lang}`];
+        if (li.dataset.progress === 'true') urls.push(`${site}/progress?lang=${lang}`);
+        if (li.dataset.kind === 'remains_search_zone') urls.push(`${site}/search?lang=${lang}`);
+        let all = true;
+        for (const url of urls) {
+          let r;
+          try {
+            r = await fetch(url, { redirect: 'error', credentials: 'same-origin' });
+          } catch (_) { return; } // the network went: the next visit goes on from here
+          if (r.ok) await keep(cache, url, r); else all = false;
+        }
+        if (all) known[code] = li.dataset.version;
       }
     }
     await Promise.all([worker(), worker(), worker()]);
