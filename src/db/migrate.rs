@@ -57,6 +57,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(24, "0024_photo_exif"),
     migration!(25, "0025_search_history"),
     migration!(26, "0026_idempotency_cap"),
+    migration!(27, "0027_search_conflict"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

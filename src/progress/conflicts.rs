@@ -1,6 +1,8 @@
 //! Conflicts kept until a person resolves them: an update made from an older version that
 //! crossed another (both changed a field, to different values). Each keeps base, theirs
-//! and mine; it is read by its author, and by administrators cleared for the site.
+//! and mine; it is read by its author, and by administrators cleared for the site. A
+//! conflict is about a site's progress or (`kind` "search") a search zone's figures, which
+//! `search::store` writes and resolves with these same functions.
 
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
@@ -8,7 +10,7 @@ use serde_json::{json, Value};
 use tokio_postgres::Transaction;
 
 use super::merge::Asked;
-use super::rules::Progress;
+use super::rules::{Progress, Violation};
 use crate::accounts::sessions::SessionUser;
 use crate::db::DbError;
 use crate::domain::UserRole;
@@ -17,6 +19,8 @@ use crate::domain::UserRole;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Conflict {
     pub id: i64,
+    /// "progress" or "search": which figures it is about.
+    pub kind: String,
     pub code: String,
     pub author: String,
     pub fields: Vec<String>,
@@ -48,6 +52,8 @@ pub fn asked_json(asked: &Asked, note: &Option<String>, reason: &Option<String>)
 
 /// What a conflict records, written with the update that crossed.
 pub struct NewConflict<'a> {
+    /// "progress" or "search".
+    pub kind: &'static str,
     pub site_id: i64,
     pub base_version: i32,
     pub theirs_version: i32,
@@ -67,8 +73,8 @@ pub async fn record(
     Ok(tx
         .query_one(
             "INSERT INTO progress_conflict (site_id, user_id, base_version, theirs_version, fields,
-                                            base, theirs, mine)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                                            base, theirs, mine, kind)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             &[
                 &c.site_id,
                 &user.id,
@@ -78,6 +84,7 @@ pub async fn record(
                 &c.base,
                 &c.theirs,
                 &c.mine,
+                &c.kind,
             ],
         )
         .await?
@@ -85,7 +92,7 @@ pub async fn record(
 }
 
 const COLUMNS: &str = "c.id, s.code, u.username, c.fields, c.base_version, c.theirs_version,
-                       c.base, c.theirs, c.mine, c.created_at, c.resolved_at IS NOT NULL";
+                       c.base, c.theirs, c.mine, c.created_at, c.resolved_at IS NOT NULL, c.kind";
 
 fn conflict_of(r: &tokio_postgres::Row) -> Conflict {
     Conflict {
@@ -100,6 +107,7 @@ fn conflict_of(r: &tokio_postgres::Row) -> Conflict {
         mine: r.get(8),
         created_at: r.get(9),
         resolved: r.get(10),
+        kind: r.get(11),
     }
 }
 
@@ -219,20 +227,62 @@ pub async fn refresh(
     Ok(())
 }
 
-/// Who wrote the updates since `version` of site `site_id`, oldest first.
+/// Who else than `author` wrote the updates since `version` of site `site_id`, by name.
 pub async fn authors_since(
     tx: &Transaction<'_>,
     site_id: i64,
     version: i32,
+    author: &str,
 ) -> Result<Vec<String>, DbError> {
     Ok(tx
         .query(
             "SELECT DISTINCT ON (actor) actor FROM progress_history
-              WHERE site_id = $1 AND site_version > $2 ORDER BY actor",
-            &[&site_id, &version],
+              WHERE site_id = $1 AND site_version > $2 AND actor <> $3 ORDER BY actor",
+            &[&site_id, &version, &author],
         )
         .await?
         .iter()
         .map(|r| r.get(0))
         .collect())
+}
+
+/// Which figures conflict `id` is about ("progress" or "search"), if there is one; only to
+/// send its resolution to the right feature, which checks who may.
+pub async fn kind_of(client: &impl GenericClient, id: i64) -> Result<Option<String>, DbError> {
+    Ok(client
+        .query_opt("SELECT kind FROM progress_conflict WHERE id = $1", &[&id])
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// What is wrong with `picks` for `conflict`: a field it does not name, or one it names
+/// left without a pick (`field_of` gives the rule's field for a name).
+pub fn check_picks<P>(
+    conflict: &Conflict,
+    picks: &std::collections::HashMap<String, P>,
+    field_of: impl Fn(&str) -> &'static str,
+) -> Vec<Violation> {
+    let mut out: Vec<Violation> = picks
+        .keys()
+        .filter(|f| !conflict.fields.contains(f))
+        .map(|f| Violation {
+            field: field_of(""),
+            rule: "pick_named_fields",
+            vi: format!("Xung đột này không có trường “{f}”."),
+            en: format!("this conflict has no field '{f}'"),
+        })
+        .collect();
+    out.extend(
+        conflict
+            .fields
+            .iter()
+            .filter(|f| !picks.contains_key(f.as_str()))
+            .map(|f| Violation {
+                field: field_of(f),
+                rule: "pick_each_field",
+                vi: format!("Hãy chọn giá trị của mình hoặc của người khác cho trường {f}."),
+                en: format!("pick mine or theirs for {f}"),
+            }),
+    );
+    out
 }

@@ -12,7 +12,7 @@ use tokio_postgres::Transaction;
 
 use super::conflicts::{self, NewConflict};
 use super::merge::{self, Asked, Merged};
-use super::rules::{Update, Violation};
+use super::rules::Update;
 use super::store::{self, Applied, Keep, ProgressError, Request};
 use crate::accounts::sessions::SessionUser;
 use crate::db::idempotency::{self, Claim, IdempotencyKey};
@@ -119,6 +119,7 @@ pub async fn apply_from(
         Merged::Conflict(fields) => {
             let u = &request.update;
             let conflict = NewConflict {
+                kind: "progress",
                 site_id: site.id,
                 base_version,
                 theirs_version: site.version,
@@ -283,36 +284,18 @@ pub async fn resolve(
     let Some(conflict) = conflicts::lock_resolvable(&tx, user, id).await? else {
         return Ok(None);
     };
-    let stray: Vec<Violation> = picks
-        .keys()
-        .filter(|f| !conflict.fields.contains(f))
-        .map(|f| Violation {
-            field: "status",
-            rule: "pick_named_fields",
-            vi: format!("Xung đột này không có trường “{f}”."),
-            en: format!("this conflict has no field '{f}'"),
-        })
-        .collect();
-    if !stray.is_empty() {
-        return Err(ProgressError::Rules(stray));
+    if conflict.kind != "progress" {
+        return Ok(None);
     }
-    let unpicked: Vec<Violation> = conflict
-        .fields
-        .iter()
-        .filter(|f| !picks.contains_key(f.as_str()))
-        .map(|f| Violation {
-            field: merge::FIELDS
-                .iter()
-                .find(|x| **x == f.as_str())
-                .copied()
-                .unwrap_or("status"),
-            rule: "pick_each_field",
-            vi: format!("Hãy chọn giá trị của mình hoặc của người khác cho trường {f}."),
-            en: format!("pick mine or theirs for {f}"),
-        })
-        .collect();
-    if !unpicked.is_empty() {
-        return Err(ProgressError::Rules(unpicked));
+    let wrong = conflicts::check_picks(&conflict, picks, |f| {
+        merge::FIELDS
+            .iter()
+            .find(|x| **x == f)
+            .copied()
+            .unwrap_or("status")
+    });
+    if !wrong.is_empty() {
+        return Err(ProgressError::Rules(wrong));
     }
     // Someone else's conflict: its author's supervisor (an administrator) resolving it.
     let supervising = conflict.author != user.username;
@@ -344,7 +327,8 @@ pub async fn resolve(
         asked.actual_finish = None;
     }
     let text = |k: &str| conflict.mine[k].as_str().map(str::to_string);
-    let authors = conflicts::authors_since(&tx, site.id, conflict.base_version).await?;
+    let authors =
+        conflicts::authors_since(&tx, site.id, conflict.base_version, &conflict.author).await?;
     let current = &site.current;
     let request = Request {
         code: conflict.code.clone(),

@@ -206,6 +206,8 @@ fn row(get: impl Fn(&str) -> String) -> Result<Request, (String, Vec<RowError>)>
             asked,
             note: optional("note"),
             correction_reason: optional("correction_reason"),
+            supervising: false,
+            audit_note: None,
         }),
         _ => Err((code, errors)),
     }

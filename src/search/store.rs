@@ -1,8 +1,9 @@
 //! Writing a search zone's figures: the zone row, its append-only history row and an audit
 //! row in one transaction, once per `Idempotency-Key`; an update made from an older version
-//! merged with what changed since (a field both changed to different values is refused
-//! with both sides, never overwritten). Who may: engineers of the zone's districts or unit,
-//! and the unit in charge of it.
+//! merged with what changed since (a field both changed to different values is kept as a
+//! conflict, with both sides, until a person picks; never overwritten). Who may: engineers
+//! of the zone's districts or unit, and the unit in charge of it; an administrator
+//! resolving a team's conflict, as their supervisor.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Object};
@@ -10,12 +11,16 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tokio_postgres::Transaction;
 
+use std::collections::HashMap;
+
 use super::rules::{self, Asked, Figures};
 use crate::accounts::sessions::SessionUser;
 use crate::db::idempotency::{self, Claim, IdempotencyKey};
 use crate::db::DbError;
 use crate::domain::UserRole;
+use crate::progress::conflicts::{self, NewConflict};
 use crate::progress::rules::Violation;
+use crate::progress::sync::Pick;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -52,7 +57,7 @@ pub struct ZoneState {
 }
 
 /// An update of a zone's figures.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Request {
     pub code: String,
     /// The version the zone must be at, or (with `merge`) was at when the update was made.
@@ -61,6 +66,11 @@ pub struct Request {
     pub asked: Asked,
     pub note: Option<String>,
     pub correction_reason: Option<String>,
+    /// An administrator resolving someone else's conflict: their clearance is checked, not
+    /// their districts or unit.
+    pub supervising: bool,
+    /// Added to the audit row (a conflict's authors and picks).
+    pub audit_note: Option<Value>,
 }
 
 /// A zone locked for an update.
@@ -88,7 +98,19 @@ fn figures_of(r: &tokio_postgres::Row, at: usize) -> Figures {
 /// Locks zone `code` for `user`: above their clearance (or not a zone) it does not exist
 /// (404); outside their districts, unit and the zones their unit is in charge of, 403.
 async fn lock(tx: &Transaction<'_>, user: &SessionUser, code: &str) -> Result<Locked, SearchError> {
-    if user.role != UserRole::Engineer {
+    lock_as(tx, user, code, false).await
+}
+
+/// [`lock`], or for an administrator `supervising` a conflict's resolution, only the
+/// clearance.
+async fn lock_as(
+    tx: &Transaction<'_>,
+    user: &SessionUser,
+    code: &str,
+    supervising: bool,
+) -> Result<Locked, SearchError> {
+    let supervising = supervising && user.role == UserRole::Admin;
+    if user.role != UserRole::Engineer && !supervising {
         return Err(SearchError::Forbidden(format!(
             "only engineers and search teams update search zones; you are {}",
             user.role.code()
@@ -112,7 +134,7 @@ async fn lock(tx: &Transaction<'_>, user: &SessionUser, code: &str) -> Result<Lo
     let Some(row) = row.filter(|r| r.get::<_, bool>(10)) else {
         return Err(SearchError::NotFound(code.to_string()));
     };
-    if !row.get::<_, bool>(11) {
+    if !row.get::<_, bool>(11) && !supervising {
         return Err(SearchError::Forbidden(format!(
             "search zone {code} is outside your districts and unit, and your unit is not in charge of it"
         )));
@@ -170,8 +192,10 @@ pub enum Outcome {
         state: ZoneState,
         history_id: i64,
     },
-    /// Made from an older version, it would set fields someone else changed since.
+    /// Made from an older version, it would set fields someone else changed since: kept as
+    /// conflict `conflict`.
     Crossed {
+        conflict: i64,
         fields: Vec<&'static str>,
         base: Figures,
         mine: Asked,
@@ -187,7 +211,7 @@ pub async fn apply_in(
     request: &Request,
     today: NaiveDate,
 ) -> Result<Outcome, SearchError> {
-    let zone = lock(tx, user, &request.code).await?;
+    let zone = lock_as(tx, user, &request.code, request.supervising).await?;
     let current = &zone.state;
     let mut asked = request.asked.clone();
     if current.version != request.version {
@@ -207,7 +231,23 @@ pub async fn apply_in(
         let fields = rules::crossed(&base, &current.figures, &asked);
         if !fields.is_empty() && !only_own_since(tx, zone.site_id, request.version, user.id).await?
         {
+            let conflict = conflicts::record(
+                tx,
+                user,
+                &NewConflict {
+                    kind: "search",
+                    site_id: zone.site_id,
+                    base_version: request.version,
+                    theirs_version: current.version,
+                    fields: &fields,
+                    base: json!(base),
+                    theirs: json!(current.figures),
+                    mine: mine_json(&asked, &base, request),
+                },
+            )
+            .await?;
             return Ok(Outcome::Crossed {
+                conflict,
                 fields,
                 base,
                 mine: asked,
@@ -268,7 +308,7 @@ pub async fn apply_in(
                 &note,
                 &request.code,
                 &json!(current),
-                &json!(after),
+                &audited(&after, request.audit_note.as_ref()),
                 &reason,
             ],
         )
@@ -284,6 +324,28 @@ pub async fn apply_in(
     })
 }
 
+/// What a crossed update asked (only the fields it changes, as values), with its note and
+/// reason: a conflict's "mine".
+fn mine_json(asked: &Asked, base: &Figures, request: &Request) -> Value {
+    let wanted = json!(asked.onto(base));
+    let mut mine = serde_json::Map::new();
+    for f in asked.names() {
+        mine.insert(f.to_string(), wanted[f].clone());
+    }
+    mine.insert("note".into(), json!(request.note));
+    mine.insert("correction_reason".into(), json!(request.correction_reason));
+    Value::Object(mine)
+}
+
+/// The audit row's "after": the figures, and what `note` adds.
+fn audited(after: &Figures, note: Option<&Value>) -> Value {
+    let mut out = json!(after);
+    if let (Some(Value::Object(note)), Value::Object(out)) = (note, &mut out) {
+        out.extend(note.clone());
+    }
+    out
+}
+
 /// The answer to an outcome, as the API gives it (and gives again for the same key).
 fn answer_of(outcome: &Result<Outcome, SearchError>) -> (u16, Value) {
     match outcome {
@@ -291,6 +353,7 @@ fn answer_of(outcome: &Result<Outcome, SearchError>) -> (u16, Value) {
             (200, json!({ "zone": state, "history_id": history_id }))
         }
         Ok(Outcome::Crossed {
+            conflict,
             fields,
             base,
             mine,
@@ -298,9 +361,11 @@ fn answer_of(outcome: &Result<Outcome, SearchError>) -> (u16, Value) {
         }) => (
             409,
             json!({
-                "error": format!("{} changed meanwhile by someone else: look again and send what you mean", fields.join(", ")),
-                "message_vi": format!("Trường {} vừa được người khác sửa trong lúc bạn ngoại tuyến; hãy mở lại biểu mẫu, xem số liệu mới rồi gửi lại.", fields.join(", ")),
+                "error": format!("{} changed meanwhile by someone else: pick mine or theirs for each field", fields.join(", ")),
+                "message_vi": format!("Trường {} vừa được người khác sửa trong lúc bạn ngoại tuyến; hãy chọn giá trị giữ lại trong mục Xung đột.", fields.join(", ")),
                 "status": 409, "fields": fields, "base": base, "mine": mine.onto(base), "current": theirs,
+                "conflict": { "id": conflict, "fields": fields, "base": base, "theirs": theirs.figures,
+                              "mine": mine.onto(base), "resolve": format!("/api/conflicts/{conflict}") },
             }),
         ),
         Err(SearchError::Rules(v)) => (
@@ -359,6 +424,94 @@ pub async fn send(
     }
     tx.commit().await?;
     Ok((status, body))
+}
+
+/// Resolves search conflict `id` (`user`'s own, or any for an administrator cleared for
+/// the zone) with a pick for every field it names: the other fields asked and the picked
+/// ones of "mine" applied onto the zone as it now stands under the search rules, one
+/// history row and one audit row naming both authors and the resolver. `None` when `user`
+/// has no such open search conflict.
+pub async fn resolve(
+    client: &mut Object,
+    user: &SessionUser,
+    id: i64,
+    picks: &HashMap<String, Pick>,
+    today: NaiveDate,
+) -> Result<Option<(ZoneState, i64)>, SearchError> {
+    let tx = client.transaction().await?;
+    let Some(conflict) = conflicts::lock_resolvable(&tx, user, id).await? else {
+        return Ok(None);
+    };
+    if conflict.kind != "search" {
+        return Ok(None);
+    }
+    let wrong = conflicts::check_picks(&conflict, picks, |f| {
+        rules::FIELDS
+            .iter()
+            .find(|x| **x == f)
+            .copied()
+            .unwrap_or("remains_found")
+    });
+    if !wrong.is_empty() {
+        return Err(SearchError::Rules(wrong));
+    }
+    let supervising = conflict.author != user.username;
+    let zone = lock_as(&tx, user, &conflict.code, supervising).await?;
+    if zone.state.version != conflict.theirs_version {
+        // The zone moved on since the conflict was shown: "theirs" shows where it stands
+        // now, and the author picks again.
+        let theirs = json!(zone.state.figures);
+        conflicts::refresh(&tx, id, zone.state.version, &theirs).await?;
+        tx.commit().await?;
+        return Err(SearchError::Conflict {
+            expected: conflict.theirs_version,
+            current: Box::new(zone.state),
+        });
+    }
+    let Value::Object(mut mine) = conflict.mine.clone() else {
+        return Err(DbError::Data(format!("conflict {id} keeps no update")).into());
+    };
+    let text = |v: Option<Value>| v.and_then(|v| v.as_str().map(str::to_string));
+    let note = text(mine.remove("note"));
+    let correction_reason = text(mine.remove("correction_reason"));
+    mine.retain(|f, _| picks.get(f) != Some(&Pick::Theirs));
+    let asked: Asked = serde_json::from_value(Value::Object(mine)).map_err(|e| {
+        DbError::Data(format!(
+            "conflict {id} keeps an update kvpt cannot read: {e}"
+        ))
+    })?;
+    let authors: Vec<String> = tx
+        .query(
+            "SELECT DISTINCT actor FROM search_history
+              WHERE site_id = $1 AND zone_version > $2 AND actor <> $3 ORDER BY actor",
+            &[&zone.site_id, &conflict.base_version, &conflict.author],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let request = Request {
+        code: conflict.code.clone(),
+        version: zone.state.version,
+        merge: false,
+        asked,
+        note,
+        correction_reason,
+        supervising,
+        audit_note: Some(json!({
+            "conflict": { "id": id, "mine_by": conflict.author, "theirs_by": authors,
+                          "resolved_by": user.username, "picked": picks },
+        })),
+    };
+    let Outcome::Applied { state, history_id } = apply_in(&tx, user, &request, today).await? else {
+        return Err(
+            DbError::Data(format!("conflict {id} crossed again at its own version")).into(),
+        );
+    };
+    let resolution = json!({ "picked": picks, "history_id": history_id });
+    conflicts::mark_resolved(&tx, user, id, &resolution).await?;
+    tx.commit().await?;
+    Ok(Some((state, history_id)))
 }
 
 /// The search zones' layer versions as they stand (bumped at commit by the search_zone

@@ -114,9 +114,33 @@ pub fn home(lang: Lang, page: &Home) -> Markup {
 }
 
 /// A field's value in a conflict's base, theirs or mine, as people read it.
+/// A search zone's figures, as a search conflict names them.
+const SEARCH_FIELDS: &[(&str, &str, &str)] = &[
+    ("remains_expected", "Hài cốt dự kiến", "Remains expected"),
+    ("remains_found", "Hài cốt đã quy tập", "Remains found"),
+    (
+        "area_concluded_ha",
+        "Diện tích đã kết luận (ha)",
+        "Area concluded (ha)",
+    ),
+    ("map_drawn", "Đã vẽ bản đồ tìm kiếm", "Search map drawn"),
+    ("map_drawn_on", "Ngày vẽ bản đồ", "Map drawn on"),
+    ("concluded_on", "Ngày kết luận địa bàn", "Concluded on"),
+    ("unit_in_charge", "Đơn vị phụ trách", "Unit in charge"),
+];
+
 fn shown(value: &Value, field: &str, lang: Lang) -> String {
     match (field, value) {
         (_, Value::Null) => "—".into(),
+        (_, Value::Bool(b)) => lang
+            .pick(
+                if *b { "Có" } else { "Không" },
+                if *b { "Yes" } else { "No" },
+            )
+            .into(),
+        ("area_concluded_ha", Value::Number(n)) => {
+            crate::i18n::format_decimal(n.as_f64().unwrap_or_default(), 2, lang)
+        }
         ("status", Value::String(s)) => status_label(s, lang),
         ("percent", v) => format!("{v}%"),
         (_, Value::String(d)) => crate::params::parse_date(d)
@@ -152,7 +176,7 @@ pub fn conflicts(lang: Lang, open: &[Conflict], csrf: &str, error: Option<&str>)
                         th { (lang.pick("Của tôi", "Mine")) }
                     } }
                     tbody {
-                        @for (field, vi, en) in FIELDS {
+                        @for (field, vi, en) in if c.kind == "search" { SEARCH_FIELDS } else { FIELDS } {
                             @let crossed = c.fields.iter().any(|f| f == field);
                             tr class=[crossed.then_some("crossed")] {
                                 th { (lang.pick(vi, en)) }

@@ -21,9 +21,9 @@ use super::{AppState, PageError};
 use crate::accounts::sessions::SessionUser;
 use crate::domain::UserRole;
 use crate::error::AppError;
-use crate::i18n::{folded, today_in_vietnam, Lang};
+use crate::i18n::{folded, Lang};
 use crate::progress::photos::{Photo, MAX_PHOTO_BYTES};
-use crate::progress::store::{self, ProgressError};
+use crate::progress::store;
 use crate::progress::sync::{self, Pick};
 use crate::progress::{conflicts, photos::PhotoError};
 use crate::views;
@@ -175,12 +175,9 @@ async fn resolve(
         .map_err(fail)?;
     let picks = picks_of(&form).map_err(fail)?;
     let mut client = state.db().await.map_err(|e| fail(e.into()))?;
-    let outcome = sync::resolve(&mut client, &user, id, &picks, today_in_vietnam()).await;
+    let outcome = super::conflicts::resolve_any(&state, &mut client, &user, id, &picks).await;
     let (status, error) = match outcome {
-        Ok(Some(applied)) => {
-            for (layer, version) in &applied.layer_versions {
-                state.tiles.saw_version(layer, *version);
-            }
+        Ok(Some(_)) => {
             let to = format!("/field/conflicts?lang={}", lang.code());
             return Ok(Redirect::to(&to).into_response());
         }
@@ -188,14 +185,16 @@ async fn resolve(
             let e = AppError::NotFound(format!("no open conflict {id} you may resolve"));
             return Err(fail(e));
         }
-        Err(ProgressError::Rules(v)) => (
+        Err(e) if e.rules().is_some() => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            v.iter()
+            e.rules()
+                .unwrap_or_default()
+                .iter()
                 .map(|v| v.message(lang).to_string())
                 .collect::<Vec<_>>()
                 .join(" "),
         ),
-        Err(ProgressError::Conflict { .. }) => (
+        Err(e) if e.moved() => (
             StatusCode::CONFLICT,
             lang.pick(
                 "Công trình vừa có cập nhật mới; cột “Người khác” đã được làm mới, hãy chọn lại.",
@@ -203,7 +202,8 @@ async fn resolve(
             )
             .to_string(),
         ),
-        Err(e) => return Err(fail(e.into())),
+        Err(super::conflicts::Failed::Progress(e)) => return Err(fail(e.into())),
+        Err(super::conflicts::Failed::Search(e)) => return Err(fail(e.into())),
     };
     let open = conflicts::open(&client, &user)
         .await

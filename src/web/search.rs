@@ -99,6 +99,8 @@ fn request_of(code: String, body: &[u8]) -> Result<Request, AppError> {
         asked,
         note,
         correction_reason,
+        supervising: false,
+        audit_note: None,
     })
 }
 
@@ -200,10 +202,10 @@ async fn form_post(
     let request = Request {
         code: code.clone(),
         version: values.version,
-        merge: false,
         asked,
         note: Some(values.note.clone()),
         correction_reason: Some(values.correction_reason.clone()),
+        ..Request::default()
     };
     let sent = store::send(&mut client, &user, &request, None, today_in_vietnam())
         .await

@@ -216,7 +216,7 @@ async fn a_search_update_is_kept_in_history_once_and_keeps_the_rules() {
 }
 
 #[tokio::test]
-async fn an_offline_search_update_merges_and_a_crossing_one_is_refused_with_both_sides() {
+async fn an_offline_search_update_merges_and_a_crossing_one_is_kept_as_a_conflict_resolved_once() {
     let db = TestDb::with_demo(400, 31).await;
     let code = zone(&db).await;
     let a = user(&db, "ks.a", Classification::Confidential, &["TBI"], None).await;
@@ -242,12 +242,15 @@ async fn an_offline_search_update_merges_and_a_crossing_one_is_refused_with_both
         "B's count stays"
     );
     assert_eq!(answer["zone"]["area_concluded_ha"], 2.5);
-    // A, from the same base, counted differently from B: refused with both sides.
+    // A, from the same base, counted differently from B (and lower: with a reason): kept
+    // as a conflict with both sides, nothing of it applied.
+    let before = rows(&db, &code).await.0;
     let (status, crossed) = put(
         &a,
         &code,
         Some("offline-search-02"),
-        json!({ "base_version": base["version"], "remains_found": found + 1 }),
+        json!({ "base_version": base["version"], "remains_found": found + 1,
+                "correction_reason": "đếm lại tại hiện trường" }),
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "{crossed}");
@@ -257,6 +260,108 @@ async fn an_offline_search_update_merges_and_a_crossing_one_is_refused_with_both
         .as_str()
         .unwrap()
         .contains("người khác"));
+    let id = crossed["conflict"]["id"].as_i64().expect("a conflict kept");
+    assert_eq!(crossed["conflict"]["theirs"]["remains_found"], found + 3);
+    assert_eq!(crossed["conflict"]["mine"]["remains_found"], found + 1);
+    assert_eq!(rows(&db, &code).await.0, before, "nothing applied yet");
+    // Listed for A on /field/conflicts with the search figures' own names; not for B.
+    let (_, page) = get(&a.app, "/field/conflicts?lang=vi").await;
+    assert!(
+        page.contains(&format!("id=\"c{id}\"")) && page.contains("Hài cốt đã quy tập"),
+        "{page}"
+    );
+    let (_, page) = get(&b.app, "/field/conflicts?lang=vi").await;
+    assert!(!page.contains(&format!("id=\"c{id}\"")));
+    // A picks their own count: one history row, one audit row naming both authors.
+    let (status, _, text) = call(
+        &a.app,
+        "POST",
+        &format!("/api/conflicts/{id}"),
+        &[
+            ("x-csrf-token", a.csrf.as_str()),
+            ("content-type", "application/json"),
+        ],
+        json!({ "picks": { "remains_found": "mine" } }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let resolved: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(resolved["zone"]["remains_found"], found + 1);
+    assert_eq!(
+        resolved["zone"]["area_concluded_ha"], 2.5,
+        "the merged area stays"
+    );
+    assert_eq!(rows(&db, &code).await.0, before + 1);
+    let audit: Value = db
+        .client()
+        .await
+        .query_one(
+            "SELECT after FROM audit_log WHERE entity_key = $1 AND action = 'site.search'
+              ORDER BY id DESC LIMIT 1",
+            &[&code],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audit["conflict"]["mine_by"], "ks.a", "{audit}");
+    assert_eq!(audit["conflict"]["theirs_by"], json!(["ks.b"]), "{audit}");
+    // Resolved once: a second try finds no open conflict.
+    let (status, _, _) = call(
+        &a.app,
+        "POST",
+        &format!("/api/conflicts/{id}"),
+        &[
+            ("x-csrf-token", a.csrf.as_str()),
+            ("content-type", "application/json"),
+        ],
+        json!({ "picks": { "remains_found": "mine" } }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(rows(&db, &code).await.0, before + 1);
+    // Another crossing of A's, resolved by an administrator (their supervisor, with no
+    // district of their own): B's value kept, the audit row names the resolver.
+    let (status, crossed) = put(
+        &a,
+        &code,
+        Some("offline-search-03"),
+        json!({ "base_version": base["version"], "remains_found": found + 7 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{crossed}");
+    let id = crossed["conflict"]["id"].as_i64().unwrap();
+    let chief = db
+        .sign_in("chi.huy", UserRole::Admin, Classification::Secret, &[])
+        .await;
+    let chief = with_cookie(db.app(), &chief);
+    let chief_csrf = csrf_of(&chief).await;
+    let (status, _, text) = call(
+        &chief,
+        "POST",
+        &format!("/api/conflicts/{id}"),
+        &[
+            ("x-csrf-token", chief_csrf.as_str()),
+            ("content-type", "application/json"),
+        ],
+        json!({ "picks": { "remains_found": "theirs" } }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let resolved: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(resolved["zone"]["remains_found"], found + 1, "theirs kept");
+    let audit: Value = db
+        .client()
+        .await
+        .query_one(
+            "SELECT after FROM audit_log WHERE entity_key = $1 AND action = 'site.search'
+              ORDER BY id DESC LIMIT 1",
+            &[&code],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audit["conflict"]["resolved_by"], "chi.huy", "{audit}");
+    assert_eq!(audit["conflict"]["mine_by"], "ks.a", "{audit}");
 }
 
 #[tokio::test]

@@ -176,14 +176,8 @@
       headers: { 'content-type': 'application/json', 'idempotency-key': item.id, 'x-csrf-token': token },
       body: item.body,
     });
-    if (status === 200) {
-      item.history_id = body.history_id;
-    } else {
-      // A crossing field is not resolved here: the engineer looks again and sends anew.
-      item.state = 'refused';
-      item.error = refusal(body, status);
-      item.status = status;
-    }
+    // Applied, kept as a conflict to resolve on /field/conflicts, or refused with why.
+    answered(item, status, body);
     await put(item);
   }
 
