@@ -27,7 +27,11 @@ const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch:
 let page;
 let queue;
 try {
-  const context = await browser.newContext(phone);
+  // The phone stands at site 1 and lets kvpt know where it is.
+  const [lon1, lat1] = process.env.KVPT_SITE1_AT.split(',').map(Number);
+  const context = await browser.newContext({
+    ...phone, geolocation: { latitude: lat1, longitude: lon1 }, permissions: ['geolocation'],
+  });
   const errors = [];
   const watch = (page) => {
     page.on('pageerror', (e) => errors.push(String(e)));
@@ -70,7 +74,23 @@ try {
   await page.fill('#field-search', site1.toLowerCase());
   check(await page.locator('#field-sites li:visible').count() === 1, 'search finds one site by its code');
   await page.fill('#field-search', '');
-  step('online: list, menu, service worker, pages kept', { listed });
+  // Nearest first: site 1, where the phone stands, comes to the top with its distance.
+  await page.click('#sort-distance');
+  await page.waitForFunction((code) => document.querySelector('#field-sites li').dataset.code === code, site1, { timeout: 10000 });
+  const nearest = await page.textContent('#field-sites li .distance');
+  check(/· 0 km/.test(nearest), `the nearest site is 0 km away: ${nearest}`);
+  // Installable: the manifest in Vietnamese, its icons real PNGs of their stated size.
+  const manifest = await page.evaluate(async () => (await fetch('/manifest.webmanifest')).json());
+  check(manifest.lang === 'vi' && /hiện trường/.test(manifest.short_name) && manifest.start_url === '/field',
+    `the manifest: ${JSON.stringify(manifest)}`);
+  for (const icon of manifest.icons) {
+    const size = await page.evaluate(async (src) => {
+      const bitmap = await createImageBitmap(await (await fetch(src)).blob());
+      return `${bitmap.width}x${bitmap.height}`;
+    }, icon.src);
+    check(size === icon.sizes, `icon ${icon.src} is ${size}, said ${icon.sizes}`);
+  }
+  step('online: list, menu, nearest first, manifest, service worker, pages kept', { listed, nearest });
 
   // The offline map, at zooms 8–10 here to keep the test short.
   await page.click('details.offline-map summary');
@@ -135,7 +155,6 @@ try {
   step('reopened offline: pending badges on both sites');
 
   // The offline map marks them too: site 1's popup says two updates wait.
-  const [lon1, lat1] = process.env.KVPT_SITE1_AT.split(',').map(Number);
   const failedRequests = [];
   page.on('response', (r) => { if (r.status() >= 400) failedRequests.push(`${r.status()} ${r.url()}`); });
   page.on('requestfailed', (r) => failedRequests.push(`failed ${r.url()}`));
@@ -182,10 +201,20 @@ try {
     }
     await route.continue();
   });
+  await page.goto(`${base}/field?lang=vi`, { waitUntil: 'load' });
+  // Every text the sync status takes, to see its "n / N" progress.
+  await page.evaluate(() => {
+    window.kvptSeen = [];
+    const el = document.getElementById('sync-status');
+    new MutationObserver(() => window.kvptSeen.push(el.textContent))
+      .observe(el, { childList: true, characterData: true, subtree: true, attributes: true });
+  });
   await context.setOffline(false);
   await page.evaluate(() => window.dispatchEvent(new Event('online')));
   await queueHolds(page, 0, 90000);
   check(lost === 1, 'the first answer was lost');
+  const seen = await page.evaluate(() => window.kvptSeen);
+  check(seen.some((t) => /Đang gửi \d+ \/ 3/.test(t)), `an "n / N" progress shown: ${JSON.stringify(seen)}`);
   await context.unroute('**/api/sync/progress');
   step('synced after the network came back, the lost answer sent again');
 
