@@ -223,9 +223,22 @@ try {
   await page.waitForFunction(() => document.body.dataset.offlineReady === 'true', null, { timeout: 60000 });
   await context.setOffline(true);
   await queueUpdate(site1, async (c) => { await page.fill('input[name="percent"]', String(Math.max(0, c - 20))); });
+  // The network is back but kvpt is not reachable for 3 s: the tries then fail, and a
+  // retry 5 s later (no "online" event this time) sends it.
+  const unreachableUntil = Date.now() + 3000;
+  let tries = 0;
+  await context.route('**/api/me', (route) => {
+    tries += 1;
+    return Date.now() < unreachableUntil ? route.abort('connectionrefused') : route.continue();
+  });
   await context.setOffline(false);
   await page.evaluate(() => window.dispatchEvent(new Event('online')));
   await page.waitForSelector('#refused .refused', { timeout: 30000 });
+  await context.unroute('**/api/me');
+  const retryMs = await page.evaluate(() => document.querySelector('[data-retry-ms]')?.dataset.retryMs);
+  // Tries in the window failed; the one that got through came from the timer (5 s, then
+  // doubled), not from an event.
+  check(tries >= 3 && ['5000', '10000'].includes(retryMs), `tried again with backoff: ${tries} tries, next ${retryMs} ms`);
   const refusal = await page.textContent('#refused .refused');
   check(/không được giảm/.test(refusal), `refused in Vietnamese: ${refusal}`);
   await page.click('#refused .refused button.secondary');

@@ -157,6 +157,7 @@
         say(t('Phiên đăng nhập đã hết: đăng nhập lại để gửi các cập nhật chờ.', 'Your session ended: sign in again to send what is pending.'), 'signin');
       } else if (result.offline) {
         timer = setTimeout(sendNow, delay);
+        bar.dataset.retryMs = String(delay); // the next try, for whoever looks (and the test)
         delay = Math.min(delay * 2, 5 * 60 * 1000);
         await render();
       } else {
