@@ -1,6 +1,7 @@
 //! HTTPS served by kvpt (issue 20, §1): a private CA from `kvpt tls init`, HTTP/2 and
 //! HTTP/1.1 through ALPN (curl, trusting only that CA), the tile lane kept; a certificate
-//! out of date or a key that is not the certificate's stops the start in one line.
+//! out of date or a key that is not the certificate's stops the start in one line; the
+//! server's limits (handshake time, head size) hold over TLS as over plain HTTP.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -122,6 +123,70 @@ async fn a_tls_server_answers_over_http2_and_http1_trusting_the_private_ca() {
         results.1, "000",
         "an untrusted certificate is refused by the client"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_s_limits_hold_over_tls_too() {
+    let db = TestDb::with_demo(30, 4).await;
+    let written = certificates("limits", 1, 30);
+    let config = kvpt::web::tls::load(&written.server_cert, &written.server_key).expect("loads");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let limits = kvpt::web::limits::Limits {
+        header_timeout: std::time::Duration::from_secs(1),
+        max_header_bytes: 8 * 1024,
+        ..kvpt::web::limits::Limits::default()
+    };
+    let served = db.served();
+    tokio::spawn(async move {
+        kvpt::web::server::run_with(
+            listener,
+            served,
+            &limits,
+            Some(config),
+            std::future::pending(),
+        )
+        .await;
+    });
+    // A client that connects and never starts the handshake is dropped after the header
+    // timeout, not held.
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut idle = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), idle.read(&mut buf))
+        .await
+        .expect("the server hangs up on a silent client");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    // A head larger than allowed is refused over HTTPS as over HTTP, on both versions.
+    let ca = written.ca_cert.clone();
+    let statuses = tokio::task::spawn_blocking(move || {
+        let cookie = format!("cookie: junk={}", "x".repeat(20 * 1024));
+        ["--http1.1", "--http2"].map(|version| {
+            let out = Command::new("curl")
+                .args(["-s", "-o", "/dev/null", "--cacert"])
+                .arg(&ca)
+                .args([version, "-H", &cookie, "-w", "%{http_code}"])
+                .arg(format!("https://localhost:{port}/healthz"))
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(statuses[0], "431", "HTTP/1.1");
+    assert_ne!(statuses[1], "200", "HTTP/2 takes no oversized head either");
+    let ca = written.ca_cert.clone();
+    let fine = tokio::task::spawn_blocking(move || {
+        curl(&ca, &format!("https://localhost:{port}/healthz"), "--http2")
+    })
+    .await
+    .unwrap();
+    assert_eq!(fine, ("2".to_string(), "200".to_string()));
 }
 
 #[tokio::test]
