@@ -195,7 +195,24 @@ async fn a_certificate_out_of_date_or_a_key_not_its_own_stops_the_start_in_one_l
     let expired = certificates("expired", 900, 10);
     let future = certificates("future", -30, 60);
     let other = certificates("other", 1, 30);
+    // A chain with a CA that issued none of it after the server's certificate and its CA.
+    let mixed = other.server_cert.with_file_name("mixed-chain.pem");
+    std::fs::write(
+        &mixed,
+        std::fs::read_to_string(&other.server_cert).unwrap()
+            + &std::fs::read_to_string(&expired.ca_cert).unwrap(),
+    )
+    .unwrap();
+    // A key other users may read.
+    let open_key = other.server_key.with_file_name("open-key.pem");
+    std::fs::copy(&other.server_key, &open_key).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&open_key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // `tls init`'s file is a chain in order: the server's certificate, then its CA.
+    kvpt::web::tls::load(&other.server_cert, &other.server_key).expect("a chain in order loads");
     for (cert, key, says) in [
+        (&mixed, &other.server_key, "did not issue certificate 2"),
+        (&other.server_cert, &open_key, "chmod 600"),
         (&expired.server_cert, &expired.server_key, "expired on"),
         (&future.server_cert, &future.server_key, "not valid before"),
         (
@@ -204,7 +221,10 @@ async fn a_certificate_out_of_date_or_a_key_not_its_own_stops_the_start_in_one_l
             "is not the key of certificate",
         ),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_kvpt"))
+        // Bounded: a case that wrongly starts the server fails the test, not hangs it.
+        let out = Command::new("timeout")
+            .arg("30")
+            .arg(env!("CARGO_BIN_EXE_kvpt"))
             .args(["serve", "--addr", "127.0.0.1:0"])
             .env("DATABASE_URL", db.url())
             .env("KVPT_TLS_CERT", cert)
