@@ -149,6 +149,9 @@ async fn sessions_ended_elsewhere_stop_at_once() {
     assert!(refused, "a disabled account still signed in after a second");
 }
 
+/// (method, uri, content type, body, the roles allowed, whether it is a page)
+type Route = (&'static str, String, String, String, &'static [UserRole], bool);
+
 /// Every mutating route, who may use it, and how a refusal looks.
 #[tokio::test]
 async fn role_by_route_matrix_for_every_mutating_route() {
@@ -173,7 +176,7 @@ async fn role_by_route_matrix_for_every_mutating_route() {
     let (form, form_type) = crate::common::multipart(&[("csrf", "CSRF")], &[]);
     let form = String::from_utf8(form).unwrap();
     // (method, uri, content type, body, the role allowed, whether it is a page)
-    let routes: Vec<(&str, String, String, String, &[UserRole], bool)> = vec![
+    let routes: Vec<Route> = vec![
         ("POST", format!("/sites/{code}/progress"), form_type.clone(), form.clone(), &[UserRole::Engineer], true),
         ("PATCH", format!("/api/sites/{code}/progress"), "application/json".into(), "{\"version\": 1}".into(), &[UserRole::Engineer], false),
         ("POST", "/progress/bulk".into(), form_type.clone(), form.clone(), &[UserRole::Engineer], true),
