@@ -1,12 +1,15 @@
 // The field app in Debian's headless Chromium at a phone's size with an English browser:
 // sign in online, keep the pages and the offline map, go offline, queue updates (one with
-// a photo) on two sites, close and reopen offline (still pending), go online with the
-// first answer lost on the way back (sent again, applied once), a refusal shown on its
-// item in Vietnamese, a merge and a conflict with engineer B, the conflict resolved on
+// a photo) on two sites, close the browser and start it again offline (still pending),
+// the offline map marking them, go online with the first answer lost on the way back
+// (sent again, applied once), a refusal shown on its item in Vietnamese after timed retries, a merge and a conflict with engineer B, the conflict resolved on
 // /field/conflicts, and sign-out wiping the device. Prints one JSON line; exits 1 on failure.
 //
 // node field.mjs BASE_URL SHOTS_DIR SITE1 SITE2 PHOTO.jpg ZONE   (KVPT_USER, KVPT_USER_B, KVPT_PASSWORD)
 import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const [base, shots, site1, site2, photo, zone] = process.argv.slice(2);
 if (!zone) {
@@ -19,19 +22,25 @@ function check(condition, message) {
   if (!condition) throw new Error(message);
 }
 
-const browser = await chromium.launch({
+const launch = {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-dev-shm-usage'],
-});
+};
+// Engineer B's browser; engineer A's phone is a browser with a profile on disk, so it can
+// be closed and started again as a phone restarts.
+const browser = await chromium.launch(launch);
+const profile = mkdtempSync(join(tmpdir(), 'kvpt-phone-'));
 const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'en-US', deviceScaleFactor: 2 };
 let page;
 let queue;
+let context;
 try {
   // The phone stands at site 1 and lets kvpt know where it is.
   const [lon1, lat1] = process.env.KVPT_SITE1_AT.split(',').map(Number);
-  const context = await browser.newContext({
-    ...phone, geolocation: { latitude: lat1, longitude: lon1 }, permissions: ['geolocation'],
-  });
+  const phoneOptions = {
+    ...launch, ...phone, geolocation: { latitude: lat1, longitude: lon1 }, permissions: ['geolocation'],
+  };
+  context = await chromium.launchPersistentContext(profile, phoneOptions);
   const errors = [];
   const watch = (page) => {
     page.on('pageerror', (e) => errors.push(String(e)));
@@ -144,15 +153,17 @@ try {
   check(/^2 /.test(await page.textContent('#pending-note')), 'the site page shows its two pending updates');
   step('three updates and a photo queued offline', { photo: photoSize });
 
-  // Closed and reopened, still offline: still pending.
-  await page.close();
+  // The browser closed and started again (a phone restarted), still offline: still pending.
+  await context.close();
+  context = await chromium.launchPersistentContext(profile, phoneOptions);
+  await context.setOffline(true);
   page = await context.newPage();
   watch(page);
   await page.goto(`${base}/field?lang=vi`, { waitUntil: 'load' });
   await page.waitForFunction(() => document.querySelectorAll('#field-sites .pending:not([hidden])').length === 2);
   check(/chờ gửi/.test(await page.textContent('#sync-status')), 'the pending count is shown');
   await page.screenshot({ path: `${shots}/field-offline.png` });
-  step('reopened offline: pending badges on both sites');
+  step('browser restarted offline: pending badges on both sites');
 
   // The offline map marks them too: site 1's popup says two updates wait.
   const failedRequests = [];
@@ -331,7 +342,9 @@ try {
     report.queue = await queue(page);
   } catch (_) { /* the page is gone */ }
 } finally {
+  if (context) await context.close().catch(() => {});
   await browser.close();
+  rmSync(profile, { recursive: true, force: true });
 }
 console.log(JSON.stringify(report));
 process.exit(report.ok ? 0 : 1);
