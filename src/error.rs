@@ -30,6 +30,12 @@ pub enum AppError {
     /// Signing in would help: no session, or an anonymous visitor where they see nothing.
     #[error("sign in first")]
     Unauthorized,
+    /// A personal access token that opens nothing (401 with `WWW-Authenticate`).
+    #[error("{0}")]
+    TokenRefused(String),
+    /// Too many failed sign-ins or tokens from this address lately.
+    #[error("too many failed sign-ins from your address: try again in 15 minutes")]
+    Throttled,
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
     /// Too much heavy work (exports, imports) is running or waiting already.
@@ -50,7 +56,8 @@ impl AppError {
             AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::TokenRefused(_) => StatusCode::UNAUTHORIZED,
+            AppError::Throttled => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable | AppError::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Busy => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -185,6 +192,12 @@ impl IntoResponse for AppError {
         let body = self.json_body();
         let mut response = (status, Json(body)).into_response();
         retry_after(&mut response);
+        if let AppError::TokenRefused(_) = &self {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static(r#"Bearer realm="kvpt", Basic realm="kvpt""#),
+            );
+        }
         response
     }
 }

@@ -2,4 +2,5 @@
 
 pub mod password;
 pub mod sessions;
+pub mod tokens;
 pub mod users;

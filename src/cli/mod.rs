@@ -10,6 +10,7 @@ pub mod import;
 mod ops;
 mod serve;
 mod tls;
+mod token;
 mod user;
 
 use std::path::{Path, PathBuf};
@@ -127,6 +128,11 @@ pub enum Command {
         #[command(subcommand)]
         action: TlsAction,
     },
+    /// Personal access tokens for QGIS, GDAL and scripts: add, list, revoke.
+    Token {
+        #[command(subcommand)]
+        action: token::TokenAction,
+    },
 }
 
 /// Logs to stderr; `RUST_LOG` chooses what (default: info for kvpt, warn elsewhere).
@@ -191,6 +197,7 @@ async fn run_with_database(url: &str, pg_bin: &Path, command: Command) -> anyhow
         Command::Geodata { action } => demo::geodata(url, &pool, action).await?,
         Command::Demo { action } => demo::demo(url, &pool, action).await?,
         Command::User { action } => user::run(url, &pool, action).await?,
+        Command::Token { action } => token::run(url, &pool, action).await?,
         Command::Serve(args) => serve::run(url, pool, args).await?,
         Command::Export(args) => export::run(url, &pool, args).await?,
         Command::Import(args) => {

@@ -58,6 +58,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(25, "0025_search_history"),
     migration!(26, "0026_idempotency_cap"),
     migration!(27, "0027_search_conflict"),
+    migration!(28, "0028_api_token"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -1,5 +1,6 @@
 //! Server-rendered pages (maud): the shared layout and one module per page.
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod budget;
@@ -109,7 +110,7 @@ pub fn user_menu(lang: Lang) -> Markup {
             @if matches!(user.role, crate::domain::UserRole::Admin | crate::domain::UserRole::Engineer) {
                 a href={ "/imports?lang=" (lang.code()) } { (lang.pick("Nhập tệp", "Import")) }
             }
-            span.user title=(user.role.label(lang)) { (user.display_name) }
+            a.user href={ "/account?lang=" (lang.code()) } title=(user.role.label(lang)) { (user.display_name) }
             form.logout method="post" action="/logout" {
                 input type="hidden" name="csrf" value=(user.csrf_token);
                 button type="submit" { (lang.pick("Đăng xuất", "Sign out")) }

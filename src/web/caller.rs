@@ -1,5 +1,8 @@
-//! Who is asking: the user of the session cookie, or an anonymous visitor whose clearance
-//! the deployment chooses (`--anonymous public|none`).
+//! Who is asking: the user of the session cookie, the user of a personal access token
+//! (`Authorization: Bearer kvpt_…`, or HTTP Basic with the token as the password, which is
+//! what QGIS and GDAL send), or an anonymous visitor whose clearance the deployment chooses
+//! (`--anonymous public|none`). A token that is unknown, expired or revoked is a 401 with
+//! `WWW-Authenticate`; failed tokens count against the address like failed sign-ins.
 //!
 //! The `identify` middleware resolves the caller once per request and leaves it in the
 //! request's extensions, where handlers take it as an extractor. Sessions are cached for a
@@ -19,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use crate::accounts::sessions::{self, SessionUser};
+use crate::accounts::tokens::{self, Scope};
 use crate::domain::{Classification, UserRole};
 use crate::error::AppError;
 
@@ -48,6 +52,8 @@ pub struct Caller {
     /// The highest classification this caller may see; `None` for an anonymous visitor of
     /// a deployment that shows anonymous visitors nothing.
     pub clearance: Option<Classification>,
+    /// The scope of the token the user came with; `None` for a browser session.
+    pub token: Option<Scope>,
 }
 
 impl Caller {
@@ -76,9 +82,21 @@ impl Caller {
         }
     }
 
-    /// A form's or request's CSRF token must be the session's: 403 otherwise.
+    /// A form's or request's CSRF token must be the session's: 403 otherwise. A request
+    /// with a personal access token carries no cookie, so needs none; every write passes
+    /// here, where a `read` token is refused naming its scope.
     pub fn check_csrf(&self, token: Option<&str>) -> Result<&SessionUser, AppError> {
         let user = self.user()?;
+        match self.token {
+            Some(Scope::ReadWrite) => return Ok(user),
+            Some(Scope::Read) => {
+                return Err(AppError::Forbidden(
+                    "this token's scope is 'read': a write needs a token with scope 'read,write'"
+                        .into(),
+                ))
+            }
+            None => {}
+        }
         match token {
             Some(t)
                 if !t.is_empty() && constant_time_eq(t.as_bytes(), user.csrf_token.as_bytes()) =>
@@ -110,7 +128,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
 /// Resolves the caller, keeps it for the handlers and the page header.
 pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let caller = match state.caller(request.headers()).await {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let caller = match state.caller(request.headers(), peer).await {
         Ok(caller) => caller,
         Err(err) => return err.into_response(),
     };
@@ -125,9 +147,10 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
     crate::views::context::scope(context, next.run(request)).await
 }
 
-/// Sessions recently looked up, by the SHA-256 of their token.
+/// Sessions and tokens recently looked up, by the SHA-256 of their token (a token's with
+/// its scope).
 pub struct SessionCache {
-    entries: quick_cache::sync::Cache<Vec<u8>, (Arc<SessionUser>, Instant)>,
+    entries: quick_cache::sync::Cache<Vec<u8>, (Arc<SessionUser>, Option<Scope>, Instant)>,
     live: AtomicBool,
 }
 
@@ -141,20 +164,20 @@ impl Default for SessionCache {
 }
 
 impl SessionCache {
-    fn get(&self, hash: &[u8]) -> Option<Arc<SessionUser>> {
+    fn get(&self, hash: &[u8]) -> Option<(Arc<SessionUser>, Option<Scope>)> {
         if !self.live.load(Ordering::Acquire) {
             return None;
         }
-        let (user, until) = self.entries.get(hash)?;
-        (Instant::now() < until).then_some(user)
+        let (user, scope, until) = self.entries.get(hash)?;
+        (Instant::now() < until).then_some((user, scope))
     }
 
-    fn insert(&self, hash: Vec<u8>, user: Arc<SessionUser>) {
+    fn insert(&self, hash: Vec<u8>, user: Arc<SessionUser>, scope: Option<Scope>) {
         let left = (user.expires_at - chrono::Utc::now())
             .to_std()
             .unwrap_or_default();
         self.entries
-            .insert(hash, (user, Instant::now() + left.min(SESSION_TTL)));
+            .insert(hash, (user, scope, Instant::now() + left.min(SESSION_TTL)));
     }
 
     /// Forgets one session (a logout in this process).
@@ -176,8 +199,22 @@ impl SessionCache {
 }
 
 impl AppState {
-    /// The caller of a request with these headers.
-    pub async fn caller(&self, headers: &HeaderMap) -> Result<Caller, AppError> {
+    /// The caller of a request with these headers, from `peer` (the TCP peer; the client
+    /// address is taken through the trusted proxies).
+    pub async fn caller(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<std::net::IpAddr>,
+    ) -> Result<Caller, AppError> {
+        if let Some(authorization) = headers.get(header::AUTHORIZATION) {
+            let address = self.trusted_proxies.client(peer, headers);
+            let (user, scope) = self.token_user(authorization, address).await?;
+            return Ok(Caller {
+                clearance: Some(user.clearance),
+                user: Some(user),
+                token: Some(scope),
+            });
+        }
         let user = match cookie(headers, SESSION_COOKIE) {
             Some(token) if !token.is_empty() => self.session_user(token).await?,
             _ => None,
@@ -186,19 +223,102 @@ impl AppState {
             Some(user) => Some(user.clearance),
             None => self.anonymous,
         };
-        Ok(Caller { user, clearance })
+        Ok(Caller {
+            user,
+            clearance,
+            token: None,
+        })
+    }
+
+    /// The user of a token sent as `Bearer TOKEN` or `Basic base64(user:TOKEN)`: 401 when it
+    /// is none (recorded as a failed try), 429 once the address has failed too often.
+    async fn token_user(
+        &self,
+        authorization: &axum::http::HeaderValue,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<(Arc<SessionUser>, Scope), AppError> {
+        let refused = |why: &str| AppError::TokenRefused(why.to_string());
+        let text = authorization
+            .to_str()
+            .map_err(|_| refused("the Authorization header is not text"))?;
+        let (username, secret) = credentials(text).ok_or_else(|| {
+            refused(
+                "send `Authorization: Bearer TOKEN`, or HTTP Basic with a token as the password",
+            )
+        })?;
+        let hash = sessions::token_hash(text);
+        if let Some((user, Some(scope))) = self.sessions.get(&hash) {
+            return Ok((user, scope));
+        }
+        let client = self.db().await?;
+        if tokens::held_back(&client, address).await? {
+            return Err(AppError::Throttled);
+        }
+        match tokens::user_of(&client, &secret, username.as_deref(), address).await? {
+            Some((user, scope)) => {
+                let user = Arc::new(user);
+                self.sessions.insert(hash, user.clone(), Some(scope));
+                Ok((user, scope))
+            }
+            None => {
+                tokens::record_failure(&client, username.as_deref(), address).await?;
+                Err(refused(
+                    "the token is unknown, expired or revoked (a password is never taken here: use a personal access token)",
+                ))
+            }
+        }
     }
 
     async fn session_user(&self, token: &str) -> Result<Option<Arc<SessionUser>>, AppError> {
         let hash = sessions::token_hash(token);
-        if let Some(user) = self.sessions.get(&hash) {
+        if let Some((user, None)) = self.sessions.get(&hash) {
             return Ok(Some(user));
         }
         let client = self.db().await?;
         let user = sessions::user_of(&client, token).await?.map(Arc::new);
         if let Some(user) = &user {
-            self.sessions.insert(hash, user.clone());
+            self.sessions.insert(hash, user.clone(), None);
         }
         Ok(user)
+    }
+}
+
+/// The user name (HTTP Basic) and the token of an Authorization header's value.
+fn credentials(value: &str) -> Option<(Option<String>, String)> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return (!rest.is_empty()).then(|| (None, rest.to_string()));
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .ok()?;
+        let decoded = String::from_utf8(decoded).ok()?;
+        let (user, token) = decoded.split_once(':')?;
+        return Some((Some(user.to_string()), token.to_string()));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::credentials;
+
+    #[test]
+    fn bearer_and_basic_credentials_are_read_and_anything_else_is_not() {
+        assert_eq!(
+            credentials("Bearer kvpt_abc"),
+            Some((None, "kvpt_abc".into()))
+        );
+        // "ks.a:kvpt_abc"
+        assert_eq!(
+            credentials("Basic a3MuYTprdnB0X2FiYw=="),
+            Some((Some("ks.a".into()), "kvpt_abc".into()))
+        );
+        assert_eq!(credentials("Basic !!!"), None);
+        assert_eq!(credentials("Digest x"), None);
+        assert_eq!(credentials("Bearer "), None);
     }
 }

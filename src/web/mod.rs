@@ -1,6 +1,7 @@
 //! The HTTP service: shared state, the router built from each area's routes,
 //! request tracing and graceful shutdown.
 
+mod account;
 mod admin;
 mod assets;
 pub mod auth;
@@ -177,6 +178,7 @@ pub fn router(state: AppState) -> Router {
         .merge(budget::routes())
         .merge(dashboard::routes())
         .merge(admin::routes())
+        .merge(account::routes())
         .merge(exports::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn(move |request, next| {

@@ -63,6 +63,9 @@ impl Served {
                 request.headers_mut().insert(hyper::header::HOST, host);
             }
         }
+        request
+            .extensions_mut()
+            .insert(ConnectInfo::<SocketAddr>(remote));
         if let Some(state) = &self.tiles {
             if request.method() == hyper::Method::GET
                 && super::tiles::is_tile_path(request.uri().path())
@@ -70,9 +73,6 @@ impl Served {
                 return super::tiles::answer(state, request).await;
             }
         }
-        request
-            .extensions_mut()
-            .insert(ConnectInfo::<SocketAddr>(remote));
         match self.router.clone().oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},

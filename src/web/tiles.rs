@@ -97,7 +97,11 @@ pub async fn answer(state: &AppState, request: Request) -> Response {
 async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppError> {
     let (layer, coord) = tile_address(request.uri().path())?;
     let headers = request.headers();
-    let clearance = state.caller(headers).await?.clearance()?;
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let clearance = state.caller(headers, peer).await?.clearance()?;
     let as_of = tile_as_of(request.uri().query())?;
     let name = layer.name();
     let version = tile_version(state, layer, clearance).await?;

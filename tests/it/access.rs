@@ -150,7 +150,14 @@ async fn sessions_ended_elsewhere_stop_at_once() {
 }
 
 /// (method, uri, content type, body, the roles allowed, whether it is a page)
-type Route = (&'static str, String, String, String, &'static [UserRole], bool);
+type Route = (
+    &'static str,
+    String,
+    String,
+    String,
+    &'static [UserRole],
+    bool,
+);
 
 /// Every mutating route, who may use it, and how a refusal looks.
 #[tokio::test]

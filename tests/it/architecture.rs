@@ -42,6 +42,7 @@ const SQL_PLACES: &[&str] = &[
     "src/db/",
     "src/accounts/users.rs",
     "src/accounts/sessions.rs",
+    "src/accounts/tokens.rs",
     "src/progress/store.rs",
     "src/progress/conflicts.rs",
     "src/search/store.rs",

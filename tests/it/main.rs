@@ -30,5 +30,6 @@ mod schemathesis;
 mod search;
 mod tiles;
 mod tls;
+mod tokens;
 mod viewer;
 mod web;
