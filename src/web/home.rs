@@ -24,8 +24,9 @@ pub struct HomeQuery {
     f: Option<String>,
 }
 
-/// The overview page for people; the OGC API landing document for programs
-/// (`f=json` or an `Accept` that prefers JSON).
+/// The overview page for people; the OGC API landing document for programs: `f=json`,
+/// an `Accept` that prefers JSON, `*/*` or no `Accept` at all (OWSLib, Python `requests`,
+/// curl). Browsers ask for `text/html` by name, and get the page.
 async fn home(
     State(state): State<AppState>,
     caller: Caller,
@@ -33,7 +34,7 @@ async fn home(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(query.lang.as_deref());
-    match negotiate::choose(query.f.as_deref(), &headers, Format::Html) {
+    match negotiate::choose(query.f.as_deref(), &headers, Format::Json) {
         Ok(Format::Json) => return Ok(super::features::landing(&headers)),
         Ok(Format::Html) => {}
         Err(e) => return Err(PageError::new(lang, e)),

@@ -87,7 +87,7 @@ async fn a_closed_deployment_shows_anonymous_visitors_nothing() {
     }
     // People are sent to sign in and brought back.
     for (uri, next) in [("/map", "%2Fmap"), ("/?lang=en", "%2F%3Flang%3Den")] {
-        let (status, headers, _) = request(&app, uri, &[]).await;
+        let (status, headers, _) = request(&app, uri, &[("accept", "text/html")]).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{uri}");
         let location = headers[header::LOCATION].to_str().unwrap();
         assert!(
@@ -108,8 +108,12 @@ async fn a_closed_deployment_shows_anonymous_visitors_nothing() {
         StatusCode::OK
     );
     assert_eq!(request(&signed_in, "/map", &[]).await.0, StatusCode::OK);
-    // The probes stay open.
+    // The probes stay open, and so does the landing document: links and a title, no
+    // data, so that a GIS client can find where to sign in.
     assert_eq!(request(&app, "/healthz", &[]).await.0, StatusCode::OK);
+    let (status, _, landing) = request(&app, "/", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!landing.contains("numberMatched") && !landing.contains("features"));
     assert_eq!(request(&app, "/login", &[]).await.0, StatusCode::OK);
 }
 

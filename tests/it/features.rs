@@ -75,6 +75,40 @@ async fn all_pages(app: &axum::Router, uri: &str) -> (i64, Vec<String>, usize) {
     (matched, all, pages)
 }
 
+/// OWSLib, the OGC test suite and Python `requests` send `*/*` or no `Accept`: they get the
+/// landing document, not the home page; a browser names `text/html` and gets the page.
+#[tokio::test]
+async fn the_landing_is_json_unless_html_is_asked_for() {
+    let db = TestDb::with_demo(20, 2).await;
+    let app = db.app();
+    for accept in [None, Some("*/*"), Some("application/json")] {
+        let headers: Vec<(&str, &str)> = accept.map(|a| ("accept", a)).into_iter().collect();
+        let (status, got, body) = request(&app, "/", &headers).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            got["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{accept:?}"
+        );
+        let landing: Value = serde_json::from_str(&body).expect("JSON");
+        assert!(landing["links"].is_array(), "{accept:?}");
+    }
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let (_, got, body) = request(&app, "/", &[("accept", browser)]).await;
+    assert!(got["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(body.contains("<html"));
+    let (_, got, _) = request(&app, "/?f=html", &[]).await;
+    assert!(got["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+}
+
 #[tokio::test]
 async fn landing_conformance_and_api_describe_what_is_served() {
     let db = TestDb::with_demo(50, 1).await;

@@ -114,7 +114,7 @@ async fn the_map_page_embeds_its_lists_and_loads_vendored_maplibre() {
     let (_, _, en) = request(&app, "/map?lang=en", &[]).await;
     assert!(en.contains("Border markers") && en.contains("Tan Bien"));
     // The home page links to the map.
-    let (_, _, home) = request(&app, "/", &[]).await;
+    let (_, _, home) = request(&app, "/?f=html", &[]).await;
     assert!(
         home.contains("href=\"/map?lang=vi\""),
         "home links to the map"

@@ -57,13 +57,13 @@ async fn home_page_counts_sites_per_kind_and_district() {
     )
     .await;
     assert!(public > 0 && public < 120);
-    let (status, body) = get(&db.app(), "/").await;
+    let (status, body) = get(&db.app(), "/?f=html").await;
     assert_eq!(status, StatusCode::OK);
     let doc = Html::parse_document(&body);
     assert_eq!(text(&select(&doc, "#total-sites")[0]), public.to_string());
     // Someone cleared for secret counts every work.
     let app = db.app_as(UserRole::Viewer, Classification::Secret).await;
-    let (status, body) = get(&app, "/").await;
+    let (status, body) = get(&app, "/?f=html").await;
     assert_eq!(status, StatusCode::OK);
     let doc = Html::parse_document(&body);
     assert_eq!(select(&doc, "html")[0].value().attr("lang"), Some("vi"));
@@ -99,7 +99,7 @@ async fn home_page_counts_sites_per_kind_and_district() {
 #[tokio::test]
 async fn home_page_speaks_english_when_asked() {
     let db = TestDb::with_demo(30, 3).await;
-    let (status, body) = get(&db.app(), "/?lang=en").await;
+    let (status, body) = get(&db.app(), "/?lang=en&f=html").await;
     assert_eq!(status, StatusCode::OK);
     let doc = Html::parse_document(&body);
     assert_eq!(select(&doc, "html")[0].value().attr("lang"), Some("en"));
@@ -115,7 +115,7 @@ async fn home_page_says_the_database_is_unavailable_in_vietnamese() {
     let db = TestDb::new().await;
     let app = db.app();
     db.drop_now().await;
-    let (status, body) = get(&app, "/").await;
+    let (status, body) = get(&app, "/?f=html").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let doc = Html::parse_document(&body);
     assert!(
