@@ -70,6 +70,10 @@ impl IntoResponse for PageError {
             (AppError::Forbidden(m), Lang::Vi) if m.contains("CSRF") => {
                 "Biểu mẫu đã hết hạn hoặc không hợp lệ; hãy tải lại trang và thử lại.".to_string()
             }
+            (AppError::Forbidden(m), Lang::Vi) if m.contains("token's scope is 'read'") => {
+                "Mã truy cập này chỉ có quyền đọc (read); để ghi cần mã có quyền read,write."
+                    .to_string()
+            }
             (AppError::Forbidden(m), Lang::Vi) if m.is_ascii() => {
                 "Tài khoản của bạn không có quyền thực hiện việc này (vai trò hoặc địa bàn được giao không phù hợp)."
                     .to_string()

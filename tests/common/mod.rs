@@ -317,6 +317,15 @@ impl TestDb {
         with_cookie(self.app(), &cookie)
     }
 
+    /// A personal access token of `username` (who must exist) with `scope`.
+    pub async fn token(&self, username: &str, scope: kvpt::accounts::tokens::Scope) -> String {
+        let client = self.pool().get().await.expect("a connection");
+        kvpt::accounts::tokens::create(&client, username, "test", "QGIS", scope, 90)
+            .await
+            .expect("a token")
+            .secret
+    }
+
     /// A planner cleared for internal works: what the demo viewer shows a signed-in viewer.
     pub async fn internal_app(&self) -> axum::Router {
         self.app_as(
@@ -367,12 +376,24 @@ pub const PASSWORD: &str = "mật-khẩu-thử-nghiệm";
 
 /// `app` with `cookie` added to every request it receives.
 pub fn with_cookie(app: axum::Router, cookie: &str) -> axum::Router {
-    let value = axum::http::HeaderValue::from_str(cookie).expect("cookie header");
+    with_header(app, axum::http::header::COOKIE, cookie)
+}
+
+/// `app` with every request carrying `Authorization: Bearer token`.
+pub fn with_token(app: axum::Router, token: &str) -> axum::Router {
+    with_header(
+        app,
+        axum::http::header::AUTHORIZATION,
+        &format!("Bearer {token}"),
+    )
+}
+
+/// `app` with the header `name: value` added to every request.
+pub fn with_header(app: axum::Router, name: axum::http::HeaderName, value: &str) -> axum::Router {
+    let value = axum::http::HeaderValue::from_str(value).expect("a header value");
     app.layer(tower::util::MapRequestLayer::new(
         move |mut request: Request<Body>| {
-            request
-                .headers_mut()
-                .append(axum::http::header::COOKIE, value.clone());
+            request.headers_mut().append(name.clone(), value.clone());
             request
         },
     ))

@@ -2,7 +2,7 @@
 //! says so), signed-in users up to their clearance, in items, tiles and pages; sessions
 //! ended elsewhere stop working at once.
 
-use crate::common::{count, request, with_cookie, TestDb};
+use crate::common::{count, request, with_cookie, with_token, TestDb};
 use axum::http::{header, StatusCode};
 use kvpt::domain::{Classification, UserRole};
 
@@ -69,6 +69,108 @@ async fn each_caller_sees_up_to_their_clearance() {
     let (_, a, _) = request(&db.app(), tile, &[]).await;
     let (_, b, _) = request(&secret, tile, &[]).await;
     assert_ne!(a.get(header::ETAG), b.get(header::ETAG));
+}
+
+/// A token reaches exactly what its user's session reaches, on every read path that
+/// answers data (items, tiles, exports, dashboards, field lists), at every clearance and
+/// for a user tied to one district.
+#[tokio::test]
+async fn a_token_reads_what_its_users_session_reads_on_every_path() {
+    let db = TestDb::with_demo(300, 7).await;
+    let client = db.client().await;
+    let (code, x, y): (String, f64, f64) = {
+        let r = client
+            .query_one(
+                "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
+                   FROM site WHERE classification = 'secret'
+                    AND kind IN (SELECT code FROM site_kind WHERE layer_group = 'defence_works')
+                  ORDER BY id LIMIT 1",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    let t = kvpt::spatial::tile::TileCoord::containing(x, y, 8);
+    let tile = format!("/tiles/defence_works/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let item = format!("/collections/sites/items/{code}");
+    let page = format!("/sites/{code}");
+    // (uri, whether the bodies must be equal byte for byte)
+    let paths: Vec<(&str, bool)> = vec![
+        ("/collections/sites/items?limit=1000", true),
+        ("/collections/defence_works/items?limit=1000", true),
+        ("/collections/search_zones/items?limit=1000", true),
+        (&item, true),
+        (&tile, true),
+        ("/tiles/defence_works.json", true),
+        ("/exports/count?profile=qk7", true),
+        ("/dashboard.csv", true),
+        ("/api/progress/template.csv", true),
+        ("/api/search/template.csv", true),
+        ("/api/conflicts", true),
+        ("/api/me", false),
+        ("/api/exports/log", false),
+        (&page, false),
+        ("/map", false),
+    ];
+    let users = [
+        (
+            "doc.noibo",
+            UserRole::Viewer,
+            Classification::Internal,
+            vec![],
+        ),
+        (
+            "doc.mat",
+            UserRole::Viewer,
+            Classification::Confidential,
+            vec![],
+        ),
+        (
+            "doc.tuyetmat",
+            UserRole::Viewer,
+            Classification::Secret,
+            vec![],
+        ),
+        (
+            "ks.tbi",
+            UserRole::Engineer,
+            Classification::Secret,
+            vec!["TBI"],
+        ),
+        (
+            "qt.mat",
+            UserRole::Admin,
+            Classification::Confidential,
+            vec![],
+        ),
+    ];
+    for (name, role, clearance, districts) in users {
+        let cookie = db.sign_in(name, role, clearance, &districts).await;
+        let session = with_cookie(db.app(), &cookie);
+        let token = with_token(
+            db.app(),
+            &db.token(name, kvpt::accounts::tokens::Scope::Read).await,
+        );
+        for (uri, same_body) in &paths {
+            let (a, ha, body_a) = request(&session, uri, &[]).await;
+            let (b, hb, body_b) = request(&token, uri, &[]).await;
+            assert_eq!(a, b, "{name} {uri}: {body_b}");
+            assert!(!hb.contains_key(header::SET_COOKIE), "{name} {uri}");
+            if *same_body {
+                assert_eq!(ha.get(header::ETAG), hb.get(header::ETAG), "{name} {uri}");
+                assert!(body_a == body_b, "{name} {uri}: bodies differ");
+            }
+        }
+        // And not one line above clearance: the secret work is there only for the secret.
+        let (status, _, _) = request(&token, &item, &[]).await;
+        let expected = if clearance == Classification::Secret {
+            StatusCode::OK
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        assert_eq!(status, expected, "{name} {item}");
+    }
 }
 
 #[tokio::test]
@@ -208,6 +310,7 @@ async fn role_by_route_matrix_for_every_mutating_route() {
         ("POST", "/field/conflicts/999999".into(), "application/x-www-form-urlencoded".into(), "csrf=CSRF".into(), &[UserRole::Engineer, UserRole::Admin], true),
     ];
     let mut apps = Vec::new();
+    let mut tokens = Vec::new();
     for role in UserRole::ALL {
         let name = format!("m{}", role.code().replace('_', ""));
         let cookie = db
@@ -216,6 +319,10 @@ async fn role_by_route_matrix_for_every_mutating_route() {
         let app = with_cookie(db.app(), &cookie);
         let csrf = crate::common::csrf_of(&app).await;
         apps.push((*role, app, csrf));
+        use kvpt::accounts::tokens::Scope;
+        let write = with_token(db.app(), &db.token(&name, Scope::ReadWrite).await);
+        let read = with_token(db.app(), &db.token(&name, Scope::Read).await);
+        tokens.push((*role, write, read));
     }
     for (method, uri, content_type, body, allowed, page) in &routes {
         // Anonymous: sent to sign in (pages) or 401 (API).
@@ -269,6 +376,49 @@ async fn role_by_route_matrix_for_every_mutating_route() {
                     status,
                     StatusCode::FORBIDDEN,
                     "{role:?} {method} {uri}: {text}"
+                );
+            }
+        }
+        // The same with tokens: a read,write token needs no CSRF token and is held to its
+        // user's role; a read token writes nothing, whoever holds it, and says why.
+        for (role, write, read) in &tokens {
+            let (status, _, text) = crate::common::call(
+                write,
+                method,
+                uri,
+                &[("content-type", content_type)],
+                body.clone(),
+            )
+            .await;
+            if allowed.contains(role) {
+                assert!(
+                    status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                    "{role:?} token {method} {uri}: {status} {text}"
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{role:?} token {method} {uri}: {text}"
+                );
+            }
+            let (status, _, text) = crate::common::call(
+                read,
+                method,
+                uri,
+                &[("content-type", content_type)],
+                body.clone(),
+            )
+            .await;
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{role:?} read token {method} {uri}"
+            );
+            if allowed.contains(role) {
+                assert!(
+                    text.contains("read,write"),
+                    "{role:?} read token {method} {uri}: {text}"
                 );
             }
         }

@@ -12,11 +12,7 @@ use serde_json::{json, Value};
 use crate::common::{call, count, with_cookie, TestDb, PASSWORD};
 
 async fn token(db: &TestDb, user: &str, scope: Scope) -> String {
-    let client = db.pool().get().await.unwrap();
-    tokens::create(&client, user, "test", "QGIS", scope, 90)
-        .await
-        .expect("a token")
-        .secret
+    db.token(user, scope).await
 }
 
 fn basic(user: &str, secret: &str) -> String {
