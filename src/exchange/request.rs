@@ -58,6 +58,7 @@ pub async fn read(
                 q: items.q,
                 bbox: items.bbox,
                 datetime: None,
+                cql: items.filter,
                 clearance: Some(clearance),
             },
             as_of: query.as_of,

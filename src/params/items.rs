@@ -15,7 +15,17 @@ pub const MAX_OFFSET: i64 = 10_000_000;
 
 /// The parameters every items request may carry; site collections add the filters.
 pub const COMMON_PARAMS: &[&str] = &["f", "lang", "limit", "offset", "bbox", "bbox-crs", "crs"];
-pub const SITE_PARAMS: &[&str] = &["datetime", "kind", "status", "district", "phase", "q"];
+pub const SITE_PARAMS: &[&str] = &[
+    "datetime",
+    "kind",
+    "status",
+    "district",
+    "phase",
+    "q",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+];
 
 /// A half-open or closed time interval on the site's last update; `None` ends are open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,6 +49,8 @@ pub struct ItemsQuery {
     pub districts: Vec<String>,
     pub phases: Vec<i16>,
     pub q: Option<String>,
+    /// A CQL2 `filter` (OGC API – Features Part 3) on the works.
+    pub filter: Option<super::filter::Filter>,
 }
 
 impl ItemsQuery {
@@ -86,6 +98,14 @@ impl ItemsQuery {
             Some(v) => Crs::parse(v).map_err(|e| ParamError::new("bbox-crs", e.to_string()))?,
             None => Crs::Crs84,
         };
+        for name in ["filter-lang", "filter-crs"] {
+            if get(name).is_some() && get("filter").is_none() {
+                return Err(ParamError::new(
+                    name,
+                    "given without filter; it says how the filter is written",
+                ));
+            }
+        }
         if get("bbox-crs").is_some() && get("bbox").is_none() {
             return Err(ParamError::new(
                 "bbox-crs",
@@ -103,7 +123,9 @@ impl ItemsQuery {
                 Some(v) => parse_int("offset", v, 0, MAX_OFFSET)?,
                 None => 0,
             },
-            bbox: get("bbox").map(|v| parse_bbox(v, bbox_crs)).transpose()?,
+            bbox: get("bbox")
+                .map(|v| super::bbox::parse_bbox(v, bbox_crs))
+                .transpose()?,
             crs,
             datetime: get("datetime").map(parse_datetime).transpose()?,
             kinds: list("kind", get("kind"), |v| {
@@ -132,6 +154,16 @@ impl ItemsQuery {
                 }
                 other => other.map(str::to_string),
             },
+            filter: get("filter")
+                .map(|f| {
+                    super::filter::parse(
+                        f,
+                        get("filter-lang"),
+                        get("filter-crs"),
+                        super::filter::SITE_QUERYABLES,
+                    )
+                })
+                .transpose()?,
         })
     }
 }
@@ -174,64 +206,6 @@ fn list<T>(
             }
         })
         .collect()
-}
-
-/// How far from its origin (metres) a bbox in a plane CRS reaches.
-const PLANE_LIMIT_M: f64 = 1.0e7;
-
-fn parse_bbox(value: &str, crs: Crs) -> Result<Bbox, ParamError> {
-    let bad = |reason: String| ParamError::new("bbox", reason);
-    let numbers = value
-        .split(',')
-        .map(|v| {
-            v.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite())
-                .ok_or_else(|| bad(format!("'{}' is not a finite number", v.trim())))
-        })
-        .collect::<Result<Vec<f64>, ParamError>>()?;
-    let coords = match numbers.as_slice() {
-        [a, b, c, d] => [*a, *b, *c, *d],
-        // With heights: min x, min y, min z, max x, max y, max z. Heights are ignored.
-        [a, b, _, d, e, _] => [*a, *b, *d, *e],
-        other => {
-            return Err(bad(format!(
-                "needs 4 numbers (or 6 with heights), not {}",
-                other.len()
-            )))
-        }
-    };
-    // A plane CRS has a domain beyond which PostGIS cannot bring a point back to degrees
-    // (VN-2000 TM-3 fails past about 20 000 km): nothing kvpt holds lies within 1 000 km
-    // of those edges, so a box is cut to ±10 000 km, which selects the same works.
-    let coords = if crs.is_geographic() {
-        coords
-    } else {
-        coords.map(|c| c.clamp(-PLANE_LIMIT_M, PLANE_LIMIT_M))
-    };
-    let bbox = Bbox { coords, crs };
-    let [x1, y1, x2, y2] = bbox.xy();
-    if crs.is_geographic() {
-        if !(-180.0..=180.0).contains(&x1) || !(-180.0..=180.0).contains(&x2) {
-            return Err(bad("longitudes must lie between -180 and 180".into()));
-        }
-        if !(-90.0..=90.0).contains(&y1) || !(-90.0..=90.0).contains(&y2) {
-            return Err(bad("latitudes must lie between -90 and 90".into()));
-        }
-        if x1 > x2 {
-            return Err(bad(
-                "the western edge is east of the eastern one; boxes across the antimeridian are not supported"
-                    .into(),
-            ));
-        }
-    } else if x1 > x2 {
-        return Err(bad("the minimum easting is larger than the maximum".into()));
-    }
-    if y1 > y2 {
-        return Err(bad("the southern edge is north of the northern one".into()));
-    }
-    Ok(bbox)
 }
 
 /// RFC 3339 instants, dates (the whole day) and intervals `start/end` with `..` or an

@@ -4,6 +4,7 @@
 //! says which parameter was wrong and why; `web/` answers that with a 400, and `db/` and
 //! `exchange/` take the typed values, never strings a user typed.
 
+pub mod bbox;
 pub mod dashboard;
 pub mod date;
 pub mod export;
@@ -38,3 +39,4 @@ impl ParamError {
         self
     }
 }
+pub mod filter;

@@ -3,6 +3,7 @@
 //! helpers the writer needs.
 
 mod context;
+mod filter;
 pub(crate) mod json;
 mod sites;
 
@@ -70,6 +71,8 @@ pub struct SiteFilter {
     pub q: Option<String>,
     pub bbox: Option<Bbox>,
     pub datetime: Option<Interval>,
+    /// A CQL2 filter, checked against the works' queryables.
+    pub cql: Option<crate::params::filter::Filter>,
     pub clearance: Option<Classification>,
 }
 

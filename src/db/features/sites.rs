@@ -84,6 +84,9 @@ pub(crate) fn site_conditions(filter: &SiteFilter, binds: &mut Binds) -> String 
             conditions.push(format!("s.updated_at <= {}", binds.bind(end)));
         }
     }
+    if let Some(cql) = &filter.cql {
+        conditions.push(super::filter::filter_sql(cql, binds));
+    }
     conditions.join(" AND ")
 }
 

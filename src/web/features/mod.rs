@@ -4,6 +4,7 @@
 mod matched;
 pub use matched::MatchedIds;
 mod openapi;
+mod queryables;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -31,6 +32,20 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/accent-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ];
 
 const GEOJSON: &str = "application/geo+json";
@@ -43,6 +58,10 @@ pub fn routes() -> Router<AppState> {
         .route("/collections", get(collections))
         .route("/collections/{collection}", get(collection))
         .route("/collections/{collection}/items", get(items))
+        .route(
+            "/collections/{collection}/queryables",
+            get(queryables::queryables),
+        )
         .route("/collections/{collection}/items/{feature}", get(item))
 }
 
@@ -167,7 +186,7 @@ async fn describe(
             "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
         });
     }
-    Ok(json!({
+    let mut described = json!({
         "id": id,
         "title": views::features::collection_title(collection, lang),
         "description": views::features::collection_description(collection, lang),
@@ -181,7 +200,23 @@ async fn describe(
             link(format!("{base}/collections/{id}/items"), "items", GEOJSON, "The features"),
             link(format!("{base}/collections/{id}/items?f=html"), "items", "text/html", "The features as HTML"),
         ],
-    }))
+    });
+    if let Collection::Sites(_) = collection {
+        described["links"].as_array_mut().expect("links").push(link(
+            format!("{base}/collections/{id}/queryables"),
+            "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+            "application/schema+json",
+            "What a filter may name",
+        ));
+        // The drafts' relation, which GDAL 3.6 follows (as JSON) before it sends a filter.
+        described["links"].as_array_mut().expect("links").push(link(
+            format!("{base}/collections/{id}/queryables"),
+            "queryables",
+            "application/json",
+            "What a filter may name (JSON)",
+        ));
+    }
+    Ok(described)
 }
 
 async fn collections(
@@ -411,6 +446,7 @@ async fn sites_page(
         q: query.q.clone(),
         bbox: query.bbox,
         datetime: query.datetime,
+        cql: query.filter.clone(),
         clearance: Some(clearance),
     };
     let key = state.matched.key(&state.tiles, &filter);

@@ -101,6 +101,13 @@ pub fn document(base: &str) -> Value {
               json!({ "type": "array", "items": { "type": "integer", "minimum": 1, "maximum": 9 } })),
         query("q", "Text in the code or name, diacritics ignored (site collections only)",
               json!({ "type": "string", "maxLength": 100 })),
+        query("filter", "A CQL2 condition on the properties /collections/{collectionId}/queryables names (site collections only)",
+              json!({ "type": "string" })),
+        // `cql-text` is the draft's name, which GDAL 3.6 looks for before it sends a filter.
+        query("filter-lang", "How filter is written: cql2-text (the default) or cql2-json; cql-text is read as cql2-text",
+              json!({ "type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"], "default": "cql2-text" })),
+        query("filter-crs", "CRS of the geometries in filter (default CRS84)",
+              json!({ "type": "string", "enum": crs_uris })),
         f, lang,
     ]);
     json!({
