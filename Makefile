@@ -43,8 +43,11 @@ npm-web: deps
 npm-browser: deps
 	$(call npm_ci,tests/browser)
 
-## schemathesis (PyPI) for the property-based API test, in a virtualenv under target/.
+## schemathesis (PyPI) for the property-based API test, and OWSLib with requests for the
+## GIS clients' test, each in a virtualenv under target/.
 SCHEMATHESIS_VERSION := 4.32.5
+# OWSLib 0.35 is the last to run on Debian 12's Python 3.11.
+OWSLIB_VERSION := 0.35.0
 test-tools: deps
 	@dpkg -s python3-venv >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; \
 	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; }
@@ -54,6 +57,11 @@ test-tools: deps
 	  rm -rf target/test-tools/schemathesis && mkdir -p target/test-tools && \
 	  python3 -m venv target/test-tools/schemathesis && \
 	  target/test-tools/schemathesis/bin/pip install -q schemathesis==$(SCHEMATHESIS_VERSION); }
+	@[ -x target/test-tools/gis/bin/python ] && target/test-tools/gis/bin/python -c 'import owslib, requests' 2>/dev/null || { \
+	  echo "kvpt: installing OWSLib $(OWSLIB_VERSION) for the GIS clients' test"; \
+	  rm -rf target/test-tools/gis && mkdir -p target/test-tools && \
+	  python3 -m venv target/test-tools/gis && \
+	  target/test-tools/gis/bin/pip install -q owslib==$(OWSLIB_VERSION) requests; }
 
 build: npm-web
 	cargo build --release --locked

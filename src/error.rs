@@ -25,6 +25,16 @@ pub enum AppError {
     Unprocessable { constraint: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// An `If-Match` that names a version the resource has moved past (412).
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// A write that must say which version it was made from and did not (428).
+    #[error("{0}")]
+    PreconditionRequired(String),
+    /// The rules refused a written work (422): every problem, naming its field, in both
+    /// languages.
+    #[error("{}", .0.iter().map(|p| format!("{}: {}", p.field, p.en)).collect::<Vec<_>>().join("; "))]
+    Refused(Vec<crate::exchange::import::Problem>),
     #[error("{0}")]
     Forbidden(String),
     /// Signing in would help: no session, or an anonymous visitor where they see nothing.
@@ -55,6 +65,9 @@ impl AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            AppError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Unauthorized | AppError::TokenRefused(_) => StatusCode::UNAUTHORIZED,
             AppError::Throttled => StatusCode::TOO_MANY_REQUESTS,
@@ -81,6 +94,22 @@ impl From<crate::exchange::ExchangeError> for AppError {
             ExchangeError::Param(e) => e.into(),
             ExchangeError::Db(e) => e.into(),
             other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+/// A work written through the API: each refusal its status.
+impl From<crate::exchange::item::ItemError> for AppError {
+    fn from(err: crate::exchange::item::ItemError) -> Self {
+        use crate::exchange::item::ItemError as E;
+        match err {
+            E::Body { field, reason } => AppError::bad_request(field, reason),
+            E::Refused(problems) => AppError::Refused(problems),
+            E::Stale(reason) => AppError::PreconditionFailed(reason),
+            E::Conflict(reason) => AppError::Conflict(reason),
+            E::NotFound(code) => AppError::NotFound(format!("no work '{code}'")),
+            E::Forbidden(reason) => AppError::Forbidden(reason),
+            E::Exchange(e) => e.into(),
         }
     }
 }
@@ -177,6 +206,12 @@ impl AppError {
                 }
             }
             AppError::Unprocessable { constraint, .. } => body["constraint"] = json!(constraint),
+            AppError::Refused(problems) => {
+                body["problems"] = problems
+                    .iter()
+                    .map(|p| json!({ "field": p.field, "message": p.en, "message_vi": p.vi }))
+                    .collect();
+            }
             _ => {}
         }
         body

@@ -17,7 +17,7 @@ state AS MATERIALIZED (
     SELECT s.id, s.code, s.name, s.kind, s.district_id, s.commune_id, s.planned_finish,
            s.zone_area_m2, coalesce(h.new_status, 'planned') AS status, coalesce(h.new_pct, 0::smallint) AS pct,
            h.recorded_at AS last_update
-      FROM site s
+      FROM site_all s
       LEFT JOIN (
             SELECT DISTINCT ON (ph.site_id) ph.site_id, ph.new_status, ph.new_pct, ph.recorded_at
               FROM progress_history ph
@@ -27,6 +27,7 @@ state AS MATERIALIZED (
      -- The ceiling once, not the text-to-enum cast on every row.
      WHERE s.classification <= (SELECT $1::text::classification)
        AND s.created_at < $2::timestamptz
+       AND (s.deleted_at IS NULL OR s.deleted_at >= $2::timestamptz)
        AND s.id >= $6::int8 AND s.id < $7::int8
 ),
 -- The lines as they stood, for the plan.

@@ -31,7 +31,7 @@ features AS (
            s.phase,
            coalesce(d.short_name, a.name_vi, a.name) AS district,
            coalesce(d.code, a.code) AS district_code
-      FROM site s
+      FROM site_all s
       JOIN site_kind k ON k.code = s.kind
       LEFT JOIN admin_unit d ON d.id = s.district_id
       LEFT JOIN adjacent_area a ON a.id = s.foreign_area_id
@@ -45,6 +45,7 @@ features AS (
      WHERE k.layer_group = $4
        AND s.classification <= $5::text::classification
        AND s.created_at < $6::timestamptz
+       AND (s.deleted_at IS NULL OR s.deleted_at >= $6::timestamptz)
        AND s.geom && b.env4326
 )
 -- Features in id order: the same works give the same bytes (and ETag), whatever the plan.

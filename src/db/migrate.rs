@@ -59,6 +59,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(26, "0026_idempotency_cap"),
     migration!(27, "0027_search_conflict"),
     migration!(28, "0028_api_token"),
+    migration!(29, "0029_site_deleted"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

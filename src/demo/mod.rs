@@ -101,7 +101,7 @@ pub async fn load(
 pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbError> {
     copy_rows(
         tx,
-        "COPY site (code, name, name_en, kind, geom, programme, phase, responsible_unit, status,
+        "COPY site_all (code, name, name_en, kind, geom, programme, phase, responsible_unit, status,
                     progress_pct, planned_start, planned_finish, actual_start, actual_finish,
                     classification, version, created_at, updated_at) FROM STDIN",
         sites.iter().map(|s| {
@@ -217,7 +217,7 @@ pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbErr
            FROM demo_zone z JOIN site s USING (code);
          -- Their history as the dashboards read it (migration 0025).
          SELECT search_history_seed();
-         ANALYZE site; ANALYZE progress_history; ANALYZE budget_line; ANALYZE site_budget_total; ANALYZE budget_history;",
+         ANALYZE site_all; ANALYZE progress_history; ANALYZE budget_line; ANALYZE site_budget_total; ANALYZE budget_history;",
     )
     .await?;
     Ok(())

@@ -9,6 +9,7 @@ pub mod export;
 pub mod fields;
 pub mod gis;
 pub mod import;
+pub mod item;
 pub mod profile;
 pub mod query;
 pub mod request;

@@ -85,7 +85,10 @@ pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
 }
 
 /// Administrators import anywhere; engineers in their districts.
-async fn importer(state: &AppState, caller: &Caller) -> Result<(SessionUser, Importer), AppError> {
+pub(super) async fn importer(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<(SessionUser, Importer), AppError> {
     let user = caller
         .with_role(&[UserRole::Admin, UserRole::Engineer])?
         .clone();

@@ -21,6 +21,7 @@ mod listener;
 mod map;
 mod multipart;
 pub mod negotiate;
+mod ogc_tiles;
 mod page;
 mod progress;
 mod search;
@@ -159,14 +160,14 @@ impl AppState {
     }
 }
 
-/// The whole application, ready for `axum::serve` or `oneshot` in tests.
-pub fn router(state: AppState) -> Router {
-    let deadline = state.limits.request_timeout;
-    let timed = Router::new()
+/// Every area's routes but the uploads' and the tiles' (which keep their own limits).
+fn areas() -> Router<AppState> {
+    Router::new()
         .merge(home::routes())
         .merge(auth::routes())
         .merge(health::routes())
         .merge(tiles::routes())
+        .merge(ogc_tiles::routes())
         .merge(features::routes())
         .merge(style::routes())
         .merge(map::routes())
@@ -181,9 +182,14 @@ pub fn router(state: AppState) -> Router {
         .merge(account::routes())
         .merge(exports::routes())
         .merge(assets::routes())
-        .layer(axum::middleware::from_fn(move |request, next| {
-            limits::deadline(deadline, request, next)
-        }));
+}
+
+/// The whole application, ready for `axum::serve` or `oneshot` in tests.
+pub fn router(state: AppState) -> Router {
+    let deadline = state.limits.request_timeout;
+    let timed = areas().layer(axum::middleware::from_fn(move |request, next| {
+        limits::deadline(deadline, request, next)
+    }));
     // Uploads take as long as the client's line needs; the body timeout still applies.
     let compressed = Router::new()
         .merge(timed)
@@ -217,6 +223,7 @@ pub fn router(state: AppState) -> Router {
     // second, errors logged anyway.
     security::headers(app)
         .merge(tiles::tile_routes())
+        .merge(ogc_tiles::tile_routes())
         .with_state(state)
 }
 

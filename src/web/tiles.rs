@@ -22,20 +22,20 @@ use crate::spatial::tile::TileCoord;
 
 /// A layer a tile can be asked of: sites of a group, or a context layer.
 #[derive(Debug, Clone, Copy)]
-enum TileLayer {
+pub(super) enum TileLayer {
     Sites(LayerGroup),
     Context(ContextLayer),
 }
 
 impl TileLayer {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             TileLayer::Sites(group) => group.code(),
             TileLayer::Context(context) => context.name,
         }
     }
 
-    fn min_zoom(self) -> u8 {
+    pub(super) fn min_zoom(self) -> u8 {
         match self {
             TileLayer::Sites(group) => group.min_zoom(),
             // Context layers are simplified per zoom and small: drawn from zoom 0.
@@ -43,7 +43,7 @@ impl TileLayer {
         }
     }
 
-    fn from_name(name: &str) -> Option<Self> {
+    pub(super) fn from_name(name: &str) -> Option<Self> {
         LayerGroup::from_code(name)
             .map(TileLayer::Sites)
             .or_else(|| ContextLayer::from_name(name).map(TileLayer::Context))
@@ -360,7 +360,7 @@ async fn tilejson(
 }
 
 /// A layer's attributes, and the bounds of what `clearance` sees of it.
-async fn layer_fields_and_bounds(
+pub(super) async fn layer_fields_and_bounds(
     client: &deadpool_postgres::Object,
     layer: TileLayer,
     clearance: Classification,

@@ -189,8 +189,18 @@ async fn landing_conformance_and_api_describe_what_is_served() {
         .unwrap()
         .get(0);
     for path in paths.keys() {
+        // The sites collection has no tileset: tiles are cut per layer.
+        let collection = if path.contains("/tiles") {
+            "districts"
+        } else {
+            "sites"
+        };
         let uri = path
-            .replace("{collectionId}", "sites")
+            .replace("{collectionId}", collection)
+            .replace("{tileMatrixSetId}", "WebMercatorQuad")
+            .replace("{tileMatrix}", "8")
+            .replace("{tileRow}", "119")
+            .replace("{tileCol}", "203")
             .replace("{featureId}", &code)
             .replace("{tileset}", "districts.json")
             .replace("{layer}", "districts")

@@ -104,3 +104,143 @@ async fn gdal_reads_with_a_token_up_to_its_users_clearance_and_pushes_where_down
     .unwrap();
     assert_eq!(filtered, expected);
 }
+
+/// `ogr2ogr -where` into a GeoPackage: the file holds what the same condition selects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ogr2ogr_copies_what_a_cql2_where_selects() {
+    let db = TestDb::with_demo(200, 32).await;
+    db.sign_in("gis.cand", UserRole::Viewer, Classification::Secret, &[])
+        .await;
+    let token = db.token("gis.cand", Scope::Read).await;
+    let client = db.client().await;
+    let expected = count(
+        &client,
+        "SELECT count(*) FROM site WHERE status IN ('completed', 'handed_over') AND phase = 1",
+    )
+    .await;
+    assert!(expected > 0);
+    let addr = serve(db.app()).await;
+    let dir = kvpt::exchange::export::TempDir::new().unwrap();
+    let out = dir.path.join("works.gpkg");
+    let copied = {
+        let out = out.clone();
+        tokio::task::spawn_blocking(move || {
+            let run = Command::new("ogr2ogr")
+                .args(["-f", "GPKG"])
+                .arg(&out)
+                .arg(format!("OAPIF:http://{addr}/collections/sites"))
+                .arg("sites")
+                .args(["-oo", "PAGE_SIZE=1000", "-where"])
+                .arg("(status = 'completed' OR status = 'handed_over') AND phase = 1")
+                .env("GDAL_HTTP_AUTH", "BASIC")
+                .env("GDAL_HTTP_USERPWD", format!("gis.cand:{token}"))
+                .env("CPL_DEBUG", "ON")
+                .output()
+                .expect("ogr2ogr runs");
+            let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+            assert!(run.status.success(), "ogr2ogr: {stderr}");
+            assert!(
+                stderr.contains("filter="),
+                "the condition went to kvpt: {stderr}"
+            );
+            let info = Command::new("ogrinfo")
+                .args(["-ro", "-so"])
+                .arg(&out)
+                .arg("sites")
+                .output()
+                .expect("ogrinfo runs");
+            String::from_utf8_lossy(&info.stdout).into_owned()
+        })
+        .await
+        .unwrap()
+    };
+    let n: i64 = copied
+        .lines()
+        .find_map(|l| l.strip_prefix("Feature Count: "))
+        .unwrap_or_else(|| panic!("no count in {copied}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(n, expected);
+}
+
+/// OWSLib reads, and Python `requests` writes through Part 4 with If-Match, each with the
+/// user's token over HTTP Basic (tests/python/gis_clients.py, in the test tools' virtualenv).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owslib_reads_and_a_python_script_writes_with_if_match() {
+    let python = format!(
+        "{}/target/test-tools/gis/bin/python",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    assert!(
+        std::path::Path::new(&python).exists(),
+        "the GIS clients' virtualenv is missing: run `make test` (it installs OWSLib there)"
+    );
+    let db = TestDb::with_demo(150, 33).await;
+    db.sign_in(
+        "ksu.tbi",
+        UserRole::Engineer,
+        Classification::Internal,
+        &["TBI"],
+    )
+    .await;
+    let token = db.token("ksu.tbi", Scope::ReadWrite).await;
+    let client = db.client().await;
+    let row = client
+        .query_one(
+            "SELECT s.code, k.layer_group FROM site s JOIN site_kind k ON k.code = s.kind
+               JOIN admin_unit d ON d.id = s.district_id
+              WHERE d.abbr = 'TBI' AND s.classification <= 'internal' ORDER BY s.id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (code, collection): (String, String) = (row.get(0), row.get(1));
+    let visible = count(
+        &client,
+        "SELECT count(*) FROM site WHERE classification <= 'internal'",
+    )
+    .await;
+    let addr = serve(db.app()).await;
+    let script = format!("{}/tests/python/gis_clients.py", env!("CARGO_MANIFEST_DIR"));
+    let (out, err, ok) = {
+        let code = code.clone();
+        tokio::task::spawn_blocking(move || {
+            let run = Command::new(python)
+                .arg(script)
+                .arg(format!("http://{addr}"))
+                .args(["ksu.tbi", &token, &collection, &code])
+                .output()
+                .expect("python runs");
+            (
+                String::from_utf8_lossy(&run.stdout).into_owned(),
+                String::from_utf8_lossy(&run.stderr).into_owned(),
+                run.status.success(),
+            )
+        })
+        .await
+        .unwrap()
+    };
+    assert!(ok, "the script failed:\n{out}\n{err}");
+    let seen: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(seen["landing_links"].to_string().contains("conformance"));
+    assert!(seen["conforms"]
+        .to_string()
+        .contains("ogcapi-features-1/1.0/conf/core"));
+    assert!(seen["collections"].to_string().contains("\"sites\""));
+    assert_eq!(seen["items_matched"], visible, "{seen}");
+    assert!(seen["queryables"].to_string().contains("percent"));
+    assert_eq!(seen["patch_status"], 200, "{seen}");
+    assert_eq!(seen["patched_name"], "Tên đổi bởi script");
+    assert_ne!(seen["etag_before"], seen["etag_after"]);
+    assert_eq!(seen["stale_status"], 412, "{seen}");
+    let name: String = client
+        .query_one("SELECT name FROM site WHERE code = $1", &[&code])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        name, "Tên đổi bởi script",
+        "the stale write changed nothing"
+    );
+}

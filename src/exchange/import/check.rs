@@ -469,10 +469,20 @@ impl Checked<'_> {
                 );
             }
         }
-        let pick = |given: Option<NaiveDate>, old: Option<NaiveDate>| given.or(old);
+        let pick = |field: &str, given: Option<NaiveDate>, old: Option<NaiveDate>| {
+            given.or(old).filter(|_| !row.clears(field))
+        };
         let planned = (
-            pick(row.planned_start, existing.and_then(|e| e.planned_start)),
-            pick(row.planned_finish, existing.and_then(|e| e.planned_finish)),
+            pick(
+                "planned_start",
+                row.planned_start,
+                existing.and_then(|e| e.planned_start),
+            ),
+            pick(
+                "planned_finish",
+                row.planned_finish,
+                existing.and_then(|e| e.planned_finish),
+            ),
         );
         if let (Some(s), Some(f)) = planned {
             if f < s {
@@ -708,11 +718,27 @@ fn changes_of(
         ),
         ("geometry", geom_changed, false),
     ];
-    fields
+    let had_value = |field: &str| {
+        e.is_some_and(|e| match field {
+            "name_en" => e.name_en.is_some(),
+            "phase" => e.phase.is_some(),
+            "responsible_unit" => e.unit.is_some(),
+            "planned_start" => e.planned_start.is_some(),
+            "planned_finish" => e.planned_finish.is_some(),
+            _ => false,
+        })
+    };
+    let mut changes: Vec<String> = fields
         .into_iter()
         .filter(|(_, given, same)| *given && !same)
         .map(|(field, ..)| field.to_string())
-        .collect()
+        .collect();
+    for field in &row.cleared {
+        if had_value(field) && !changes.iter().any(|c| c == field) {
+            changes.push(field.to_string());
+        }
+    }
+    changes
 }
 
 /// The work's whole new state: what the row gives, else what the work had, else the
@@ -739,14 +765,23 @@ fn final_of(
         name_en: row
             .name_en
             .clone()
-            .or_else(|| e.and_then(|e| e.name_en.clone())),
+            .or_else(|| e.and_then(|e| e.name_en.clone()))
+            .filter(|_| !row.clears("name_en")),
         kind: w.kind,
         programme: row
             .programme
             .or(e.map(|e| e.programme))
             .unwrap_or(Programme::Kvpt2021),
-        phase: row.phase.map(|p| p as i16).or(e.and_then(|e| e.phase)),
-        unit: row.unit.clone().or_else(|| e.and_then(|e| e.unit.clone())),
+        phase: row
+            .phase
+            .map(|p| p as i16)
+            .or(e.and_then(|e| e.phase))
+            .filter(|_| !row.clears("phase")),
+        unit: row
+            .unit
+            .clone()
+            .or_else(|| e.and_then(|e| e.unit.clone()))
+            .filter(|_| !row.clears("responsible_unit")),
         classification: row
             .classification
             .or(e.map(|e| e.classification))

@@ -73,7 +73,7 @@ impl FileError {
 pub struct Importer {
     pub user_id: Option<i32>,
     pub name: String,
-    /// "web" or "cli".
+    /// "web", "cli" or "api" (one work written through OGC API Features Part 4).
     pub via: &'static str,
     pub clearance: Classification,
     /// May lower a work's classification (administrators, the operator at the command line).
@@ -124,6 +124,9 @@ pub struct Options {
     /// Check and report only.
     pub dry_run: bool,
     pub max_features: usize,
+    /// Optional fields every row empties (one of [`rows::CLEARABLE`]): what an API's PUT
+    /// leaves out and a JSON Merge Patch sets to `null`.
+    pub clear: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -134,6 +137,7 @@ impl Default for Options {
             encoding: None,
             dry_run: false,
             max_features: MAX_FEATURES,
+            clear: Vec::new(),
         }
     }
 }
@@ -426,7 +430,10 @@ async fn import(
         return Ok(report);
     }
     let layers = source.layers.clone();
-    let incoming = rows::read(&layers, source.features, encoding, options.kind);
+    let mut incoming = rows::read(&layers, source.features, encoding, options.kind);
+    for row in &mut incoming {
+        row.cleared = options.clear.clone();
+    }
     // The database's view and the rules, in the transaction that writes.
     progress.enter(Progress::CHECKING);
     progress

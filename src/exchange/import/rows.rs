@@ -139,7 +139,26 @@ pub struct Incoming {
     pub note: Option<String>,
     pub correction_reason: Option<String>,
     pub wkb: Option<Vec<u8>>,
+    /// Optional fields the row empties (an API's PUT or JSON Merge Patch `null`): one of
+    /// [`CLEARABLE`]. A file's empty cell keeps the work's value instead.
+    pub cleared: Vec<&'static str>,
     pub errors: Vec<Problem>,
+}
+
+/// The fields a write may empty: the rest a work always has, or the progress rules own.
+pub const CLEARABLE: &[&str] = &[
+    "name_en",
+    "phase",
+    "responsible_unit",
+    "planned_start",
+    "planned_finish",
+];
+
+impl Incoming {
+    /// Whether the row empties `field`.
+    pub fn clears(&self, field: &str) -> bool {
+        self.cleared.contains(&field)
+    }
 }
 
 /// A value of a vocabulary by its code or its label in either language.

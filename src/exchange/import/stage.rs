@@ -129,7 +129,7 @@ pub async fn analyse(
                                   AND geometry_family(g.geom) = s.geom_family
                              THEN ST_HausdorffDistance(s.geom, g.geom) < 1e-7 ELSE false END AS same,
                         g.geom,
-                        s.id IS NULL AND EXISTS (SELECT 1 FROM site t WHERE t.code = r.code) AS taken,
+                        s.id IS NULL AND EXISTS (SELECT 1 FROM site_all t WHERE t.code = r.code) AS taken,
                         z.site_id IS NOT NULL, z.map_drawn, z.map_drawn_on, z.concluded_on, z.unit_in_charge
                    FROM import_row r
                    LEFT JOIN import_geom g USING (row)
@@ -351,7 +351,11 @@ pub async fn write(
             .await?;
     }
     writer.finish().await?;
-    let note = format!("Nhập từ tệp {file_name} (lần nhập #{import_id})");
+    let note = if who.via == "api" {
+        format!("{file_name} (API, lần ghi #{import_id})")
+    } else {
+        format!("Nhập từ tệp {file_name} (lần nhập #{import_id})")
+    };
     let inserted = tx
         .execute(
             "WITH ins AS (

@@ -5,6 +5,7 @@ mod matched;
 pub use matched::MatchedIds;
 mod openapi;
 mod queryables;
+mod write;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -46,6 +47,9 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
 ];
 
 const GEOJSON: &str = "application/geo+json";
@@ -57,12 +61,21 @@ pub fn routes() -> Router<AppState> {
         .route("/api", get(api))
         .route("/collections", get(collections))
         .route("/collections/{collection}", get(collection))
-        .route("/collections/{collection}/items", get(items))
+        .route(
+            "/collections/{collection}/items",
+            get(items).post(write::create),
+        )
         .route(
             "/collections/{collection}/queryables",
             get(queryables::queryables),
         )
-        .route("/collections/{collection}/items/{feature}", get(item))
+        .route(
+            "/collections/{collection}/items/{feature}",
+            get(item)
+                .put(write::replace)
+                .patch(write::patch)
+                .delete(write::delete),
+        )
 }
 
 type Pairs = Query<Vec<(String, String)>>;
@@ -132,9 +145,19 @@ pub fn landing(headers: &HeaderMap) -> Response {
             link(format!("{base}/api?f=html"), "service-doc", "text/html", "The API documentation"),
             link(format!("{base}/conformance"), "conformance", "application/json", "Conformance classes"),
             link(format!("{base}/collections"), "data", "application/json", "Collections"),
+            link(format!("{base}/tileMatrixSets"), super::ogc_tiles::REL_TILING_SCHEMES, "application/json", "Tiling schemes (OGC API – Tiles)"),
         ],
     });
     json_response("application/json", body.to_string())
+}
+
+/// Features' classes and Tiles' (`web::ogc_tiles`).
+fn conformance_classes() -> Vec<&'static str> {
+    CONFORMANCE
+        .iter()
+        .chain(super::ogc_tiles::CONFORMANCE)
+        .copied()
+        .collect()
 }
 
 async fn conformance(Query(pairs): Pairs, headers: HeaderMap) -> Response {
@@ -145,9 +168,11 @@ async fn conformance(Query(pairs): Pairs, headers: HeaderMap) -> Response {
     match c.format {
         Format::Json => json_response(
             "application/json",
-            json!({ "conformsTo": CONFORMANCE }).to_string(),
+            json!({ "conformsTo": conformance_classes() }).to_string(),
         ),
-        Format::Html => views::features::conformance(c.lang, CONFORMANCE).into_response(),
+        Format::Html => {
+            views::features::conformance(c.lang, &conformance_classes()).into_response()
+        }
     }
 }
 
@@ -201,22 +226,40 @@ async fn describe(
             link(format!("{base}/collections/{id}/items?f=html"), "items", "text/html", "The features as HTML"),
         ],
     });
+    let links = described["links"].as_array_mut().expect("links");
+    links.extend(more_links(collection, base));
+    Ok(described)
+}
+
+/// A collection's links beyond its items: its vector tiles (OGC API – Tiles) and, for
+/// works, its queryables (OGC API – Features Part 3).
+fn more_links(collection: Collection, base: &str) -> Vec<Value> {
+    let id = collection.id();
+    let mut links = Vec::new();
+    if !matches!(collection, Collection::Sites(None)) {
+        links.push(link(
+            format!("{base}/collections/{id}/tiles"),
+            super::ogc_tiles::REL_TILESETS_VECTOR,
+            "application/json",
+            "Vector tiles (OGC API – Tiles)",
+        ));
+    }
     if let Collection::Sites(_) = collection {
-        described["links"].as_array_mut().expect("links").push(link(
+        links.push(link(
             format!("{base}/collections/{id}/queryables"),
             "http://www.opengis.net/def/rel/ogc/1.0/queryables",
             "application/schema+json",
             "What a filter may name",
         ));
         // The drafts' relation, which GDAL 3.6 follows (as JSON) before it sends a filter.
-        described["links"].as_array_mut().expect("links").push(link(
+        links.push(link(
             format!("{base}/collections/{id}/queryables"),
             "queryables",
             "application/json",
             "What a filter may name (JSON)",
         ));
     }
-    Ok(described)
+    links
 }
 
 async fn collections(
@@ -589,7 +632,15 @@ async fn item(
             ),
         ]);
         let response = match c.format {
-            Format::Json => json_response(GEOJSON, value.to_string()),
+            Format::Json => {
+                let mut response = json_response(GEOJSON, value.to_string());
+                if let Some(v) = value["properties"]["version"].as_i64() {
+                    if let Ok(tag) = HeaderValue::from_str(&write::etag(v, crs)) {
+                        response.headers_mut().insert(header::ETAG, tag);
+                    }
+                }
+                response
+            }
             Format::Html => views::features::item(c.lang, collection, &value).into_response(),
         };
         Ok::<_, AppError>(with_crs(response, crs))

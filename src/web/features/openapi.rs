@@ -45,6 +45,54 @@ fn standard_errors(mut responses: Value, not_found: bool) -> Value {
     responses
 }
 
+/// Who may write: a personal access token (Bearer, or HTTP Basic with the token as the
+/// password: QGIS, GDAL), or a browser session with its CSRF token.
+fn writers() -> Value {
+    json!([{ "bearerAuth": [] }, { "basicAuth": [] }, { "sessionCookie": [], "csrfToken": [] }])
+}
+
+fn write_errors(mut responses: Value, codes: &[(&str, &str)]) -> Value {
+    responses["400"] =
+        err("The body is not a feature kvpt can read: `field` names the member or property");
+    responses["401"] =
+        err("Sign in first, or send a token (Bearer, or Basic with the token as the password)");
+    responses["403"] = err("Your role, your token's scope (read) or the CSRF token does not allow writing; context layers are read-only");
+    responses["404"] = err("No such collection, or no such work you may see");
+    responses["422"] = err("The rules refused the work: `problems` lists each, naming its field, in English and Vietnamese");
+    responses["429"] = err("Too many failed tokens or sign-ins from your address lately; retry after the `Retry-After` seconds");
+    responses["503"] = err("The database is unavailable; retry after the `Retry-After` seconds");
+    for (code, description) in codes {
+        responses[*code] = err(description);
+    }
+    responses
+}
+
+fn etag_header() -> Value {
+    json!({ "ETag": { "description": "The work's version as a strong entity tag (\"v12\"); send it back in If-Match",
+                      "schema": { "type": "string" } } })
+}
+
+fn if_match() -> Value {
+    // Required by kvpt (428 without it), but not "required" here: OpenAPI's word would make
+    // a missing header a malformed request (400), where HTTP says 428.
+    json!({ "name": "If-Match", "in": "header", "required": false,
+            "description": "Required: the ETag of the work as you read it (or * for the work as it is now); 428 without it, 412 when stale",
+            "schema": { "type": "string" } })
+}
+
+fn feature_body(types: &[&str]) -> Value {
+    let content: serde_json::Map<String, Value> = types
+        .iter()
+        .map(|t| {
+            (
+                t.to_string(),
+                json!({ "schema": { "$ref": "#/components/schemas/FeatureInput" } }),
+            )
+        })
+        .collect();
+    json!({ "required": true, "content": content })
+}
+
 /// The whole document, with absolute server URL `base`.
 pub fn document(base: &str) -> Value {
     let f = query(
@@ -77,6 +125,26 @@ pub fn document(base: &str) -> Value {
         "collectionId",
         "A collection: sites, a layer group or a context layer",
         json!({ "type": "string", "enum": collection_ids }),
+    );
+    let feature_id = path_param(
+        "featureId",
+        "A site's code (CHOT-TBI-0012) or a context feature's number",
+        json!({ "type": "string" }),
+    );
+    let tiled: Vec<&str> = collection_ids
+        .iter()
+        .copied()
+        .filter(|c| *c != "sites")
+        .collect();
+    let tiled_collection = path_param(
+        "collectionId",
+        "A layer group or a context layer (the sites collection has no tileset)",
+        json!({ "type": "string", "enum": tiled }),
+    );
+    let tms_id = path_param(
+        "tileMatrixSetId",
+        "The tiling scheme",
+        json!({ "type": "string", "enum": ["WebMercatorQuad"] }),
     );
     let items_parameters = json!([
         collection_id,
@@ -115,7 +183,7 @@ pub fn document(base: &str) -> Value {
         "info": {
             "title": "kvpt – Tây Ninh local defence works",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "OGC API – Features (Part 1 and Part 2) and vector tiles of the local defence works of Tây Ninh province. Demo data is synthetic.",
+            "description": "OGC API – Features (Parts 1, 2, 3 and 4) and vector tiles of the local defence works of Tây Ninh province. Demo data is synthetic.",
         },
         "servers": [{ "url": base }],
         "paths": {
@@ -149,20 +217,59 @@ pub fn document(base: &str) -> Value {
                 "responses": standard_errors(json!({ "200": ok("The collection",
                     &[("application/json", json!({ "$ref": "#/components/schemas/Collection" })), ("text/html", html())]) }), true),
             }},
+            "/collections/{collectionId}/queryables": { "get": {
+                "summary": "What a filter may name: each property of a work with its type (JSON Schema)", "operationId": "getQueryables",
+                "parameters": [collection_id, f, lang],
+                "responses": standard_errors(json!({ "200": ok("The queryables",
+                    &[("application/schema+json", json!({ "type": "object" })), ("application/json", json!({ "type": "object" }))]) }), true),
+            }},
             "/collections/{collectionId}/items": { "get": {
                 "summary": "Features of a collection", "operationId": "getFeatures",
                 "parameters": items_parameters,
                 "responses": standard_errors(json!({ "200": ok("A page of features",
                     &[("application/geo+json", json!({ "$ref": "#/components/schemas/FeatureCollection" })), ("text/html", html())]) }), true),
+            }, "post": {
+                "summary": "Add a work (OGC API Features Part 4): a GeoJSON Feature in CRS84 with its code, kind and name; checked by the import's rules", "operationId": "createFeature",
+                "parameters": [collection_id],
+                "requestBody": feature_body(&["application/geo+json", "application/json"]),
+                "security": writers(),
+                "responses": write_errors(json!({ "201": { "description": "Added: the work as kvpt now holds it",
+                    "headers": { "ETag": etag_header()["ETag"], "Location": { "description": "The new work's URL", "schema": { "type": "string" } } },
+                    "content": { "application/geo+json": { "schema": { "$ref": "#/components/schemas/Feature" } } } } }),
+                    &[("409", "The code is taken (also by a deleted work)")]),
             }},
             "/collections/{collectionId}/items/{featureId}": { "get": {
                 "summary": "One feature", "operationId": "getFeature",
-                "parameters": [collection_id,
-                    path_param("featureId", "A site's code (CHOT-TBI-0012) or a context feature's number", json!({ "type": "string" })),
+                "parameters": [collection_id, feature_id,
                     query("crs", "CRS of the answer (default CRS84)", json!({ "type": "string", "enum": crs_uris })),
                     f, lang],
-                "responses": standard_errors(json!({ "200": ok("The feature",
-                    &[("application/geo+json", json!({ "$ref": "#/components/schemas/Feature" })), ("text/html", html())]) }), true),
+                "responses": standard_errors(json!({ "200": { "description": "The feature", "headers": etag_header(),
+                    "content": { "application/geo+json": { "schema": { "$ref": "#/components/schemas/Feature" } }, "text/html": { "schema": html() } } } }), true),
+            }, "put": {
+                "summary": "Replace a work's properties and geometry; optional properties left out are emptied", "operationId": "replaceFeature",
+                "parameters": [collection_id, feature_id, if_match()],
+                "requestBody": feature_body(&["application/geo+json", "application/json"]),
+                "security": writers(),
+                "responses": write_errors(json!({ "200": { "description": "Replaced: the work as kvpt now holds it", "headers": etag_header(),
+                    "content": { "application/geo+json": { "schema": { "$ref": "#/components/schemas/Feature" } } } } }),
+                    &[("412", "The work changed since the version If-Match names"), ("428", "If-Match is required")]),
+            }, "patch": {
+                "summary": "Change some of a work's properties (JSON Merge Patch, RFC 7396); null empties an optional one", "operationId": "updateFeature",
+                "parameters": [collection_id, feature_id, if_match()],
+                "requestBody": { "required": true, "content": {
+                    "application/merge-patch+json": { "schema": { "type": "object" } },
+                    "application/json": { "schema": { "type": "object" } } } },
+                "security": writers(),
+                "responses": write_errors(json!({ "200": { "description": "Changed: the work as kvpt now holds it", "headers": etag_header(),
+                    "content": { "application/geo+json": { "schema": { "$ref": "#/components/schemas/Feature" } } } } }),
+                    &[("412", "The work changed since the version If-Match names"), ("428", "If-Match is required")]),
+            }, "delete": {
+                "summary": "Delete a work: it leaves every current view; its histories stay and its code stays taken", "operationId": "deleteFeature",
+                "parameters": [collection_id, feature_id, if_match()],
+                "security": writers(),
+                "responses": write_errors(json!({ "204": { "description": "Deleted" } }),
+                    &[("409", "The work has budget lines: it cannot be deleted"), ("412", "The work changed since the version If-Match names"),
+                      ("428", "If-Match is required")]),
             }},
             "/tiles/{tileset}": { "get": {
                 "summary": "TileJSON 3.0 of a tile layer", "operationId": "getTileJson",
@@ -186,6 +293,43 @@ pub fn document(base: &str) -> Value {
                     "400": err("Bad tile address"), "404": err("No such layer"), "503": err("The database is unavailable"),
                 },
             }},
+            "/tileMatrixSets": { "get": {
+                "summary": "Tiling schemes (OGC API – Tiles): WebMercatorQuad", "operationId": "getTileMatrixSets",
+                "responses": standard_errors(json!({ "200": ok("The tiling schemes", &[("application/json", json!({ "type": "object" }))]) }), false),
+            }},
+            "/tileMatrixSets/{tileMatrixSetId}": { "get": {
+                "summary": "A tiling scheme (TMS 2.0 JSON)", "operationId": "getTileMatrixSet",
+                "parameters": [tms_id],
+                "responses": standard_errors(json!({ "200": ok("The tiling scheme", &[("application/json", json!({ "type": "object" }))]) }), true),
+            }},
+            "/collections/{collectionId}/tiles": { "get": {
+                "summary": "A layer's vector tilesets", "operationId": "getCollectionTilesets",
+                "parameters": [tiled_collection],
+                "responses": standard_errors(json!({ "200": ok("The tilesets", &[("application/json", json!({ "type": "object" }))]),
+                    "401": err("Sign in first: this deployment shows anonymous visitors nothing") }), true),
+            }},
+            "/collections/{collectionId}/tiles/{tileMatrixSetId}": { "get": {
+                "summary": "A layer's vector tileset: its tile template, layers and bounds", "operationId": "getCollectionTileset",
+                "parameters": [tiled_collection, tms_id],
+                "responses": standard_errors(json!({ "200": ok("The tileset", &[("application/json", json!({ "type": "object" }))]),
+                    "401": err("Sign in first: this deployment shows anonymous visitors nothing") }), true),
+            }},
+            "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}": { "get": {
+                "summary": "A vector tile (the tile of /tiles/{layer}/{z}/{x}/{y}.mvt: row before column)", "operationId": "getCollectionTile",
+                "parameters": [
+                    tiled_collection, tms_id,
+                    path_param("tileMatrix", &format!("Zoom, 0 to {MAX_ZOOM}"), json!({ "type": "integer", "minimum": 0, "maximum": MAX_ZOOM })),
+                    path_param("tileRow", "Row (y), 0 to 2^z − 1", json!({ "type": "integer", "minimum": 0 })),
+                    path_param("tileCol", "Column (x), 0 to 2^z − 1", json!({ "type": "integer", "minimum": 0 })),
+                ],
+                "responses": {
+                    "200": { "description": "The tile", "content": { "application/vnd.mapbox-vector-tile": { "schema": { "type": "string", "format": "binary" } } } },
+                    "204": { "description": "Nothing in this tile" },
+                    "304": { "description": "Unchanged since the ETag given in If-None-Match" },
+                    "400": err("Bad tile address"), "401": err("Sign in first"), "404": err("No such layer or tiling scheme"),
+                    "503": err("The database is unavailable"),
+                },
+            }},
             "/healthz": { "get": {
                 "summary": "Liveness", "operationId": "getHealth",
                 "responses": { "200": { "description": "The process is up", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Health" } } } } },
@@ -198,7 +342,12 @@ pub fn document(base: &str) -> Value {
                 },
             }},
         },
-        "components": { "schemas": schemas() },
+        "components": { "schemas": schemas(), "securitySchemes": {
+            "bearerAuth": { "type": "http", "scheme": "bearer", "description": "A personal access token (account page, or `kvpt token add`)" },
+            "basicAuth": { "type": "http", "scheme": "basic", "description": "User name and a personal access token as the password (never the account's password): what QGIS and GDAL send" },
+            "sessionCookie": { "type": "apiKey", "in": "cookie", "name": "kvpt_session", "description": "A browser session" },
+            "csrfToken": { "type": "apiKey", "in": "header", "name": "X-CSRF-Token", "description": "The session's CSRF token, with a browser session's writes" },
+        } },
     })
 }
 
@@ -214,7 +363,9 @@ fn schemas() -> Value {
             "reason": { "type": "string" } } },
         "Error": { "type": "object", "required": ["error", "status"], "properties": {
             "error": { "type": "string" }, "status": { "type": "integer" },
-            "field": { "type": "string" }, "constraint": { "type": "string" } } },
+            "field": { "type": "string" }, "constraint": { "type": "string" }, "message_vi": { "type": "string" },
+            "problems": { "type": "array", "items": { "type": "object", "properties": {
+                "field": { "type": "string" }, "message": { "type": "string" }, "message_vi": { "type": "string" } } } } } },
         "Landing": { "type": "object", "required": ["links"], "properties": {
             "title": { "type": "string" }, "description": { "type": "string" }, "links": links } },
         "Conformance": { "type": "object", "required": ["conformsTo"], "properties": {
@@ -232,6 +383,12 @@ fn schemas() -> Value {
             "geometry": { "type": "object", "nullable": true },
             "properties": { "type": "object", "nullable": true },
             "links": links } },
+        "FeatureInput": { "type": "object", "required": ["type", "geometry"], "properties": {
+            "type": { "type": "string", "enum": ["Feature"] },
+            "id": { "type": "string", "nullable": true, "description": "The work's code (or properties.code)" },
+            "geometry": { "type": "object", "required": ["type"], "properties": { "type": { "type": "string" } },
+                          "description": "GeoJSON geometry in CRS84, of a type the work's kind takes" },
+            "properties": { "type": "object", "nullable": true, "description": "What /collections/{collectionId}/queryables lists; kvpt's derived properties (district, layer, budget totals, updated_at, version) are read past" } } },
         "FeatureCollection": { "type": "object", "required": ["type", "features"], "properties": {
             "type": { "type": "string", "enum": ["FeatureCollection"] },
             "features": { "type": "array", "items": { "$ref": "#/components/schemas/Feature" } },
