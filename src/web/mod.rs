@@ -198,6 +198,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             caller::identify,
         ))
+        .layer(axum::middleware::map_response(page::plain_rejections))
         .layer(tower_http::compression::CompressionLayer::new());
     let app = Router::new()
         .merge(compressed)

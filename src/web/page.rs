@@ -120,3 +120,26 @@ pub async fn not_found(uri: Uri) -> Response {
     )
         .into_response()
 }
+
+/// axum's own refusals (a path part that is not a number, a malformed query or multipart
+/// body) come as text/plain: they leave as kvpt's JSON error instead, with their status and
+/// their words, so every 4xx a client reads has one shape.
+pub async fn plain_rejections(response: Response) -> Response {
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/plain"));
+    if !response.status().is_client_error() || !plain {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let body = serde_json::json!({
+        "error": text, "status": parts.status.as_u16(), "field": "request",
+    });
+    (parts.status, axum::Json(body)).into_response()
+}

@@ -62,6 +62,7 @@ const SQL_PLACES: &[&str] = &[
 /// Functions of the web layer that are data, not handlers: JSON documents written out.
 const DOCUMENTS: &[&str] = &[
     "src/web/features/openapi.rs::document",
+    "src/web/features/openapi_app.rs::paths",
     "src/web/style.rs::document",
 ];
 

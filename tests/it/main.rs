@@ -6,6 +6,7 @@ mod common;
 
 mod access;
 mod accounts;
+mod api_document;
 mod architecture;
 mod auth;
 mod browser;

@@ -4,6 +4,7 @@
 mod matched;
 pub use matched::MatchedIds;
 mod openapi;
+mod openapi_app;
 mod queryables;
 mod write;
 
@@ -181,7 +182,10 @@ async fn api(Query(pairs): Pairs, headers: HeaderMap) -> Response {
         Ok(c) => c,
         Err(e) => return fail(Format::Json, Lang::Vi, e),
     };
-    let document = openapi::document(&base_url(&headers));
+    let mut document = openapi::document(&base_url(&headers));
+    if let Some(paths) = document["paths"].as_object_mut() {
+        paths.extend(openapi_app::paths());
+    }
     match c.format {
         Format::Json => json_response(OPENAPI, document.to_string()),
         Format::Html => views::features::api(c.lang, &document).into_response(),

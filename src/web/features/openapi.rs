@@ -9,12 +9,12 @@ use crate::params::items::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET};
 use crate::spatial::crs::Crs;
 use crate::spatial::tile::MAX_ZOOM;
 
-fn query(name: &str, description: &str, schema: Value) -> Value {
+pub(super) fn query(name: &str, description: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "query", "required": false, "description": description,
             "schema": schema, "style": "form", "explode": false })
 }
 
-fn path_param(name: &str, description: &str, schema: Value) -> Value {
+pub(super) fn path_param(name: &str, description: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "path", "required": true, "description": description, "schema": schema })
 }
 
@@ -30,7 +30,7 @@ fn html() -> Value {
     json!({ "type": "string" })
 }
 
-fn err(description: &str) -> Value {
+pub(super) fn err(description: &str) -> Value {
     json!({ "description": description, "content": {
         "application/json": { "schema": { "$ref": "#/components/schemas/Error" } },
         "text/html": { "schema": { "type": "string" } } } })
@@ -47,7 +47,7 @@ fn standard_errors(mut responses: Value, not_found: bool) -> Value {
 
 /// Who may write: a personal access token (Bearer, or HTTP Basic with the token as the
 /// password: QGIS, GDAL), or a browser session with its CSRF token.
-fn writers() -> Value {
+pub(super) fn writers() -> Value {
     json!([{ "bearerAuth": [] }, { "basicAuth": [] }, { "sessionCookie": [], "csrfToken": [] }])
 }
 

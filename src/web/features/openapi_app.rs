@@ -1,0 +1,333 @@
+//! `/api`, kvpt's own operations beside the OGC ones (`openapi.rs`): progress, search
+//! zones, budget lines, field sync and photos, exports, imports, dashboards' CSV, conflicts,
+//! the signed-in user, the map style. Pages, the forms they post and static assets are for
+//! people, not programs, and are left out (tests/it/api_document.rs lists them).
+
+use serde_json::{json, Map, Value};
+
+use super::openapi::{err, path_param, query, writers};
+
+fn op(id: &str, summary: &str) -> Value {
+    json!({ "operationId": id, "summary": summary })
+}
+
+fn lang() -> Value {
+    query(
+        "lang",
+        "Language of messages: vi (default) or en",
+        json!({ "type": "string", "enum": ["vi", "en", ""] }),
+    )
+}
+
+fn code() -> Value {
+    path_param(
+        "code",
+        "A work's code (CHOT-TBI-0012)",
+        json!({ "type": "string" }),
+    )
+}
+
+fn idempotency() -> Value {
+    json!({ "name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "A key the client makes for this write (a UUID): the same key again within a day gets the first answer again, and nothing is written twice",
+            "schema": { "type": "string", "maxLength": 200 } })
+}
+
+fn json_ok(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "type": "object" } } } })
+}
+
+fn file_ok(description: &str, types: &[&str]) -> Value {
+    let content: Map<String, Value> = types
+        .iter()
+        .map(|t| {
+            (
+                t.to_string(),
+                json!({ "schema": { "type": "string", "format": "binary" } }),
+            )
+        })
+        .collect();
+    json!({ "description": description, "content": content })
+}
+
+/// The errors every operation of a signed-in user may meet, and `extra`.
+fn errors(mut responses: Value, extra: &[(&str, &str)]) -> Value {
+    responses["400"] = err("A parameter or the body is malformed: `field` names it");
+    responses["401"] = err("Sign in first, or send a token");
+    responses["403"] = err("Your role, districts, clearance or token scope does not allow it, or the CSRF token is missing");
+    responses["404"] = err("No such work, or none you may see");
+    responses["429"] = err("Too many failed tokens or sign-ins from your address lately");
+    responses["503"] = err("The database is unavailable; retry after the `Retry-After` seconds");
+    for (status, description) in extra {
+        responses[*status] = err(description);
+    }
+    responses
+}
+
+/// A write's extra refusals: a newer version (409), broken rules (422), too large (413).
+const WRITE: &[(&str, &str)] = &[
+    (
+        "409",
+        "The work changed since the version you sent: the answer carries the newest figures",
+    ),
+    ("413", "The body is too large"),
+    ("415", "The body is not of a type this operation takes"),
+    ("422", "The rules refused it: each broken rule is named"),
+];
+
+fn json_body() -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": { "type": "object" } } } })
+}
+
+fn writing(mut operation: Value, parameters: Vec<Value>, body: Value, ok: Value) -> Value {
+    operation["parameters"] = json!(parameters);
+    operation["requestBody"] = body;
+    operation["security"] = writers();
+    operation["responses"] = errors(json!({ "200": ok }), WRITE);
+    operation
+}
+
+fn reading(mut operation: Value, parameters: Vec<Value>, ok: Value) -> Value {
+    operation["parameters"] = json!(parameters);
+    operation["responses"] = errors(json!({ "200": ok }), &[]);
+    operation
+}
+
+/// kvpt's own paths.
+pub fn paths() -> Map<String, Value> {
+    let id = |name: &str, what: &str| path_param(name, what, json!({ "type": "integer" }));
+    let csv = &["text/csv"];
+    let mut paths = Map::new();
+    let mut add = |path: &str, method: &str, operation: Value| {
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[method] = operation;
+    };
+    add(
+        "/api/me",
+        "get",
+        reading(
+            op(
+                "getMe",
+                "The signed-in user: name, role, clearance, districts, the CSRF token for writes",
+            ),
+            vec![],
+            json_ok("The user"),
+        ),
+    );
+    add(
+        "/style.json",
+        "get",
+        reading(
+            op(
+                "getStyle",
+                "The map's MapLibre style (layers, sources, glyphs all served by kvpt)",
+            ),
+            vec![lang()],
+            json_ok("The style"),
+        ),
+    );
+    add(
+        "/api/sites/{code}/progress",
+        "get",
+        reading(
+            op(
+                "getProgress",
+                "A work's status, percent, dates and version, as its update form starts from",
+            ),
+            vec![code()],
+            json_ok("The work's progress"),
+        ),
+    );
+    add("/api/sites/{code}/progress", "patch", writing(op("updateProgress", "Report progress: status, percent, dates, note, correction reason, from the version you read"), vec![code(), idempotency()], json_body(), json_ok("Recorded: the work's new progress")));
+    add(
+        "/api/progress/bulk",
+        "post",
+        writing(
+            op(
+                "bulkProgress",
+                "Progress of many works from a CSV (the template's columns): all or nothing",
+            ),
+            vec![lang(), idempotency()],
+            json!({ "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } }),
+            json_ok("What was recorded, or each refused row"),
+        ),
+    );
+    add(
+        "/api/progress/template.csv",
+        "get",
+        reading(
+            op(
+                "getProgressTemplate",
+                "The bulk progress CSV, with the works you may update",
+            ),
+            vec![lang()],
+            file_ok("The template", csv),
+        ),
+    );
+    add(
+        "/api/search/template.csv",
+        "get",
+        reading(
+            op(
+                "getSearchTemplate",
+                "The bulk search-figures CSV, with the zones you may update",
+            ),
+            vec![lang()],
+            file_ok("The template", csv),
+        ),
+    );
+    add("/api/sites/{code}/search", "get", reading(op("getSearchZone", "A search zone's figures (remains expected and found, area concluded, map, conclusion) and version"), vec![code()], json_ok("The figures")));
+    add(
+        "/api/sites/{code}/search",
+        "put",
+        writing(
+            op(
+                "updateSearchZone",
+                "A search zone's figures, from the version you read",
+            ),
+            vec![code(), idempotency()],
+            json_body(),
+            json_ok("Recorded: the new figures"),
+        ),
+    );
+    add("/api/sites/{code}/budget/{year}/{source}", "put", writing(op("putBudgetLine", "A work's budget line for a year and funding source: estimate, allocated, disbursed, settled (VND), from the version you read"),
+        vec![code(), path_param("year", "The plan year", json!({ "type": "integer", "minimum": 2000, "maximum": 2100 })),
+             path_param("source", "The funding source", json!({ "type": "string" })), idempotency()], json_body(), json_ok("Recorded: the line")));
+    add("/api/sync/progress", "post", writing(op("syncProgress", "The field app's queue: many updates made offline, each with its client id and the version it was based on; conflicts kept for a supervisor"), vec![],
+        json_body(), json_ok("Each update's outcome: recorded, already recorded, or a conflict")));
+    add(
+        "/api/sites/{code}/photos",
+        "post",
+        writing(
+            op(
+                "addPhoto",
+                "A photo of a work (JPEG, resized on the phone), for an update",
+            ),
+            vec![code(), idempotency()],
+            json!({ "required": true, "content": { "multipart/form-data": { "schema": { "type": "object" } } } }),
+            json_ok("The stored photo"),
+        ),
+    );
+    add(
+        "/api/conflicts",
+        "get",
+        reading(
+            op(
+                "getConflicts",
+                "Offline updates that met a newer one, waiting for a supervisor",
+            ),
+            vec![],
+            json_ok("The conflicts"),
+        ),
+    );
+    add(
+        "/api/conflicts/{id}",
+        "post",
+        writing(
+            op(
+                "resolveConflict",
+                "A supervisor keeps the offline update or the newer one",
+            ),
+            vec![id("id", "The conflict")],
+            json_body(),
+            json_ok("Resolved"),
+        ),
+    );
+    for (path, id_, what) in [
+        (
+            "/photos/{id}",
+            "getPhoto",
+            "A photo as shown (resized, location kept only for those cleared)",
+        ),
+        (
+            "/photos/{id}/thumb",
+            "getPhotoThumbnail",
+            "A photo's thumbnail",
+        ),
+        (
+            "/photos/{id}/original",
+            "getPhotoOriginal",
+            "A photo as it was sent",
+        ),
+    ] {
+        add(
+            path,
+            "get",
+            reading(
+                op(id_, what),
+                vec![id("id", "The photo")],
+                file_ok("The photo", &["image/jpeg"]),
+            ),
+        );
+    }
+    add(
+        "/dashboard.csv",
+        "get",
+        reading(
+            op(
+                "getDashboardCsv",
+                "The dashboard's figures by district and kind, as CSV",
+            ),
+            vec![lang()],
+            file_ok("The figures", csv),
+        ),
+    );
+    add(
+        "/public/budget.csv",
+        "get",
+        reading(
+            op(
+                "getPublicBudgetCsv",
+                "The public budget disclosure, as CSV (public works only)",
+            ),
+            vec![lang()],
+            file_ok("The disclosure", csv),
+        ),
+    );
+    add(
+        "/exports/count",
+        "get",
+        reading(
+            op(
+                "countExport",
+                "How many works an export with these parameters would hold",
+            ),
+            vec![lang()],
+            json_ok("The count"),
+        ),
+    );
+    add("/exports/{file}", "get", reading(op("getExport", "Works as a GIS file for a partner: sites.geojson, .gpkg, .shp.zip, .kml, .csv or .fgb, cut to the partner profile; logged"),
+        vec![path_param("file", "sites. followed by the format's extension", json!({ "type": "string" })), lang()],
+        file_ok("The file", &["application/geo+json", "application/geopackage+sqlite3", "application/zip", "application/vnd.google-earth.kml+xml", "text/csv", "application/octet-stream"])));
+    add("/api/exports/log", "get", reading(op("getExportLog", "The export log: who exported what, when, for whom, and the file's hash (administrators)"), vec![],
+        json!({ "description": "The last 500 exports", "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object" } } } } })));
+    add(
+        "/api/imports/jobs/{token}",
+        "get",
+        reading(
+            op(
+                "getImportJob",
+                "An import under way: stage and progress, then its report",
+            ),
+            vec![path_param(
+                "token",
+                "The job's token",
+                json!({ "type": "string" }),
+            )],
+            json_ok("The job"),
+        ),
+    );
+    add(
+        "/api/imports/{id}",
+        "get",
+        reading(
+            op(
+                "getImportReport",
+                "An import's report: every row checked, what was written or refused and why",
+            ),
+            vec![id("id", "The import")],
+            json_ok("The report"),
+        ),
+    );
+    paths
+}
