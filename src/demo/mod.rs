@@ -69,7 +69,7 @@ pub async fn load(
 ) -> Result<DemoReport, DemoError> {
     let started = Instant::now();
     let existing: i64 = client
-        .query_one("SELECT count(*) FROM site", &[])
+        .query_one("SELECT count(*) FROM site_all", &[])
         .await?
         .get(0);
     if existing > 0 {

@@ -131,7 +131,10 @@ pub fn check(
         (_, Some(g)) if g.is_object() => Some(g.clone()),
         _ => return Err(body_error("geometry", "a work needs a GeoJSON geometry")),
     };
-    if let Some(g) = &geometry {
+    // A PATCH's geometry is judged once merged with the work's (its first pass, before the
+    // work is read, may hold only coordinates).
+    let partial = method == Method::Patch && current.is_none();
+    if let Some(g) = geometry.as_ref().filter(|_| !partial) {
         if !g.is_object() || g.get("type").and_then(Value::as_str).is_none() {
             return Err(body_error(
                 "geometry",
@@ -210,8 +213,20 @@ pub fn check(
             }
         }
     }
-    if let (Some(group), Some(kind)) = (group, out.get("kind").and_then(Value::as_str)) {
-        if let Some(k) = crate::domain::SiteKind::from_code(kind) {
+    if let Some(kind) = out.get("kind") {
+        let known = kind.as_str().and_then(crate::domain::SiteKind::from_code);
+        let Some(k) = known else {
+            let codes: Vec<&str> = crate::domain::SiteKind::ALL
+                .iter()
+                .map(|k| k.code())
+                .collect();
+            return Err(body_error(
+                "kind",
+                format!("unknown kind {kind}; one of {}", codes.join(", ")),
+            ));
+        };
+        if let Some(group) = group {
+            let kind = k.code();
             if k.layer_group() != group {
                 return Err(body_error(
                     "kind",
@@ -296,6 +311,12 @@ pub async fn write(
         .cloned()
         .collect();
     problems.extend(report.rows.iter().flat_map(|r| r.errors.iter().cloned()));
+    if problems.is_empty() && report.file_errors.iter().any(|p| p.field == "srs") {
+        return Err(body_error(
+            "geometry",
+            "the coordinates are not longitude, latitude in degrees (CRS84): a written feature's are",
+        ));
+    }
     if problems.iter().any(|p| p.field == "version") {
         return Err(match version {
             None => ItemError::Conflict(format!(
@@ -311,7 +332,12 @@ pub async fn write(
         .iter()
         .find(|p| p.field == "code" && p.en.contains("is taken"))
     {
-        return Err(ItemError::Conflict(taken.en.clone()));
+        // A PUT or PATCH whose work was deleted, or put out of the caller's reach, since
+        // they read it: the work moved on.
+        return Err(match version {
+            Some(_) => ItemError::Stale("the work changed since you read it: GET it again".into()),
+            None => ItemError::Conflict(taken.en.clone()),
+        });
     }
     if let Some(gone) = problems
         .iter()
@@ -334,8 +360,7 @@ pub async fn delete(
     let tx = client.transaction().await?;
     let row = tx
         .query_opt(
-            "SELECT s.id, s.version, s.district_id,
-                    (SELECT count(*) FROM budget_line b WHERE b.site_id = s.id) AS lines
+            "SELECT s.id, s.version, s.district_id
                FROM site s
               WHERE s.code = $1 AND s.classification <= $2::text::classification
                 FOR UPDATE OF s",
@@ -344,7 +369,15 @@ pub async fn delete(
         .await?
         .ok_or_else(|| ItemError::NotFound(code.to_string()))?;
     let (id, current, district): (i64, i32, Option<i32>) = (row.get(0), row.get(1), row.get(2));
-    let lines: i64 = row.get(3);
+    // Counted after the lock, in a statement of its own: it sees a line committed while
+    // this transaction waited for the work.
+    let lines: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM budget_line WHERE site_id = $1",
+            &[&id],
+        )
+        .await?
+        .get(0);
     if let Some(districts) = &who.districts {
         if district.is_none_or(|d| !districts.contains(&d)) {
             return Err(ItemError::Forbidden(

@@ -68,9 +68,9 @@ impl Export {
         }
         let cutoff = self.cutoff();
         if as_of {
+            let at = binds.bind(cutoff.unwrap_or_else(Utc::now));
             conditions.push_str(&format!(
-                " AND s.created_at < {}",
-                binds.bind(cutoff.unwrap_or_else(Utc::now))
+                " AND s.created_at < {at} AND (s.deleted_at IS NULL OR s.deleted_at >= {at})"
             ));
         }
         let columns: Vec<&str> = self.profile.fields.iter().map(|f| f.sql(as_of)).collect();
@@ -155,11 +155,13 @@ impl Export {
         };
         let sql = format!(
             "{centres}SELECT {select}
-               FROM site s JOIN site_kind k ON k.code = s.kind
+               FROM {table} s JOIN site_kind k ON k.code = s.kind
              {joins}{geometry_join}
               WHERE {conditions}
               ORDER BY s.id",
             select = select.join(", "),
+            // As of a date, the works deleted since stood then (`site` leaves them out).
+            table = if as_of { "site_all" } else { "site" },
         );
         (sql, binds)
     }

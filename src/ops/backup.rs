@@ -11,7 +11,7 @@ use tokio_postgres::Client;
 
 /// The tables whose row counts a backup and its restore must agree on.
 pub const COUNTED: &[(&str, &str)] = &[
-    ("site", "works"),
+    ("site_all", "works (deleted ones included)"),
     ("progress_history", "progress history rows"),
     ("budget_line", "budget lines"),
     ("budget_history", "budget history rows"),

@@ -30,6 +30,20 @@ pub fn collection_title(collection: Collection, lang: Lang) -> String {
 }
 
 pub fn collection_description(collection: Collection, lang: Lang) -> String {
+    let text = description_of(collection, lang);
+    match collection {
+        Collection::Sites(_) => format!(
+            "{text} {}",
+            lang.pick(
+                "Tham số datetime lọc theo updated_at (lần cập nhật cuối); /queryables liệt kê các thuộc tính dùng được trong filter (CQL2).",
+                "The datetime parameter filters on updated_at (the last update); /queryables lists what a filter (CQL2) may name.",
+            )
+        ),
+        Collection::Context(_) => text,
+    }
+}
+
+fn description_of(collection: Collection, lang: Lang) -> String {
     match collection {
         Collection::Sites(None) => lang
             .pick(

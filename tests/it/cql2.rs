@@ -294,6 +294,15 @@ async fn queryables_and_conformance_declare_the_filters() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, _, body) = request(&app, "/collections/defence_works", &[]).await;
     assert!(body.contains("/collections/defence_works/queryables"));
+    let (_, _, en) = request(&app, "/collections/defence_works?lang=en", &[]).await;
+    let described: Value = serde_json::from_str(&en).unwrap();
+    assert!(
+        described["description"]
+            .as_str()
+            .unwrap()
+            .contains("datetime parameter filters on updated_at"),
+        "each collection says what datetime filters on: {described}"
+    );
     let (_, _, body) = request(&app, "/conformance", &[]).await;
     for class in [
         "ogcapi-features-3/1.0/conf/filter",

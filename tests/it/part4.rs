@@ -304,6 +304,18 @@ async fn bad_bodies_and_broken_rules_say_what_and_where() {
         ("no geometry", json!({"type": "Feature", "geometry": null, "properties": {"code": "KHO-TBI-9003", "kind": "warehouse", "name": "x"}}).to_string(), StatusCode::BAD_REQUEST, "geometry"),
         ("a line for a warehouse", warehouse("KHO-TBI-9003", &line, json!({})), StatusCode::UNPROCESSABLE_ENTITY, "geometry"),
         ("outside the province", warehouse("KHO-TBI-9003", &far, json!({})), StatusCode::UNPROCESSABLE_ENTITY, "geometry"),
+        (
+            "latitude first",
+            warehouse("KHO-TBI-9003", &json!({"type": "Point", "coordinates": [11.3, 106.1]}), json!({})),
+            StatusCode::BAD_REQUEST,
+            "geometry",
+        ),
+        (
+            "a kind by its label",
+            warehouse("KHO-TBI-9003", &here, json!({"kind": "Kho tàng"})),
+            StatusCode::BAD_REQUEST,
+            "kind",
+        ),
         ("percent out of range", warehouse("KHO-TBI-9003", &here, json!({"percent": 150})), StatusCode::UNPROCESSABLE_ENTITY, "percent"),
         ("unknown status", warehouse("KHO-TBI-9003", &here, json!({"status": "in_progress"})), StatusCode::UNPROCESSABLE_ENTITY, "status"),
     ];
@@ -467,4 +479,51 @@ async fn nobody_writes_above_their_level_or_outside_their_districts() {
         .await,
         1
     );
+}
+
+#[tokio::test]
+async fn a_patch_moves_a_work_by_its_coordinates_and_a_secret_edit_moves_no_lower_cache() {
+    let db = TestDb::with_demo(50, 4).await;
+    let app = admin(&db).await;
+    let client = db.client().await;
+    let here = point_in(&db, "TBI").await;
+    let body = warehouse("KHO-TBI-9201", &here, json!({"classification": "secret"}));
+    let (status, _, _) = send(&app, "POST", ITEMS, None, body).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let before = versions(&client).await;
+    // JSON Merge Patch of the coordinates alone: the type is the work's.
+    let there = point_in(&db, "TCH").await;
+    let patch = json!({"geometry": {"coordinates": there["coordinates"]}});
+    let (status, _, moved) = send(
+        &app,
+        "PATCH",
+        &format!("{ITEMS}/KHO-TBI-9201"),
+        Some("\"v1\""),
+        patch.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["properties"]["district_code"], "706");
+    let after = versions(&client).await;
+    for ((layer, old), (_, new)) in before.iter().zip(&after) {
+        if layer == "logistics@secret" {
+            assert!(new > old, "{layer} moves");
+        } else {
+            assert_eq!(new, old, "{layer} does not move for a secret work");
+        }
+    }
+}
+
+/// Each classification's version of the logistics layer.
+async fn versions(client: &tokio_postgres::Client) -> Vec<(String, i64)> {
+    client
+        .query(
+            "SELECT layer, version FROM layer_version WHERE layer LIKE 'logistics@%' ORDER BY layer",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
 }

@@ -240,6 +240,10 @@ pub async fn analyse(
 
 /// Writes every row of `finals` (all checked): new works inserted, changed ones updated,
 /// each with a history row when its progress moved and an audit row; then the layers move
+
+/// From this many rows an import writes as a bulk load (one version bump per layer).
+const BULK_ROWS: usize = 500;
+
 /// once. Returns (inserted, updated).
 pub async fn write(
     tx: &Transaction<'_>,
@@ -248,9 +252,15 @@ pub async fn write(
     import_id: i64,
     file_name: &str,
 ) -> Result<(u64, u64), DbError> {
+    // A large import bumps every layer once (bulk); a small one (and every API write) lets
+    // the per-row triggers bump just the layers and classifications it touched, so a write
+    // to a secret work moves nothing a lower clearance's caches are keyed by.
+    let bulk = finals.len() >= BULK_ROWS;
+    if bulk {
+        tx.batch_execute("SET LOCAL kvpt.bulk = 'on'").await?;
+    }
     tx.batch_execute(
-        "SET LOCAL kvpt.bulk = 'on';
-         CREATE TEMP TABLE import_final (
+        "CREATE TEMP TABLE import_final (
              row int PRIMARY KEY, site_id bigint, code text NOT NULL, name text NOT NULL, name_en text,
              kind text NOT NULL, programme text NOT NULL, phase smallint, unit text, classification text NOT NULL,
              status text NOT NULL, pct smallint NOT NULL, planned_start date, planned_finish date,
@@ -449,7 +459,9 @@ pub async fn write(
     if !zones.is_empty() {
         crate::search::store::record_as_written(tx, &zones, who.user_id, &who.name, &note).await?;
     }
-    tx.execute("SELECT bulk_load_done()", &[]).await?;
+    if bulk {
+        tx.execute("SELECT bulk_load_done()", &[]).await?;
+    }
     Ok((inserted, updated))
 }
 
