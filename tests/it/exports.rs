@@ -823,6 +823,16 @@ async fn as_of_exports_rebuild_past_states() {
     let db = TestDb::with_demo(200, 58).await;
     let client = db.client().await;
     let app = admin(&db).await;
+    // A work that stood then and was deleted since: in the past, not now.
+    let gone: String = client
+        .query_one(
+            "UPDATE site SET deleted_at = '2024-06-01' WHERE id = (
+                 SELECT min(id) FROM site WHERE created_at < '2023-12-01') RETURNING code",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
     let day = "2023-12-31";
     let (status, _, body) =
         export(&app, Format::GeoJson, &format!("profile=qk7&as_of={day}")).await;
@@ -831,7 +841,7 @@ async fn as_of_exports_rebuild_past_states() {
     let cutoff = "TIMESTAMPTZ '2024-01-01 00:00+07'";
     let existing = crate::common::count(
         &client,
-        &format!("SELECT count(*) FROM site WHERE created_at < {cutoff}"),
+        &format!("SELECT count(*) FROM site_all WHERE created_at < {cutoff} AND (deleted_at IS NULL OR deleted_at >= {cutoff})"),
     )
     .await;
     assert_eq!(read.len() as i64, existing);
@@ -839,10 +849,10 @@ async fn as_of_exports_rebuild_past_states() {
         .query(
             &format!(
                 "SELECT s.code, coalesce(h.new_status::text, 'planned'), coalesce(h.new_pct, 0)::text
-                   FROM site s LEFT JOIN LATERAL (
+                   FROM site_all s LEFT JOIN LATERAL (
                         SELECT * FROM progress_history ph WHERE ph.site_id = s.id AND ph.recorded_at < {cutoff}
                          ORDER BY recorded_at DESC, id DESC LIMIT 1) h ON true
-                  WHERE s.created_at < {cutoff}"
+                  WHERE s.created_at < {cutoff} AND (s.deleted_at IS NULL OR s.deleted_at >= {cutoff})"
             ),
             &[],
         )
@@ -854,7 +864,12 @@ async fn as_of_exports_rebuild_past_states() {
     let mut differs = 0;
     let now = read_geojson(&export(&app, Format::GeoJson, "profile=qk7").await.2);
     let now: BTreeMap<&str, &Read> = now.iter().map(|r| (r.fields["code"].as_str(), r)).collect();
-    for r in &read {
+    assert!(
+        read.iter().any(|r| r.fields["code"] == gone),
+        "{gone} stood then"
+    );
+    assert!(!now.contains_key(gone.as_str()), "{gone} is deleted now");
+    for r in read.iter().filter(|r| r.fields["code"] != gone) {
         let code = &r.fields["code"];
         assert_eq!(
             (&r.fields["status"], &r.fields["percent"]),
