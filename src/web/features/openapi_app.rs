@@ -75,8 +75,61 @@ const WRITE: &[(&str, &str)] = &[
     ("422", "The rules refused it: each broken rule is named"),
 ];
 
-fn json_body() -> Value {
-    json!({ "required": true, "content": { "application/json": { "schema": { "type": "object" } } } })
+fn json_body(schema: Value) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": schema } } })
+}
+
+fn date() -> Value {
+    json!({ "type": "string", "format": "date", "nullable": true })
+}
+
+/// A progress update (`PATCH /api/sites/{code}/progress`, and each queued one of the sync).
+fn progress_body() -> Value {
+    let statuses: Vec<&str> = crate::domain::SiteStatus::ALL
+        .iter()
+        .map(|s| s.code())
+        .collect();
+    json!({ "type": "object", "additionalProperties": false, "properties": {
+        "version": { "type": "integer", "description": "The version the work must be at (else 409 with the newest figures)" },
+        "base_version": { "type": "integer", "description": "The version the update was made from (a phone's queue): merged with what changed since" },
+        "status": { "type": "string", "enum": statuses },
+        "percent": { "type": "integer", "minimum": 0, "maximum": 100 },
+        "actual_start": date(), "actual_finish": date(),
+        "note": { "type": "string", "nullable": true },
+        "correction_reason": { "type": "string", "nullable": true, "description": "Why a figure goes backwards" } } })
+}
+
+fn search_body() -> Value {
+    json!({ "type": "object", "additionalProperties": false, "properties": {
+        "version": { "type": "integer" }, "base_version": { "type": "integer" },
+        "remains_expected": { "type": "integer", "minimum": 0 }, "remains_found": { "type": "integer", "minimum": 0 },
+        "area_concluded_ha": { "type": "number", "minimum": 0 }, "map_drawn": { "type": "boolean" },
+        "map_drawn_on": date(), "concluded_on": date(),
+        "unit_in_charge": { "type": "string", "nullable": true },
+        "note": { "type": "string", "nullable": true }, "correction_reason": { "type": "string", "nullable": true } } })
+}
+
+fn budget_body() -> Value {
+    let vnd = json!({ "type": "integer", "minimum": 0, "description": "VND" });
+    json!({ "type": "object", "additionalProperties": false,
+        "required": ["estimate", "allocated", "disbursed", "settled", "version"], "properties": {
+        "estimate": vnd, "allocated": vnd, "disbursed": vnd, "settled": vnd,
+        "version": { "type": "integer", "minimum": 0, "description": "The line's version as read; 0 for a new line" } } })
+}
+
+fn sync_body() -> Value {
+    json!({ "type": "object", "additionalProperties": false, "required": ["updates"], "properties": {
+        "updates": { "type": "array", "items": { "type": "object", "additionalProperties": false,
+            "required": ["code", "key", "body"], "properties": {
+                "code": { "type": "string", "description": "The work's code" },
+                "key": { "type": "string", "description": "The update's Idempotency-Key, made on the phone" },
+                "body": { "type": "string", "description": "The PATCH body as JSON text, byte for byte" } } } } } })
+}
+
+fn resolve_body() -> Value {
+    json!({ "type": "object", "additionalProperties": false, "required": ["picks"], "properties": {
+        "picks": { "type": "object", "description": "For each field the conflict names, which to keep",
+                   "additionalProperties": { "type": "string", "enum": ["mine", "theirs"] } } } })
 }
 
 fn writing(mut operation: Value, parameters: Vec<Value>, body: Value, ok: Value) -> Value {
@@ -138,7 +191,7 @@ pub fn paths() -> Map<String, Value> {
             json_ok("The work's progress"),
         ),
     );
-    add("/api/sites/{code}/progress", "patch", writing(op("updateProgress", "Report progress: status, percent, dates, note, correction reason, from the version you read"), vec![code(), idempotency()], json_body(), json_ok("Recorded: the work's new progress")));
+    add("/api/sites/{code}/progress", "patch", writing(op("updateProgress", "Report progress: status, percent, dates, note, correction reason, from the version you read"), vec![code(), idempotency()], json_body(progress_body()), json_ok("Recorded: the work's new progress")));
     add(
         "/api/progress/bulk",
         "post",
@@ -186,15 +239,15 @@ pub fn paths() -> Map<String, Value> {
                 "A search zone's figures, from the version you read",
             ),
             vec![code(), idempotency()],
-            json_body(),
+            json_body(search_body()),
             json_ok("Recorded: the new figures"),
         ),
     );
     add("/api/sites/{code}/budget/{year}/{source}", "put", writing(op("putBudgetLine", "A work's budget line for a year and funding source: estimate, allocated, disbursed, settled (VND), from the version you read"),
         vec![code(), path_param("year", "The plan year", json!({ "type": "integer", "minimum": 2000, "maximum": 2100 })),
-             path_param("source", "The funding source", json!({ "type": "string" })), idempotency()], json_body(), json_ok("Recorded: the line")));
+             path_param("source", "The funding source", json!({ "type": "string" })), idempotency()], json_body(budget_body()), json_ok("Recorded: the line")));
     add("/api/sync/progress", "post", writing(op("syncProgress", "The field app's queue: many updates made offline, each with its client id and the version it was based on; conflicts kept for a supervisor"), vec![],
-        json_body(), json_ok("Each update's outcome: recorded, already recorded, or a conflict")));
+        json_body(sync_body()), json_ok("Each update's outcome: recorded, already recorded, or a conflict")));
     add(
         "/api/sites/{code}/photos",
         "post",
@@ -229,7 +282,7 @@ pub fn paths() -> Map<String, Value> {
                 "A supervisor keeps the offline update or the newer one",
             ),
             vec![id("id", "The conflict")],
-            json_body(),
+            json_body(resolve_body()),
             json_ok("Resolved"),
         ),
     );
