@@ -238,13 +238,12 @@ pub async fn analyse(
     Ok(out)
 }
 
-/// Writes every row of `finals` (all checked): new works inserted, changed ones updated,
-/// each with a history row when its progress moved and an audit row; then the layers move
-
 /// From this many rows an import writes as a bulk load (one version bump per layer).
 const BULK_ROWS: usize = 500;
 
-/// once. Returns (inserted, updated).
+/// Writes every row of `finals` (all checked): new works inserted, changed ones updated,
+/// each with a history row when its progress moved and an audit row; then the layers move
+/// (once, for a bulk load). Returns (inserted, updated).
 pub async fn write(
     tx: &Transaction<'_>,
     finals: &[Final],
