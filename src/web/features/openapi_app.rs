@@ -37,6 +37,20 @@ fn json_ok(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": { "type": "object" } } } })
 }
 
+fn typed_ok(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+/// What `GET` and `PATCH /api/sites/{code}/progress` answer.
+fn progress_state() -> Value {
+    json!({ "type": "object", "required": ["code", "status", "percent", "version"], "properties": {
+        "code": { "type": "string" }, "status": { "type": "string" },
+        "percent": { "type": "integer", "minimum": 0, "maximum": 100 },
+        "actual_start": { "type": "string", "format": "date", "nullable": true },
+        "actual_finish": { "type": "string", "format": "date", "nullable": true },
+        "version": { "type": "integer" }, "updated_at": { "type": "string" } } })
+}
+
 fn file_ok(description: &str, types: &[&str]) -> Value {
     let content: Map<String, Value> = types
         .iter()
@@ -164,7 +178,13 @@ pub fn paths() -> Map<String, Value> {
                 "The signed-in user: name, role, clearance, districts, the CSRF token for writes",
             ),
             vec![],
-            json_ok("The user"),
+            typed_ok(
+                "The user",
+                json!({ "type": "object", "required": ["username", "role", "clearance", "csrf_token"], "properties": {
+                "username": { "type": "string" }, "display_name": { "type": "string" }, "role": { "type": "string" },
+                "clearance": { "type": "string", "enum": ["public", "internal", "confidential", "secret"] },
+                "unit": { "type": "string", "nullable": true }, "csrf_token": { "type": "string" } } }),
+            ),
         ),
     );
     add(
@@ -188,7 +208,7 @@ pub fn paths() -> Map<String, Value> {
                 "A work's status, percent, dates and version, as its update form starts from",
             ),
             vec![code()],
-            json_ok("The work's progress"),
+            typed_ok("The work's progress", progress_state()),
         ),
     );
     add("/api/sites/{code}/progress", "patch", writing(op("updateProgress", "Report progress: status, percent, dates, note, correction reason, from the version you read"), vec![code(), idempotency()], json_body(progress_body()), json_ok("Recorded: the work's new progress")));
@@ -247,7 +267,11 @@ pub fn paths() -> Map<String, Value> {
         vec![code(), path_param("year", "The plan year", json!({ "type": "integer", "minimum": 2000, "maximum": 2100 })),
              path_param("source", "The funding source", json!({ "type": "string" })), idempotency()], json_body(budget_body()), json_ok("Recorded: the line")));
     add("/api/sync/progress", "post", writing(op("syncProgress", "The field app's queue: many updates made offline, each with its client id and the version it was based on; conflicts kept for a supervisor"), vec![],
-        json_body(sync_body()), json_ok("Each update's outcome: recorded, already recorded, or a conflict")));
+        json_body(sync_body()), typed_ok("Each update's outcome, in order (each as its PATCH would have answered); `stopped` says where and why the batch stopped, if it did",
+            json!({ "type": "object", "required": ["answers"], "properties": {
+                "answers": { "type": "array", "items": { "type": "object", "required": ["key", "status", "body"], "properties": {
+                    "key": { "type": "string" }, "status": { "type": "integer" }, "body": {} } } },
+                "stopped": { "type": "object", "nullable": true, "properties": { "at": { "type": "integer" }, "error": { "type": "string" } } } } }))));
     add(
         "/api/sites/{code}/photos",
         "post",
@@ -270,7 +294,11 @@ pub fn paths() -> Map<String, Value> {
                 "Offline updates that met a newer one, waiting for a supervisor",
             ),
             vec![],
-            json_ok("The conflicts"),
+            typed_ok(
+                "The conflicts",
+                json!({ "type": "object", "required": ["conflicts"], "properties": {
+                "conflicts": { "type": "array", "items": { "type": "object" } } } }),
+            ),
         ),
     );
     add(
@@ -346,7 +374,11 @@ pub fn paths() -> Map<String, Value> {
                 "How many works an export with these parameters would hold",
             ),
             vec![lang()],
-            json_ok("The count"),
+            typed_ok(
+                "The count",
+                json!({ "type": "object", "required": ["features"], "properties": {
+                "features": { "type": "integer", "minimum": 0 } } }),
+            ),
         ),
     );
     add("/exports/{file}", "get", reading(op("getExport", "Works as a GIS file for a partner: sites.geojson, .gpkg, .shp.zip, .kml, .csv or .fgb, cut to the partner profile; logged"),
@@ -367,7 +399,10 @@ pub fn paths() -> Map<String, Value> {
                 "The job's token",
                 json!({ "type": "string" }),
             )],
-            json_ok("The job"),
+            typed_ok("The job: stage 0 reading, 1 checking, 2 writing, 3 done; the report's page once done", json!({
+                "type": "object", "required": ["stage", "done", "total"], "properties": {
+                "stage": { "type": "integer", "minimum": 0, "maximum": 3 }, "done": { "type": "integer" }, "total": { "type": "integer" },
+                "report": { "type": "string", "nullable": true }, "error": { "type": "string", "nullable": true } } })),
         ),
     );
     add(
