@@ -90,7 +90,7 @@ fn with_lang(href: &str, lang: Lang) -> String {
 
 pub fn conformance(lang: Lang, classes: &[&str]) -> Markup {
     let body = html! {
-        h1 { (lang.pick("Lớp phù hợp (OGC API – Features)", "Conformance classes (OGC API – Features)")) }
+        h1 { (lang.pick("Lớp phù hợp (OGC API – Features, Tiles)", "Conformance classes (OGC API – Features, Tiles)")) }
         ul.conformance { @for c in classes { li { code { (c) } } } }
         p { a href="/conformance?f=json" { "JSON" } }
     };
@@ -99,18 +99,33 @@ pub fn conformance(lang: Lang, classes: &[&str]) -> Markup {
 
 pub fn api(lang: Lang, document: &Value) -> Markup {
     let paths = document["paths"].as_object().cloned().unwrap_or_default();
+    // One row per operation: method and path, what it does, its parameters.
+    let operations: Vec<(String, &str, Value)> = paths
+        .iter()
+        .flat_map(|(path, ops)| {
+            ["get", "post", "put", "patch", "delete"]
+                .into_iter()
+                .filter(|m| ops.get(*m).is_some())
+                .map(|m| (path.clone(), m, ops[m].clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
     let body = html! {
         h1 { (lang.pick("Giao diện lập trình (OpenAPI 3.0)", "API (OpenAPI 3.0)")) }
         p { a href="/api?f=json" { (lang.pick("Tài liệu OpenAPI (JSON)", "OpenAPI document (JSON)")) } }
         table.api {
-            thead { tr { th { "GET" } th { (lang.pick("Mô tả", "Summary")) } th { (lang.pick("Tham số", "Parameters")) } } }
+            thead { tr {
+                th { (lang.pick("Thao tác", "Operation")) }
+                th { (lang.pick("Mô tả", "Summary")) }
+                th { (lang.pick("Tham số", "Parameters")) }
+            } }
             tbody {
-                @for (path, ops) in &paths {
+                @for (path, method, op) in &operations {
                     tr {
-                        td { code { (path) } }
-                        td { (ops["get"]["summary"].as_str().unwrap_or_default()) }
+                        td { code { (method.to_uppercase()) " " (path) } }
+                        td { (op["summary"].as_str().unwrap_or_default()) }
                         td {
-                            @if let Some(params) = ops["get"]["parameters"].as_array() {
+                            @if let Some(params) = op["parameters"].as_array() {
                                 @for p in params {
                                     span.param title=(p["description"].as_str().unwrap_or_default()) {
                                         code { (p["name"].as_str().unwrap_or_default()) } " "

@@ -150,6 +150,14 @@ async fn every_json_and_file_operation_is_in_the_api_document_and_every_document
         stale.is_empty(),
         "left out of /api but no longer served: {stale:#?}"
     );
+    // The HTML page lists each operation, method and path.
+    let (_, _, page) = request(&db.app(), "/api?f=html", &[]).await;
+    for (path, item) in api["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let row = format!("{} {}", method.to_uppercase(), path);
+            assert!(page.contains(&row), "/api?f=html lacks {row}");
+        }
+    }
     // Every operation says who may call it when it writes, and what its errors look like.
     for (path, item) in api["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
