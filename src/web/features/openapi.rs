@@ -30,7 +30,7 @@ fn html() -> Value {
     json!({ "type": "string" })
 }
 
-pub(super) fn err(description: &str) -> Value {
+fn err(description: &str) -> Value {
     json!({ "description": description, "content": {
         "application/json": { "schema": { "$ref": "#/components/schemas/Error" } },
         "text/html": { "schema": { "type": "string" } } } })
@@ -51,20 +51,28 @@ pub(super) fn writers() -> Value {
     json!([{ "bearerAuth": [] }, { "basicAuth": [] }, { "sessionCookie": [], "csrfToken": [] }])
 }
 
-fn write_errors(mut responses: Value, codes: &[(&str, &str)]) -> Value {
-    responses["400"] =
-        err("The body is not a feature kvpt can read: `field` names the member or property");
-    responses["401"] =
-        err("Sign in first, or send a token (Bearer, or Basic with the token as the password)");
-    responses["403"] = err("Your role, your token's scope (read) or the CSRF token does not allow writing; context layers are read-only");
-    responses["404"] = err("No such collection, or no such work you may see");
-    responses["422"] = err("The rules refused the work: `problems` lists each, naming its field, in English and Vietnamese");
-    responses["429"] = err("Too many failed tokens or sign-ins from your address lately; retry after the `Retry-After` seconds");
-    responses["503"] = err("The database is unavailable; retry after the `Retry-After` seconds");
-    for (code, description) in codes {
-        responses[*code] = err(description);
+/// `responses` with an error response for each (status, description) of `errors`.
+pub(super) fn with_errors(mut responses: Value, errors: &[(&str, &str)]) -> Value {
+    for (status, description) in errors {
+        responses[*status] = err(description);
     }
     responses
+}
+
+fn write_errors(responses: Value, codes: &[(&str, &str)]) -> Value {
+    let responses = with_errors(
+        responses,
+        &[
+            ("400", "The body is not a feature kvpt can read: `field` names the member or property"),
+            ("401", "Sign in first, or send a token (Bearer, or Basic with the token as the password)"),
+            ("403", "Your role, your token's scope (read) or the CSRF token does not allow writing; context layers are read-only"),
+            ("404", "No such collection, or no such work you may see"),
+            ("422", "The rules refused the work: `problems` lists each, naming its field, in English and Vietnamese"),
+            ("429", "Too many failed tokens or sign-ins from your address lately; retry after the `Retry-After` seconds"),
+            ("503", "The database is unavailable; retry after the `Retry-After` seconds"),
+        ],
+    );
+    with_errors(responses, codes)
 }
 
 fn etag_header() -> Value {

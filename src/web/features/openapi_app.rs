@@ -5,7 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::openapi::{err, path_param, query, writers};
+use super::openapi::{path_param, query, with_errors, writers};
 
 fn op(id: &str, summary: &str) -> Value {
     json!({ "operationId": id, "summary": summary })
@@ -65,17 +65,19 @@ fn file_ok(description: &str, types: &[&str]) -> Value {
 }
 
 /// The errors every operation of a signed-in user may meet, and `extra`.
-fn errors(mut responses: Value, extra: &[(&str, &str)]) -> Value {
-    responses["400"] = err("A parameter or the body is malformed: `field` names it");
-    responses["401"] = err("Sign in first, or send a token");
-    responses["403"] = err("Your role, districts, clearance or token scope does not allow it, or the CSRF token is missing");
-    responses["404"] = err("No such work, or none you may see");
-    responses["429"] = err("Too many failed tokens or sign-ins from your address lately");
-    responses["503"] = err("The database is unavailable; retry after the `Retry-After` seconds");
-    for (status, description) in extra {
-        responses[*status] = err(description);
-    }
-    responses
+fn errors(responses: Value, extra: &[(&str, &str)]) -> Value {
+    let responses = with_errors(
+        responses,
+        &[
+            ("400", "A parameter or the body is malformed: `field` names it"),
+            ("401", "Sign in first, or send a token"),
+            ("403", "Your role, districts, clearance or token scope does not allow it, or the CSRF token is missing"),
+            ("404", "No such work, or none you may see"),
+            ("429", "Too many failed tokens or sign-ins from your address lately"),
+            ("503", "The database is unavailable; retry after the `Retry-After` seconds"),
+        ],
+    );
+    with_errors(responses, extra)
 }
 
 /// A write's extra refusals: a newer version (409), broken rules (422), too large (413).
