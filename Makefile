@@ -44,13 +44,17 @@ npm-browser: deps
 	$(call npm_ci,tests/browser)
 
 ## schemathesis (PyPI) for the property-based API test, and OWSLib with requests for the
-## GIS clients' test, each in a virtualenv under target/.
+## GIS clients' test, each in a virtualenv under target/; Debian's QGIS (PyQGIS, run
+## headless) for the QGIS test.
+TEST_PKGS := python3-venv python3-qgis qgis-providers
 SCHEMATHESIS_VERSION := 4.32.5
 # OWSLib 0.35 is the last to run on Debian 12's Python 3.11.
 OWSLIB_VERSION := 0.35.0
 test-tools: deps
-	@dpkg -s python3-venv >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; \
-	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; }
+	@missing=""; for p in $(TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "kvpt: installing$$missing for the tests"; \
+	  if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; \
+	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 	@[ -x target/test-tools/schemathesis/bin/schemathesis ] && \
 	  target/test-tools/schemathesis/bin/schemathesis --version | grep -q '$(SCHEMATHESIS_VERSION)' || { \
 	  echo "kvpt: installing schemathesis $(SCHEMATHESIS_VERSION) for the API test"; \

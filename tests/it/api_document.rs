@@ -5,7 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::{request, TestDb};
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use crate::common::{call, request, TestDb};
 
 /// Routes for people, not programs: pages, the forms they post, the static assets. Each
 /// with why it is left out of /api.
@@ -173,4 +176,82 @@ async fn every_json_and_file_operation_is_in_the_api_document_and_every_document
             }
         }
     }
+}
+
+/// Where `value` breaks `schema` (OpenAPI 3.0's subset /api uses: type, nullable,
+/// required, properties, items, enum), each as "path: what"; empty when it conforms.
+fn breaks(value: &Value, schema: &Value, at: &str) -> Vec<String> {
+    if value.is_null() {
+        return if schema["nullable"] == true || schema.get("type").is_none() {
+            vec![]
+        } else {
+            vec![format!("{at}: null, not nullable")]
+        };
+    }
+    let fits = match schema["type"].as_str() {
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("number") => value.is_number(),
+        Some("boolean") => value.is_boolean(),
+        _ => true,
+    };
+    if !fits {
+        return vec![format!("{at}: {value} is not {}", schema["type"])];
+    }
+    let mut found = Vec::new();
+    if let Some(allowed) = schema["enum"].as_array() {
+        if !allowed.contains(value) {
+            found.push(format!("{at}: {value} not in {}", schema["enum"]));
+        }
+    }
+    for key in schema["required"].as_array().into_iter().flatten() {
+        if value.get(key.as_str().unwrap()).is_none() {
+            found.push(format!("{at}: {key} missing"));
+        }
+    }
+    if let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object())
+    {
+        for (key, sub) in properties {
+            if let Some(v) = object.get(key) {
+                found.extend(breaks(v, sub, &format!("{at}.{key}")));
+            }
+        }
+    }
+    if let Some(items) = value.as_array() {
+        for (i, item) in items.iter().enumerate() {
+            found.extend(breaks(item, &schema["items"], &format!("{at}[{i}]")));
+        }
+    }
+    found
+}
+
+/// Asserts that `answer`, what `method path` answered with 200, is what /api says that
+/// operation answers (`path` as the document writes it, e.g. `/api/imports/{id}`).
+pub async fn assert_documented_answer(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    answer: &Value,
+) {
+    let (status, _, body) = call(app, "GET", "/api", &[("accept", "application/json")], "").await;
+    assert_eq!(status, StatusCode::OK);
+    let document: Value = serde_json::from_str(&body).unwrap();
+    let schema = &document["paths"][path][method]["responses"]["200"]["content"]
+        ["application/json"]["schema"];
+    assert!(
+        schema.is_object(),
+        "/api has no JSON answer for {method} {path}"
+    );
+    let found = breaks(answer, schema, "answer");
+    assert!(
+        found.is_empty(),
+        "{method} {path} answered outside /api: {found:#?}\n{answer:#}"
+    );
+    assert_ne!(
+        breaks(&Value::from(12), schema, "x"),
+        Vec::<String>::new(),
+        "the schema of {method} {path} admits anything"
+    );
 }

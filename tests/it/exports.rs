@@ -330,6 +330,7 @@ async fn geojson_exports_are_rfc_7946_and_logged_with_their_hash() {
     let (status, _, log) = request(&app, "/api/exports/log", &[]).await;
     assert_eq!(status, StatusCode::OK);
     let log: Value = serde_json::from_str(&log).unwrap();
+    crate::api_document::assert_documented_answer(&app, "get", "/api/exports/log", &log).await;
     let row = log
         .as_array()
         .unwrap()

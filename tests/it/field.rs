@@ -376,10 +376,10 @@ async fn crossing_updates_become_a_conflict_that_its_author_resolves_once() {
         let app = e.app.clone();
         async move {
             let (_, _, body) = call(&app, "GET", "/api/conflicts", &[], "").await;
-            serde_json::from_str::<Value>(&body).unwrap()["conflicts"]
-                .as_array()
-                .unwrap()
-                .len()
+            let answer = serde_json::from_str::<Value>(&body).unwrap();
+            crate::api_document::assert_documented_answer(&app, "get", "/api/conflicts", &answer)
+                .await;
+            answer["conflicts"].as_array().unwrap().len()
         }
     };
     assert_eq!(listed(&a).await, 1);

@@ -244,3 +244,76 @@ async fn owslib_reads_and_a_python_script_writes_with_if_match() {
         "the stale write changed nothing"
     );
 }
+
+/// QGIS 3.22 (Debian 12's PyQGIS, headless) with a Basic authentication configuration
+/// holding the user and a token, as README's "GIS clients" tells: its OGC API – Features
+/// layer reads what the user is cleared for, and its vector tiles layer on the OGC API
+/// Tiles template draws the works the user may see (tests/python/qgis_client.py).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qgis_reads_features_and_draws_tiles_with_a_token() {
+    let python = "/usr/bin/python3";
+    let db = TestDb::with_demo(200, 34).await;
+    db.sign_in(
+        "gis.bdbp",
+        UserRole::Viewer,
+        Classification::Confidential,
+        &[],
+    )
+    .await;
+    let token = db.token("gis.bdbp", Scope::Read).await;
+    let client = db.client().await;
+    let of_layer = "FROM site s JOIN site_kind k ON k.code = s.kind
+        WHERE k.layer_group = 'defence_works' AND s.classification";
+    let cleared = count(
+        &client,
+        &format!("SELECT count(*) {of_layer} <= 'confidential'"),
+    )
+    .await;
+    let public = count(&client, &format!("SELECT count(*) {of_layer} = 'public'")).await;
+    assert!(
+        public < cleared,
+        "the demo has works above public: {public} < {cleared}"
+    );
+    let addr = serve(db.app()).await;
+    let script = format!("{}/tests/python/qgis_client.py", env!("CARGO_MANIFEST_DIR"));
+    let home = kvpt::exchange::export::TempDir::new().unwrap();
+    let (out, err, ok) = {
+        let home = home.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let run = Command::new(python)
+                .arg(script)
+                .arg(format!("http://{addr}"))
+                .args(["gis.bdbp", &token, "defence_works", "defence_works"])
+                .env("HOME", &home)
+                .env("XDG_RUNTIME_DIR", &home)
+                .env("QT_QPA_PLATFORM", "offscreen")
+                .output()
+                .expect("Debian's python3 runs");
+            (
+                String::from_utf8_lossy(&run.stdout).into_owned(),
+                String::from_utf8_lossy(&run.stderr).into_owned(),
+                run.status.success(),
+            )
+        })
+        .await
+        .unwrap()
+    };
+    assert!(
+        ok,
+        "QGIS's script failed (python3-qgis comes with `make test-tools`):\n{out}\n{err}"
+    );
+    let line = out.lines().last().unwrap_or_default();
+    let seen: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(seen["features_valid"], true, "{seen}");
+    assert_eq!(seen["features_with_token"], cleared, "{seen}");
+    assert_eq!(seen["features_anonymous"], public, "{seen}");
+    assert_eq!(seen["tiles_valid"], true, "{seen}");
+    let with_token = seen["painted_with_token"].as_i64().unwrap();
+    let anonymous = seen["painted_anonymous"].as_i64().unwrap();
+    assert!(with_token > 0, "QGIS drew nothing from the tiles: {seen}");
+    if public == 0 {
+        assert_eq!(anonymous, 0, "{seen}");
+    } else {
+        assert!(anonymous < with_token, "{seen}");
+    }
+}

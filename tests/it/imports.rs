@@ -1132,6 +1132,8 @@ async fn the_upload_page_checks_then_writes_for_who_may() {
     let (_, _, json) = request(&admin, &format!("/api/imports/{written}"), &[]).await;
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(report["outcome"], "committed", "{json}");
+    crate::api_document::assert_documented_answer(&admin, "get", "/api/imports/{id}", &report)
+        .await;
     assert_eq!(
         count(&db, "SELECT count(*) FROM site WHERE code = 'KHO-TBI-2001'").await,
         1

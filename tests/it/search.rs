@@ -101,7 +101,10 @@ async fn state(u: &User, code: &str) -> Value {
     let (status, _, text) =
         call(&u.app, "GET", &format!("/api/sites/{code}/search"), &[], "").await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    serde_json::from_str(&text).unwrap()
+    let zone = serde_json::from_str(&text).unwrap();
+    crate::api_document::assert_documented_answer(&u.app, "get", "/api/sites/{code}/search", &zone)
+        .await;
+    zone
 }
 
 async fn rows(db: &TestDb, code: &str) -> (i64, i64) {

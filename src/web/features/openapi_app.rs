@@ -41,6 +41,83 @@ fn typed_ok(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": schema } } })
 }
 
+/// A problem an import or a write found, with the field it is about, in both languages.
+fn problem() -> Value {
+    json!({ "type": "object", "required": ["field", "vi", "en"], "properties": {
+        "field": { "type": "string" }, "vi": { "type": "string" }, "en": { "type": "string" } } })
+}
+
+/// An import's report (`/api/imports`, `/api/imports/{id}`).
+fn import_report() -> Value {
+    let problems = json!({ "type": "array", "items": problem() });
+    let count = json!({ "type": "integer", "minimum": 0 });
+    json!({ "type": "object",
+        "required": ["id", "file_name", "dry_run", "outcome", "layers", "file_errors", "warnings", "counts", "rows", "rows_left_out"],
+        "properties": {
+        "id": { "type": "integer" }, "file_name": { "type": "string" },
+        "format": { "type": "string", "nullable": true }, "dry_run": { "type": "boolean" },
+        "outcome": { "type": "string", "enum": ["checked", "refused", "committed", "failed"] },
+        "layers": { "type": "array", "items": { "type": "object", "required": ["name", "features"], "properties": {
+            "name": { "type": "string" }, "features": count, "crs": { "type": "string", "nullable": true } } } },
+        "encoding": { "type": "object", "nullable": true, "required": ["chosen", "how", "candidates"], "properties": {
+            "chosen": { "type": "string" }, "label": { "type": "string" },
+            "how": { "type": "string", "enum": ["chosen", "cpg", "detected"] },
+            "candidates": { "type": "array", "items": { "type": "object" } } } },
+        "file_errors": problems, "warnings": problems,
+        "counts": { "type": "object", "required": ["features", "insert", "update", "unchanged", "refused"], "properties": {
+            "features": count, "insert": count, "update": count, "unchanged": count, "refused": count } },
+        "rows": { "type": "array", "items": { "type": "object",
+            "required": ["row", "layer", "index", "action", "changes", "errors", "warnings"], "properties": {
+            "row": count, "layer": { "type": "string" }, "index": count,
+            "code": { "type": "string", "nullable": true }, "action": { "type": "string" },
+            "changes": { "type": "array", "items": { "type": "string" } },
+            "errors": problems, "warnings": problems } } },
+        "rows_left_out": count } })
+}
+
+/// One line of the export log.
+fn export_log_row() -> Value {
+    let text = json!({ "type": "string" });
+    let maybe_text = json!({ "type": "string", "nullable": true });
+    let maybe_int = json!({ "type": "integer", "nullable": true });
+    json!({ "type": "object",
+        "required": ["id", "started_at", "actor", "via", "profile", "profile_version", "format", "crs", "outcome"],
+        "properties": {
+        "id": { "type": "integer" }, "started_at": { "type": "string", "format": "date-time" },
+        "finished_at": { "type": "string", "format": "date-time", "nullable": true },
+        "actor": text, "via": text, "profile": text, "profile_version": { "type": "integer" },
+        "format": text, "crs": text, "filter": { "description": "The filter the export was cut with" },
+        "outcome": text, "features": maybe_int, "bytes": maybe_int,
+        "sha256": maybe_text, "error": maybe_text } })
+}
+
+/// An offline update that met a newer one.
+fn conflict() -> Value {
+    let figures = json!({ "type": "object", "description": "The figures: status, percent and dates, or a search zone's" });
+    json!({ "type": "object",
+        "required": ["id", "kind", "code", "author", "fields", "base_version", "theirs_version", "base", "theirs", "mine", "created_at", "resolved"],
+        "properties": {
+        "id": { "type": "integer" }, "kind": { "type": "string", "enum": ["progress", "search"] },
+        "code": { "type": "string" }, "author": { "type": "string" },
+        "fields": { "type": "array", "items": { "type": "string" } },
+        "base_version": { "type": "integer" }, "theirs_version": { "type": "integer" },
+        "base": figures, "theirs": figures, "mine": figures,
+        "created_at": { "type": "string", "format": "date-time" }, "resolved": { "type": "boolean" } } })
+}
+
+/// A search zone's figures and version.
+fn zone_state() -> Value {
+    let date = json!({ "type": "string", "format": "date", "nullable": true });
+    json!({ "type": "object", "required": ["code", "version", "remains_expected", "remains_found", "area_concluded_ha", "map_drawn"],
+        "properties": {
+        "code": { "type": "string" }, "version": { "type": "integer" },
+        "remains_expected": { "type": "integer" }, "remains_found": { "type": "integer" },
+        "area_concluded_ha": { "type": "number" }, "map_drawn": { "type": "boolean" },
+        "map_drawn_on": date, "concluded_on": date,
+        "unit_in_charge": { "type": "string", "nullable": true },
+        "zone_ha": { "type": "number", "nullable": true } } })
+}
+
 /// What `GET` and `PATCH /api/sites/{code}/progress` answer.
 fn progress_state() -> Value {
     json!({ "type": "object", "required": ["code", "status", "percent", "version"], "properties": {
@@ -251,7 +328,7 @@ pub fn paths() -> Map<String, Value> {
             file_ok("The template", csv),
         ),
     );
-    add("/api/sites/{code}/search", "get", reading(op("getSearchZone", "A search zone's figures (remains expected and found, area concluded, map, conclusion) and version"), vec![code()], json_ok("The figures")));
+    add("/api/sites/{code}/search", "get", reading(op("getSearchZone", "A search zone's figures (remains expected and found, area concluded, map, conclusion) and version"), vec![code()], typed_ok("The figures", zone_state())));
     add(
         "/api/sites/{code}/search",
         "put",
@@ -299,7 +376,7 @@ pub fn paths() -> Map<String, Value> {
             typed_ok(
                 "The conflicts",
                 json!({ "type": "object", "required": ["conflicts"], "properties": {
-                "conflicts": { "type": "array", "items": { "type": "object" } } } }),
+                "conflicts": { "type": "array", "items": conflict() } } }),
             ),
         ),
     );
@@ -387,7 +464,7 @@ pub fn paths() -> Map<String, Value> {
         vec![path_param("file", "sites. followed by the format's extension", json!({ "type": "string" })), lang()],
         file_ok("The file", &["application/geo+json", "application/geopackage+sqlite3", "application/zip", "application/vnd.google-earth.kml+xml", "text/csv", "application/octet-stream"])));
     add("/api/exports/log", "get", reading(op("getExportLog", "The export log: who exported what, when, for whom, and the file's hash (administrators)"), vec![],
-        json!({ "description": "The last 500 exports", "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object" } } } } })));
+        typed_ok("The last 500 exports", json!({ "type": "array", "items": export_log_row() }))));
     add(
         "/api/imports/jobs/{token}",
         "get",
@@ -416,7 +493,7 @@ pub fn paths() -> Map<String, Value> {
                 "An import's report: every row checked, what was written or refused and why",
             ),
             vec![id("id", "The import")],
-            json_ok("The report"),
+            typed_ok("The report", import_report()),
         ),
     );
     paths
