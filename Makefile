@@ -43,13 +43,16 @@ npm-web: deps
 npm-browser: deps
 	$(call npm_ci,tests/browser)
 
-## schemathesis (PyPI) for the property-based API test, and OWSLib with requests for the
-## GIS clients' test, each in a virtualenv under target/; Debian's QGIS (PyQGIS, run
+## schemathesis (PyPI) for the property-based API test, and OWSLib, pyogrio and requests
+## for the GIS clients' test, each in a virtualenv under target/; Debian's QGIS (PyQGIS, run
 ## headless) for the QGIS test.
 TEST_PKGS := python3-venv python3-qgis qgis-providers
 SCHEMATHESIS_VERSION := 4.32.5
 # OWSLib 0.35 is the last to run on Debian 12's Python 3.11.
 OWSLIB_VERSION := 0.35.0
+# pyogrio's wheel carries GDAL 3.12 with its OGC API – Tiles reader (Debian's 3.6.2 has
+# the vector part of that reader compiled out).
+PYOGRIO_VERSION := 0.13.0
 test-tools: deps
 	@missing=""; for p in $(TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "kvpt: installing$$missing for the tests"; \
@@ -61,11 +64,11 @@ test-tools: deps
 	  rm -rf target/test-tools/schemathesis && mkdir -p target/test-tools && \
 	  python3 -m venv target/test-tools/schemathesis && \
 	  target/test-tools/schemathesis/bin/pip install -q schemathesis==$(SCHEMATHESIS_VERSION); }
-	@[ -x target/test-tools/gis/bin/python ] && target/test-tools/gis/bin/python -c 'import owslib, requests' 2>/dev/null || { \
-	  echo "kvpt: installing OWSLib $(OWSLIB_VERSION) for the GIS clients' test"; \
+	@[ -x target/test-tools/gis/bin/python ] && target/test-tools/gis/bin/python -c 'import owslib, requests, pyogrio; assert pyogrio.__version__ == "$(PYOGRIO_VERSION)"' 2>/dev/null || { \
+	  echo "kvpt: installing OWSLib $(OWSLIB_VERSION) and pyogrio $(PYOGRIO_VERSION) for the GIS clients' test"; \
 	  rm -rf target/test-tools/gis && mkdir -p target/test-tools && \
 	  python3 -m venv target/test-tools/gis && \
-	  target/test-tools/gis/bin/pip install -q owslib==$(OWSLIB_VERSION) requests; }
+	  target/test-tools/gis/bin/pip install -q owslib==$(OWSLIB_VERSION) pyogrio==$(PYOGRIO_VERSION) requests; }
 
 build: npm-web
 	cargo build --release --locked

@@ -49,6 +49,45 @@ fn ogr_count(addr: std::net::SocketAddr, credentials: Option<&str>, where_: Opti
         .unwrap()
 }
 
+/// Runs `python SCRIPT ARGS…` (a script of tests/python) with `env`, off the async
+/// runtime: its standard output, standard error, and whether it succeeded.
+async fn run_python(
+    python: String,
+    script: &str,
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+) -> (String, String, bool) {
+    let script = format!("{}/tests/python/{script}", env!("CARGO_MANIFEST_DIR"));
+    tokio::task::spawn_blocking(move || {
+        let run = Command::new(&python)
+            .arg(script)
+            .args(args)
+            .envs(env)
+            .output()
+            .unwrap_or_else(|e| panic!("{python} runs: {e}"));
+        (
+            String::from_utf8_lossy(&run.stdout).into_owned(),
+            String::from_utf8_lossy(&run.stderr).into_owned(),
+            run.status.success(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+/// The test tools' virtualenv with OWSLib, requests and pyogrio (`make test-tools`).
+fn gis_python() -> String {
+    let python = format!(
+        "{}/target/test-tools/gis/bin/python",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    assert!(
+        std::path::Path::new(&python).exists(),
+        "the GIS clients' virtualenv is missing: run `make test` (it installs OWSLib there)"
+    );
+    python
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gdal_reads_with_a_token_up_to_its_users_clearance_and_pushes_where_down() {
     let db = TestDb::with_demo(200, 31).await;
@@ -168,14 +207,7 @@ async fn ogr2ogr_copies_what_a_cql2_where_selects() {
 /// user's token over HTTP Basic (tests/python/gis_clients.py, in the test tools' virtualenv).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn owslib_reads_and_a_python_script_writes_with_if_match() {
-    let python = format!(
-        "{}/target/test-tools/gis/bin/python",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    assert!(
-        std::path::Path::new(&python).exists(),
-        "the GIS clients' virtualenv is missing: run `make test` (it installs OWSLib there)"
-    );
+    let python = gis_python();
     let db = TestDb::with_demo(150, 33).await;
     db.sign_in(
         "ksu.tbi",
@@ -202,25 +234,19 @@ async fn owslib_reads_and_a_python_script_writes_with_if_match() {
     )
     .await;
     let addr = serve(db.app()).await;
-    let script = format!("{}/tests/python/gis_clients.py", env!("CARGO_MANIFEST_DIR"));
-    let (out, err, ok) = {
-        let code = code.clone();
-        tokio::task::spawn_blocking(move || {
-            let run = Command::new(python)
-                .arg(script)
-                .arg(format!("http://{addr}"))
-                .args(["ksu.tbi", &token, &collection, &code])
-                .output()
-                .expect("python runs");
-            (
-                String::from_utf8_lossy(&run.stdout).into_owned(),
-                String::from_utf8_lossy(&run.stderr).into_owned(),
-                run.status.success(),
-            )
-        })
-        .await
-        .unwrap()
-    };
+    let (out, err, ok) = run_python(
+        python,
+        "gis_clients.py",
+        vec![
+            format!("http://{addr}"),
+            "ksu.tbi".into(),
+            token,
+            collection,
+            code.clone(),
+        ],
+        vec![],
+    )
+    .await;
     assert!(ok, "the script failed:\n{out}\n{err}");
     let seen: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert!(seen["landing_links"].to_string().contains("conformance"));
@@ -251,7 +277,6 @@ async fn owslib_reads_and_a_python_script_writes_with_if_match() {
 /// Tiles template draws the works the user may see (tests/python/qgis_client.py).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qgis_reads_features_and_draws_tiles_with_a_token() {
-    let python = "/usr/bin/python3";
     let db = TestDb::with_demo(200, 34).await;
     db.sign_in(
         "gis.bdbp",
@@ -275,29 +300,25 @@ async fn qgis_reads_features_and_draws_tiles_with_a_token() {
         "the demo has works above public: {public} < {cleared}"
     );
     let addr = serve(db.app()).await;
-    let script = format!("{}/tests/python/qgis_client.py", env!("CARGO_MANIFEST_DIR"));
     let home = kvpt::exchange::export::TempDir::new().unwrap();
-    let (out, err, ok) = {
-        let home = home.path.clone();
-        tokio::task::spawn_blocking(move || {
-            let run = Command::new(python)
-                .arg(script)
-                .arg(format!("http://{addr}"))
-                .args(["gis.bdbp", &token, "defence_works", "defence_works"])
-                .env("HOME", &home)
-                .env("XDG_RUNTIME_DIR", &home)
-                .env("QT_QPA_PLATFORM", "offscreen")
-                .output()
-                .expect("Debian's python3 runs");
-            (
-                String::from_utf8_lossy(&run.stdout).into_owned(),
-                String::from_utf8_lossy(&run.stderr).into_owned(),
-                run.status.success(),
-            )
-        })
-        .await
-        .unwrap()
-    };
+    let home_dir = home.path.to_string_lossy().into_owned();
+    let (out, err, ok) = run_python(
+        "/usr/bin/python3".into(),
+        "qgis_client.py",
+        vec![
+            format!("http://{addr}"),
+            "gis.bdbp".into(),
+            token,
+            "defence_works".into(),
+            "defence_works".into(),
+        ],
+        vec![
+            ("HOME", home_dir.clone()),
+            ("XDG_RUNTIME_DIR", home_dir),
+            ("QT_QPA_PLATFORM", "offscreen".into()),
+        ],
+    )
+    .await;
     assert!(
         ok,
         "QGIS's script failed (python3-qgis comes with `make test-tools`):\n{out}\n{err}"
@@ -316,4 +337,81 @@ async fn qgis_reads_features_and_draws_tiles_with_a_token() {
     } else {
         assert!(anonymous < with_token, "{seen}");
     }
+}
+
+/// GDAL's OGC API – Tiles reader (GDAL 3.12 from pyogrio's wheel: Debian's 3.6.2 has it
+/// compiled out) follows the collection to its tileset and reads every tile of a zoom
+/// level over the province, with a token: the works of the layer the user is cleared for,
+/// and only the public ones without it (tests/python/gdal_tiles.py).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gdal_reads_ogc_api_tiles_up_to_its_users_clearance() {
+    let python = gis_python();
+    let db = TestDb::with_demo(200, 35).await;
+    db.sign_in("gis.ca", UserRole::Viewer, Classification::Internal, &[])
+        .await;
+    let token = db.token("gis.ca", Scope::Read).await;
+    let client = db.client().await;
+    let of_layer = "FROM site s JOIN site_kind k ON k.code = s.kind
+        WHERE k.layer_group = 'logistics' AND s.classification";
+    let codes =
+        |rows: Vec<tokio_postgres::Row>| -> Vec<String> { rows.iter().map(|r| r.get(0)).collect() };
+    let cleared = codes(
+        client
+            .query(
+                &format!("SELECT s.code {of_layer} <= 'internal' ORDER BY 1"),
+                &[],
+            )
+            .await
+            .unwrap(),
+    );
+    let public = codes(
+        client
+            .query(
+                &format!("SELECT s.code {of_layer} = 'public' ORDER BY 1"),
+                &[],
+            )
+            .await
+            .unwrap(),
+    );
+    assert!(
+        public.len() < cleared.len(),
+        "the demo has works above public"
+    );
+    let addr = serve(db.app()).await;
+    let read = |token: String| {
+        let python = python.clone();
+        async move {
+            let (out, err, ok) = run_python(
+                python,
+                "gdal_tiles.py",
+                vec![
+                    format!("http://{addr}"),
+                    "logistics".into(),
+                    "12".into(),
+                    "gis.ca".into(),
+                    token,
+                ],
+                vec![],
+            )
+            .await;
+            assert!(ok, "GDAL's script failed:\n{out}\n{err}");
+            serde_json::from_str::<serde_json::Value>(out.lines().last().unwrap_or_default())
+                .unwrap()
+        }
+    };
+    let seen = read(token).await;
+    assert!(
+        seen["layers"].to_string().contains("Zoom level 12"),
+        "{seen}"
+    );
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(strings(&seen["codes"]), cleared, "{seen}");
+    let anonymous = read("-".into()).await;
+    assert_eq!(strings(&anonymous["codes"]), public, "{anonymous}");
 }
