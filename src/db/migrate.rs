@@ -60,6 +60,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(27, "0027_search_conflict"),
     migration!(28, "0028_api_token"),
     migration!(29, "0029_site_deleted"),
+    migration!(30, "0030_tile_changes"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

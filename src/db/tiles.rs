@@ -197,10 +197,22 @@ impl ContextLayer {
     }
 }
 
-/// Subscribes `client` (a connection of its own, not a pooled one) to the notices the caches follow: layer versions and sessions.
+/// Subscribes `client` (a connection of its own, not a pooled one) to the notices the
+/// caches follow: changes to site tiles, layer versions, sessions, and sync notices.
 pub async fn listen_for_changes(client: &tokio_postgres::Client) -> Result<(), DbError> {
     client
-        .batch_execute("LISTEN layer_version; LISTEN kvpt_sessions")
+        .batch_execute(
+            "LISTEN tile_change; LISTEN layer_version; LISTEN kvpt_sessions; LISTEN kvpt_sync",
+        )
+        .await?;
+    Ok(())
+}
+
+/// Sends sync notice `token`: a listener that reads it has read every notice committed
+/// before it.
+pub async fn notify_sync(client: &impl GenericClient, token: &str) -> Result<(), DbError> {
+    client
+        .execute("SELECT pg_notify('kvpt_sync', $1)", &[&token])
         .await?;
     Ok(())
 }

@@ -181,6 +181,11 @@ pub async fn restore(
         );
     }
     crate::db::migrate::migrate_url(url).await?;
+    // A process already serving this database keeps no tile from before (pg_restore makes
+    // the triggers after the rows, so the rows notified nothing).
+    client
+        .execute("SELECT pg_notify('tile_change', '*')", &[])
+        .await?;
     let summary = summary(&client).await?;
     let verdict = super::audit::verify(&client).await?;
     Ok((summary, verdict))

@@ -3,6 +3,9 @@
 /// Deepest zoom served.
 pub const MAX_ZOOM: u8 = 22;
 
+/// Half the width of the Web-Mercator world, in metres (EPSG:3857's x of longitude 180).
+pub const WEB_MERCATOR_HALF: f64 = 20_037_508.342_789_244;
+
 /// A valid tile address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TileCoord {
@@ -77,6 +80,20 @@ impl TileCoord {
         Ok(Self { z, x, y })
     }
 
+    /// The tile's area in EPSG:3857 as [xmin, ymin, xmax, ymax], grown on each side by
+    /// `buffer` of its width (64/4096: what a tile query reads around its tile).
+    pub fn bounds_3857(&self, buffer: f64) -> [f64; 4] {
+        let size = 2.0 * WEB_MERCATOR_HALF / f64::from(1u32 << self.z);
+        let (x, y) = (f64::from(self.x), f64::from(self.y));
+        let grow = size * buffer;
+        [
+            -WEB_MERCATOR_HALF + x * size - grow,
+            WEB_MERCATOR_HALF - (y + 1.0) * size - grow,
+            -WEB_MERCATOR_HALF + (x + 1.0) * size + grow,
+            WEB_MERCATOR_HALF - y * size + grow,
+        ]
+    }
+
     /// The tile containing lon/lat at zoom `z`.
     pub fn containing(lon: f64, lat: f64, z: u8) -> Self {
         let n = f64::from(1u32 << z);
@@ -138,6 +155,24 @@ mod tests {
             err("3", "0", "NaN.mvt"),
             "y must be a whole number, not 'NaN'"
         );
+    }
+
+    #[test]
+    fn tile_bounds_in_web_mercator() {
+        let world = TileCoord { z: 0, x: 0, y: 0 }.bounds_3857(0.0);
+        assert_eq!(
+            world,
+            [
+                -WEB_MERCATOR_HALF,
+                -WEB_MERCATOR_HALF,
+                WEB_MERCATOR_HALF,
+                WEB_MERCATOR_HALF
+            ]
+        );
+        // z1 x1 y0: the north-east quarter; a buffer of 1/4 grows each side by a quarter.
+        let ne = TileCoord { z: 1, x: 1, y: 0 }.bounds_3857(0.25);
+        let q = WEB_MERCATOR_HALF / 4.0;
+        assert_eq!(ne, [-q, -q, WEB_MERCATOR_HALF + q, WEB_MERCATOR_HALF + q]);
     }
 
     #[test]

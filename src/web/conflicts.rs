@@ -121,6 +121,7 @@ pub(super) async fn resolve_any(
         for (layer, version) in versions {
             state.tiles.saw_version(&layer, version);
         }
+        state.caught_up().await;
         return Ok(Some(json!({ "zone": zone, "history_id": history_id })));
     }
     let Some(applied) = sync::resolve(client, user, id, picks, today)
@@ -132,6 +133,7 @@ pub(super) async fn resolve_any(
     for (layer, version) in &applied.layer_versions {
         state.tiles.saw_version(layer, *version);
     }
+    state.caught_up().await;
     Ok(Some(
         json!({ "site": applied.state, "history_id": applied.history_id }),
     ))

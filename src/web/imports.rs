@@ -315,10 +315,11 @@ fn start(
     who: Importer,
 ) {
     let progress = state.imports.start(&token);
-    let (pool, jobs, heavy) = (
+    let (pool, jobs, heavy, state) = (
         state.pool.clone(),
         state.imports.clone(),
         state.heavy.clone(),
+        state.clone(),
     );
     tokio::spawn(async move {
         // Imports are heavy: admitted while the queue had room, they wait their turn
@@ -329,6 +330,8 @@ fn start(
             import::run(&pool, &path, &shown, &options, &who, progress, Some(&token)).await;
         if result.as_ref().is_ok_and(|r| r.committed()) {
             let _ = std::fs::remove_dir_all(import::uploads_dir().join(&token));
+            // Done once this process's tiles show it.
+            state.caught_up().await;
         }
         jobs.finish(&token, result.map(|r| r.id).map_err(|e| e.to_string()));
     });

@@ -1,5 +1,6 @@
-//! One connection that LISTENs for what other processes change: layer versions (for the
-//! tile cache) and sessions or accounts (for the session cache). While it is down, both
+//! One connection that LISTENs for what other processes change: the works the tiles show
+//! and layer versions (for the tile cache), sessions or accounts (for the session cache),
+//! and this process's own sync notices (`AppState::caught_up`). While it is down, both
 //! caches step aside and requests ask the database, so nothing stale is ever served.
 
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use futures_util::StreamExt;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::caller::SessionCache;
-use super::tile_cache::TileCache;
+use super::tile_cache::{TileCache, TileChange};
 
 /// Keeps both caches current from `config`'s database until the process ends,
 /// reconnecting after a second when the connection drops.
@@ -64,23 +65,35 @@ async fn listen_once(
     for (layer, version) in crate::db::tiles::layer_versions(&client).await? {
         tiles.saw_version(&layer, version);
     }
+    tiles.reset();
     tiles.set_live(true);
     sessions.set_live(true);
     tracing::info!("listening for layer versions and session changes");
     while let Some((channel, payload)) = rx.recv().await {
-        match channel.as_str() {
-            "kvpt_sessions" => sessions.clear(),
-            _ => {
-                if let Some((layer, version)) = payload.rsplit_once(':') {
-                    if let Ok(version) = version.parse() {
-                        tiles.saw_version(layer, version);
-                    }
-                }
-            }
-        }
+        apply(&channel, &payload, tiles, sessions);
     }
     tiles.set_live(false);
     sessions.set_live(false);
     driver.abort();
     Ok(())
+}
+
+/// One notice, applied to the cache it is for.
+fn apply(channel: &str, payload: &str, tiles: &TileCache, sessions: &SessionCache) {
+    match channel {
+        "kvpt_sessions" => sessions.clear(),
+        "tile_change" => match TileChange::parse(payload) {
+            Some(change) => tiles.apply(change),
+            // Not understood: every site tile is dropped rather than one kept stale.
+            None => tiles.apply(TileChange::All),
+        },
+        "kvpt_sync" => tiles.synced(payload),
+        _ => {
+            if let Some((layer, version)) = payload.rsplit_once(':') {
+                if let Ok(version) = version.parse() {
+                    tiles.saw_version(layer, version);
+                }
+            }
+        }
+    }
 }

@@ -158,6 +158,35 @@ impl AppState {
     pub async fn db(&self) -> Result<deadpool_postgres::Object, crate::db::DbError> {
         Ok(self.pool.get().await?)
     }
+
+    /// Waits (a second at most) until this process's listener has read every notice
+    /// committed so far, so the writer's next tile shows what was just written. Called by
+    /// a write's handler after its commit; nothing to wait for while no listener runs. The
+    /// write stands whatever happens here: a failure is logged, and other processes catch
+    /// up through their listeners anyway.
+    pub async fn caught_up(&self) {
+        if !self.tiles.is_live() {
+            return;
+        }
+        let (token, read) = self.tiles.expect_sync();
+        let sent = match self.db().await {
+            Ok(client) => crate::db::tiles::notify_sync(&client, &token).await,
+            Err(err) => Err(err),
+        };
+        let waited = match sent {
+            Ok(()) => tokio::time::timeout(std::time::Duration::from_secs(1), read)
+                .await
+                .is_ok(),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot send a sync notice");
+                false
+            }
+        };
+        if !waited {
+            self.tiles.forget_sync(&token);
+            tracing::warn!("the listener did not read a sync notice within a second");
+        }
+    }
 }
 
 /// Every area's routes but the uploads' and the tiles' (which keep their own limits).

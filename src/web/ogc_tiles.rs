@@ -38,7 +38,7 @@ pub const REL_TILESETS_VECTOR: &str = "http://www.opengis.net/def/rel/ogc/1.0/ti
 pub const REL_TILING_SCHEMES: &str = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes";
 const REL_TILING_SCHEME: &str = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme";
 /// Half the width of the Web Mercator world, metres.
-const ORIGIN: f64 = 20_037_508.342_789_244;
+const ORIGIN: f64 = crate::spatial::tile::WEB_MERCATOR_HALF;
 
 /// The tiling scheme and tileset documents.
 pub fn routes() -> Router<AppState> {

@@ -62,11 +62,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/search/template.csv", get(search_template))
 }
 
-/// A written update's layer version, so this process's tile cache moves on at once.
-fn saw(state: &AppState, applied: &Applied) {
+/// A written update's layer version, and this process's listener caught up, so the
+/// writer's next tile and dashboard show it.
+async fn saw(state: &AppState, applied: &Applied) {
     for (layer, version) in &applied.layer_versions {
         state.tiles.saw_version(layer, *version);
     }
+    state.caught_up().await;
 }
 
 fn engineer(caller: &Caller) -> Result<&crate::accounts::sessions::SessionUser, AppError> {
@@ -181,7 +183,7 @@ async fn form_post(
     let mut client = state.db().await.map_err(|e| fail(e.into()))?;
     match store::apply(&mut client, &user, &request, today_in_vietnam()).await {
         Ok(applied) => {
-            saw(&state, &applied);
+            saw(&state, &applied).await;
             Ok(Redirect::to(&format!("/sites/{code}?lang={}", lang.code())).into_response())
         }
         Err(e) => form.refused(e, values).map_err(fail),
@@ -426,7 +428,7 @@ pub(super) async fn send_update(
     .await
     .map_err(AppError::from)?;
     if let Some(applied) = &sent.applied {
-        saw(state, applied);
+        saw(state, applied).await;
     }
     Ok(sent.answer)
 }
@@ -608,12 +610,18 @@ async fn run_bulk(
             for (layer, version) in crate::search::store::layer_versions(&client).await? {
                 state.tiles.saw_version(&layer, version);
             }
+            state.caught_up().await;
         }
         return Ok(report);
     }
     let report = bulk::apply(&mut client, user, data, today_in_vietnam()).await?;
     for applied in &report.applied {
-        saw(state, applied);
+        for (layer, version) in &applied.layer_versions {
+            state.tiles.saw_version(layer, *version);
+        }
+    }
+    if !report.applied.is_empty() {
+        state.caught_up().await;
     }
     Ok(report)
 }

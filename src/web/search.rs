@@ -39,6 +39,7 @@ async fn saw(
         for (layer, version) in store::layer_versions(client).await? {
             state.tiles.saw_version(&layer, version);
         }
+        state.caught_up().await;
     }
     Ok(())
 }

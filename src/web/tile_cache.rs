@@ -1,19 +1,96 @@
-//! Tiles kept in memory, keyed by their layer's data version, so a repeated tile (or a
-//! 304) is answered without touching the database.
+//! Tiles kept in memory, so a repeated tile (or a 304) is answered without touching the
+//! database.
 //!
-//! Every write to a layer bumps its row in `layer_version`, whose trigger notifies
-//! `layer_version` with `layer:version`; the listener (`listener.rs`) applies each
-//! notification, so an edit makes the old tiles unreachable at once (they age out of the
-//! cache). While the listener is down, versions are read from the database on each
-//! request, as without a cache.
+//! Site tiles are dropped where their works change, not layer-wide (issue 22): every change
+//! to what a site tile shows is notified on `tile_change` with the work's box before and
+//! after (sql/migrations/0030_tile_changes.sql). The listener (`listener.rs`) numbers each
+//! change as it applies it; a cached tile remembers up to which change it is known good,
+//! and before it is served again the changes since are checked against its area (with the
+//! tile's buffer), its layer and its caller's clearance: one that meets it drops it, else
+//! it is good up to now. A change to a whole layer (a bulk load, many works in one
+//! transaction) moves that layer's epoch, part of every key. Context tiles are keyed by
+//! their layer's data version (`layer_version`, notified on `layer_version`).
+//!
+//! While the listener is down, site tiles are made afresh and not kept; when it connects
+//! again every key moves (changes were missed meanwhile).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::RwLock;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 
 use crate::domain::{Classification, LayerGroup};
+use crate::spatial::tile::TileCoord;
+
+/// What a site tile's query reads around the tile, as a share of its width (the 64 of
+/// 4096 of tile_sites.sql), and a little more for rounding.
+const TILE_BUFFER: f64 = 64.0 / 4096.0 + 1e-6;
+
+/// The changes kept for checking cached tiles; a tile last known good before the oldest
+/// is dropped.
+const CHANGES_KEPT: usize = 1 << 16;
+
+/// A change to the site tiles, as `tile_change` notifies it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TileChange {
+    /// Every site layer (a bulk load; the districts or neighbours reloaded).
+    All,
+    /// One site layer as a whole (many works changed at once).
+    Layer(LayerGroup),
+    /// The works of `layer` at `classification` within `bbox` (EPSG:3857, [xmin, ymin,
+    /// xmax, ymax]): a work as it was, or as it is.
+    Area {
+        layer: LayerGroup,
+        classification: Classification,
+        bbox: [f64; 4],
+    },
+}
+
+impl TileChange {
+    /// From a notice: `*`, `layer|*` or `layer|classification|xmin|ymin|xmax|ymax`.
+    pub fn parse(payload: &str) -> Option<Self> {
+        if payload == "*" {
+            return Some(Self::All);
+        }
+        let mut parts = payload.split('|');
+        let layer = LayerGroup::from_code(parts.next()?)?;
+        let second = parts.next()?;
+        if second == "*" {
+            return Some(Self::Layer(layer));
+        }
+        let classification = Classification::from_code(second)?;
+        let mut bbox = [0.0; 4];
+        for value in &mut bbox {
+            *value = parts.next()?.parse().ok()?;
+        }
+        Some(Self::Area {
+            layer,
+            classification,
+            bbox,
+        })
+    }
+}
+
+/// A change of an area, numbered in the order this process applied it.
+#[derive(Debug, Clone, Copy)]
+struct Applied {
+    number: u64,
+    layer: usize,
+    classification: Classification,
+    bbox: [f64; 4],
+}
+
+fn layer_index(layer: LayerGroup) -> usize {
+    LayerGroup::ALL
+        .iter()
+        .position(|g| *g == layer)
+        .unwrap_or_default()
+}
+
+fn overlaps(a: &[f64; 4], b: &[f64; 4]) -> bool {
+    a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
+}
 
 /// The versions what a caller cleared to `clearance` sees of a site layer (`Some`) or of
 /// the budget (`None`) moves with: one per classification they may see
@@ -49,6 +126,7 @@ pub fn seen_versions(layer: Option<LayerGroup>, clearance: Classification) -> &'
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TileKey {
     pub layer: &'static str,
+    /// A site layer's epoch ([`TileCache::epoch`]), a context layer's data version.
     pub version: i64,
     pub clearance: &'static str,
     /// Days since 1970 of the as-of date; 0 for the current state.
@@ -67,6 +145,8 @@ pub struct CachedTile {
     pub raw: Bytes,
     pub gzip: Bytes,
     pub etag: axum::http::HeaderValue,
+    /// The number of the last change this tile is known to be good after.
+    good_after: Arc<AtomicU64>,
 }
 
 impl CachedTile {
@@ -89,7 +169,19 @@ impl CachedTile {
             let _ = encoder.write_all(&raw);
             Bytes::from(encoder.finish().unwrap_or_default())
         };
-        Self { raw, gzip, etag }
+        Self {
+            raw,
+            gzip,
+            etag,
+            good_after: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// This tile, made from data read after change `mark` ([`TileCache::mark`], taken
+    /// before the query began) was applied.
+    pub fn made_after(self, mark: u64) -> Self {
+        self.good_after.store(mark, Ordering::Release);
+        self
     }
 }
 
@@ -107,6 +199,14 @@ pub struct TileCache {
     tiles: quick_cache::sync::Cache<TileKey, CachedTile, ByteWeight>,
     versions: RwLock<HashMap<String, i64>>,
     live: AtomicBool,
+    /// The changes of areas applied, oldest first, at most [`CHANGES_KEPT`].
+    changes: RwLock<VecDeque<Applied>>,
+    /// The number of the last change applied.
+    applied: AtomicU64,
+    /// Each site layer's epoch, in [`LayerGroup::ALL`]'s order.
+    epochs: Vec<AtomicU64>,
+    /// Who waits for the listener to read their sync notice, by its token.
+    waiters: Mutex<HashMap<String, tokio::sync::oneshot::Sender<()>>>,
 }
 
 impl TileCache {
@@ -120,6 +220,134 @@ impl TileCache {
             ),
             versions: RwLock::new(HashMap::new()),
             live: AtomicBool::new(false),
+            changes: RwLock::new(VecDeque::new()),
+            applied: AtomicU64::new(0),
+            epochs: LayerGroup::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+            waiters: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether the listener is connected: site tiles are kept only then.
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// A site layer's epoch: it moves when the whole layer changes.
+    pub fn epoch(&self, layer: LayerGroup) -> i64 {
+        self.epochs[layer_index(layer)].load(Ordering::Acquire) as i64
+    }
+
+    /// The number of the last change applied: taken before a tile's query begins, so
+    /// every change its data may lack comes after it.
+    pub fn mark(&self) -> u64 {
+        self.applied.load(Ordering::Acquire)
+    }
+
+    /// Applies a change the listener read (or, in tests, one made up).
+    pub fn apply(&self, change: TileChange) {
+        match change {
+            TileChange::All => {
+                for epoch in &self.epochs {
+                    epoch.fetch_add(1, Ordering::AcqRel);
+                }
+            }
+            TileChange::Layer(layer) => {
+                self.epochs[layer_index(layer)].fetch_add(1, Ordering::AcqRel);
+            }
+            TileChange::Area {
+                layer,
+                classification,
+                bbox,
+            } => {
+                let Ok(mut changes) = self.changes.write() else {
+                    return;
+                };
+                let number = self.applied.load(Ordering::Acquire) + 1;
+                if changes.len() == CHANGES_KEPT {
+                    changes.pop_front();
+                }
+                changes.push_back(Applied {
+                    number,
+                    layer: layer_index(layer),
+                    classification,
+                    bbox,
+                });
+                self.applied.store(number, Ordering::Release);
+            }
+        }
+    }
+
+    /// A cached site tile of `layer` at `coord` for a caller cleared to `clearance`, if it
+    /// is still good: no change applied since it was last known good meets it. A tile a
+    /// change meets is dropped.
+    pub fn get_site(
+        &self,
+        key: &TileKey,
+        layer: LayerGroup,
+        clearance: Classification,
+        coord: TileCoord,
+    ) -> Option<CachedTile> {
+        let tile = self.tiles.get(key)?;
+        let now = self.applied.load(Ordering::Acquire);
+        let good_after = tile.good_after.load(Ordering::Acquire);
+        if good_after >= now {
+            return Some(tile);
+        }
+        let stale = {
+            let changes = self.changes.read().ok()?;
+            let bounds = coord.bounds_3857(TILE_BUFFER);
+            let layer = layer_index(layer);
+            // Changes forgotten since: it cannot be shown good.
+            changes.front().is_none_or(|c| c.number > good_after + 1)
+                || changes
+                    .iter()
+                    .rev()
+                    .take_while(|c| c.number > good_after)
+                    .any(|c| {
+                        c.layer == layer
+                            && clearance >= c.classification
+                            && overlaps(&c.bbox, &bounds)
+                    })
+        };
+        if stale {
+            self.tiles.remove(key);
+            return None;
+        }
+        tile.good_after.fetch_max(now, Ordering::AcqRel);
+        Some(tile)
+    }
+
+    /// The listener (re)connected: changes may have been missed while it was away, so
+    /// every site layer's epoch moves (a tile being made meanwhile is kept under the old
+    /// one, out of reach) and the tiles kept are dropped.
+    pub fn reset(&self) {
+        self.apply(TileChange::All);
+        self.tiles.clear();
+    }
+
+    /// A token to send on `kvpt_sync`, and what tells when the listener has read it (and
+    /// so every notice committed before it).
+    pub fn expect_sync(&self) -> (String, tokio::sync::oneshot::Receiver<()>) {
+        let token = crate::accounts::sessions::random_token()[..24].to_string();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if let Ok(mut waiters) = self.waiters.lock() {
+            waiters.insert(token.clone(), tx);
+        }
+        (token, rx)
+    }
+
+    /// The listener read sync notice `token` (another process's: nobody waits).
+    pub fn synced(&self, token: &str) {
+        let waiter = self.waiters.lock().ok().and_then(|mut w| w.remove(token));
+        if let Some(tx) = waiter {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Gives up waiting for `token`.
+    pub fn forget_sync(&self, token: &str) {
+        if let Ok(mut waiters) = self.waiters.lock() {
+            waiters.remove(token);
         }
     }
 
@@ -183,6 +411,122 @@ mod tests {
         assert_eq!(cache.version("logistics"), Some(7));
         cache.set_live(false);
         assert_eq!(cache.version("logistics"), None);
+    }
+
+    #[test]
+    fn change_notices_parse() {
+        assert_eq!(TileChange::parse("*"), Some(TileChange::All));
+        assert_eq!(
+            TileChange::parse("land|*"),
+            Some(TileChange::Layer(LayerGroup::Land))
+        );
+        assert_eq!(
+            TileChange::parse("logistics|internal|1|2.5|3|4e6"),
+            Some(TileChange::Area {
+                layer: LayerGroup::Logistics,
+                classification: Classification::Internal,
+                bbox: [1.0, 2.5, 3.0, 4e6]
+            })
+        );
+        for bad in [
+            "",
+            "roads|*",
+            "land|top|1|2|3|4",
+            "land|public|1|2|3",
+            "land|public|a|2|3|4",
+        ] {
+            assert_eq!(TileChange::parse(bad), None, "{bad}");
+        }
+    }
+
+    /// A cached tile of `land` at z12 over Tây Ninh city, for `clearance`.
+    fn kept(cache: &TileCache, clearance: Classification) -> (TileKey, TileCoord) {
+        let coord = TileCoord::containing(106.1, 11.3, 12);
+        let key = TileKey {
+            layer: "land",
+            version: cache.epoch(LayerGroup::Land),
+            clearance: clearance.code(),
+            as_of: 0,
+            z: coord.z,
+            x: coord.x,
+            y: coord.y,
+        };
+        let tile = CachedTile::new(Bytes::from_static(b"tile")).made_after(cache.mark());
+        cache.insert(key.clone(), tile);
+        (key, coord)
+    }
+
+    fn area(layer: LayerGroup, classification: Classification, bbox: [f64; 4]) -> TileChange {
+        TileChange::Area {
+            layer,
+            classification,
+            bbox,
+        }
+    }
+
+    #[test]
+    fn a_change_drops_the_tiles_it_meets_at_the_clearances_that_see_it() {
+        let cache = TileCache::new(1 << 20);
+        let get = |key: &TileKey, coord, clearance| {
+            cache
+                .get_site(key, LayerGroup::Land, clearance, coord)
+                .is_some()
+        };
+        let (key, coord) = kept(&cache, Classification::Internal);
+        let b = coord.bounds_3857(0.0);
+        let inside = [b[0] + 10.0, b[1] + 10.0, b[0] + 20.0, b[1] + 20.0];
+        // Elsewhere, another layer, or above the clearance: kept.
+        cache.apply(area(
+            LayerGroup::Land,
+            Classification::Public,
+            [0.0, 0.0, 1.0, 1.0],
+        ));
+        cache.apply(area(LayerGroup::Logistics, Classification::Public, inside));
+        cache.apply(area(LayerGroup::Land, Classification::Secret, inside));
+        assert!(get(&key, coord, Classification::Internal));
+        // Within the buffer just outside the tile: dropped.
+        let width = b[2] - b[0];
+        let beyond = b[2] + width * 32.0 / 4096.0;
+        cache.apply(area(
+            LayerGroup::Land,
+            Classification::Internal,
+            [beyond, b[1], beyond, b[1]],
+        ));
+        assert!(!get(&key, coord, Classification::Internal));
+        // Made again: kept until the next change meeting it, at a level it sees.
+        let (key, coord) = kept(&cache, Classification::Internal);
+        assert!(get(&key, coord, Classification::Internal));
+        cache.apply(area(LayerGroup::Land, Classification::Public, inside));
+        assert!(!get(&key, coord, Classification::Internal));
+    }
+
+    #[test]
+    fn a_whole_layer_change_or_forgotten_changes_drop_it() {
+        let cache = TileCache::new(1 << 20);
+        let (key, coord) = kept(&cache, Classification::Secret);
+        cache.apply(TileChange::Layer(LayerGroup::Land));
+        let moved = TileKey {
+            version: cache.epoch(LayerGroup::Land),
+            ..key.clone()
+        };
+        assert_ne!(moved, key, "the epoch is in the key");
+        assert!(cache
+            .get_site(&moved, LayerGroup::Land, Classification::Secret, coord)
+            .is_none());
+        let (key, coord) = kept(&cache, Classification::Secret);
+        for _ in 0..=CHANGES_KEPT {
+            cache.apply(area(
+                LayerGroup::Logistics,
+                Classification::Public,
+                [0.0; 4],
+            ));
+        }
+        assert!(
+            cache
+                .get_site(&key, LayerGroup::Land, Classification::Secret, coord)
+                .is_none(),
+            "more changes than are kept: it cannot be shown good"
+        );
     }
 
     #[test]

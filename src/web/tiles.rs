@@ -1,6 +1,7 @@
 //! `GET /tiles/{layer}/{z}/{x}/{y}.mvt`: site and context layers as Mapbox Vector Tiles,
-//! cached by the layer's data version (so no stale tile survives an edit), with an ETag
-//! made from the tile's bytes (so it tells nothing the tile does not).
+//! cached until a change meets them (`tile_cache`: no stale tile survives an edit, and an
+//! edit drops only the tiles it touches), with an ETag made from the tile's bytes (so it
+//! tells nothing the tile does not).
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -12,7 +13,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use super::caller::Caller;
-use super::tile_cache::{seen_versions, CachedTile, TileKey};
+use super::tile_cache::{CachedTile, TileKey};
 use super::AppState;
 use crate::db;
 use crate::db::tiles::{ContextLayer, CONTEXT_LAYERS};
@@ -103,26 +104,7 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
         .map(|c| c.0.ip());
     let clearance = state.caller(headers, peer).await?.clearance()?;
     let as_of = tile_as_of(request.uri().query())?;
-    let name = layer.name();
-    let version = tile_version(state, layer, clearance).await?;
-    let key = TileKey {
-        layer: name,
-        version,
-        clearance: clearance.code(),
-        as_of: as_of.map_or(0, |d| (d - chrono::NaiveDate::default()).num_days() as i32),
-        z: coord.z,
-        x: coord.x,
-        y: coord.y,
-    };
-    let (tile, hit) = match state.tiles.get(&key) {
-        Some(tile) => (tile, true),
-        None => {
-            let bytes = make_tile(state, layer, coord, clearance, as_of).await?;
-            let tile = CachedTile::new(Bytes::from(bytes));
-            state.tiles.insert(key, tile.clone());
-            (tile, false)
-        }
-    };
+    let (tile, hit) = cached_tile(state, layer, coord, clearance, as_of).await?;
     // Whether the tile came from memory moves with every write to the layer, works above
     // the caller's clearance included: only callers who see them all are told.
     let hit = (clearance == Classification::Secret).then_some(hit);
@@ -137,31 +119,56 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
     Ok(with_cache_headers(tile_response(tile, headers), etag, hit))
 }
 
-/// The version `layer`'s tiles are keyed by for a caller cleared to `clearance`: of a site
-/// layer, the sum of its versions at each classification the caller sees (a change to a
-/// work above it moves nothing: no miss, no slower answer). From the listener when it runs
-/// (no database round trip), else read now.
-async fn tile_version(
+/// The tile, from memory when it is there and still good, and whether it was.
+async fn cached_tile(
     state: &AppState,
     layer: TileLayer,
+    coord: TileCoord,
     clearance: Classification,
-) -> Result<i64, AppError> {
-    let seen = match layer {
-        TileLayer::Sites(group) => seen_versions(Some(group), clearance),
-        TileLayer::Context(_) => &[],
+    as_of: Option<chrono::NaiveDate>,
+) -> Result<(CachedTile, bool), AppError> {
+    let mut key = TileKey {
+        layer: layer.name(),
+        version: 0,
+        clearance: clearance.code(),
+        as_of: as_of.map_or(0, |d| (d - chrono::NaiveDate::default()).num_days() as i32),
+        z: coord.z,
+        x: coord.x,
+        y: coord.y,
     };
-    let known = match layer {
-        TileLayer::Sites(_) => state.tiles.version_sum(seen),
-        TileLayer::Context(context) => state.tiles.version(context.name),
+    let made = |mark| async move {
+        let bytes = make_tile(state, layer, coord, clearance, as_of).await?;
+        Ok::<_, AppError>(CachedTile::new(Bytes::from(bytes)).made_after(mark))
     };
-    if let Some(version) = known {
-        return Ok(version);
+    match layer {
+        TileLayer::Sites(group) => {
+            // Without the listener, changes would go unseen: made afresh, not kept.
+            if !state.tiles.is_live() {
+                return Ok((made(0).await?, false));
+            }
+            // The epoch and the mark before the query: a change it may lack comes after.
+            key.version = state.tiles.epoch(group);
+            let mark = state.tiles.mark();
+            if let Some(tile) = state.tiles.get_site(&key, group, clearance, coord) {
+                return Ok((tile, true));
+            }
+            let tile = made(mark).await?;
+            state.tiles.insert(key, tile.clone());
+            Ok((tile, false))
+        }
+        TileLayer::Context(context) => {
+            key.version = match state.tiles.version(context.name) {
+                Some(version) => version,
+                None => db::tiles::context_version(&state.db().await?, context).await?,
+            };
+            if let Some(tile) = state.tiles.get(&key) {
+                return Ok((tile, true));
+            }
+            let tile = made(0).await?;
+            state.tiles.insert(key, tile.clone());
+            Ok((tile, false))
+        }
     }
-    let client = state.db().await?;
-    Ok(match layer {
-        TileLayer::Sites(_) => db::tiles::version_sum(&client, seen).await?,
-        TileLayer::Context(context) => db::tiles::context_version(&client, context).await?,
-    })
 }
 
 /// The layer and tile a path names (the router matched /tiles/{layer}/{z}/{x}/{y}: four

@@ -170,6 +170,7 @@ pub async fn create(
         let code = checked.code.clone();
         let request = format!("POST /collections/{id}/items");
         item::write(&state.pool, &request, checked, None, &who).await?;
+        state.caught_up().await;
         answer(
             &state,
             &headers,
@@ -209,6 +210,7 @@ async fn change(
         };
         let request = format!("{verb} /collections/{id}/items/{code}");
         item::write(&state.pool, &request, checked, Some(now), &who).await?;
+        state.caught_up().await;
         answer(&state, &headers, &id, group, &code, &caller, StatusCode::OK).await
     }
     .await;
@@ -247,6 +249,7 @@ pub async fn delete(
         let who = writer(&state, &caller, &headers).await?;
         let (_, now) = current(&state, &headers, (&id, group, &code), who.clearance).await?;
         item::delete(&state.pool, &code, Some(now), &who).await?;
+        state.caught_up().await;
         Ok::<_, AppError>(StatusCode::NO_CONTENT.into_response())
     }
     .await;
