@@ -4,11 +4,20 @@ use deadpool_postgres::GenericClient;
 
 use super::DbError;
 use crate::domain::{Classification, LayerGroup};
+use crate::params::tiles::TileFilter;
 use crate::spatial::tile::TileCoord;
 
 const TILE_SITES: &str = include_str!("../../sql/queries/tile_sites.sql");
 const TILE_SITES_AS_OF: &str = include_str!("../../sql/queries/tile_sites_as_of.sql");
 const TILE_CONTEXT: &str = include_str!("../../sql/queries/tile_context.sql");
+const TILE_CLUSTERS: &str = include_str!("../../sql/queries/tile_clusters.sql");
+const TILE_CLUSTER_WORKS: &str = include_str!("../../sql/queries/tile_cluster_works.sql");
+const TILE_CLUSTER_WORKS_AS_OF: &str =
+    include_str!("../../sql/queries/tile_cluster_works_as_of.sql");
+
+/// The deepest zoom whose site tiles carry clusters (counts per cell) instead of works:
+/// below it works cannot be told apart, and a province's tile would weigh megabytes.
+pub const CLUSTER_MAX_ZOOM: u8 = 10;
 
 /// A context layer drawn under the works: its name, source rows and properties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +170,45 @@ pub async fn site_tile(
                 .await?
         }
     };
+    Ok(row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default())
+}
+
+/// One site layer's cluster tile (zoom [`CLUSTER_MAX_ZOOM`] and below): the works visible
+/// at `clearance` that pass `filter`, counted per cell; with `as_of`, as they stood then.
+pub async fn cluster_tile(
+    client: &impl GenericClient,
+    layer: LayerGroup,
+    tile: TileCoord,
+    clearance: Classification,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+    filter: &TileFilter,
+) -> Result<Vec<u8>, DbError> {
+    static CURRENT: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| TILE_CLUSTERS.replace("{works}", TILE_CLUSTER_WORKS));
+    static AS_OF: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| TILE_CLUSTERS.replace("{works}", TILE_CLUSTER_WORKS_AS_OF));
+    let (z, x, y) = (i32::from(tile.z), tile.x as i32, tile.y as i32);
+    let (code, ceiling) = (layer.code(), clearance.code());
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
+        &z,
+        &x,
+        &y,
+        &code,
+        &ceiling,
+        &filter.district,
+        &filter.kind,
+        &filter.status,
+        &filter.phase,
+    ];
+    let sql = match &as_of {
+        None => CURRENT.as_str(),
+        Some(cutoff) => {
+            params.push(cutoff);
+            AS_OF.as_str()
+        }
+    };
+    let statement = client.prepare_cached(sql).await?;
+    let row = client.query_one(&statement, &params).await?;
     Ok(row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default())
 }
 

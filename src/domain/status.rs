@@ -42,6 +42,21 @@ vocabulary! {
     }
 }
 
+impl SiteStatus {
+    /// The property a cluster of works counts this status in ("n_planned", …).
+    pub fn cluster_field(self) -> &'static str {
+        match self {
+            SiteStatus::Planned => "n_planned",
+            SiteStatus::Design => "n_design",
+            SiteStatus::UnderConstruction => "n_under_construction",
+            SiteStatus::Completed => "n_completed",
+            SiteStatus::HandedOver => "n_handed_over",
+            SiteStatus::Suspended => "n_suspended",
+            SiteStatus::Cancelled => "n_cancelled",
+        }
+    }
+}
+
 impl Classification {
     /// Whether a work of this classification may be given `to`: anyone who may write it may
     /// keep or raise it; lowering it shows it to more people, which is an administrator's

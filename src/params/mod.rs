@@ -10,6 +10,7 @@ pub mod date;
 pub mod export;
 pub mod format;
 pub mod items;
+pub mod tiles;
 
 pub use date::{cutoff_of, parse_as_of, parse_date};
 pub use items::{Interval, ItemsQuery, COMMON_PARAMS, SITE_PARAMS};

@@ -39,6 +39,8 @@ fn ui_text(lang: Lang) -> serde_json::Value {
         "load_failed": t("Không tải được chi tiết: ", "Could not load the details: "),
         "offline_details": t("Không có mạng: chi tiết chưa tải được.", "Offline: the details cannot be loaded."),
         "unit": t("Đơn vị", "Unit"),
+        "works": t("công trình", "works"),
+        "zoom_in": t("Phóng to để xem từng công trình", "Zoom in to the works"),
     })
 }
 
@@ -118,6 +120,12 @@ pub fn page(lang: Lang, districts: &[DistrictOption]) -> Markup {
                                         (status.label(lang))
                                     }
                                 }
+                            }
+                            p.cluster-note {
+                                span.cluster-swatch {}
+                                (lang.pick(
+                                    "Thu nhỏ (mức 10 trở xuống): mỗi vòng tròn là một nhóm công trình, số là số công trình, màu từ cam (chưa xong) đến xanh (đã hoàn thành); bấm để xem theo trạng thái.",
+                                    "Zoomed out (level 10 and below): each circle is a group of works, the number how many, the colour from orange (not done) to green (completed); click for the count by status."))
                             }
                         }
                         section #filters {

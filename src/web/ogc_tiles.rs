@@ -166,7 +166,7 @@ async fn tileset(
     let properties: serde_json::Map<String, Value> = fields
         .into_iter()
         .map(|f| {
-            let kind = if matches!(f, "id" | "percent" | "phase") {
+            let kind = if matches!(f, "id" | "percent" | "phase" | "count") || f.starts_with("n_") {
                 "integer"
             } else {
                 "string"

@@ -47,8 +47,34 @@ pub fn status_colour() -> Value {
     Value::Array(expression)
 }
 
+/// A work (not a cluster) of geometry `kind`.
 fn geometry_is(kind: &str) -> Value {
-    json!(["==", ["geometry-type"], kind])
+    json!([
+        "all",
+        ["==", ["geometry-type"], kind],
+        ["!", ["has", "count"]]
+    ])
+}
+
+/// A cluster's colour: from the share of its works done (completed or handed over), red
+/// through amber to green.
+fn share_done_colour() -> Value {
+    let done = json!([
+        "+",
+        ["coalesce", ["get", "n_completed"], 0],
+        ["coalesce", ["get", "n_handed_over"], 0]
+    ]);
+    json!([
+        "interpolate",
+        ["linear"],
+        ["/", done, ["get", "count"]],
+        0,
+        "#e8590c",
+        0.5,
+        "#f59f00",
+        1,
+        "#2b8a3e"
+    ])
 }
 
 /// The style layers drawing one site group: fills, outlines, lines, points, labels.
@@ -77,6 +103,20 @@ fn site_layers(group: LayerGroup) -> Vec<Value> {
                     "circle-stroke-color": if marker { json!("#c92a2a") } else { json!("#ffffff") },
                     "circle-stroke-width": if marker { 1.5 } else { 1.0 },
                 } }),
+        // Zoom 10 and below: clusters, sized by their count, coloured by their share done.
+        json!({ "id": format!("{g}-clusters"), "type": "circle", "source": g, "source-layer": g,
+                "filter": ["has", "count"], "metadata": { "kvpt:group": g, "kvpt:cluster": true },
+                "paint": {
+                    "circle-color": share_done_colour(),
+                    "circle-radius": ["interpolate", ["linear"], ["get", "count"], 1, 7, 10, 11, 100, 17, 1000, 24],
+                    "circle-opacity": 0.85,
+                    "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5,
+                } }),
+        json!({ "id": format!("{g}-cluster-count"), "type": "symbol", "source": g, "source-layer": g,
+                "filter": ["has", "count"], "metadata": { "kvpt:group": g, "kvpt:cluster": true },
+                "layout": { "text-field": ["to-string", ["get", "count"]], "text-font": ["sans-serif"],
+                            "text-size": 11, "text-allow-overlap": true },
+                "paint": { "text-color": "#ffffff", "text-halo-color": "#1d2a33", "text-halo-width": 0.8 } }),
         json!({ "id": format!("{g}-label"), "type": "symbol", "source": g, "source-layer": g,
                 "minzoom": 12, "metadata": meta,
                 "layout": { "text-field": ["get", "code"], "text-font": ["sans-serif"], "text-size": 11,

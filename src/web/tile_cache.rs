@@ -131,6 +131,8 @@ pub struct TileKey {
     pub clearance: &'static str,
     /// Days since 1970 of the as-of date; 0 for the current state.
     pub as_of: i32,
+    /// A cluster tile's filter ([`crate::params::tiles::TileFilter::key`]).
+    pub filter: Option<Box<str>>,
     pub z: u8,
     pub x: u32,
     pub y: u32,
@@ -447,6 +449,7 @@ mod tests {
             version: cache.epoch(LayerGroup::Land),
             clearance: clearance.code(),
             as_of: 0,
+            filter: None,
             z: coord.z,
             x: coord.x,
             y: coord.y,
@@ -537,6 +540,7 @@ mod tests {
             version,
             clearance: "internal",
             as_of: 0,
+            filter: None,
             z: 8,
             x: 1,
             y: 2,

@@ -17,8 +17,9 @@ use super::tile_cache::{CachedTile, TileKey};
 use super::AppState;
 use crate::db;
 use crate::db::tiles::{ContextLayer, CONTEXT_LAYERS};
-use crate::domain::{Classification, LayerGroup};
+use crate::domain::{Classification, LayerGroup, SiteStatus};
 use crate::error::AppError;
+use crate::params::tiles::TileQuery;
 use crate::spatial::tile::TileCoord;
 
 /// A layer a tile can be asked of: sites of a group, or a context layer.
@@ -103,8 +104,8 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
     let clearance = state.caller(headers, peer).await?.clearance()?;
-    let as_of = tile_as_of(request.uri().query())?;
-    let (tile, hit) = cached_tile(state, layer, coord, clearance, as_of).await?;
+    let query = TileQuery::parse(request.uri().query())?;
+    let (tile, hit) = cached_tile(state, layer, coord, clearance, &query).await?;
     // Whether the tile came from memory moves with every write to the layer, works above
     // the caller's clearance included: only callers who see them all are told.
     let hit = (clearance == Classification::Secret).then_some(hit);
@@ -125,19 +126,24 @@ async fn cached_tile(
     layer: TileLayer,
     coord: TileCoord,
     clearance: Classification,
-    as_of: Option<chrono::NaiveDate>,
+    query: &TileQuery,
 ) -> Result<(CachedTile, bool), AppError> {
+    let clustered = matches!(layer, TileLayer::Sites(_)) && coord.z <= db::tiles::CLUSTER_MAX_ZOOM;
     let mut key = TileKey {
         layer: layer.name(),
         version: 0,
         clearance: clearance.code(),
-        as_of: as_of.map_or(0, |d| (d - chrono::NaiveDate::default()).num_days() as i32),
+        as_of: query
+            .as_of
+            .map_or(0, |d| (d - chrono::NaiveDate::default()).num_days() as i32),
+        // Only clusters are filtered here; works are filtered in the browser.
+        filter: if clustered { query.filter.key() } else { None },
         z: coord.z,
         x: coord.x,
         y: coord.y,
     };
     let made = |mark| async move {
-        let bytes = make_tile(state, layer, coord, clearance, as_of).await?;
+        let bytes = make_tile(state, layer, coord, clearance, query).await?;
         Ok::<_, AppError>(CachedTile::new(Bytes::from(bytes)).made_after(mark))
     };
     match layer {
@@ -197,31 +203,14 @@ fn tile_address(path: &str) -> Result<(TileLayer, TileCoord), AppError> {
     Ok((layer, coord))
 }
 
-/// `?as_of=yyyy-mm-dd`: statuses as they stood at the end of that day; tiles take nothing
-/// else.
-fn tile_as_of(query: Option<&str>) -> Result<Option<chrono::NaiveDate>, AppError> {
-    let mut as_of = None;
-    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match name.as_ref() {
-            "as_of" => as_of = crate::params::parse_as_of(Some(&value))?,
-            other => {
-                return Err(AppError::bad_request(
-                    other,
-                    "tiles take one parameter, as_of",
-                ))
-            }
-        }
-    }
-    Ok(as_of)
-}
-
-/// A tile from PostGIS (empty below the layer's first zoom).
+/// A tile from PostGIS (empty below the layer's first zoom): of a site layer, its clusters
+/// up to [`db::tiles::CLUSTER_MAX_ZOOM`], its works beyond.
 async fn make_tile(
     state: &AppState,
     layer: TileLayer,
     coord: TileCoord,
     clearance: Classification,
-    as_of: Option<chrono::NaiveDate>,
+    query: &TileQuery,
 ) -> Result<Vec<u8>, AppError> {
     if coord.z < layer.min_zoom() {
         return Ok(Vec::new());
@@ -229,8 +218,13 @@ async fn make_tile(
     let client = state.db().await?;
     Ok(match layer {
         TileLayer::Sites(group) => {
-            let cutoff = as_of.and_then(crate::params::cutoff_of);
-            db::tiles::site_tile(&client, group, coord, clearance, cutoff).await?
+            let cutoff = query.as_of.and_then(crate::params::cutoff_of);
+            if coord.z <= db::tiles::CLUSTER_MAX_ZOOM {
+                db::tiles::cluster_tile(&client, group, coord, clearance, cutoff, &query.filter)
+                    .await?
+            } else {
+                db::tiles::site_tile(&client, group, coord, clearance, cutoff).await?
+            }
         }
         TileLayer::Context(context) => db::tiles::context_tile(&client, context, coord).await?,
     })
@@ -315,18 +309,13 @@ fn with_cache_headers(mut response: Response, etag: HeaderValue, hit: Option<boo
     response
 }
 
-/// `GET /tiles/{layer}.json`: TileJSON 3.0 describing one layer.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TileJsonQuery {
-    as_of: Option<String>,
-}
-
+/// `GET /tiles/{layer}.json`: TileJSON 3.0 describing one layer; its tiles' URL carries the
+/// query given (`as_of` and the map's filters, as the tiles take them).
 async fn tilejson(
     State(state): State<AppState>,
     caller: Caller,
     Path(file): Path<String>,
-    axum::extract::Query(query): axum::extract::Query<TileJsonQuery>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
     let name = file.strip_suffix(".json").ok_or_else(|| {
@@ -335,8 +324,18 @@ async fn tilejson(
     let layer = TileLayer::from_name(name)
         .ok_or_else(|| AppError::NotFound(format!("no layer '{name}'")))?;
     let clearance = caller.clearance()?;
-    let as_of = crate::params::parse_as_of(query.as_of.as_deref())?;
-    let suffix = as_of.map(|d| format!("?as_of={d}")).unwrap_or_default();
+    let query = TileQuery::parse(uri.query())?;
+    let mut parts: Vec<String> = query
+        .as_of
+        .map(|d| format!("as_of={d}"))
+        .into_iter()
+        .collect();
+    parts.extend(query.filter.key().map(String::from));
+    let suffix = if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    };
     let client = state.db().await?;
     let (fields, bounds) = layer_fields_and_bounds(&client, layer, clearance).await?;
     let base = super::negotiate::base_url(&headers);
@@ -345,11 +344,13 @@ async fn tilejson(
         .map(|f| {
             (
                 f.to_string(),
-                json!(if matches!(f, "id" | "percent" | "phase") {
-                    "Number"
-                } else {
-                    "String"
-                }),
+                json!(
+                    if matches!(f, "id" | "percent" | "phase" | "count") || f.starts_with("n_") {
+                        "Number"
+                    } else {
+                        "String"
+                    }
+                ),
             )
         })
         .collect();
@@ -375,7 +376,9 @@ pub(super) async fn layer_fields_and_bounds(
     Ok(match layer {
         TileLayer::Sites(group) => {
             let sites = db::features::Collection::Sites(Some(group));
-            let fields = vec![
+            // A work's (zoom 11 on), then a cluster's (zoom 10 and below): its count, and
+            // its count per status.
+            let mut fields = vec![
                 "id",
                 "code",
                 "name",
@@ -385,7 +388,9 @@ pub(super) async fn layer_fields_and_bounds(
                 "phase",
                 "district",
                 "district_code",
+                "count",
             ];
+            fields.extend(SiteStatus::ALL.iter().map(|s| s.cluster_field()));
             (
                 fields,
                 db::features::extent(client, sites, Some(clearance))

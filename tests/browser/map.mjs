@@ -1,6 +1,7 @@
-// The viewer in Debian's headless Chromium: tiles render, a layer toggles off, filters
-// apply, a click opens the details, search flies to a site, the URL keeps the view, and
-// nothing is fetched from anywhere but kvpt. Prints one JSON line; exits 1 on failure.
+// The viewer in Debian's headless Chromium: tiles render (clusters of works zoomed out,
+// the works zoomed in), a layer toggles off, filters apply, a click opens the details,
+// search flies to a site, the URL keeps the view, and nothing is fetched from anywhere but
+// kvpt. Prints one JSON line; exits 1 on failure.
 //
 // node map.mjs BASE_URL SCREENSHOT.png
 import { chromium } from 'playwright-core';
@@ -84,8 +85,19 @@ try {
   check(toggled.border_markers === before.border_markers, 'other layers untouched');
   check((await page.evaluate(() => location.hash)).includes('off=search_zones'), 'the URL keeps the layer state');
 
-  // A status filter leaves only that status.
+  // A status filter: the clusters count only that status (kvpt filters them), and zoomed
+  // in only works of that status are drawn.
   await page.selectOption('#filter-status', 'completed');
+  await page.waitForTimeout(300);
+  await idle();
+  const filtered = await page.evaluate(() => {
+    const layers = window.kvptMap.getStyle().layers.filter((l) => l.metadata && l.metadata['kvpt:cluster'] && l.type !== 'symbol').map((l) => l.id);
+    return window.kvptMap.queryRenderedFeatures({ layers }).map((f) => [f.properties.count, f.properties.n_completed || 0]);
+  });
+  step('clusters filtered status=completed', { clusters: filtered.length });
+  check(filtered.length > 0 && filtered.every(([count, done]) => count === done), `clusters count completed works only: ${JSON.stringify(filtered)}`);
+  await page.evaluate(() => window.kvptMap.jumpTo({ zoom: 11.5 }));
+  await page.waitForTimeout(300);
   await idle();
   const statuses = await page.evaluate(() => {
     const layers = window.kvptMap.getStyle().layers.filter((l) => l.metadata && l.metadata['kvpt:group'] && l.type !== 'symbol').map((l) => l.id);
@@ -94,6 +106,7 @@ try {
   step('filtered status=completed', { statuses });
   check(statuses.length === 1 && statuses[0] === 'completed', `only completed works: ${statuses}`);
   check((await page.evaluate(() => location.hash)).includes('status=completed'), 'the URL keeps the filter');
+  await page.evaluate(() => window.kvptMap.jumpTo({ zoom: 9.5 }));
 
   // A shared link restores layers and filters.
   const shared = page.url();
@@ -109,11 +122,16 @@ try {
   await page.check('#layers input[data-group="search_zones"]');
   await idle();
 
-  // Status colours as of a past date: the tiles are rebuilt from the history.
+  // Status colours as of a past date: the tiles are rebuilt from the history (here the
+  // clusters' counts by status).
   const statusCounts = () => page.evaluate(() => {
     const layers = window.kvptMap.getStyle().layers.filter((l) => l.metadata && l.metadata['kvpt:group'] && l.type !== 'symbol').map((l) => l.id);
     const out = {};
-    for (const f of window.kvptMap.queryRenderedFeatures({ layers })) out[f.properties.status] = (out[f.properties.status] || 0) + 1;
+    for (const f of window.kvptMap.queryRenderedFeatures({ layers })) {
+      for (const [key, n] of Object.entries(f.properties)) {
+        if (key.startsWith('n_')) out[key.slice(2)] = (out[key.slice(2)] || 0) + n;
+      }
+    }
     return out;
   });
   const today = await statusCounts();
@@ -129,7 +147,47 @@ try {
   await page.click('#filter-reset');
   await idle();
 
-  // Clicking a border marker opens its popup and details.
+  // Zoomed out, the works are clusters; a cluster's popup counts them by status, and its
+  // button zooms in to the works themselves.
+  const zoomedOut = await page.evaluate(() => {
+    const map = window.kvptMap;
+    const { width, height } = map.getCanvas().getBoundingClientRect();
+    const layers = map.getStyle().layers.filter((l) => l.metadata && l.metadata['kvpt:group'] && l.type !== 'symbol').map((l) => l.id);
+    const features = map.queryRenderedFeatures({ layers });
+    const cluster = map.queryRenderedFeatures({ layers: ['defence_works-clusters'] })
+      .map((f) => ({ count: f.properties.count, p: map.project(f.geometry.coordinates) }))
+      .filter((h) => h.p.x > 60 && h.p.y > 60 && h.p.x < width - 60 && h.p.y < height - 60)
+      .filter((h) => (map.queryRenderedFeatures(h.p, { layers })[0] || {}).layer?.id === 'defence_works-clusters')[0];
+    return { all: features.length, clusters: features.filter((f) => f.properties.count !== undefined).length, cluster };
+  });
+  step('clusters at zoom 9.5', zoomedOut);
+  check(zoomedOut.all > 0 && zoomedOut.all === zoomedOut.clusters, `only clusters zoomed out: ${JSON.stringify(zoomedOut)}`);
+  check(zoomedOut.cluster, 'a defence works cluster on screen to click');
+  const mapBox0 = await page.locator('#map canvas').boundingBox();
+  await page.mouse.click(mapBox0.x + zoomedOut.cluster.p.x, mapBox0.y + zoomedOut.cluster.p.y);
+  await page.waitForSelector('.maplibregl-popup .cluster-counts', { timeout: 20000 });
+  const clusterPopup = await page.$eval('.maplibregl-popup', (p) => p.innerText);
+  check(clusterPopup.includes('công trình') && /Công trình phòng thủ/.test(clusterPopup), `the cluster popup counts works: ${clusterPopup}`);
+  await page.click('.maplibregl-popup .zoom-in');
+  await page.waitForTimeout(500);
+  await idle();
+  const zoomedIn = await page.evaluate(() => {
+    const map = window.kvptMap;
+    const layers = map.getStyle().layers.filter((l) => l.metadata && l.metadata['kvpt:group'] && l.type !== 'symbol').map((l) => l.id);
+    const features = map.queryRenderedFeatures({ layers });
+    return { zoom: map.getZoom(), works: features.filter((f) => f.properties.code).length, clusters: features.filter((f) => f.properties.count !== undefined).length };
+  });
+  step('zoomed in from a cluster', zoomedIn);
+  check(zoomedIn.zoom >= 11.5 && zoomedIn.works > 0 && zoomedIn.clusters === 0, `the works, not clusters, zoomed in: ${JSON.stringify(zoomedIn)}`);
+
+  // Clicking a border marker opens its popup and details (zoomed in on one).
+  const marker = await page.evaluate(async () => {
+    const r = await fetch('/collections/border_markers/items?limit=1', { headers: { Accept: 'application/geo+json' } });
+    return (await r.json()).features[0].geometry.coordinates;
+  });
+  await page.evaluate(([lon, lat]) => window.kvptMap.jumpTo({ center: [lon, lat], zoom: 14 }), marker);
+  await page.waitForTimeout(300);
+  await idle();
   const target = await page.evaluate(() => {
     const map = window.kvptMap;
     const { width, height } = map.getCanvas().getBoundingClientRect();

@@ -33,6 +33,7 @@ mod progress;
 mod schema;
 mod schemathesis;
 mod search;
+mod tile_clusters;
 mod tile_invalidation;
 mod tiles;
 mod tls;

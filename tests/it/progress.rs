@@ -109,7 +109,7 @@ async fn an_update_writes_site_history_and_audit_together() {
             )
             .await
             .unwrap();
-        let t = kvpt::spatial::tile::TileCoord::containing(r.get(1), r.get(2), 10);
+        let t = kvpt::spatial::tile::TileCoord::containing(r.get(1), r.get(2), 12);
         format!(
             "/tiles/{}/{}/{}/{}.mvt",
             r.get::<_, String>(0),

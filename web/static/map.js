@@ -85,7 +85,10 @@ function applyState() {
   for (const layer of siteLayers()) {
     if (!(layer.id in baseFilter)) baseFilter[layer.id] = layer.filter || null;
     const base = baseFilter[layer.id];
-    const parts = [...(base ? [base] : []), ...extra];
+    // Clusters (zoom 10 and below) come filtered from kvpt: their counts cannot be
+    // filtered here.
+    const cluster = layer.metadata['kvpt:cluster'];
+    const parts = [...(base ? [base] : []), ...(cluster ? [] : extra)];
     map.setFilter(layer.id, parts.length ? ['all', ...parts] : null);
     const visible = !state.off.has(layer.metadata['kvpt:group']);
     map.setLayoutProperty(layer.id, 'visibility', visible ? 'visible' : 'none');
@@ -96,12 +99,16 @@ function applyState() {
   writeHash();
 }
 
-// Status colours as of a past date: the site layers' tiles are asked with ?as_of=.
-let shownAsOf = '';
+// The site layers' tiles are asked with the filters (kvpt applies them to the clusters of
+// low zooms) and ?as_of= (statuses as of a past date).
+let shownQuery = '';
 function applyAsOf() {
-  if (state.as_of === shownAsOf) return;
-  shownAsOf = state.as_of;
-  const suffix = state.as_of ? `?as_of=${encodeURIComponent(state.as_of)}` : '';
+  const params = new URLSearchParams();
+  for (const key of FILTERS) if (state[key]) params.set(key, state[key]);
+  const query = params.toString();
+  if (query === shownQuery) return;
+  shownQuery = query;
+  const suffix = query ? `?${query}` : '';
   // Each site source is replaced (its layers removed and put back in place, with their
   // filters and visibility): changing a vector source's URL in place does not refetch
   // the tiles already shown.
@@ -160,6 +167,10 @@ map.on('click', (e) => {
   const hit = map.queryRenderedFeatures(e.point, { layers })[0];
   if (!hit) return;
   const p = hit.properties;
+  if (p.count !== undefined) {
+    showCluster(hit, e.lngLat);
+    return;
+  }
   popup.setLngLat(e.lngLat).setHTML(
     `<strong>${escape(p.code)}</strong><br>${escape(p.name)}<br>` +
     `<span class="status" style="--c:${statusColour(p.status)}">${escape(label(data.statuses, p.status))}</span> · ${escape(p.percent)}%`
@@ -167,6 +178,24 @@ map.on('click', (e) => {
   markPending(p.code, () => popup.getElement() && popup.getElement().querySelector('.maplibregl-popup-content'));
   showDetails(p.code);
 });
+
+// A cluster: how many works, by status, and a button that zooms in to them.
+function showCluster(hit, lngLat) {
+  const p = hit.properties;
+  const group = label(data.groups, hit.layer.metadata['kvpt:group']);
+  const rows = data.statuses
+    .filter((s) => p[`n_${s.code}`])
+    .map((s) => `<li><span class="status" style="--c:${s.colour}">${escape(s.label)}</span> ${formatInt(p[`n_${s.code}`])}</li>`)
+    .join('');
+  popup.setLngLat(lngLat).setHTML(
+    `<strong>${escape(group)}</strong><br>${formatInt(p.count)} ${escape(T.works)}` +
+    `<ul class="cluster-counts">${rows}</ul><button type="button" class="zoom-in">${escape(T.zoom_in)}</button>`
+  ).addTo(map);
+  popup.getElement().querySelector('.zoom-in').addEventListener('click', () => {
+    popup.remove();
+    map.easeTo({ center: hit.geometry.coordinates, zoom: Math.max(map.getZoom() + 2, 11.5) });
+  });
+}
 
 // Updates of this site kept on the phone, not sent yet (the field app's queue).
 async function pendingOn(code) {
