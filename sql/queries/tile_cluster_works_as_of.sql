@@ -1,9 +1,8 @@
     -- The works of tile_clusters.sql as they stood before $10 (a timestamptz), as
-    -- tile_sites_as_of.sql rebuilds them: each one's point and status then.
-    SELECT CASE WHEN s.geom_family = 'point' THEN s.geom ELSE ST_PointOnSurface(s.geom) END AS p,
+    -- tile_sites_as_of.sql rebuilds them: each one's point (EPSG:3857) and status then.
+    SELECT s.point_3857 AS p,
            coalesce(h.new_status::text, 'planned') AS status
       FROM site_all s
-      JOIN site_kind k ON k.code = s.kind
       LEFT JOIN admin_unit d ON d.id = s.district_id
       LEFT JOIN adjacent_area a ON a.id = s.foreign_area_id
      CROSS JOIN bounds b
@@ -13,7 +12,7 @@
              WHERE ph.site_id = s.id AND ph.recorded_at < $10::timestamptz
              ORDER BY ph.recorded_at DESC, ph.id DESC
              LIMIT 1) h ON true
-     WHERE k.layer_group = $4
+     WHERE s.layer_group = $4
        AND s.classification <= $5::text::classification
        AND s.created_at < $10::timestamptz
        AND (s.deleted_at IS NULL OR s.deleted_at >= $10::timestamptz)

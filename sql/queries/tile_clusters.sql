@@ -12,12 +12,13 @@ WITH bounds AS (
     SELECT ST_TileEnvelope($1, $2, $3) AS env,
            ST_Transform(ST_TileEnvelope($1, $2, $3), 4326) AS env4326
 ),
+-- Each work's point in EPSG:3857 (site_all.point_3857) and its status.
 works AS (
 {works}
 ),
 placed AS (
-    SELECT ST_X(m) AS x, ST_Y(m) AS y, w.status
-      FROM works w, ST_Transform(w.p, 3857) m
+    SELECT ST_X(w.p) AS x, ST_Y(w.p) AS y, w.status
+      FROM works w
 ),
 inside AS (
     SELECT p.x, p.y, p.status,

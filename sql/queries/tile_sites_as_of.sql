@@ -3,24 +3,20 @@
 -- works created later left out. The same tile as tile_sites.sql otherwise; a file of its
 -- own so the hot, current tile query stays a plain scan of site.
 -- $1 z, $2 x, $3 y, $4 layer group, $5 clearance ceiling (classification as text).
--- The bounding-box test runs in EPSG:4326 so it uses site_geom_idx.
--- Generalisation: a polygon or line smaller than about 3 screen pixels at this zoom is
--- drawn as a point on it, so small works stay visible (and cheap) when zoomed out;
--- ST_AsMVTGeom snaps what remains to the tile's 4096 grid.
+-- The bounding-box test runs in EPSG:4326 so it uses site_geom_idx (which, unlike
+-- site_tile_idx, holds deleted works too); what is drawn is as tile_sites.sql draws it.
 WITH bounds AS (
     SELECT ST_TileEnvelope($1, $2, $3) AS env,
            ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096), 4326) AS env4326,
-           -- three 256-pixel screen pixels, in degrees
-           3 * 360.0 / (256 * 2 ^ $1) AS small
+           -- three 256-pixel screen pixels, in metres
+           3 * 2 * 20037508.342789244 / (256 * 2 ^ $1) AS small
 ),
 features AS (
     SELECT ST_AsMVTGeom(
-               ST_Transform(
-                   CASE WHEN s.geom_family <> 'point'
-                         AND greatest(ST_XMax(s.geom) - ST_XMin(s.geom),
-                                      ST_YMax(s.geom) - ST_YMin(s.geom)) < b.small
-                        THEN ST_PointOnSurface(s.geom)
-                        ELSE s.geom END, 3857),
+               CASE WHEN s.geom_family <> 'point'
+                     AND greatest(ST_XMax(s.geom_3857) - ST_XMin(s.geom_3857),
+                                  ST_YMax(s.geom_3857) - ST_YMin(s.geom_3857)) < b.small
+                    THEN s.point_3857 ELSE s.geom_3857 END,
                b.env, 4096, 64, true) AS geom,
            s.id,
            s.code,
@@ -32,7 +28,6 @@ features AS (
            coalesce(d.short_name, a.name_vi, a.name) AS district,
            coalesce(d.code, a.code) AS district_code
       FROM site_all s
-      JOIN site_kind k ON k.code = s.kind
       LEFT JOIN admin_unit d ON d.id = s.district_id
       LEFT JOIN adjacent_area a ON a.id = s.foreign_area_id
      CROSS JOIN bounds b
@@ -42,7 +37,7 @@ features AS (
              WHERE ph.site_id = s.id AND ph.recorded_at < $6::timestamptz
              ORDER BY ph.recorded_at DESC, ph.id DESC
              LIMIT 1) h ON true
-     WHERE k.layer_group = $4
+     WHERE s.layer_group = $4
        AND s.classification <= $5::text::classification
        AND s.created_at < $6::timestamptz
        AND (s.deleted_at IS NULL OR s.deleted_at >= $6::timestamptz)

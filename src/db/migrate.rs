@@ -61,6 +61,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(28, "0028_api_token"),
     migration!(29, "0029_site_deleted"),
     migration!(30, "0030_tile_changes"),
+    migration!(31, "0031_tile_columns"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").
