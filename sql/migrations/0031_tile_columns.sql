@@ -2,9 +2,9 @@
 -- row instead of computed per request. Each work keeps its layer group (from its kind,
 -- so a tile reads no other table to choose its works), its geometry in EPSG:3857 (no
 -- transformation per tile) and the point it is drawn at when small or clustered (a point
--- on its surface, in EPSG:3857). One index finds a layer's works in a tile's area.
-
-CREATE EXTENSION IF NOT EXISTS btree_gist;
+-- on its surface, in EPSG:3857). Each layer has its own index of its works' geometries and
+-- of their points (kvpt prepares one tile statement per layer, naming it, so PostgreSQL
+-- picks that layer's index): a tile reads only its layer's entries.
 
 ALTER TABLE site_all
     ADD COLUMN layer_group text,
@@ -33,6 +33,28 @@ ALTER TABLE site_all ALTER COLUMN layer_group SET NOT NULL;
 -- `site` is `SELECT *` of the works that stand: made again with the new columns.
 CREATE OR REPLACE VIEW site AS SELECT * FROM site_all WHERE deleted_at IS NULL;
 
-CREATE INDEX site_tile_idx ON site_all USING gist (layer_group, geom_3857) WHERE deleted_at IS NULL;
-CREATE INDEX site_tile_point_idx ON site_all USING gist (layer_group, point_3857) WHERE deleted_at IS NULL;
+CREATE INDEX site_tile_defence_works_idx ON site_all USING gist (geom_3857)
+    WHERE layer_group = 'defence_works' AND deleted_at IS NULL;
+CREATE INDEX site_point_defence_works_idx ON site_all USING gist (point_3857)
+    WHERE layer_group = 'defence_works' AND deleted_at IS NULL;
+CREATE INDEX site_tile_border_militia_idx ON site_all USING gist (geom_3857)
+    WHERE layer_group = 'border_militia' AND deleted_at IS NULL;
+CREATE INDEX site_point_border_militia_idx ON site_all USING gist (point_3857)
+    WHERE layer_group = 'border_militia' AND deleted_at IS NULL;
+CREATE INDEX site_tile_logistics_idx ON site_all USING gist (geom_3857)
+    WHERE layer_group = 'logistics' AND deleted_at IS NULL;
+CREATE INDEX site_point_logistics_idx ON site_all USING gist (point_3857)
+    WHERE layer_group = 'logistics' AND deleted_at IS NULL;
+CREATE INDEX site_tile_search_zones_idx ON site_all USING gist (geom_3857)
+    WHERE layer_group = 'search_zones' AND deleted_at IS NULL;
+CREATE INDEX site_point_search_zones_idx ON site_all USING gist (point_3857)
+    WHERE layer_group = 'search_zones' AND deleted_at IS NULL;
+CREATE INDEX site_tile_border_markers_idx ON site_all USING gist (geom_3857)
+    WHERE layer_group = 'border_markers' AND deleted_at IS NULL;
+CREATE INDEX site_point_border_markers_idx ON site_all USING gist (point_3857)
+    WHERE layer_group = 'border_markers' AND deleted_at IS NULL;
+CREATE INDEX site_tile_land_idx ON site_all USING gist (geom_3857)
+    WHERE layer_group = 'land' AND deleted_at IS NULL;
+CREATE INDEX site_point_land_idx ON site_all USING gist (point_3857)
+    WHERE layer_group = 'land' AND deleted_at IS NULL;
 ANALYZE site_all;

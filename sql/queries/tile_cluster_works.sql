@@ -1,5 +1,5 @@
     -- The works of tile_clusters.sql as they stand: each one's point (EPSG:3857) and
-    -- status, found through site_tile_point_idx.
+    -- status, found through its layer's site_point_<layer>_idx.
     SELECT s.point_3857 AS p,
            s.status::text AS status
       FROM site s

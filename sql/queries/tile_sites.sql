@@ -1,7 +1,8 @@
 -- One site layer as a Mapbox Vector Tile (zoom 11 on; below, tile_clusters.sql).
 -- $1 z, $2 x, $3 y, $4 layer group, $5 clearance ceiling (classification as text).
 -- Each work keeps its layer group, its geometry in EPSG:3857 and its point
--- (0031_tile_columns.sql): the tile reads one index (site_tile_idx) and transforms nothing.
+-- (0031_tile_columns.sql): the tile reads its layer's index (site_tile_<layer>_idx; the
+-- statement is prepared per layer, $4 written in) and transforms nothing.
 -- Generalisation: a polygon or line smaller than about 3 screen pixels at this zoom is
 -- drawn as its point, so small works stay visible (and cheap) when zoomed out;
 -- ST_AsMVTGeom snaps what remains to the tile's 4096 grid.

@@ -4,7 +4,7 @@
 -- own so the hot, current tile query stays a plain scan of site.
 -- $1 z, $2 x, $3 y, $4 layer group, $5 clearance ceiling (classification as text).
 -- The bounding-box test runs in EPSG:4326 so it uses site_geom_idx (which, unlike
--- site_tile_idx, holds deleted works too); what is drawn is as tile_sites.sql draws it.
+-- site_tile_<layer>_idx, holds deleted works too); what is drawn is as tile_sites.sql draws it.
 WITH bounds AS (
     SELECT ST_TileEnvelope($1, $2, $3) AS env,
            ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096), 4326) AS env4326,

@@ -15,6 +15,61 @@ const TILE_CLUSTER_WORKS: &str = include_str!("../../sql/queries/tile_cluster_wo
 const TILE_CLUSTER_WORKS_AS_OF: &str =
     include_str!("../../sql/queries/tile_cluster_works_as_of.sql");
 
+/// `sql` for one layer: its `$4` written in as the layer's code (from a closed list, never a
+/// caller's text) and the parameters after it numbered down, so that PostgreSQL plans each
+/// layer's statement with that layer's own index (0031_tile_columns.sql).
+fn for_layer(sql: &str, layer: LayerGroup) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut rest = sql;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let digits = rest[i + 1..]
+            .find(|c: char| !c.is_ascii_digit())
+            .map_or(&rest[i + 1..], |end| &rest[i + 1..i + 1 + end]);
+        match digits.parse::<u32>() {
+            Ok(4) => out.push_str(&format!("'{}'", layer.code())),
+            Ok(n) if n > 4 => out.push_str(&format!("${}", n - 1)),
+            _ => {
+                out.push('$');
+                out.push_str(digits);
+            }
+        }
+        rest = &rest[i + 1 + digits.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One statement per layer, in [`LayerGroup::ALL`]'s order.
+struct PerLayer(std::sync::LazyLock<Vec<String>>);
+
+impl PerLayer {
+    fn get(&self, layer: LayerGroup) -> &str {
+        let i = LayerGroup::ALL
+            .iter()
+            .position(|g| *g == layer)
+            .unwrap_or_default();
+        &self.0[i]
+    }
+}
+
+macro_rules! per_layer {
+    ($sql:expr) => {
+        PerLayer(std::sync::LazyLock::new(|| {
+            LayerGroup::ALL
+                .iter()
+                .map(|g| for_layer(&$sql, *g))
+                .collect()
+        }))
+    };
+}
+
+static SITES: PerLayer = per_layer!(TILE_SITES);
+static SITES_AS_OF: PerLayer = per_layer!(TILE_SITES_AS_OF);
+static CLUSTERS: PerLayer = per_layer!(TILE_CLUSTERS.replace("{works}", TILE_CLUSTER_WORKS));
+static CLUSTERS_AS_OF: PerLayer =
+    per_layer!(TILE_CLUSTERS.replace("{works}", TILE_CLUSTER_WORKS_AS_OF));
+
 /// The deepest zoom whose site tiles carry clusters (counts per cell) instead of works:
 /// below it works cannot be told apart, and a province's tile would weigh megabytes.
 pub const CLUSTER_MAX_ZOOM: u8 = 10;
@@ -153,20 +208,18 @@ pub async fn site_tile(
     as_of: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Vec<u8>, DbError> {
     let (z, x, y) = (i32::from(tile.z), tile.x as i32, tile.y as i32);
+    let ceiling = clearance.code();
     let row = match as_of {
         None => {
-            let statement = client.prepare_cached(TILE_SITES).await?;
+            let statement = client.prepare_cached(SITES.get(layer)).await?;
             client
-                .query_one(&statement, &[&z, &x, &y, &layer.code(), &clearance.code()])
+                .query_one(&statement, &[&z, &x, &y, &ceiling])
                 .await?
         }
         Some(cutoff) => {
-            let statement = client.prepare_cached(TILE_SITES_AS_OF).await?;
+            let statement = client.prepare_cached(SITES_AS_OF.get(layer)).await?;
             client
-                .query_one(
-                    &statement,
-                    &[&z, &x, &y, &layer.code(), &clearance.code(), &cutoff],
-                )
+                .query_one(&statement, &[&z, &x, &y, &ceiling, &cutoff])
                 .await?
         }
     };
@@ -183,17 +236,12 @@ pub async fn cluster_tile(
     as_of: Option<chrono::DateTime<chrono::Utc>>,
     filter: &TileFilter,
 ) -> Result<Vec<u8>, DbError> {
-    static CURRENT: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| TILE_CLUSTERS.replace("{works}", TILE_CLUSTER_WORKS));
-    static AS_OF: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| TILE_CLUSTERS.replace("{works}", TILE_CLUSTER_WORKS_AS_OF));
     let (z, x, y) = (i32::from(tile.z), tile.x as i32, tile.y as i32);
-    let (code, ceiling) = (layer.code(), clearance.code());
+    let ceiling = clearance.code();
     let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
         &z,
         &x,
         &y,
-        &code,
         &ceiling,
         &filter.district,
         &filter.kind,
@@ -201,10 +249,10 @@ pub async fn cluster_tile(
         &filter.phase,
     ];
     let sql = match &as_of {
-        None => CURRENT.as_str(),
+        None => CLUSTERS.get(layer),
         Some(cutoff) => {
             params.push(cutoff);
-            AS_OF.as_str()
+            CLUSTERS_AS_OF.get(layer)
         }
     };
     let statement = client.prepare_cached(sql).await?;
@@ -275,4 +323,28 @@ pub async fn layer_versions(
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layer_is_written_in_and_later_parameters_move_down() {
+        let sql = "WHERE l = $4 AND c <= $5 AND z = $1 AND t < $10::timestamptz AND x = $14";
+        assert_eq!(
+            for_layer(sql, LayerGroup::Land),
+            "WHERE l = 'land' AND c <= $4 AND z = $1 AND t < $9::timestamptz AND x = $13"
+        );
+        // Each statement's last parameter: the clearance, the moment, the phase filter.
+        for (all, last) in [&SITES, &SITES_AS_OF, &CLUSTERS, &CLUSTERS_AS_OF]
+            .iter()
+            .zip([4, 5, 8, 9])
+        {
+            let sql = all.get(LayerGroup::Logistics);
+            assert!(sql.contains("layer_group = 'logistics'"));
+            assert!(sql.contains(&format!("${last}")), "{last}");
+            assert!(!sql.contains(&format!("${}", last + 1)), "{last}");
+        }
+    }
 }

@@ -138,14 +138,15 @@ pub struct TileKey {
     pub y: u32,
 }
 
-/// A tile as PostgreSQL made it and gzipped once, so no request compresses it again,
+/// A tile as PostgreSQL made it (gzipped once, when first asked), so no request compresses it again,
 /// with its `ETag`, made once from its bytes: the tag changes only when what the caller
 /// can see in the tile does (a counter of the layer's writes would also move with works
 /// above their clearance, and show anonymous visitors how often those change).
 #[derive(Debug, Clone)]
 pub struct CachedTile {
     pub raw: Bytes,
-    pub gzip: Bytes,
+    /// Gzipped the first time a client asks for gzip (many GIS clients never do).
+    gzip: Arc<std::sync::OnceLock<Bytes>>,
     pub etag: axum::http::HeaderValue,
     /// The number of the last change this tile is known to be good after.
     good_after: Arc<AtomicU64>,
@@ -154,29 +155,36 @@ pub struct CachedTile {
 impl CachedTile {
     pub fn new(raw: Bytes) -> Self {
         use sha2::Digest;
-        use std::io::Write;
         // Weak: the gzip and identity encodings of one tile share it. 128 bits of SHA-256.
         let digest = sha2::Sha256::digest(&raw);
         let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         let etag = axum::http::HeaderValue::from_str(&format!("W/\"{hex}\""))
             .unwrap_or_else(|_| axum::http::HeaderValue::from_static("W/\"0\""));
-        let gzip = if raw.is_empty() {
-            Bytes::new()
-        } else {
-            let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(raw.len() / 2),
-                flate2::Compression::new(6),
-            );
-            // Writing to a Vec cannot fail.
-            let _ = encoder.write_all(&raw);
-            Bytes::from(encoder.finish().unwrap_or_default())
-        };
         Self {
             raw,
-            gzip,
+            gzip: Arc::new(std::sync::OnceLock::new()),
             etag,
             good_after: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// The tile gzipped, made once (then kept with the tile).
+    pub fn gzip(&self) -> Bytes {
+        use std::io::Write;
+        self.gzip
+            .get_or_init(|| {
+                if self.raw.is_empty() {
+                    return Bytes::new();
+                }
+                let mut encoder = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(self.raw.len() / 2),
+                    flate2::Compression::new(6),
+                );
+                // Writing to a Vec cannot fail.
+                let _ = encoder.write_all(&self.raw);
+                Bytes::from(encoder.finish().unwrap_or_default())
+            })
+            .clone()
     }
 
     /// This tile, made from data read after change `mark` ([`TileCache::mark`], taken
@@ -192,8 +200,8 @@ struct ByteWeight;
 
 impl quick_cache::Weighter<TileKey, CachedTile> for ByteWeight {
     fn weight(&self, _key: &TileKey, tile: &CachedTile) -> u64 {
-        // Empty tiles still cost their key.
-        (tile.raw.len() + tile.gzip.len()) as u64 + 64
+        // Empty tiles still cost their key; room for the gzipped copy (about a third).
+        (tile.raw.len() + tile.raw.len() / 3) as u64 + 64
     }
 }
 
@@ -549,7 +557,7 @@ mod tests {
         assert_eq!(cache.get(&key(1)).unwrap().raw.as_ref(), b"old");
         let mut plain = Vec::new();
         use std::io::Read;
-        flate2::read::GzDecoder::new(cache.get(&key(1)).unwrap().gzip.as_ref())
+        flate2::read::GzDecoder::new(cache.get(&key(1)).unwrap().gzip().as_ref())
             .read_to_end(&mut plain)
             .unwrap();
         assert_eq!(plain, b"old");

@@ -257,7 +257,7 @@ fn tile_response(tile: CachedTile, headers: &HeaderMap) -> Response {
                 (header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile"),
                 (header::CONTENT_ENCODING, "gzip"),
             ],
-            Body::from(tile.gzip),
+            Body::from(tile.gzip()),
         )
             .into_response()
     } else {
