@@ -124,6 +124,9 @@ bench: build bench-tools npm-browser
 	python3 bench/serve.py --kvpt $(RELEASE) --db "$$bench_url" \
 	  --martin $(BENCH_TOOLS)/bin/martin --pygeoapi $(BENCH_TOOLS)/pygeoapi; \
 	python3 bench/cql2.py --kvpt $(RELEASE) --db "$$bench_url" --pygeoapi $(BENCH_TOOLS)/pygeoapi; \
+	python3 bench/tile_edits.py --kvpt $(RELEASE) --db "$$bench_url"; \
+	python3 bench/tile_weight.py --kvpt $(RELEASE) --db "$$bench_url"; \
+	python3 bench/tile_cold.py --kvpt $(RELEASE) --db "$$bench_url"; \
 	python3 bench/progress.py --kvpt $(RELEASE) --db "$$bench_url"; \
 	python3 bench/export.py --kvpt $(RELEASE) --db "$$bench_url"; \
 	python3 bench/import.py --kvpt $(RELEASE) --db "$$bench_url"; \
