@@ -7,9 +7,10 @@
 -- meets the box; all its other tiles stay cached. Notices are sent at commit, in commit
 -- order, so a process that has read one has every earlier one.
 --
--- A transaction that changes more than 200 works notifies each layer it touches as a
--- whole ("layer|*"); a bulk load (the demo, a large import) and a reload of the districts
--- or the neighbouring areas (whose names the tiles carry) notify every site layer ("*").
+-- A transaction that changes more than 200 works notifies the rest by layer and
+-- classification as a whole ("layer|classification|*"); a bulk load (the demo, a large
+-- import) and a reload of the districts or the neighbouring areas (whose names the tiles
+-- carry) notify every site layer ("*").
 
 -- The columns a site tile reads (tile_sites.sql, tile_sites_as_of.sql).
 CREATE FUNCTION site_tile_fields(s site_all) RETURNS record
@@ -19,20 +20,21 @@ LANGUAGE sql IMMUTABLE AS $$
             s.created_at)
 $$;
 
--- Notifies that `layer` changed at `class` within `g`'s bounding box (more than 200 in this
--- transaction: the whole layer).
-CREATE FUNCTION tile_change_notify(layer text, class classification, g geometry) RETURNS void
+-- Notifies that `layer` changed at `class` within `g`'s bounding box, or (`many` works in
+-- this transaction already) at `class` as a whole: "layer|class|*", so that callers below
+-- `class` keep their tiles (a bulk change to secret works moves nothing an anonymous
+-- visitor's tiles are kept under).
+CREATE FUNCTION tile_change_notify(layer text, class classification, g geometry, many boolean)
+RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    n integer := coalesce(nullif(current_setting('kvpt.tile_changes', true), ''), '0')::integer + 1;
     e geometry;
 BEGIN
     IF layer IS NULL THEN
         RETURN;
     END IF;
-    PERFORM set_config('kvpt.tile_changes', n::text, true);
-    IF n > 200 OR g IS NULL THEN
-        PERFORM pg_notify('tile_change', layer || '|*');
+    IF many OR g IS NULL THEN
+        PERFORM pg_notify('tile_change', concat_ws('|', layer, class::text, '*'));
         RETURN;
     END IF;
     -- Longitude and latitude map to x and y each on its own, so the box of the transformed
@@ -44,17 +46,21 @@ END $$;
 
 CREATE FUNCTION site_tile_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    -- Works changed in this transaction so far, this one included.
+    n integer := coalesce(nullif(current_setting('kvpt.tile_changes', true), ''), '0')::integer + 1;
 BEGIN
     IF TG_OP = 'UPDATE' AND site_tile_fields(OLD) IS NOT DISTINCT FROM site_tile_fields(NEW) THEN
         RETURN NULL;
     END IF;
+    PERFORM set_config('kvpt.tile_changes', n::text, true);
     IF TG_OP <> 'INSERT' THEN
         PERFORM tile_change_notify((SELECT layer_group FROM site_kind WHERE code = OLD.kind),
-                                   OLD.classification, OLD.geom);
+                                   OLD.classification, OLD.geom, n > 200);
     END IF;
     IF TG_OP <> 'DELETE' THEN
         PERFORM tile_change_notify((SELECT layer_group FROM site_kind WHERE code = NEW.kind),
-                                   NEW.classification, NEW.geom);
+                                   NEW.classification, NEW.geom, n > 200);
     END IF;
     RETURN NULL;
 END $$;

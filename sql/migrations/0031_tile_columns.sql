@@ -4,16 +4,12 @@
 -- transformation per tile) and the point it is drawn at when small or clustered (a point
 -- on its surface, in EPSG:3857). Each layer has its own index of its works' geometries and
 -- of their points (kvpt prepares one tile statement per layer, naming it, so PostgreSQL
--- picks that layer's index): a tile reads only its layer's entries.
-
-ALTER TABLE site_all
-    ADD COLUMN layer_group text,
-    ADD COLUMN geom_3857 geometry GENERATED ALWAYS AS (ST_Transform(geom, 3857)) STORED,
-    ADD COLUMN point_3857 geometry GENERATED ALWAYS AS (
-        ST_Transform(CASE WHEN GeometryType(geom) = 'POINT' THEN geom ELSE ST_PointOnSurface(geom) END, 3857)
-    ) STORED;
+-- picks that layer's index): a tile reads only its layer's entries. A new layer group
+-- needs a migration with its two indexes.
 
 -- A kind's layer group, kept with the work.
+ALTER TABLE site_all ADD COLUMN layer_group text;
+
 CREATE FUNCTION site_layer_group() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -29,6 +25,26 @@ CREATE TRIGGER site_layer_group
 SET LOCAL kvpt.bulk = 'on';
 UPDATE site_all s SET layer_group = k.layer_group FROM site_kind k WHERE k.code = s.kind;
 ALTER TABLE site_all ALTER COLUMN layer_group SET NOT NULL;
+
+-- A kind keeps its layer group: the works, their indexes and the cached tiles follow it.
+CREATE FUNCTION site_kind_layer_fixed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'a kind''s layer group is fixed (% stays in %)', OLD.code, OLD.layer_group
+        USING ERRCODE = 'check_violation';
+END $$;
+
+CREATE TRIGGER site_kind_layer_fixed
+    BEFORE UPDATE OF layer_group ON site_kind
+    FOR EACH ROW WHEN (OLD.layer_group IS DISTINCT FROM NEW.layer_group)
+    EXECUTE FUNCTION site_kind_layer_fixed();
+
+-- Added after the update, so the table is rewritten once, compact.
+ALTER TABLE site_all
+    ADD COLUMN geom_3857 geometry GENERATED ALWAYS AS (ST_Transform(geom, 3857)) STORED,
+    ADD COLUMN point_3857 geometry GENERATED ALWAYS AS (
+        ST_Transform(CASE WHEN GeometryType(geom) = 'POINT' THEN geom ELSE ST_PointOnSurface(geom) END, 3857)
+    ) STORED;
 
 -- `site` is `SELECT *` of the works that stand: made again with the new columns.
 CREATE OR REPLACE VIEW site AS SELECT * FROM site_all WHERE deleted_at IS NULL;

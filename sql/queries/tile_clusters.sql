@@ -10,7 +10,8 @@
 -- tile_cluster_works.sql or tile_cluster_works_as_of.sql (which takes the moment too).
 WITH bounds AS (
     SELECT ST_TileEnvelope($1, $2, $3) AS env,
-           ST_Transform(ST_TileEnvelope($1, $2, $3), 4326) AS env4326
+           -- a hair wider: the exact cell is chosen below, in EPSG:3857
+           ST_Expand(ST_Transform(ST_TileEnvelope($1, $2, $3), 4326), 1e-9) AS env4326
 ),
 -- Each work's point in EPSG:3857 (site_all.point_3857) and its status.
 works AS (

@@ -38,6 +38,10 @@ async fn listen_once(
     let mut config = config.clone();
     config.application_name("kvpt-listener");
     config.connect_timeout(Duration::from_secs(5));
+    // A connection that died silently (over TCP) is noticed in about a minute, not hours:
+    // until then this process would keep tiles an edit elsewhere has changed.
+    config.keepalives(true);
+    config.keepalives_idle(Duration::from_secs(30));
     let (client, mut connection) = config.connect(NoTls).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {

@@ -36,8 +36,9 @@ const CHANGES_KEPT: usize = 1 << 16;
 pub enum TileChange {
     /// Every site layer (a bulk load; the districts or neighbours reloaded).
     All,
-    /// One site layer as a whole (many works changed at once).
-    Layer(LayerGroup),
+    /// One site layer as a whole for callers who see `Classification` (many works of it
+    /// changed at once); callers below it keep their tiles.
+    Layer(LayerGroup, Classification),
     /// The works of `layer` at `classification` within `bbox` (EPSG:3857, [xmin, ymin,
     /// xmax, ymax]): a work as it was, or as it is.
     Area {
@@ -48,7 +49,8 @@ pub enum TileChange {
 }
 
 impl TileChange {
-    /// From a notice: `*`, `layer|*` or `layer|classification|xmin|ymin|xmax|ymax`.
+    /// From a notice: `*`, `layer|*` (every caller), `layer|classification|*` or
+    /// `layer|classification|xmin|ymin|xmax|ymax`.
     pub fn parse(payload: &str) -> Option<Self> {
         if payload == "*" {
             return Some(Self::All);
@@ -57,9 +59,13 @@ impl TileChange {
         let layer = LayerGroup::from_code(parts.next()?)?;
         let second = parts.next()?;
         if second == "*" {
-            return Some(Self::Layer(layer));
+            return Some(Self::Layer(layer, Classification::Public));
         }
         let classification = Classification::from_code(second)?;
+        let mut rest = parts.clone();
+        if rest.next() == Some("*") && rest.next().is_none() {
+            return Some(Self::Layer(layer, classification));
+        }
         let mut bbox = [0.0; 4];
         for value in &mut bbox {
             *value = parts.next()?.parse().ok()?;
@@ -79,6 +85,15 @@ struct Applied {
     layer: usize,
     classification: Classification,
     bbox: [f64; 4],
+}
+
+/// A site layer's epoch for callers cleared to `clearance`: its place in `TileCache::epochs`.
+fn epoch_index(layer: LayerGroup, clearance: Classification) -> usize {
+    let c = Classification::ALL
+        .iter()
+        .position(|x| *x == clearance)
+        .unwrap_or_default();
+    layer_index(layer) * Classification::ALL.len() + c
 }
 
 fn layer_index(layer: LayerGroup) -> usize {
@@ -213,7 +228,7 @@ pub struct TileCache {
     changes: RwLock<VecDeque<Applied>>,
     /// The number of the last change applied.
     applied: AtomicU64,
-    /// Each site layer's epoch, in [`LayerGroup::ALL`]'s order.
+    /// Each site layer's epoch for each clearance (see `epoch_index`).
     epochs: Vec<AtomicU64>,
     /// Who waits for the listener to read their sync notice, by its token.
     waiters: Mutex<HashMap<String, tokio::sync::oneshot::Sender<()>>>,
@@ -232,7 +247,9 @@ impl TileCache {
             live: AtomicBool::new(false),
             changes: RwLock::new(VecDeque::new()),
             applied: AtomicU64::new(0),
-            epochs: LayerGroup::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+            epochs: (0..LayerGroup::ALL.len() * Classification::ALL.len())
+                .map(|_| AtomicU64::new(0))
+                .collect(),
             waiters: Mutex::new(HashMap::new()),
         }
     }
@@ -242,9 +259,10 @@ impl TileCache {
         self.live.load(Ordering::Acquire)
     }
 
-    /// A site layer's epoch: it moves when the whole layer changes.
-    pub fn epoch(&self, layer: LayerGroup) -> i64 {
-        self.epochs[layer_index(layer)].load(Ordering::Acquire) as i64
+    /// A site layer's epoch for callers cleared to `clearance`: it moves when the whole
+    /// layer changes at a classification they see.
+    pub fn epoch(&self, layer: LayerGroup, clearance: Classification) -> i64 {
+        self.epochs[epoch_index(layer, clearance)].load(Ordering::Acquire) as i64
     }
 
     /// The number of the last change applied: taken before a tile's query begins, so
@@ -261,8 +279,10 @@ impl TileCache {
                     epoch.fetch_add(1, Ordering::AcqRel);
                 }
             }
-            TileChange::Layer(layer) => {
-                self.epochs[layer_index(layer)].fetch_add(1, Ordering::AcqRel);
+            TileChange::Layer(layer, classification) => {
+                for clearance in Classification::ALL.iter().filter(|c| **c >= classification) {
+                    self.epochs[epoch_index(layer, *clearance)].fetch_add(1, Ordering::AcqRel);
+                }
             }
             TileChange::Area {
                 layer,
@@ -428,7 +448,11 @@ mod tests {
         assert_eq!(TileChange::parse("*"), Some(TileChange::All));
         assert_eq!(
             TileChange::parse("land|*"),
-            Some(TileChange::Layer(LayerGroup::Land))
+            Some(TileChange::Layer(LayerGroup::Land, Classification::Public))
+        );
+        assert_eq!(
+            TileChange::parse("land|secret|*"),
+            Some(TileChange::Layer(LayerGroup::Land, Classification::Secret))
         );
         assert_eq!(
             TileChange::parse("logistics|internal|1|2.5|3|4e6"),
@@ -454,7 +478,7 @@ mod tests {
         let coord = TileCoord::containing(106.1, 11.3, 12);
         let key = TileKey {
             layer: "land",
-            version: cache.epoch(LayerGroup::Land),
+            version: cache.epoch(LayerGroup::Land, clearance),
             clearance: clearance.code(),
             as_of: 0,
             filter: None,
@@ -515,9 +539,18 @@ mod tests {
     fn a_whole_layer_change_or_forgotten_changes_drop_it() {
         let cache = TileCache::new(1 << 20);
         let (key, coord) = kept(&cache, Classification::Secret);
-        cache.apply(TileChange::Layer(LayerGroup::Land));
+        let public = cache.epoch(LayerGroup::Land, Classification::Public);
+        cache.apply(TileChange::Layer(
+            LayerGroup::Land,
+            Classification::Confidential,
+        ));
+        assert_eq!(
+            cache.epoch(LayerGroup::Land, Classification::Public),
+            public,
+            "a change to confidential works moves nothing public callers' tiles are kept under"
+        );
         let moved = TileKey {
-            version: cache.epoch(LayerGroup::Land),
+            version: cache.epoch(LayerGroup::Land, Classification::Secret),
             ..key.clone()
         };
         assert_ne!(moved, key, "the epoch is in the key");

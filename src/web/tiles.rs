@@ -153,7 +153,7 @@ async fn cached_tile(
                 return Ok((made(0).await?, false));
             }
             // The epoch and the mark before the query: a change it may lack comes after.
-            key.version = state.tiles.epoch(group);
+            key.version = state.tiles.epoch(group, clearance);
             let mark = state.tiles.mark();
             if let Some(tile) = state.tiles.get_site(&key, group, clearance, coord) {
                 return Ok((tile, true));

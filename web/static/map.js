@@ -25,7 +25,13 @@ function readHash() {
   const m = (params.get('map') || '').split('/').map(Number);
   if (m.length === 3 && m.every(Number.isFinite)) view = { zoom: m[0], center: [m[2], m[1]] };
   state.off = new Set((params.get('off') || '').split(',').filter((g) => data.groups.some((x) => x.code === g)));
-  for (const key of FILTERS) state[key] = params.get(key) || '';
+  // A value the form does not offer (an old link) is dropped, not sent to the tiles.
+  for (const key of FILTERS) {
+    const value = params.get(key) || '';
+    const field = document.getElementById(`filter-${key}`);
+    const offered = !field.options || [...field.options].some((o) => o.value === value);
+    state[key] = offered ? value : '';
+  }
   return view;
 }
 function writeHash() {
