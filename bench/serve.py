@@ -259,6 +259,13 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+def start_kvpt(kvpt, db, port, **env):
+    """`kvpt serve` of the release binary on `db` at 127.0.0.1:`port` (quiet logs), once it
+    answers; `env` adds settings (KVPT_TILE_CACHE_MB="0", …)."""
+    return Server("kvpt", [kvpt, "serve"], {"DATABASE_URL": db, "KVPT_ADDR": f"127.0.0.1:{port}",
+                                            "RUST_LOG": "warn", **env}, f"http://127.0.0.1:{port}/healthz")
+
+
 def start_pygeoapi(venv, d):
     """pygeoapi on the same `site` table through its PostgreSQL provider, under gunicorn."""
     cfg = os.path.join(OUT, "pygeoapi.yml")

@@ -45,8 +45,7 @@ def main():
     serve.log(f"== cold z14 tiles: {len(tiles)} tiles of six layers over the province, tile cache off, "
               f"{serve.CONNECTIONS} connections, {serve.RUNS} × {serve.DURATION} s runs, alternating with pgbench")
     install_naive(args.db)
-    kvpt = serve.Server("kvpt", [args.kvpt, "serve"], {"DATABASE_URL": args.db, "KVPT_ADDR": f"127.0.0.1:{args.port}",
-                                                       "KVPT_TILE_CACHE_MB": "0", "RUST_LOG": "warn"}, f"{base}/healthz")
+    kvpt = serve.start_kvpt(args.kvpt, args.db, args.port, KVPT_TILE_CACHE_MB="0")
     kvpt_runs, pg_runs = [], []
     try:
         serve.sign_in_internal_planner(args.kvpt, args.db, base)

@@ -120,8 +120,7 @@ def main():
     districts = ",".join(serve.psql(args.db, "SELECT abbr FROM admin_unit WHERE level = 'district' ORDER BY abbr").split())
     engineer = f"bench.edit{time.strftime('%H%M%S')}"
     add_user(args.kvpt, args.db, engineer, "engineer", districts)
-    kvpt = serve.Server("kvpt", [args.kvpt, "serve"], {"DATABASE_URL": args.db, "KVPT_ADDR": f"127.0.0.1:{args.port}",
-                                                       "RUST_LOG": "warn"}, f"{base}/healthz")
+    kvpt = serve.start_kvpt(args.kvpt, args.db, args.port)
     results = {rate: [] for rate in RATES}
     checks = {rate: {"ok": 0, "fresh": 0, "stale": 0, "failed": 0} for rate in RATES}
     try:

@@ -43,8 +43,7 @@ def main():
           FROM (SELECT ST_Extent(geom)::geometry AS x FROM site) t""").strip().split("|"))
     total = int(serve.psql(args.db, "SELECT count(*) FROM site").strip())
     serve.log(f"== tile weight at zooms {ZOOMS}: six site layers over the works' extent, {total} sites, secret clearance")
-    kvpt = serve.Server("kvpt", [args.kvpt, "serve"], {"DATABASE_URL": args.db, "KVPT_ADDR": f"127.0.0.1:{args.port}",
-                                                       "RUST_LOG": "warn"}, f"{base}/healthz")
+    kvpt = serve.start_kvpt(args.kvpt, args.db, args.port)
     report = {}
     try:
         serve.sign_in_internal_planner(args.kvpt, args.db, base, clearance="secret")

@@ -248,6 +248,7 @@ async fn batch(
             Err(e) if e.status().is_server_error() => {
                 tracing::warn!(error = %e, "a queued update failed; the batch stops");
                 let stopped = json!({ "at": i, "error": e.to_string() });
+                state.caught_up().await;
                 return Ok(Json(json!({ "answers": answers, "stopped": stopped })));
             }
             Err(e) => {
@@ -257,6 +258,7 @@ async fn batch(
         };
         answers.push(json!({ "key": queued.key, "status": status, "body": body }));
     }
+    state.caught_up().await;
     Ok(Json(json!({ "answers": answers, "stopped": null })))
 }
 

@@ -62,12 +62,17 @@ pub fn routes() -> Router<AppState> {
         .route("/api/search/template.csv", get(search_template))
 }
 
-/// A written update's layer version, and this process's listener caught up, so the
-/// writer's next tile and dashboard show it.
-async fn saw(state: &AppState, applied: &Applied) {
+/// A written update's layer versions, so this process's dashboards move on at once.
+fn saw_versions(state: &AppState, applied: &Applied) {
     for (layer, version) in &applied.layer_versions {
         state.tiles.saw_version(layer, *version);
     }
+}
+
+/// A written update seen by this process: its versions, and its listener caught up, so the
+/// writer's next tile and dashboard show it.
+async fn saw(state: &AppState, applied: &Applied) {
+    saw_versions(state, applied);
     state.caught_up().await;
 }
 
@@ -395,6 +400,7 @@ async fn api_patch(
         Some(v) => Some(v.to_str().unwrap_or("\u{0}")),
     };
     let answer = send_update(&state, user, code, key, &body).await?;
+    state.caught_up().await;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Ok((status, Json(answer.body)).into_response())
 }
@@ -427,8 +433,9 @@ pub(super) async fn send_update(
     )
     .await
     .map_err(AppError::from)?;
+    // The caller waits for the listener once (a batch sends many updates).
     if let Some(applied) = &sent.applied {
-        saw(state, applied).await;
+        saw_versions(state, applied);
     }
     Ok(sent.answer)
 }
@@ -616,9 +623,7 @@ async fn run_bulk(
     }
     let report = bulk::apply(&mut client, user, data, today_in_vietnam()).await?;
     for applied in &report.applied {
-        for (layer, version) in &applied.layer_versions {
-            state.tiles.saw_version(layer, *version);
-        }
+        saw_versions(state, applied);
     }
     if !report.applied.is_empty() {
         state.caught_up().await;
