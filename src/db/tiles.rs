@@ -313,6 +313,25 @@ pub async fn notify_sync(client: &impl GenericClient, token: &str) -> Result<(),
     Ok(())
 }
 
+/// The box (EPSG:3857: xmin, ymin, xmax, ymax) of every work of `layer` a tile may show,
+/// whatever its classification: where its tiles may hold something.
+pub async fn work_boxes(
+    client: &tokio_postgres::Client,
+    layer: LayerGroup,
+) -> Result<Vec<[f64; 4]>, DbError> {
+    Ok(client
+        .query(
+            "SELECT ST_XMin(geom_3857), ST_YMin(geom_3857), ST_XMax(geom_3857), ST_YMax(geom_3857)
+               FROM site
+              WHERE layer_group = $1 AND geom_3857 IS NOT NULL",
+            &[&layer.code()],
+        )
+        .await?
+        .iter()
+        .map(|r| [r.get(0), r.get(1), r.get(2), r.get(3)])
+        .collect())
+}
+
 /// Every layer's data version, by layer name.
 pub async fn layer_versions(
     client: &tokio_postgres::Client,

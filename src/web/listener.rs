@@ -3,6 +3,7 @@
 //! and this process's own sync notices (`AppState::caught_up`). While it is down, both
 //! caches step aside and requests ask the database, so nothing stale is ever served.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::caller::SessionCache;
 use super::tile_cache::{TileCache, TileChange};
+use crate::domain::LayerGroup;
 
 /// Keeps both caches current from `config`'s database until the process ends,
 /// reconnecting after a second when the connection drops.
@@ -32,7 +34,7 @@ pub async fn run(
 
 async fn listen_once(
     config: &tokio_postgres::Config,
-    tiles: &TileCache,
+    tiles: &Arc<TileCache>,
     sessions: &SessionCache,
 ) -> Result<(), crate::db::DbError> {
     let mut config = config.clone();
@@ -43,6 +45,7 @@ async fn listen_once(
     config.keepalives(true);
     config.keepalives_idle(Duration::from_secs(30));
     let (client, mut connection) = config.connect(NoTls).await?;
+    let client = Arc::new(client);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -73,24 +76,89 @@ async fn listen_once(
     tiles.set_live(true);
     sessions.set_live(true);
     tracing::info!("listening for layer versions and session changes");
+    let rereads = Arc::new(Rereads::default());
+    let reader = tokio::spawn(read_occupancy(
+        client.clone(),
+        tiles.clone(),
+        rereads.clone(),
+    ));
+    rereads.ask(ALL_LAYERS);
     while let Some((channel, payload)) = rx.recv().await {
-        apply(&channel, &payload, tiles, sessions);
+        rereads.ask(apply(&channel, &payload, tiles, sessions));
     }
     tiles.set_live(false);
     sessions.set_live(false);
+    reader.abort();
     driver.abort();
     Ok(())
 }
 
-/// One notice, applied to the cache it is for.
-fn apply(channel: &str, payload: &str, tiles: &TileCache, sessions: &SessionCache) {
+/// The site layers whose occupancy is to be read again, one bit each (`LayerGroup::ALL`'s
+/// order), and what wakes the reader.
+#[derive(Default)]
+struct Rereads {
+    layers: AtomicU32,
+    wake: tokio::sync::Notify,
+}
+
+const ALL_LAYERS: u32 = (1 << LayerGroup::ALL.len()) - 1;
+
+impl Rereads {
+    fn ask(&self, layers: u32) {
+        if layers != 0 {
+            self.layers.fetch_or(layers, Ordering::AcqRel);
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// Reads the layers asked for from PostgreSQL into the tile cache's occupancy, on the
+/// listener's connection, while the listener goes on applying notices (those that arrive
+/// during a read are marked on it). Asks that come while it reads are read next, together.
+async fn read_occupancy(
+    client: Arc<tokio_postgres::Client>,
+    tiles: Arc<TileCache>,
+    rereads: Arc<Rereads>,
+) {
+    loop {
+        rereads.wake.notified().await;
+        let layers = rereads.layers.swap(0, Ordering::AcqRel);
+        for (i, layer) in LayerGroup::ALL.iter().enumerate() {
+            if layers & (1 << i) == 0 {
+                continue;
+            }
+            let generation = tiles.occupancy().reading(*layer);
+            match crate::db::tiles::work_boxes(&client, *layer).await {
+                Ok(boxes) => tiles.occupancy().read(*layer, generation, &boxes),
+                // Left unknown: its tiles go to PostgreSQL until the next read.
+                Err(err) => {
+                    tracing::warn!(error = %err, layer = layer.code(), "listener: cannot read where the works are")
+                }
+            }
+        }
+    }
+}
+
+/// One notice, applied to the cache it is for; the site layers whose occupancy is to be
+/// read again (a bit each).
+fn apply(channel: &str, payload: &str, tiles: &TileCache, sessions: &SessionCache) -> u32 {
     match channel {
         "kvpt_sessions" => sessions.clear(),
-        "tile_change" => match TileChange::parse(payload) {
-            Some(change) => tiles.apply(change),
+        "tile_change" => {
             // Not understood: every site tile is dropped rather than one kept stale.
-            None => tiles.apply(TileChange::All),
-        },
+            let change = TileChange::parse(payload).unwrap_or(TileChange::All);
+            tiles.apply(change);
+            return match change {
+                TileChange::All => ALL_LAYERS,
+                TileChange::Layer(layer, _) => {
+                    1 << LayerGroup::ALL
+                        .iter()
+                        .position(|g| *g == layer)
+                        .unwrap_or_default()
+                }
+                TileChange::Area { .. } => 0,
+            };
+        }
         "kvpt_sync" => tiles.synced(payload),
         _ => {
             if let Some((layer, version)) = payload.rsplit_once(':') {
@@ -100,4 +168,5 @@ fn apply(channel: &str, payload: &str, tiles: &TileCache, sessions: &SessionCach
             }
         }
     }
+    0
 }

@@ -30,6 +30,7 @@ pub mod server;
 mod sites;
 mod style;
 pub mod tile_cache;
+mod tile_occupancy;
 mod tiles;
 pub mod tls;
 

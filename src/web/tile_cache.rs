@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 
+use super::tile_occupancy::Occupancy;
 use crate::domain::{Classification, LayerGroup};
 use crate::spatial::tile::TileCoord;
 
@@ -232,6 +233,8 @@ pub struct TileCache {
     epochs: Vec<AtomicU64>,
     /// Who waits for the listener to read their sync notice, by its token.
     waiters: Mutex<HashMap<String, tokio::sync::oneshot::Sender<()>>>,
+    /// Where each site layer has works: a tile far from all is empty.
+    occupancy: Occupancy,
 }
 
 impl TileCache {
@@ -251,7 +254,22 @@ impl TileCache {
                 .map(|_| AtomicU64::new(0))
                 .collect(),
             waiters: Mutex::new(HashMap::new()),
+            occupancy: Occupancy::default(),
         }
+    }
+
+    /// Where each site layer has works (kept by the listener).
+    pub fn occupancy(&self) -> &Occupancy {
+        &self.occupancy
+    }
+
+    /// True when `layer`'s current tile at `coord` is known to be empty for everyone: no
+    /// work of the layer lies within it or its buffer (a work tiles (zoom 11 on), current state).
+    pub fn is_empty_site(&self, layer: LayerGroup, coord: TileCoord) -> bool {
+        self.is_live()
+            && self
+                .occupancy
+                .is_empty(layer, &coord.bounds_3857(TILE_BUFFER))
     }
 
     /// Whether the listener is connected: site tiles are kept only then.
@@ -275,11 +293,15 @@ impl TileCache {
     pub fn apply(&self, change: TileChange) {
         match change {
             TileChange::All => {
+                for layer in LayerGroup::ALL {
+                    self.occupancy.forget_layer(*layer);
+                }
                 for epoch in &self.epochs {
                     epoch.fetch_add(1, Ordering::AcqRel);
                 }
             }
             TileChange::Layer(layer, classification) => {
+                self.occupancy.forget_layer(layer);
                 for clearance in Classification::ALL.iter().filter(|c| **c >= classification) {
                     self.epochs[epoch_index(layer, *clearance)].fetch_add(1, Ordering::AcqRel);
                 }
@@ -289,6 +311,7 @@ impl TileCache {
                 classification,
                 bbox,
             } => {
+                self.occupancy.mark(layer, bbox);
                 let Ok(mut changes) = self.changes.write() else {
                     return;
                 };
@@ -420,6 +443,9 @@ impl TileCache {
     }
 
     pub fn set_live(&self, live: bool) {
+        if !live {
+            self.occupancy.forget();
+        }
         self.live.store(live, Ordering::Release);
     }
 }

@@ -120,6 +120,10 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
     Ok(with_cache_headers(tile_response(tile, headers), etag, hit))
 }
 
+/// The tile of a place no work is near (204, one shared tag).
+static EMPTY_TILE: std::sync::LazyLock<CachedTile> =
+    std::sync::LazyLock::new(|| CachedTile::new(Bytes::new()));
+
 /// The tile, from memory when it is there and still good, and whether it was.
 async fn cached_tile(
     state: &AppState,
@@ -151,6 +155,10 @@ async fn cached_tile(
             // Without the listener, changes would go unseen: made afresh, not kept.
             if !state.tiles.is_live() {
                 return Ok((made(0).await?, false));
+            }
+            // No work near: empty for everyone, without PostgreSQL (current works only).
+            if !clustered && query.as_of.is_none() && state.tiles.is_empty_site(group, coord) {
+                return Ok((EMPTY_TILE.clone(), true));
             }
             // The epoch and the mark before the query: a change it may lack comes after.
             key.version = state.tiles.epoch(group, clearance);
