@@ -6,6 +6,8 @@
 //! through `runuser`. The server listens on a Unix socket in `var/run`, and on a
 //! loopback TCP port only when one is asked for.
 
+pub mod supervise;
+
 use std::net::TcpListener;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};

@@ -164,19 +164,36 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// The database to use: DATABASE_URL, or the embedded cluster (started if needed).
 /// Also returns the cluster when this call started it, so the caller can stop it.
-fn database(global: &Global) -> anyhow::Result<(String, Option<Cluster>)> {
+/// `serving`: the process will watch the cluster it starts (it adopts the postmaster).
+fn database(global: &Global, serving: bool) -> anyhow::Result<(String, Option<Cluster>)> {
     if let Some(url) = &global.database_url {
         return Ok((url.clone(), None));
     }
     let cluster = global.cluster()?;
+    if serving {
+        crate::cluster::supervise::adopt_orphans();
+    }
     let started = cluster.start()?;
     let url = cluster.database_url();
     Ok((url, started.then_some(cluster)))
 }
 
 async fn run_async(global: Global, command: Command) -> anyhow::Result<()> {
-    let (url, started) = database(&global)?;
+    let serving = matches!(command, Command::Serve(_));
+    let (url, started) = database(&global, serving)?;
+    // `kvpt serve` restarts the embedded cluster it started when it dies, and stops
+    // with one line when it keeps dying.
+    let supervisor = started.as_ref().filter(|_| serving).map(|cluster| {
+        crate::cluster::supervise::Supervisor::start(cluster.clone(), |line| {
+            // One line, as main prints an error.
+            eprintln!("kvpt: {line}");
+            std::process::exit(1);
+        })
+    });
     let result = run_with_database(&url, &global.pg_bin, command).await;
+    if let Some(supervisor) = supervisor {
+        supervisor.stop();
+    }
     if let Some(cluster) = started {
         // Started for this command only: leave the machine as we found it.
         if let Err(err) = cluster.stop() {
