@@ -142,19 +142,38 @@ pub fn pool(url: &str) -> Result<Pool, DbError> {
 }
 
 /// [`pool`] from an already parsed configuration.
-pub fn pool_with(mut config: tokio_postgres::Config) -> Result<Pool, DbError> {
+pub fn pool_with(config: tokio_postgres::Config) -> Result<Pool, DbError> {
+    // Prepared statements are planned for their values each time: a generic plan cannot
+    // fold ST_MakeEnvelope($1, …) or ST_TileEnvelope($1, …) into a constant and recomputes
+    // it for every row (twice the time of a bbox page).
+    build_pool(config, "force_custom_plan", 32)
+}
+
+/// The pool tiles are made through ([`crate::db::tiles`]): like [`pool_with`], but
+/// PostgreSQL may keep one generic plan per tile statement (`plan_cache_mode=auto`). A
+/// tile's statement computes its envelope once, in a one-row CTE, so a generic plan costs
+/// nothing per row, and planning it afresh was more than half of a cold tile's time
+/// (pgbench on the z14 tiles of a layer: 1 450 tiles/s with custom plans, 3 200 with the
+/// generic one; BENCHMARKS.md).
+pub fn tile_pool_with(config: tokio_postgres::Config) -> Result<Pool, DbError> {
+    build_pool(config, "auto", 16)
+}
+
+fn build_pool(
+    mut config: tokio_postgres::Config,
+    plan_cache_mode: &str,
+    max_size: usize,
+) -> Result<Pool, DbError> {
     config.connect_timeout(Duration::from_secs(5));
     config.application_name("kvpt");
     // Short queries under concurrency: JIT compiling and parallel workers cost more than
-    // they save on a small server (JIT alone was 40 ms of a 100 ms items page). Prepared
-    // statements are planned for their values each time: a generic plan cannot fold
-    // ST_MakeEnvelope($1, …) or ST_TileEnvelope($1, …) into a constant and recomputes it
-    // for every row (twice the time of a bbox page). The dashboard groups 100 000 works
-    // and 300 000 budget lines: with the default 4 MB its hashes spill to disk (15 % slower).
-    config.options(
-        "-c jit=off -c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_custom_plan \
-         -c work_mem=32MB",
-    );
+    // they save on a small server (JIT alone was 40 ms of a 100 ms items page). The
+    // dashboard groups 100 000 works and 300 000 budget lines: with the default 4 MB its
+    // hashes spill to disk (15 % slower).
+    config.options(format!(
+        "-c jit=off -c max_parallel_workers_per_gather=0 -c plan_cache_mode={plan_cache_mode} \
+         -c work_mem=32MB"
+    ));
     let manager = Manager::from_config(
         config,
         NoTls,
@@ -164,7 +183,7 @@ pub fn pool_with(mut config: tokio_postgres::Config) -> Result<Pool, DbError> {
         },
     );
     Pool::builder(manager)
-        .max_size(32)
+        .max_size(max_size)
         .timeouts(Timeouts {
             wait: Some(Duration::from_secs(5)),
             create: Some(Duration::from_secs(5)),

@@ -52,6 +52,9 @@ pub use page::PageError;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
+    /// Where tiles are made: a pool whose connections keep a generic plan of each tile
+    /// statement ([`crate::db::tile_pool_with`]); the main pool unless `serve` sets one.
+    pub tile_pool: Pool,
     /// What anonymous visitors see: public works, or nothing (`None`) when the deployment
     /// says so. Signed-in users see up to their own clearance.
     pub anonymous: Option<Classification>,
@@ -96,6 +99,7 @@ impl AppState {
 
     pub fn with_cache(pool: Pool, tile_cache_mb: u64) -> Self {
         Self {
+            tile_pool: pool.clone(),
             pool,
             anonymous: Some(Classification::Public),
             sessions: Arc::new(caller::SessionCache::default()),
@@ -143,6 +147,12 @@ impl AppState {
         self
     }
 
+    /// Makes tiles through `pool`.
+    pub fn tile_pool(mut self, pool: Pool) -> Self {
+        self.tile_pool = pool;
+        self
+    }
+
     /// Shows anonymous visitors works up to `clearance` (public), or nothing with `None`.
     pub fn anonymous(mut self, clearance: Option<Classification>) -> Self {
         self.anonymous = clearance;
@@ -158,6 +168,11 @@ impl AppState {
     /// A pooled connection, or 503 when the database cannot be reached in time.
     pub async fn db(&self) -> Result<deadpool_postgres::Object, crate::db::DbError> {
         Ok(self.pool.get().await?)
+    }
+
+    /// A connection of the tile pool, or 503 when the database cannot be reached in time.
+    pub async fn tile_db(&self) -> Result<deadpool_postgres::Object, crate::db::DbError> {
+        Ok(self.tile_pool.get().await?)
     }
 
     /// Waits (a second at most) until this process's listener has read every notice
@@ -285,7 +300,9 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let tile_pool = crate::db::tile_pool_with(config.clone())?;
     let state = AppState::with_cache(pool.clone(), options.tile_cache_mb)
+        .tile_pool(tile_pool.clone())
         .anonymous(options.anonymous)
         .trusted_proxies(options.trusted_proxies)
         .limits(limits.clone())
@@ -299,6 +316,7 @@ pub async fn serve(
     println!("kvpt is serving on {scheme}://{addr}/");
     server::run_with(listener, app, &limits, options.tls, shutdown_signal()).await;
     pool.close();
+    tile_pool.close();
     tracing::info!("stopped");
     Ok(())
 }

@@ -223,7 +223,7 @@ async fn make_tile(
     if coord.z < layer.min_zoom() {
         return Ok(Vec::new());
     }
-    let client = state.db().await?;
+    let client = state.tile_db().await?;
     Ok(match layer {
         TileLayer::Sites(group) => {
             let cutoff = query.as_of.and_then(crate::params::cutoff_of);
