@@ -77,7 +77,7 @@ pub async fn run(url: &str, pool: Pool, args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Every hour: expired sessions and Idempotency-Keys older than their 45 days go, also
-/// those of users who no longer write.
+/// those of users who no longer write; import jobs older than a week.
 async fn housekeeping(pool: Pool) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -87,11 +87,14 @@ async fn housekeeping(pool: Pool) {
         };
         let sessions = crate::accounts::sessions::purge_expired(&client).await;
         let keys = db::idempotency::purge_expired(&client).await;
-        match (sessions, keys) {
-            (Ok(sessions), Ok(keys)) => {
-                tracing::info!(sessions, keys, "housekeeping: expired rows deleted")
+        let jobs = crate::exchange::import::jobs::purge_old(&client).await;
+        match (sessions, keys, jobs) {
+            (Ok(sessions), Ok(keys), Ok(jobs)) => {
+                tracing::info!(sessions, keys, jobs, "housekeeping: expired rows deleted")
             }
-            (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "housekeeping failed"),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                tracing::warn!(error = %e, "housekeeping failed")
+            }
         }
     }
 }

@@ -62,6 +62,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(29, "0029_site_deleted"),
     migration!(30, "0030_tile_changes"),
     migration!(31, "0031_tile_columns"),
+    migration!(32, "0032_import_job"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

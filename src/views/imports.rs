@@ -39,6 +39,7 @@ fn outcome_label(outcome: &str, lang: Lang) -> &'static str {
         "checked" => lang.pick("Hợp lệ, chưa ghi", "Valid, not written"),
         "refused" => lang.pick("Có lỗi, không ghi gì", "Refused, nothing written"),
         "running" => lang.pick("Đang chạy", "Running"),
+        "interrupted" => lang.pick("Bị gián đoạn, không ghi gì", "Interrupted, nothing written"),
         _ => lang.pick("Thất bại", "Failed"),
     }
 }
@@ -151,6 +152,28 @@ pub fn running(lang: Lang, token: &str, progress: &Progress) -> Markup {
         lang,
         lang.pick("Đang nhập", "Importing"),
         &format!("/imports/jobs/{token}"),
+        body,
+    )
+}
+
+/// A job whose instance stopped before it finished ("bị gián đoạn"): what happened and
+/// what to do.
+pub fn interrupted(lang: Lang) -> Markup {
+    let body = html! {
+        h1 { (lang.pick("Lần nhập bị gián đoạn", "The import was interrupted")) }
+        div.errors role="alert" #import-interrupted {
+            p { (lang.pick(
+                "Máy chủ đang xử lý tệp này đã dừng trước khi xong. Không có dữ liệu nào của lần nhập này được ghi.",
+                "The server processing this file stopped before it finished. Nothing of this import was written.",
+            )) }
+        }
+        p { (lang.pick("Hãy tải tệp lên lại: ", "Upload the file again: "))
+            a href={ "/imports?lang=" (lang.code()) } { (lang.pick("Nhập dữ liệu từ tệp", "Import from a file")) } }
+    };
+    layout(
+        lang,
+        lang.pick("Lần nhập bị gián đoạn", "Import interrupted"),
+        "/imports",
         body,
     )
 }

@@ -5,7 +5,7 @@
 //! (in their districts) only.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
@@ -22,52 +22,13 @@ use crate::accounts::sessions::SessionUser;
 use crate::domain::{SiteKind, UserRole};
 use crate::error::AppError;
 use crate::exchange::import::encoding::TextEncoding;
+use crate::exchange::import::jobs::{self, JobState};
 use crate::exchange::import::{self, Importer, Options, Progress};
 use crate::i18n::Lang;
 use crate::views;
 
 /// Largest upload unless the deployment says otherwise (`KVPT_IMPORT_MAX_MB`).
 pub const DEFAULT_MAX_UPLOAD_MB: u64 = 512;
-
-/// Imports running in the background, by upload token: their progress, then the id of
-/// the run's report.
-#[derive(Default)]
-pub struct ImportJobs {
-    jobs: Mutex<HashMap<String, Job>>,
-}
-
-#[derive(Clone)]
-struct Job {
-    progress: Arc<Progress>,
-    finished: Option<Result<i64, String>>,
-}
-
-impl ImportJobs {
-    fn start(&self, token: &str) -> Arc<Progress> {
-        let progress = Arc::new(Progress::default());
-        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        jobs.insert(
-            token.to_string(),
-            Job {
-                progress: progress.clone(),
-                finished: None,
-            },
-        );
-        progress
-    }
-
-    fn finish(&self, token: &str, result: Result<i64, String>) {
-        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(job) = jobs.get_mut(token) {
-            job.finished = Some(result);
-        }
-    }
-
-    fn get(&self, token: &str) -> Option<Job> {
-        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        jobs.get(token).cloned()
-    }
-}
 
 pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
     Router::new()
@@ -280,7 +241,9 @@ async fn upload(
         }
     };
     forget_old_uploads();
-    start(&state, admitted, token.clone(), path, shown, options, who);
+    start(&state, admitted, token.clone(), path, shown, options, who)
+        .await
+        .map_err(fail)?;
     Ok(Redirect::to(&format!("/imports/jobs/{token}?lang={}", lang.code())).into_response())
 }
 
@@ -304,8 +267,10 @@ fn too_large(lang: Lang, max: u64) -> Response {
         .into_response()
 }
 
-/// Runs an import in the background; its page follows it by `token`.
-fn start(
+/// Runs an import in the background; its page follows it by `token`, on any instance
+/// (the job is kept in PostgreSQL, with this instance's heartbeat while it runs). 409 when
+/// the same upload is being processed already.
+async fn start(
     state: &AppState,
     admitted: super::limits::Admitted,
     token: String,
@@ -313,28 +278,130 @@ fn start(
     shown: String,
     options: Options,
     who: Importer,
-) {
-    let progress = state.imports.start(&token);
-    let (pool, jobs, heavy, state) = (
-        state.pool.clone(),
-        state.imports.clone(),
-        state.heavy.clone(),
+) -> Result<(), AppError> {
+    let owner = who
+        .user_id
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a web import without a user")))?;
+    let logged = import::log::options_json(&options);
+    let write = !options.dry_run;
+    let began = jobs::begin(
+        &state.db().await?,
+        &token,
+        owner,
+        &state.instance,
+        &shown,
+        &logged,
+        write,
+    )
+    .await?;
+    if !began {
+        return Err(AppError::Conflict(
+            "this file is being processed; follow it on its page".into(),
+        ));
+    }
+    tokio::spawn(run_job(
         state.clone(),
-    );
-    tokio::spawn(async move {
-        // Imports are heavy: admitted while the queue had room, they wait their turn
-        // with exports and large pages.
-        let _admitted = admitted;
-        let _permit = heavy.acquire_owned().await;
-        let result =
-            import::run(&pool, &path, &shown, &options, &who, progress, Some(&token)).await;
-        if result.as_ref().is_ok_and(|r| r.committed()) {
-            let _ = std::fs::remove_dir_all(import::uploads_dir().join(&token));
-            // Done once this process's tiles show it.
-            state.caught_up().await;
+        admitted,
+        token,
+        path,
+        shown,
+        options,
+        who,
+    ));
+    Ok(())
+}
+
+/// The job itself, in the background: its heartbeat, the import, its end recorded.
+async fn run_job(
+    state: AppState,
+    admitted: super::limits::Admitted,
+    token: String,
+    path: std::path::PathBuf,
+    shown: String,
+    options: Options,
+    who: Importer,
+) {
+    let (pool, instance) = (state.pool.clone(), state.instance.clone());
+    let progress = Arc::new(Progress::default());
+    // Beats until the job ends, or its task panics (the job then shows interrupted).
+    let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(
+        pool.clone(),
+        token.clone(),
+        instance.clone(),
+        progress.clone(),
+    )));
+    // Imports are heavy: admitted while the queue had room, they wait their turn with
+    // exports and large pages.
+    let _admitted = admitted;
+    let _permit = state.heavy.clone().acquire_owned().await;
+    let result = import::run(
+        &pool,
+        &path,
+        &shown,
+        &options,
+        &who,
+        progress.clone(),
+        Some(&token),
+    )
+    .await;
+    if result.as_ref().is_ok_and(|r| r.committed()) {
+        let _ = std::fs::remove_dir_all(import::uploads_dir().join(&token));
+        // Done once this process's tiles show it.
+        state.caught_up().await;
+    }
+    drop(heartbeat);
+    let result = result.map(|r| r.id).map_err(|e| e.to_string());
+    let finished = match pool.get().await {
+        Ok(client) => jobs::finish(&client, &token, &instance, &progress, result).await,
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = finished {
+        // The page will show it interrupted; the import log holds what happened.
+        tracing::warn!(error = %e, token, "recording an import job's end");
+    }
+}
+
+/// A task aborted when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Writes a running job's progress every [`jobs::HEARTBEAT`] until aborted.
+async fn heartbeat(
+    pool: deadpool_postgres::Pool,
+    token: String,
+    instance: Arc<str>,
+    progress: Arc<Progress>,
+) {
+    let mut every = tokio::time::interval(jobs::HEARTBEAT);
+    loop {
+        every.tick().await;
+        if let Ok(client) = pool.get().await {
+            if let Err(e) = jobs::beat(&client, &token, &instance, &progress).await {
+                tracing::debug!(error = %e, "an import job's heartbeat");
+            }
         }
-        jobs.finish(&token, result.map(|r| r.id).map_err(|e| e.to_string()));
-    });
+    }
+}
+
+/// The job under `token` if the caller may follow it (its owner, or an administrator);
+/// 404 otherwise, as for a token that never was.
+async fn job_of(
+    state: &AppState,
+    caller: &Caller,
+    token: &str,
+    lang: Lang,
+) -> Result<jobs::Job, AppError> {
+    let user = caller.with_role(&[UserRole::Admin, UserRole::Engineer])?;
+    let job = jobs::get(&state.db().await?, token).await?;
+    job.filter(|j| j.owner == user.id || user.role == UserRole::Admin)
+        .ok_or_else(|| {
+            AppError::NotFound(lang.pick("Không có lần nhập này.", "no such import").into())
+        })
 }
 
 /// Uploads left from a day ago or more (checked and never written) are removed.
@@ -361,21 +428,26 @@ async fn job_json(
     caller: Caller,
     Path(token): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    caller.with_role(&[UserRole::Admin, UserRole::Engineer])?;
-    let job = state
-        .imports
-        .get(&token)
-        .ok_or_else(|| AppError::NotFound("no such import".into()))?;
-    let p = &job.progress;
-    use std::sync::atomic::Ordering::Relaxed;
+    let job = job_of(&state, &caller, &token, Lang::En).await?;
+    let (name, report, error) = match &job.state {
+        JobState::Running => ("running", None, None),
+        JobState::Done(id) => ("done", Some(format!("/imports/{id}")), None),
+        JobState::Failed(e) => ("failed", None, Some(e.clone())),
+        JobState::Interrupted => ("interrupted", None, Some(INTERRUPTED.to_string())),
+    };
     Ok(Json(serde_json::json!({
-        "stage": p.stage.load(Relaxed),
-        "done": p.done.load(Relaxed),
-        "total": p.total.load(Relaxed),
-        "report": job.finished.as_ref().and_then(|r| r.as_ref().ok()).map(|id| format!("/imports/{id}")),
-        "error": job.finished.as_ref().and_then(|r| r.as_ref().err()),
+        "state": name,
+        "stage": job.stage,
+        "done": job.done,
+        "total": job.total,
+        "report": report,
+        "error": error,
     })))
 }
+
+/// What an interrupted job's page and JSON say.
+const INTERRUPTED: &str = "the server running this import stopped before it finished; \
+                           nothing of it was written: upload the file again";
 
 async fn job_page(
     State(state): State<AppState>,
@@ -385,20 +457,26 @@ async fn job_page(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
-    caller
-        .with_role(&[UserRole::Admin, UserRole::Engineer])
-        .map_err(fail)?;
-    let job = state.imports.get(&token).ok_or_else(|| {
-        fail(AppError::NotFound(
-            lang.pick("Không có lần nhập này.", "no such import").into(),
-        ))
-    })?;
-    match &job.finished {
-        Some(Ok(id)) => {
+    let job = job_of(&state, &caller, &token, lang).await.map_err(fail)?;
+    match &job.state {
+        JobState::Done(id) => {
             Ok(Redirect::to(&format!("/imports/{id}?lang={}", lang.code())).into_response())
         }
-        Some(Err(e)) => Err(fail(AppError::Internal(anyhow::anyhow!("{e}")))),
-        None => Ok(views::imports::running(lang, &token, &job.progress).into_response()),
+        JobState::Failed(e) => Err(fail(AppError::Internal(anyhow::anyhow!("{e}")))),
+        JobState::Interrupted => Ok(views::imports::interrupted(lang).into_response()),
+        JobState::Running => {
+            let progress = Progress::default();
+            progress
+                .stage
+                .store(job.stage, std::sync::atomic::Ordering::Relaxed);
+            progress
+                .done
+                .store(job.done, std::sync::atomic::Ordering::Relaxed);
+            progress
+                .total
+                .store(job.total, std::sync::atomic::Ordering::Relaxed);
+            Ok(views::imports::running(lang, &token, &progress).into_response())
+        }
     }
 }
 
@@ -496,16 +574,6 @@ async fn again(
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let options = options_of(lang, &fields).map_err(fail)?;
-    if state
-        .imports
-        .get(&token)
-        .is_some_and(|j| j.finished.is_none())
-    {
-        return Err(fail(AppError::Conflict(
-            lang.pick("Tệp này đang được xử lý.", "this file is being processed")
-                .into(),
-        )));
-    }
     let admitted = state.heavy_work.admit().map_err(fail)?;
     start(
         &state,
@@ -515,7 +583,15 @@ async fn again(
         report.file_name,
         options,
         who,
-    );
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::Conflict(_) => fail(AppError::Conflict(
+            lang.pick("Tệp này đang được xử lý.", "this file is being processed")
+                .into(),
+        )),
+        other => fail(other),
+    })?;
     Ok(Redirect::to(&format!("/imports/jobs/{token}?lang={}", lang.code())).into_response())
 }
 

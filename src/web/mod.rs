@@ -71,8 +71,9 @@ pub struct AppState {
     pub flags: dashboard::FlagDefaults,
     /// Dashboards computed at the current data versions.
     pub dashboards: Arc<dashboard::DashboardCache>,
-    /// Imports running in the background.
-    pub imports: Arc<imports::ImportJobs>,
+    /// This process among the instances serving one database (host, pid, a random part):
+    /// the import jobs it runs carry it (`exchange::import::jobs`).
+    pub instance: Arc<str>,
     /// Largest import upload, in bytes.
     pub import_max_bytes: u64,
     /// Deadlines and sizes (see `limits`).
@@ -86,6 +87,18 @@ pub struct AppState {
 /// How many heavy requests run at once: twice the cores (one computing while one waits on I/O).
 fn heavy_slots() -> usize {
     std::thread::available_parallelism().map_or(4, |n| n.get() * 2)
+}
+
+/// This process's name among instances: host, pid and a random part.
+fn instance_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let random = crate::accounts::sessions::random_token();
+    format!(
+        "{}:{}:{}",
+        host.trim(),
+        std::process::id(),
+        &random[..8.min(random.len())]
+    )
 }
 
 /// Tile cache size unless told otherwise.
@@ -108,7 +121,7 @@ impl AppState {
             matched: Arc::new(features::MatchedIds::new(64 * 1024 * 1024)),
             flags: dashboard::FlagDefaults::default(),
             dashboards: Arc::new(dashboard::DashboardCache::default()),
-            imports: Arc::new(imports::ImportJobs::default()),
+            instance: instance_name().into(),
             import_max_bytes: std::env::var("KVPT_IMPORT_MAX_MB")
                 .ok()
                 .and_then(|v| v.parse::<u64>().ok())

@@ -52,6 +52,7 @@ const SQL_PLACES: &[&str] = &[
     "src/exchange/profile.rs",
     "src/exchange/import/stage.rs",
     "src/exchange/import/log.rs",
+    "src/exchange/import/jobs.rs",
     "src/exchange/item.rs",
     "src/ops/audit.rs",
     "src/ops/backup.rs",

@@ -25,6 +25,7 @@ mod gis_clients;
 mod hardening;
 mod import_clearance;
 mod imports;
+mod instances;
 mod ogc_tiles;
 mod operations;
 mod part4;

@@ -17,6 +17,15 @@ pub struct NewRun<'a> {
     pub upload: Option<&'a str>,
 }
 
+/// The options a run was asked with, as the log and the job keep them.
+pub fn options_json(options: &Options) -> serde_json::Value {
+    serde_json::json!({
+        "kind": options.kind.map(|k| k.code()),
+        "srs": options.srs.as_ref().map(|s| s.label.clone()),
+        "encoding": options.encoding.map(|e| e.code()),
+    })
+}
+
 /// Opens a run; its id.
 pub async fn start(
     client: &impl GenericClient,
@@ -24,11 +33,7 @@ pub async fn start(
     options: &Options,
     run: &NewRun<'_>,
 ) -> Result<i64, DbError> {
-    let logged_options = serde_json::json!({
-        "kind": options.kind.map(|k| k.code()),
-        "srs": options.srs.as_ref().map(|s| s.label.clone()),
-        "encoding": options.encoding.map(|e| e.code()),
-    });
+    let logged_options = options_json(options);
     Ok(client
         .query_one(
             "INSERT INTO import_log (user_id, actor, via, file_name, file_bytes, file_sha256, upload,
@@ -110,16 +115,28 @@ pub struct Run {
 }
 
 /// The last runs `reader` may see: their own, or everyone's for an administrator; only
-/// runs checked at their clearance or below (a report speaks of what its importer saw).
+/// runs checked at their clearance or below (a report speaks of what its importer saw). A
+/// web run still "running" whose job lost its heartbeat is "interrupted".
 pub async fn recent(client: &impl GenericClient, reader: Reader) -> Result<Vec<Run>, DbError> {
     let rows = client
         .query(
-            "SELECT id, started, actor, file_name, dry_run, outcome, coalesce(features, 0),
-                    coalesce(inserted, 0), coalesce(updated, 0), coalesce(refused, 0)
-               FROM import_log
+            "SELECT id, started, actor, file_name, dry_run,
+                    CASE WHEN l.outcome = 'running' AND l.upload IS NOT NULL AND NOT EXISTS (
+                              SELECT 1 FROM import_job j
+                               WHERE j.token = l.upload AND j.state = 'running'
+                                 AND j.heartbeat_at >= now() - make_interval(secs => $4))
+                         THEN 'interrupted' ELSE l.outcome END,
+                    coalesce(features, 0), coalesce(inserted, 0), coalesce(updated, 0),
+                    coalesce(refused, 0)
+               FROM import_log l
               WHERE ($1 OR user_id = $2) AND clearance <= $3::text::classification
               ORDER BY id DESC LIMIT 30",
-            &[&reader.admin, &reader.user_id, &reader.clearance.code()],
+            &[
+                &reader.admin,
+                &reader.user_id,
+                &reader.clearance.code(),
+                &super::jobs::STALE_AFTER.as_secs_f64(),
+            ],
         )
         .await?;
     Ok(rows

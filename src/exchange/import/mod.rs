@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod encoding;
+pub mod jobs;
 pub mod log;
 pub mod rows;
 pub mod source;
