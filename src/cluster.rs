@@ -6,6 +6,7 @@
 //! through `runuser`. The server listens on a Unix socket in `var/run`, and on a
 //! loopback TCP port only when one is asked for.
 
+mod standby;
 pub mod supervise;
 
 use std::net::TcpListener;

@@ -1,4 +1,5 @@
-//! `kvpt db start | stop | status | url`: the embedded PostgreSQL + PostGIS cluster.
+//! `kvpt db start | stop | status | url`: the embedded PostgreSQL + PostGIS cluster;
+//! `kvpt db standby start | stop | status | url`: a streaming standby of it on this machine.
 
 use clap::Subcommand;
 
@@ -14,6 +15,24 @@ pub enum DbAction {
     /// Say whether the cluster exists and runs.
     Status,
     /// Print the connection string of the embedded cluster.
+    Url,
+    /// A streaming standby of the embedded cluster on this machine (read-only): made by
+    /// pg_basebackup -R on first start, in <data-dir>/standby.
+    Standby {
+        #[command(subcommand)]
+        action: StandbyAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StandbyAction {
+    /// Make the standby from the running cluster on first use, and start it.
+    Start,
+    /// Stop the standby cleanly.
+    Stop,
+    /// Say whether the standby exists and runs.
+    Status,
+    /// Print the standby's connection string.
     Url,
 }
 
@@ -65,6 +84,37 @@ pub fn run(global: &Global, action: DbAction) -> anyhow::Result<()> {
             }
         },
         DbAction::Url => println!("{}", cluster.database_url()),
+        DbAction::Standby { action } => standby(&cluster, action)?,
+    }
+    Ok(())
+}
+
+fn standby(cluster: &Cluster, action: StandbyAction) -> anyhow::Result<()> {
+    let standby = cluster.standby()?;
+    match action {
+        StandbyAction::Start => {
+            let started = cluster.start_standby()?;
+            let state = if started {
+                "standby started"
+            } else {
+                "standby already running:"
+            };
+            println!("{state} {}", standby.database_url());
+        }
+        StandbyAction::Stop => {
+            let stopped = standby.stop()?;
+            println!("{}", if stopped { "stopped" } else { "not running" });
+        }
+        StandbyAction::Status => match standby.status()? {
+            ClusterStatus::NotInitialised => {
+                println!("no standby ({})", standby.pgdata().display())
+            }
+            ClusterStatus::Stopped => println!("stopped ({})", standby.pgdata().display()),
+            ClusterStatus::Running { pid } => {
+                println!("running, pid {pid}: {}", standby.database_url())
+            }
+        },
+        StandbyAction::Url => println!("{}", standby.database_url()),
     }
     Ok(())
 }

@@ -106,3 +106,93 @@ fn a_data_directory_of_another_owner_is_refused() {
     assert!(err.to_string().contains("belongs to root"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Polls `sql` on `url` until it returns `want` (5 s at most).
+async fn eventually(url: &str, sql: &str, want: i64) {
+    let since = std::time::Instant::now();
+    loop {
+        let client = kvpt::db::connect(url).await.unwrap();
+        let got: i64 = client.query_one(sql, &[]).await.unwrap().get(0);
+        if got == want {
+            return;
+        }
+        assert!(
+            since.elapsed() < std::time::Duration::from_secs(5),
+            "{sql}: {got}, not {want}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_streaming_standby_follows_the_cluster_read_only() {
+    let dir = scratch("standby");
+    let cluster = Cluster::new(cluster_config(&dir)).unwrap();
+    let refused = cluster.start_standby().unwrap_err();
+    assert!(
+        refused.to_string().contains("the primary is not running"),
+        "{refused}"
+    );
+    cluster.start().unwrap();
+    let primary = kvpt::db::connect(&cluster.database_url()).await.unwrap();
+    primary
+        .batch_execute("CREATE TABLE kept (n int); INSERT INTO kept VALUES (1)")
+        .await
+        .unwrap();
+    assert!(cluster.start_standby().unwrap(), "made and started");
+    assert!(!cluster.start_standby().unwrap(), "already running");
+    let standby = cluster.standby().unwrap();
+    assert!(standby.socket_dir().starts_with(&dir));
+    let url = standby.database_url();
+    assert_eq!(
+        scalar(&standby, "SELECT pg_is_in_recovery()::int::bigint").await,
+        1
+    );
+    eventually(&url, "SELECT count(*) FROM kept", 1).await;
+    // A write on the primary streams to the standby; the standby refuses writes.
+    primary
+        .batch_execute("INSERT INTO kept VALUES (2)")
+        .await
+        .unwrap();
+    eventually(&url, "SELECT count(*) FROM kept", 2).await;
+    let read_only = kvpt::db::connect(&url)
+        .await
+        .unwrap()
+        .batch_execute("INSERT INTO kept VALUES (3)")
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{read_only:?}").contains("read-only transaction"),
+        "{read_only:?}"
+    );
+    // Stopped, it misses nothing: started again it catches up.
+    assert!(standby.stop().unwrap());
+    assert_eq!(standby.status().unwrap(), ClusterStatus::Stopped);
+    primary
+        .batch_execute("INSERT INTO kept VALUES (4)")
+        .await
+        .unwrap();
+    assert!(cluster.start_standby().unwrap());
+    eventually(&url, "SELECT count(*) FROM kept", 3).await;
+    // The command line says the same.
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_kvpt"))
+        .args(["db", "standby", "status"])
+        .env_remove("DATABASE_URL")
+        .env("KVPT_DATA_DIR", &dir)
+        .env("KVPT_PG_PORT", "5432")
+        .env("KVPT_PG_BIN", &cluster_config(&dir).pg_bin)
+        .env("KVPT_PG_USER", &cluster_config(&dir).run_as)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.status.success()
+            && said.starts_with("running, pid ")
+            && said.contains("/standby/run"),
+        "{status:?}"
+    );
+    drop(primary);
+    assert!(standby.stop().unwrap());
+    assert!(cluster.stop().unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}
