@@ -212,6 +212,9 @@ async fn an_instance_killed_during_an_import_leaves_it_interrupted_with_nothing_
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(body.contains("nothing of it was written"), "{body}");
+    let job: serde_json::Value = serde_json::from_str(&body).unwrap();
+    crate::api_document::assert_documented_answer(&b, "get", "/api/imports/jobs/{token}", &job)
+        .await;
     let (status, _, page) = request(&b, location, &[]).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(

@@ -471,15 +471,16 @@ pub fn paths() -> Map<String, Value> {
         reading(
             op(
                 "getImportJob",
-                "An import under way: stage and progress, then its report",
+                "An import under way, on whichever instance runs it: state, stage and progress, then its report",
             ),
             vec![path_param(
                 "token",
                 "The job's token",
                 json!({ "type": "string" }),
             )],
-            typed_ok("The job: stage 0 reading, 1 checking, 2 writing, 3 done; the report's page once done", json!({
-                "type": "object", "required": ["stage", "done", "total"], "properties": {
+            typed_ok("The job: running, done (its report's page), failed, or interrupted (the instance running it stopped: nothing was written); stage 0 reading, 1 checking, 2 writing, 3 done", json!({
+                "type": "object", "required": ["state", "stage", "done", "total"], "properties": {
+                "state": { "type": "string", "enum": ["running", "done", "failed", "interrupted"] },
                 "stage": { "type": "integer", "minimum": 0, "maximum": 3 }, "done": { "type": "integer" }, "total": { "type": "integer" },
                 "report": { "type": "string", "nullable": true }, "error": { "type": "string", "nullable": true } } })),
         ),
