@@ -1,9 +1,10 @@
 -- Import jobs (issue 23 §1): a web import runs in the background on one kvpt instance, and
 -- its page may be asked of any other behind the same load balancer. So the job lives here,
 -- not in the process: who started it, its options, its stage and counts, then its report
--- or its error. The instance running it writes `heartbeat_at` every second; a running job
+-- or its error. The instance running it writes `heartbeat_at` twice a second; a running job
 -- whose heartbeat stopped is shown as interrupted (its instance died; its write, one
--- transaction, was rolled back with it). A file checked again reuses its upload's token.
+-- transaction, was rolled back with it, unless the import log says it committed). A file
+-- checked again reuses its upload's token: `started_at` tells its runs apart.
 CREATE TABLE import_job (
     token           text PRIMARY KEY,
     owner           integer NOT NULL REFERENCES app_user (id) ON DELETE CASCADE,
@@ -12,6 +13,8 @@ CREATE TABLE import_job (
     file_name       text NOT NULL,
     options         jsonb NOT NULL DEFAULT '{}',
     write           boolean NOT NULL,
+    -- The importer's clearance: only readers cleared as high follow the job.
+    clearance       classification NOT NULL,
     state           text NOT NULL DEFAULT 'running'
                     CONSTRAINT import_job_state_known CHECK (state IN ('running', 'done', 'failed')),
     stage           smallint NOT NULL DEFAULT 0,

@@ -190,6 +190,14 @@ async fn run_async(global: Global, command: Command) -> anyhow::Result<()> {
             std::process::exit(1);
         })
     });
+    if let Some(supervisor) = &supervisor {
+        // Told to stop, kvpt lets the cluster stop too (a service manager may stop both).
+        let stopping = supervisor.stopping();
+        tokio::spawn(async move {
+            crate::web::stop_requested().await;
+            stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
     let result = run_with_database(&url, &global.pg_bin, command).await;
     if let Some(supervisor) = supervisor {
         supervisor.stop();

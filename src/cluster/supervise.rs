@@ -1,5 +1,5 @@
 //! `kvpt serve` watches the embedded cluster it started. When the postmaster dies (the
-//! OOM killer, a `kill -9`), it is started again at once: PostgreSQL's own crash recovery
+//! OOM killer, a `kill -9`: anything but a clean shutdown), it is started again at once: PostgreSQL's own crash recovery
 //! replays the write-ahead log, so every transaction that committed is there. At most
 //! [`MAX_RESTARTS`] restarts in [`WINDOW`]; a cluster that keeps dying, or that will not
 //! start again within [`RESTART_FOR`], makes kvpt stop with one line saying why.
@@ -9,9 +9,12 @@
 //! left as a zombie still looks alive to `kill(pid, 0)` (and to PostgreSQL's own lock
 //! file check). So the serving process makes itself the reaper of its orphans
 //! ([`adopt_orphans`]) and reaps them from the supervising thread, the only thread of
-//! `kvpt serve` that starts processes.
+//! `kvpt serve` that starts processes (a later feature of `serve` that starts processes of
+//! its own must reap them here too, or not through `waitpid`). Being the parent also tells
+//! how the postmaster ended: a clean shutdown (`kvpt db stop`, or a service manager
+//! stopping everything) is not a crash, and the cluster is left stopped.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -27,7 +30,8 @@ pub const MAX_RESTARTS: usize = 3;
 pub const WINDOW: Duration = Duration::from_secs(60);
 /// How long a restart may keep failing (the dead server's backends hold its shared memory
 /// for a moment after it died) before kvpt gives up.
-pub const RESTART_FOR: Duration = Duration::from_secs(30);
+/// Longer than `pg_ctl start` waits (60 s), so a long crash recovery is waited for.
+pub const RESTART_FOR: Duration = Duration::from_secs(120);
 
 /// Makes this process the parent of the processes its children leave behind (the
 /// postmaster, once `pg_ctl` has exited), so their deaths are seen and reaped here.
@@ -65,6 +69,12 @@ impl Supervisor {
         }
     }
 
+    /// The flag that ends the watch: set it as soon as the process is told to stop, so a
+    /// cluster stopping with it is not restarted.
+    pub fn stopping(&self) -> Arc<AtomicBool> {
+        self.stopping.clone()
+    }
+
     /// Stops watching (a restart under way finishes first).
     pub fn stop(mut self) {
         self.stopping.store(true, Ordering::SeqCst);
@@ -79,21 +89,38 @@ fn watch(cluster: &Cluster, stopping: &AtomicBool) -> Result<(), String> {
     let log = cluster.socket_dir().join("postgresql.log");
     let mut pid = running_pid(cluster);
     let mut restarts: VecDeque<Instant> = VecDeque::new();
+    // Stopped cleanly by someone else: left stopped until it runs again.
+    let mut left_stopped = false;
     loop {
         if !pause(stopping, CHECK_EVERY) {
             return Ok(());
         }
-        reap_orphans();
+        let exits = reap_orphans();
+        if pid
+            .and_then(|p| exits.get(&p))
+            .is_some_and(|s| clean_exit(*s))
+        {
+            tracing::warn!(
+                "the embedded PostgreSQL was shut down cleanly, not by kvpt: left stopped \
+                 (kvpt db start starts it again)"
+            );
+            left_stopped = true;
+        }
         if pid.is_some_and(alive) {
             continue;
         }
         // Dead, or never seen: ask pg_ctl (someone may have restarted it by hand).
         if let Some(now) = running_pid(cluster).filter(|p| alive(*p)) {
             pid = Some(now);
+            left_stopped = false;
             continue;
         }
         if stopping.load(Ordering::SeqCst) {
             return Ok(());
+        }
+        if left_stopped {
+            pid = None;
+            continue;
         }
         restarts.retain(|at| at.elapsed() < WINDOW);
         if restarts.len() >= MAX_RESTARTS {
@@ -110,7 +137,7 @@ fn watch(cluster: &Cluster, stopping: &AtomicBool) -> Result<(), String> {
         );
         let began = Instant::now();
         loop {
-            reap_orphans();
+            let _ = reap_orphans();
             match cluster.start() {
                 Ok(_) => break,
                 Err(e) if began.elapsed() < RESTART_FOR => {
@@ -170,14 +197,22 @@ fn alive(pid: u32) -> bool {
             .unwrap_or(true)
 }
 
-/// Reaps every child that has exited: the orphans adopted by [`adopt_orphans`].
-fn reap_orphans() {
+/// Reaps every child that has exited (the orphans adopted by [`adopt_orphans`]): how each
+/// ended, by pid.
+fn reap_orphans() -> HashMap<u32, libc::c_int> {
+    let mut exits = HashMap::new();
     loop {
         let mut status = 0;
         // SAFETY: waitpid writes only to `status`.
         let reaped = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
         if reaped <= 0 {
-            return;
+            return exits;
         }
+        exits.insert(reaped as u32, status);
     }
+}
+
+/// A process that exited with status 0 (a postmaster after a smart or fast shutdown).
+fn clean_exit(status: libc::c_int) -> bool {
+    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
 }

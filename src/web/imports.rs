@@ -284,25 +284,24 @@ async fn start(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a web import without a user")))?;
     let logged = import::log::options_json(&options);
     let write = !options.dry_run;
-    let began = jobs::begin(
+    let run = jobs::begin(
         &state.db().await?,
         &token,
         owner,
-        &state.instance,
+        who.clearance,
+        state.instance.clone(),
         &shown,
         &logged,
         write,
     )
-    .await?;
-    if !began {
-        return Err(AppError::Conflict(
-            "this file is being processed; follow it on its page".into(),
-        ));
-    }
+    .await?
+    .ok_or_else(|| {
+        AppError::Conflict("this file is being processed; follow it on its page".into())
+    })?;
     tokio::spawn(run_job(
         state.clone(),
         admitted,
-        token,
+        run,
         path,
         shown,
         options,
@@ -315,25 +314,26 @@ async fn start(
 async fn run_job(
     state: AppState,
     admitted: super::limits::Admitted,
-    token: String,
+    run: jobs::Run,
     path: std::path::PathBuf,
     shown: String,
     options: Options,
     who: Importer,
 ) {
-    let (pool, instance) = (state.pool.clone(), state.instance.clone());
+    let pool = state.pool.clone();
     let progress = Arc::new(Progress::default());
-    // Beats until the job ends, or its task panics (the job then shows interrupted).
+    // Beats until the job's end is recorded, or its task panics (the job then shows
+    // interrupted, or done if the import log says so).
     let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(
         pool.clone(),
-        token.clone(),
-        instance.clone(),
+        run.clone(),
         progress.clone(),
     )));
     // Imports are heavy: admitted while the queue had room, they wait their turn with
     // exports and large pages.
     let _admitted = admitted;
     let _permit = state.heavy.clone().acquire_owned().await;
+    let token = run.token.as_str();
     let result = import::run(
         &pool,
         &path,
@@ -341,22 +341,22 @@ async fn run_job(
         &options,
         &who,
         progress.clone(),
-        Some(&token),
+        Some(token),
     )
     .await;
     if result.as_ref().is_ok_and(|r| r.committed()) {
-        let _ = std::fs::remove_dir_all(import::uploads_dir().join(&token));
+        let _ = std::fs::remove_dir_all(import::uploads_dir().join(token));
         // Done once this process's tiles show it.
         state.caught_up().await;
     }
-    drop(heartbeat);
     let result = result.map(|r| r.id).map_err(|e| e.to_string());
     let finished = match pool.get().await {
-        Ok(client) => jobs::finish(&client, &token, &instance, &progress, result).await,
+        Ok(client) => jobs::finish(&client, &run, &progress, result).await,
         Err(e) => Err(e.into()),
     };
+    drop(heartbeat);
     if let Err(e) = finished {
-        // The page will show it interrupted; the import log holds what happened.
+        // The page will show it done from the import log, or interrupted.
         tracing::warn!(error = %e, token, "recording an import job's end");
     }
 }
@@ -371,25 +371,20 @@ impl Drop for AbortOnDrop {
 }
 
 /// Writes a running job's progress every [`jobs::HEARTBEAT`] until aborted.
-async fn heartbeat(
-    pool: deadpool_postgres::Pool,
-    token: String,
-    instance: Arc<str>,
-    progress: Arc<Progress>,
-) {
+async fn heartbeat(pool: deadpool_postgres::Pool, run: jobs::Run, progress: Arc<Progress>) {
     let mut every = tokio::time::interval(jobs::HEARTBEAT);
     loop {
         every.tick().await;
         if let Ok(client) = pool.get().await {
-            if let Err(e) = jobs::beat(&client, &token, &instance, &progress).await {
+            if let Err(e) = jobs::beat(&client, &run, &progress).await {
                 tracing::debug!(error = %e, "an import job's heartbeat");
             }
         }
     }
 }
 
-/// The job under `token` if the caller may follow it (its owner, or an administrator);
-/// 404 otherwise, as for a token that never was.
+/// The job under `token` if the caller may follow it (its owner, or an administrator
+/// cleared as high as the importer); 404 otherwise, as for a token that never was.
 async fn job_of(
     state: &AppState,
     caller: &Caller,
@@ -398,10 +393,10 @@ async fn job_of(
 ) -> Result<jobs::Job, AppError> {
     let user = caller.with_role(&[UserRole::Admin, UserRole::Engineer])?;
     let job = jobs::get(&state.db().await?, token).await?;
-    job.filter(|j| j.owner == user.id || user.role == UserRole::Admin)
-        .ok_or_else(|| {
-            AppError::NotFound(lang.pick("Không có lần nhập này.", "no such import").into())
-        })
+    job.filter(|j| {
+        j.owner == user.id || (user.role == UserRole::Admin && j.clearance <= user.clearance)
+    })
+    .ok_or_else(|| AppError::NotFound(lang.pick("Không có lần nhập này.", "no such import").into()))
 }
 
 /// Uploads left from a day ago or more (checked and never written) are removed.
@@ -432,7 +427,8 @@ async fn job_json(
     let (name, report, error) = match &job.state {
         JobState::Running => ("running", None, None),
         JobState::Done(id) => ("done", Some(format!("/imports/{id}")), None),
-        JobState::Failed(e) => ("failed", None, Some(e.clone())),
+        // Why is in the server's log, as for any 5xx.
+        JobState::Failed(_) => ("failed", None, Some(FAILED.to_string())),
         JobState::Interrupted => ("interrupted", None, Some(INTERRUPTED.to_string())),
     };
     Ok(Json(serde_json::json!({
@@ -444,6 +440,9 @@ async fn job_json(
         "error": error,
     })))
 }
+
+/// What a failed job's JSON says (the page is a 500).
+const FAILED: &str = "the import failed on the server; its log says why";
 
 /// What an interrupted job's page and JSON say.
 const INTERRUPTED: &str = "the server running this import stopped before it finished; \

@@ -335,6 +335,12 @@ pub async fn serve(
 }
 
 async fn shutdown_signal() {
+    stop_requested().await;
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// SIGTERM or Ctrl-C.
+pub async fn stop_requested() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -350,5 +356,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -88,6 +88,14 @@ async fn an_import_started_on_one_instance_is_followed_to_its_report_on_another(
         .to_str()
         .unwrap()
         .starts_with(&format!("/imports/{written}")));
+    // An administrator cleared below the importer does not follow the job either.
+    let lower = db
+        .sign_in("qt.noi-bo", UserRole::Admin, Classification::Internal, &[])
+        .await;
+    let lower = with_cookie(db.app(), &lower);
+    let api = format!("/api/imports/jobs/{}", token_of(&location));
+    let (status, _, body) = request(&lower, &api, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     // Someone else's job is not theirs to follow, on any instance.
     let other = db
         .sign_in(

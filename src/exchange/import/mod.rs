@@ -512,8 +512,11 @@ async fn import(
     progress.enter(Progress::WRITING);
     stage::write(&tx, &finals, who, id, file_name).await?;
     stage::audit(&tx, who, id, file_name, &report.counts).await?;
-    tx.commit().await?;
     report.outcome = "committed".into();
+    // The log says so in the same transaction: a process that dies right after the commit
+    // leaves a committed run behind, never one "running" that wrote.
+    log::finish(&tx, id, &report).await?;
+    tx.commit().await?;
     Ok(report)
 }
 
