@@ -157,10 +157,20 @@ impl Cluster {
         if fresh {
             self.initdb(&account)?;
         }
-        self.write_settings(&account)?;
+        self.launch(&account)?;
+        if fresh {
+            self.create_database(&account)?;
+        }
+        Ok(true)
+    }
+
+    /// Writes the settings and starts the server of this data directory; a failure says
+    /// the last lines of its log.
+    fn launch(&self, account: &Account) -> Result<(), ClusterError> {
+        self.write_settings(account)?;
         let log = self.socket_dir().join("postgresql.log");
         let out = self.pg_ctl(
-            &account,
+            account,
             &["start", "-w", "-t", "60", "-l", &log.to_string_lossy()],
         )?;
         if !out.status.success() {
@@ -172,10 +182,7 @@ impl Cluster {
                 detail: format!("{} {tail}", describe(&out)),
             });
         }
-        if fresh {
-            self.create_database(&account)?;
-        }
-        Ok(true)
+        Ok(())
     }
 
     /// Stops the server (fast mode: running transactions are rolled back). Returns

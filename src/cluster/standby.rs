@@ -39,18 +39,7 @@ impl Cluster {
             standby.prepare_dirs(&account)?;
             self.base_backup_into(&standby)?;
         }
-        standby.write_settings(&account)?;
-        let log = standby.socket_dir().join("postgresql.log");
-        let out = standby.pg_ctl(
-            &account,
-            &["start", "-w", "-t", "60", "-l", &log.to_string_lossy()],
-        )?;
-        if !out.status.success() {
-            return Err(ClusterError::Command {
-                what: "starting the standby".into(),
-                detail: describe(&out),
-            });
-        }
+        standby.launch(&account)?;
         Ok(true)
     }
 

@@ -296,11 +296,7 @@ async fn ready_within(addr: std::net::SocketAddr, limit: Duration) -> Option<Dur
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_database_gone_under_load_gives_503_then_service_resumes_with_nothing_lost() {
     let dir = scratch("outage");
-    let cluster = Cluster::new(cluster_config(&dir)).unwrap();
-    cluster.start().unwrap();
-    let url = cluster.database_url();
-    load_demo(&url);
-    let (token, codes, before) = engineer_and_sites(&url).await;
+    let (cluster, url, token, codes, before) = loaded_cluster(&dir).await;
 
     let pool = kvpt::db::pool(&url).unwrap();
     let config: tokio_postgres::Config = url.parse().unwrap();
@@ -367,6 +363,17 @@ async fn the_database_gone_under_load_gives_503_then_service_resumes_with_nothin
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A cluster under `dir`, started, with 300 demo sites and a signed-in engineer: the
+/// cluster, its URL, the session's token, the sites to update and the progress rows before.
+async fn loaded_cluster(dir: &std::path::Path) -> (Cluster, String, String, Vec<String>, i64) {
+    let cluster = Cluster::new(cluster_config(dir)).unwrap();
+    cluster.start().unwrap();
+    let url = cluster.database_url();
+    load_demo(&url);
+    let (token, codes, before) = engineer_and_sites(&url).await;
+    (cluster, url, token, codes, before)
+}
+
 fn load_demo(url: &str) {
     let loaded = std::process::Command::new(env!("CARGO_BIN_EXE_kvpt"))
         .args(["demo", "load", "--sites", "300"])
@@ -421,11 +428,7 @@ fn kill_postmaster(dir: &std::path::Path) -> u32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn serve_restarts_the_embedded_cluster_when_it_dies_and_stops_when_it_keeps_dying() {
     let dir = scratch("supervised");
-    let cluster = Cluster::new(cluster_config(&dir)).unwrap();
-    cluster.start().unwrap();
-    let url = cluster.database_url();
-    load_demo(&url);
-    let (token, codes, before) = engineer_and_sites(&url).await;
+    let (cluster, url, token, codes, before) = loaded_cluster(&dir).await;
     cluster.stop().unwrap();
 
     // Durable, as `make run` runs it: an acknowledged commit survives the server's crash.
