@@ -112,7 +112,7 @@ bench: build bench-tools npm-browser
 	@set -euo pipefail; \
 	export KVPT_DATA_DIR=$(BENCH_VAR); unset DATABASE_URL; \
 	$(RELEASE) db start >/dev/null; \
-	trap '$(RELEASE) db stop >/dev/null' EXIT; \
+	trap '$(RELEASE) db standby stop >/dev/null; $(RELEASE) db stop >/dev/null' EXIT; \
 	url="$$($(RELEASE) db url)"; bench_url="$${url/dbname=kvpt/dbname=bench}"; \
 	echo "== demo load, 100 000 sites, $${BENCH_LOAD_RUNS:-5} runs (each into a fresh database)"; \
 	for run in $$(seq 1 $${BENCH_LOAD_RUNS:-5}); do \
@@ -127,6 +127,10 @@ bench: build bench-tools npm-browser
 	python3 bench/tile_edits.py --kvpt $(RELEASE) --db "$$bench_url"; \
 	python3 bench/tile_weight.py --kvpt $(RELEASE) --db "$$bench_url"; \
 	python3 bench/tile_cold.py --kvpt $(RELEASE) --db "$$bench_url"; \
+	$(RELEASE) db standby stop >/dev/null; rm -rf $(BENCH_VAR)/standby; $(RELEASE) db standby start >/dev/null; \
+	standby_url="$$($(RELEASE) db standby url)"; \
+	python3 bench/replicas.py --kvpt $(RELEASE) --db "$$bench_url" --standby "$${standby_url/dbname=kvpt/dbname=bench}"; \
+	$(RELEASE) db standby stop >/dev/null; \
 	python3 bench/progress.py --kvpt $(RELEASE) --db "$$bench_url"; \
 	python3 bench/export.py --kvpt $(RELEASE) --db "$$bench_url"; \
 	python3 bench/import.py --kvpt $(RELEASE) --db "$$bench_url"; \

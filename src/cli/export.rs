@@ -116,7 +116,13 @@ async fn export_command(pool: &deadpool_postgres::Pool, args: ExportArgs) -> any
     };
     let to_stdout = args.output.as_os_str() == "-";
     let partial = args.output.with_extension("partial");
-    let output = crate::exchange::export::start(pool, request, &actor).await?;
+    let output = crate::exchange::export::start(
+        pool,
+        pool.get().await.map_err(crate::db::DbError::from)?,
+        request,
+        &actor,
+    )
+    .await?;
     let mut body = output.body;
     let mut written = 0u64;
     if to_stdout {

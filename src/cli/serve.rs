@@ -36,6 +36,14 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM).
     #[arg(long, env = "KVPT_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Streaming replicas of the database (comma-separated libpq URLs): tiles, items,
+    /// dashboards, exports and the pages that need no fresh write read from a ready one.
+    #[arg(long, env = "KVPT_REPLICA_URLS", default_value = "")]
+    pub replica_urls: String,
+    /// A replica further behind the primary than this many seconds is skipped until it
+    /// catches up.
+    #[arg(long, env = "KVPT_REPLICA_MAX_LAG", default_value_t = 5.0)]
+    pub replica_max_lag: f64,
     #[command(flatten)]
     pub demo: DemoArgs,
 }
@@ -63,6 +71,10 @@ pub async fn run(url: &str, pool: Pool, args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let config: tokio_postgres::Config = url.parse().map_err(db::DbError::Config)?;
+    let max_lag = std::time::Duration::try_from_secs_f64(args.replica_max_lag)
+        .map_err(|_| anyhow::anyhow!("KVPT_REPLICA_MAX_LAG: a number of seconds, 0 or more"))?;
+    let replicas = db::replicas::Replicas::from_urls(&args.replica_urls, max_lag)
+        .map_err(|e| anyhow::anyhow!("KVPT_REPLICA_URLS: {e}"))?;
     let anonymous = (args.anonymous == "public").then_some(crate::domain::Classification::Public);
     let options = crate::web::ServeOptions {
         addr: args.addr,
@@ -70,6 +82,7 @@ pub async fn run(url: &str, pool: Pool, args: ServeArgs) -> anyhow::Result<()> {
         anonymous,
         trusted_proxies: args.trusted_proxies,
         tls,
+        replicas,
     };
     tokio::spawn(housekeeping(pool.clone()));
     crate::web::serve(pool, config, options).await?;

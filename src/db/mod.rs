@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod features;
 pub mod idempotency;
 pub mod migrate;
+pub mod replicas;
 pub mod sites;
 pub mod stats;
 pub mod tiles;
@@ -146,7 +147,7 @@ pub fn pool_with(config: tokio_postgres::Config) -> Result<Pool, DbError> {
     // Prepared statements are planned for their values each time: a generic plan cannot
     // fold ST_MakeEnvelope($1, …) or ST_TileEnvelope($1, …) into a constant and recomputes
     // it for every row (twice the time of a bbox page).
-    build_pool(config, "force_custom_plan", 32)
+    build_pool(config, "force_custom_plan", 32, Duration::from_secs(5))
 }
 
 /// The pool tiles are made through ([`crate::db::tiles`]): like [`pool_with`], but
@@ -156,15 +157,27 @@ pub fn pool_with(config: tokio_postgres::Config) -> Result<Pool, DbError> {
 /// (pgbench on the z14 tiles of a layer: 1 450 tiles/s with custom plans, 3 200 with the
 /// generic one; BENCHMARKS.md).
 pub fn tile_pool_with(config: tokio_postgres::Config) -> Result<Pool, DbError> {
-    build_pool(config, "auto", 16)
+    build_pool(config, "auto", 16, Duration::from_secs(5))
+}
+
+/// A read replica's pool, as [`pool_with`]'s but quick to give up connecting: the request
+/// then reads the primary.
+pub fn replica_pool_with(config: tokio_postgres::Config) -> Result<Pool, DbError> {
+    build_pool(config, "force_custom_plan", 32, Duration::from_secs(1))
+}
+
+/// A read replica's tile pool, as [`tile_pool_with`]'s (see [`replica_pool_with`]).
+pub fn replica_tile_pool_with(config: tokio_postgres::Config) -> Result<Pool, DbError> {
+    build_pool(config, "auto", 16, Duration::from_secs(1))
 }
 
 fn build_pool(
     mut config: tokio_postgres::Config,
     plan_cache_mode: &str,
     max_size: usize,
+    connect_within: Duration,
 ) -> Result<Pool, DbError> {
-    config.connect_timeout(Duration::from_secs(5));
+    config.connect_timeout(connect_within);
     config.application_name("kvpt");
     // Short queries under concurrency: JIT compiling and parallel workers cost more than
     // they save on a small server (JIT alone was 40 ms of a 100 ms items page). The
@@ -186,7 +199,7 @@ fn build_pool(
         .max_size(max_size)
         .timeouts(Timeouts {
             wait: Some(Duration::from_secs(5)),
-            create: Some(Duration::from_secs(5)),
+            create: Some(connect_within),
             recycle: Some(Duration::from_secs(2)),
         })
         .runtime(Runtime::Tokio1)

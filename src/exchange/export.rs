@@ -47,15 +47,18 @@ pub const VN2000_TRANSFORMATION: &str =
      tX −191.90441429 m, tY −39.30318279 m, tZ −111.45032835 m, rX −0.00928836″, rY +0.01975479″, \
      rZ −0.00427372″ (coordinate frame), dS +0.252906278 ppm";
 
-/// Starts `request` for `actor`: writes the log row and returns the body to send.
+/// Starts `request` for `actor`: writes the log row through `pool` (the primary) and
+/// returns the body to send, read through `client` (a replica's, or the primary's).
 pub async fn start(
     pool: &Pool,
+    client: deadpool_postgres::Object,
     request: ExportRequest,
     actor: &Actor,
 ) -> Result<Output, ExchangeError> {
-    let client = pool.get().await?;
     let export = &request.export;
-    let id: i64 = client
+    let id: i64 = pool
+        .get()
+        .await?
         .query_one(
             "INSERT INTO export_log (user_id, actor, via, profile, profile_version, format, crs, filter)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",

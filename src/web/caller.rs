@@ -20,9 +20,11 @@ use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::freshness::{LSN_COOKIE, MIN_LSN_HEADER};
 use super::AppState;
 use crate::accounts::sessions::{self, SessionUser};
 use crate::accounts::tokens::{self, Scope};
+use crate::db::replicas::parse_lsn;
 use crate::domain::{Classification, UserRole};
 use crate::error::AppError;
 
@@ -42,6 +44,16 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         })
 }
 
+/// The position of the client's last write, from its cookie or header (0 when none).
+pub fn client_lsn(headers: &HeaderMap) -> u64 {
+    let cookie = cookie(headers, LSN_COOKIE).and_then(parse_lsn);
+    let header = headers
+        .get(MIN_LSN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_lsn);
+    cookie.max(header).unwrap_or(0)
+}
+
 /// How long a looked-up session is trusted without asking again.
 const SESSION_TTL: Duration = Duration::from_secs(60);
 
@@ -54,6 +66,9 @@ pub struct Caller {
     pub clearance: Option<Classification>,
     /// The scope of the token the user came with; `None` for a browser session.
     pub token: Option<Scope>,
+    /// The primary's WAL position after this client's last write (0: none known): what
+    /// its replies must hold (`web::freshness`).
+    pub min_lsn: u64,
 }
 
 impl Caller {
@@ -206,17 +221,19 @@ impl AppState {
         headers: &HeaderMap,
         peer: Option<std::net::IpAddr>,
     ) -> Result<Caller, AppError> {
+        let min_lsn = client_lsn(headers);
         if let Some(authorization) = headers.get(header::AUTHORIZATION) {
             let address = self.trusted_proxies.client(peer, headers);
-            let (user, scope) = self.token_user(authorization, address).await?;
+            let (user, scope) = self.token_user(authorization, address, min_lsn).await?;
             return Ok(Caller {
                 clearance: Some(user.clearance),
                 user: Some(user),
                 token: Some(scope),
+                min_lsn,
             });
         }
         let user = match cookie(headers, SESSION_COOKIE) {
-            Some(token) if !token.is_empty() => self.session_user(token).await?,
+            Some(token) if !token.is_empty() => self.session_user(token, min_lsn).await?,
             _ => None,
         };
         let clearance = match &user {
@@ -227,6 +244,7 @@ impl AppState {
             user,
             clearance,
             token: None,
+            min_lsn,
         })
     }
 
@@ -236,6 +254,7 @@ impl AppState {
         &self,
         authorization: &axum::http::HeaderValue,
         address: Option<std::net::IpAddr>,
+        min_lsn: u64,
     ) -> Result<(Arc<SessionUser>, Scope), AppError> {
         let refused = |why: &str| AppError::TokenRefused(why.to_string());
         let text = authorization
@@ -247,7 +266,7 @@ impl AppState {
             )
         })?;
         let hash = sessions::token_hash(text);
-        if let Some((user, Some(scope))) = self.sessions.get(&hash) {
+        if let Some((user, Some(scope))) = self.cached_session(&hash, min_lsn) {
             return Ok((user, scope));
         }
         let client = self.db().await?;
@@ -269,9 +288,27 @@ impl AppState {
         }
     }
 
-    async fn session_user(&self, token: &str) -> Result<Option<Arc<SessionUser>>, AppError> {
+    /// A session or token from the cache, unless the client's last write (a sign-out, say,
+    /// on another instance) may not have reached this process's cache yet.
+    fn cached_session(
+        &self,
+        hash: &[u8],
+        min_lsn: u64,
+    ) -> Option<(Arc<SessionUser>, Option<Scope>)> {
+        if self.freshness.covers(min_lsn) {
+            self.sessions.get(hash)
+        } else {
+            None
+        }
+    }
+
+    async fn session_user(
+        &self,
+        token: &str,
+        min_lsn: u64,
+    ) -> Result<Option<Arc<SessionUser>>, AppError> {
         let hash = sessions::token_hash(token);
-        if let Some((user, None)) = self.sessions.get(&hash) {
+        if let Some((user, None)) = self.cached_session(&hash, min_lsn) {
             return Ok(Some(user));
         }
         let client = self.db().await?;
@@ -304,7 +341,23 @@ fn credentials(value: &str) -> Option<(Option<String>, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::credentials;
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn the_client_position_comes_from_cookie_or_header() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(client_lsn(&headers), 0);
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=b; kvpt_lsn=1/0"),
+        );
+        assert_eq!(client_lsn(&headers), 1 << 32);
+        headers.insert(MIN_LSN_HEADER, HeaderValue::from_static("2/0"));
+        assert_eq!(client_lsn(&headers), 2 << 32);
+        headers.insert(MIN_LSN_HEADER, HeaderValue::from_static("nonsense"));
+        assert_eq!(client_lsn(&headers), 1 << 32);
+    }
 
     #[test]
     fn bearer_and_basic_credentials_are_read_and_anything_else_is_not() {

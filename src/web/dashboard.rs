@@ -124,24 +124,38 @@ fn cache_key(state: &AppState, p: &Params) -> Option<String> {
     Some(key)
 }
 
-async fn load(state: &AppState, p: &Params) -> Result<Arc<Dashboard>, AppError> {
-    let key = cache_key(state, p);
-    if let Some(hit) = key.as_ref().and_then(|k| state.dashboards.entries.get(k)) {
-        return Ok(hit);
-    }
-    let mut clients = vec![state.db().await?];
-    // More connections only if idle ones are at hand: a busy pool computes in one part.
+/// The dashboard computed in parts over as many idle connections of the pool to read from
+/// as are at hand (a busy pool computes in one part); `u64::MAX`: on the primary.
+async fn compute(state: &AppState, p: &Params, client_lsn: u64) -> Result<Dashboard, AppError> {
+    let mut clients = vec![state.read_db(client_lsn).await?];
+    let (pool, _) = state.read_pool(client_lsn, false);
     let at_hand = deadpool_postgres::Timeouts {
         wait: Some(std::time::Duration::ZERO),
-        ..state.pool.timeouts()
+        ..pool.timeouts()
     };
     while clients.len() < state.dashboards.parts {
-        match state.pool.timeout_get(&at_hand).await {
+        match pool.timeout_get(&at_hand).await {
             Ok(client) => clients.push(client),
             Err(_) => break,
         }
     }
-    let d = Arc::new(dashboard::summary(&mut clients, p).await?);
+    Ok(dashboard::summary(&mut clients, p).await?)
+}
+
+/// The dashboard for `p`, from the cache when it holds every write of the client (whose
+/// last one was at `client_lsn`), else computed on a replica or the primary.
+async fn load(state: &AppState, p: &Params, client_lsn: u64) -> Result<Arc<Dashboard>, AppError> {
+    let key = cache_key(state, p);
+    if state.freshness.covers(client_lsn) {
+        if let Some(hit) = key.as_ref().and_then(|k| state.dashboards.entries.get(k)) {
+            return Ok(hit);
+        }
+    }
+    let d = match compute(state, p, client_lsn).await {
+        Err(err) if state.retry_on_primary(&err) => compute(state, p, u64::MAX).await,
+        other => other,
+    }?;
+    let d = Arc::new(d);
     if let Some(key) = key {
         state.dashboards.entries.insert(key, d.clone());
     }
@@ -157,7 +171,7 @@ async fn page(
     let fail = |e: AppError| PageError::new(lang, e);
     let view = view_of(&q, state.flags).map_err(fail)?;
     let p = params(&view, &caller).map_err(fail)?;
-    let d = load(&state, &p).await.map_err(fail)?;
+    let d = load(&state, &p, caller.min_lsn).await.map_err(fail)?;
     Ok(views::dashboard::page(lang, &d, &view).into_response())
 }
 
@@ -305,7 +319,7 @@ async fn csv(
             format!("tables are {}", tables.join(", ")),
         ));
     }
-    let d = load(&state, &p).await?;
+    let d = load(&state, &p, caller.min_lsn).await?;
     let suffix = view.as_of.map(|d| format!("-{d}")).unwrap_or_default();
     let rows = match table {
         "by_kind" => group_rows(&d.by_kind, "kind"),

@@ -81,7 +81,8 @@ async fn download(
     // their turn with the large feature pages.
     let admitted = state.heavy_work.admit()?;
     let permit = state.heavy.clone().acquire_owned().await;
-    let output = export::start(&state.pool, request, &actor).await?;
+    let read = state.read_db(caller.min_lsn).await?;
+    let output = export::start(&state.pool, read, request, &actor).await?;
     // Both are held until the last byte is sent.
     let held = (admitted, permit);
     let body = futures_util::StreamExt::map(output.body, move |chunk| {

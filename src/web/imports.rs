@@ -422,7 +422,7 @@ async fn job_json(
     State(state): State<AppState>,
     caller: Caller,
     Path(token): Path<String>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Response, AppError> {
     let job = job_of(&state, &caller, &token, Lang::En).await?;
     let (name, report, error) = match &job.state {
         JobState::Running => ("running", None, None),
@@ -431,14 +431,20 @@ async fn job_json(
         JobState::Failed(_) => ("failed", None, Some(FAILED.to_string())),
         JobState::Interrupted => ("interrupted", None, Some(INTERRUPTED.to_string())),
     };
-    Ok(Json(serde_json::json!({
+    let mut response = Json(serde_json::json!({
         "state": name,
         "stage": job.stage,
         "done": job.done,
         "total": job.total,
         "report": report,
         "error": error,
-    })))
+    }))
+    .into_response();
+    if matches!(job.state, JobState::Done(_)) {
+        // Its write committed, maybe on another instance: the client's next reads hold it.
+        response.extensions_mut().insert(super::freshness::Stamp);
+    }
+    Ok(response)
 }
 
 /// What a failed job's JSON says (the page is a 500).
@@ -459,7 +465,10 @@ async fn job_page(
     let job = job_of(&state, &caller, &token, lang).await.map_err(fail)?;
     match &job.state {
         JobState::Done(id) => {
-            Ok(Redirect::to(&format!("/imports/{id}?lang={}", lang.code())).into_response())
+            let mut response =
+                Redirect::to(&format!("/imports/{id}?lang={}", lang.code())).into_response();
+            response.extensions_mut().insert(super::freshness::Stamp);
+            Ok(response)
         }
         JobState::Failed(e) => Err(fail(AppError::Internal(anyhow::anyhow!("{e}")))),
         JobState::Interrupted => Ok(views::imports::interrupted(lang).into_response()),

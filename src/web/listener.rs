@@ -2,6 +2,9 @@
 //! and layer versions (for the tile cache), sessions or accounts (for the session cache),
 //! and this process's own sync notices (`AppState::caught_up`). While it is down, both
 //! caches step aside and requests ask the database, so nothing stale is ever served.
+//!
+//! After applying notices, and five times a second, it reads the primary's WAL position
+//! and confirms it (`web::freshness`): every notice sent before then has been applied.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -11,6 +14,7 @@ use futures_util::StreamExt;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::caller::SessionCache;
+use super::freshness::Freshness;
 use super::tile_cache::{TileCache, TileChange};
 use crate::domain::LayerGroup;
 
@@ -20,9 +24,10 @@ pub async fn run(
     config: tokio_postgres::Config,
     tiles: Arc<TileCache>,
     sessions: Arc<SessionCache>,
+    freshness: Arc<Freshness>,
 ) {
     loop {
-        match listen_once(&config, &tiles, &sessions).await {
+        match listen_once(&config, &tiles, &sessions, &freshness).await {
             Ok(()) => tracing::warn!("listener: connection closed"),
             Err(err) => tracing::warn!(error = %err, "listener: cannot listen"),
         }
@@ -36,6 +41,7 @@ async fn listen_once(
     config: &tokio_postgres::Config,
     tiles: &Arc<TileCache>,
     sessions: &SessionCache,
+    freshness: &Freshness,
 ) -> Result<(), crate::db::DbError> {
     let mut config = config.clone();
     config.application_name("kvpt-listener");
@@ -67,6 +73,7 @@ async fn listen_once(
             }
         }
     });
+    freshness.pending();
     // LISTEN before reading, so no change between the two is missed.
     crate::db::tiles::listen_for_changes(&client).await?;
     for (layer, version) in crate::db::tiles::layer_versions(&client).await? {
@@ -77,21 +84,63 @@ async fn listen_once(
     sessions.set_live(true);
     tracing::info!("listening for layer versions and session changes");
     let rereads = Arc::new(Rereads::default());
-    let reader = tokio::spawn(read_occupancy(
-        client.clone(),
-        tiles.clone(),
-        rereads.clone(),
-    ));
+    let reader = read_occupancy(client.clone(), tiles.clone(), rereads.clone());
+    let reader = tokio::spawn(reader);
     rereads.ask(ALL_LAYERS);
-    while let Some((channel, payload)) = rx.recv().await {
-        rereads.ask(apply(&channel, &payload, tiles, sessions));
-    }
+    let result = follow(&mut rx, &client, tiles, sessions, freshness, &rereads).await;
+    freshness.pending();
     tiles.set_live(false);
     sessions.set_live(false);
     reader.abort();
     driver.abort();
-    Ok(())
+    result
 }
+
+/// Applies notices as they come; after each batch, and five times a second, confirms the
+/// primary's position (see `freshness`). Returns when the connection ends.
+async fn follow(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(String, String)>,
+    client: &tokio_postgres::Client,
+    tiles: &TileCache,
+    sessions: &SessionCache,
+    freshness: &Freshness,
+    rereads: &Rereads,
+) -> Result<(), crate::db::DbError> {
+    let mut tick = tokio::time::interval(CONFIRM_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            message = rx.recv() => match message {
+                Some((channel, payload)) => {
+                    freshness.pending();
+                    rereads.ask(apply(&channel, &payload, tiles, sessions));
+                }
+                None => break Ok(()),
+            },
+            _ = tick.tick() => {}
+        }
+        // What the server sent before the position's answer is in `rx` by then (one
+        // connection, read in order): confirmed once a position comes with nothing new.
+        let confirmed = loop {
+            while let Ok((channel, payload)) = rx.try_recv() {
+                freshness.pending();
+                rereads.ask(apply(&channel, &payload, tiles, sessions));
+            }
+            match crate::db::replicas::current_lsn(client).await {
+                Ok(lsn) if rx.is_empty() => break Ok(lsn),
+                Ok(_) => continue,
+                Err(err) => break Err(err),
+            }
+        };
+        match confirmed {
+            Ok(lsn) => freshness.confirm(lsn),
+            Err(err) => break Err(err),
+        }
+    }
+}
+
+/// How often the listener confirms its position when no notice comes.
+const CONFIRM_EVERY: Duration = Duration::from_millis(200);
 
 /// The site layers whose occupancy is to be read again, one bit each (`LayerGroup::ALL`'s
 /// order), and what wakes the reader.

@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod exports;
 pub mod features;
 mod field;
+pub mod freshness;
 mod health;
 mod home;
 pub mod imports;
@@ -44,6 +45,7 @@ use deadpool_postgres::Pool;
 use tower_http::trace::TraceLayer;
 
 use crate::domain::Classification;
+use crate::error::AppError;
 use tile_cache::TileCache;
 
 pub use page::PageError;
@@ -82,6 +84,10 @@ pub struct AppState {
     pub heavy_work: Arc<limits::HeavyWork>,
     /// Proxies whose `X-Forwarded-For` names the client (none by default).
     pub trusted_proxies: Arc<client_addr::TrustedProxies>,
+    /// Streaming replicas reads may go to (`KVPT_REPLICA_URLS`; none by default).
+    pub replicas: Arc<crate::db::replicas::Replicas>,
+    /// How far the listener has read the primary's notices (`freshness`).
+    pub freshness: Arc<freshness::Freshness>,
 }
 
 /// How many heavy requests run at once: twice the cores (one computing while one waits on I/O).
@@ -133,7 +139,17 @@ impl AppState {
                 limits::Limits::default().max_heavy_queue,
             )),
             trusted_proxies: Arc::default(),
+            replicas: Arc::default(),
+            freshness: Arc::default(),
         }
+    }
+
+    /// Reads through `replicas` where a reply allows it, and watches them.
+    pub fn replicas(mut self, replicas: crate::db::replicas::Replicas) -> Self {
+        let replicas = Arc::new(replicas);
+        tokio::spawn(replicas.clone().watch(self.pool.clone()));
+        self.replicas = replicas;
+        self
     }
 
     /// Believes `X-Forwarded-For` from these proxies.
@@ -156,6 +172,7 @@ impl AppState {
             config,
             self.tiles.clone(),
             self.sessions.clone(),
+            self.freshness.clone(),
         ));
         self
     }
@@ -186,6 +203,76 @@ impl AppState {
     /// A connection of the tile pool, or 503 when the database cannot be reached in time.
     pub async fn tile_db(&self) -> Result<deadpool_postgres::Object, crate::db::DbError> {
         Ok(self.tile_pool.get().await?)
+    }
+
+    /// What a replica must have replayed to answer a client whose last write was at
+    /// `client_lsn`: that write, and while the caches are in use every notice they applied
+    /// (`freshness`).
+    pub fn read_need(&self, client_lsn: u64) -> u64 {
+        if self.tiles.is_live() {
+            client_lsn.max(self.freshness.floor())
+        } else {
+            client_lsn
+        }
+    }
+
+    /// A connection to read from for a client whose last write was at `client_lsn`: a
+    /// ready replica that has replayed what the reply must hold, else the primary. Writes
+    /// never come here.
+    pub async fn read_db(
+        &self,
+        client_lsn: u64,
+    ) -> Result<deadpool_postgres::Object, crate::db::DbError> {
+        self.read_from(client_lsn, false).await
+    }
+
+    /// As [`Self::read_db`], from the tile pools.
+    pub async fn read_tile_db(
+        &self,
+        client_lsn: u64,
+    ) -> Result<deadpool_postgres::Object, crate::db::DbError> {
+        self.read_from(client_lsn, true).await
+    }
+
+    /// The pool to read from (see [`Self::read_db`]) and the replica it belongs to, if any.
+    pub fn read_pool(
+        &self,
+        client_lsn: u64,
+        tiles: bool,
+    ) -> (&Pool, Option<&crate::db::replicas::Replica>) {
+        match self.replicas.pick(self.read_need(client_lsn)) {
+            Some(r) => (if tiles { &r.tile_pool } else { &r.pool }, Some(r)),
+            None => (if tiles { &self.tile_pool } else { &self.pool }, None),
+        }
+    }
+
+    async fn read_from(
+        &self,
+        client_lsn: u64,
+        tiles: bool,
+    ) -> Result<deadpool_postgres::Object, crate::db::DbError> {
+        let (pool, replica) = self.read_pool(client_lsn, tiles);
+        match (pool.get().await, replica) {
+            (Ok(client), replica) => {
+                if let Some(replica) = replica {
+                    replica.read_taken();
+                }
+                Ok(client)
+            }
+            // Skipped until the watcher finds it well: this read goes to the primary.
+            (Err(err), Some(replica)) => {
+                replica.set_down(&crate::db::DbError::from(err).to_string());
+                let primary = if tiles { &self.tile_pool } else { &self.pool };
+                Ok(primary.get().await?)
+            }
+            (Err(err), None) => Err(err.into()),
+        }
+    }
+
+    /// Whether a read that failed with `err` is worth trying once more on the primary: it
+    /// may have failed on a replica that just went away.
+    pub fn retry_on_primary(&self, err: &AppError) -> bool {
+        !self.replicas.is_empty() && matches!(err, AppError::Unavailable)
     }
 
     /// Waits (a second at most) until this process's listener has read every notice
@@ -256,6 +343,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             caller::identify,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            freshness::stamp,
+        ))
         .layer(axum::middleware::map_response(page::plain_rejections))
         .layer(tower_http::compression::CompressionLayer::new());
     let app = Router::new()
@@ -300,6 +391,8 @@ pub struct ServeOptions {
     pub trusted_proxies: client_addr::TrustedProxies,
     /// HTTPS (HTTP/2 and HTTP/1.1) with this configuration; plain HTTP/1.1 without.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Streaming replicas reads may go to.
+    pub replicas: crate::db::replicas::Replicas,
 }
 
 /// Serves until SIGTERM or ctrl-c, letting requests in flight finish.
@@ -319,6 +412,7 @@ pub async fn serve(
         .anonymous(options.anonymous)
         .trusted_proxies(options.trusted_proxies)
         .limits(limits.clone())
+        .replicas(options.replicas)
         .listening(config);
     let app = served(state);
     let scheme = if options.tls.is_some() {

@@ -103,9 +103,14 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    let clearance = state.caller(headers, peer).await?.clearance()?;
+    let caller = state.caller(headers, peer).await?;
+    let clearance = caller.clearance()?;
     let query = TileQuery::parse(request.uri().query())?;
-    let (tile, hit) = cached_tile(state, layer, coord, clearance, &query).await?;
+    let asked = Asked {
+        clearance,
+        client_lsn: caller.min_lsn,
+    };
+    let (tile, hit) = cached_tile(state, layer, coord, asked, &query).await?;
     // Whether the tile came from memory moves with every write to the layer, works above
     // the caller's clearance included: only callers who see them all are told.
     let hit = (clearance == Classification::Secret).then_some(hit);
@@ -124,30 +129,28 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
 static EMPTY_TILE: std::sync::LazyLock<CachedTile> =
     std::sync::LazyLock::new(|| CachedTile::new(Bytes::new()));
 
-/// The tile, from memory when it is there and still good, and whether it was.
+/// Who asks for a tile: what they may see, and the position of their last write.
+#[derive(Clone, Copy)]
+pub(super) struct Asked {
+    pub clearance: Classification,
+    pub client_lsn: u64,
+}
+
+/// The tile, from memory when it is there and still good, and whether it was. Memory
+/// answers only once it holds the caller's last write (`freshness`).
 async fn cached_tile(
     state: &AppState,
     layer: TileLayer,
     coord: TileCoord,
-    clearance: Classification,
+    asked: Asked,
     query: &TileQuery,
 ) -> Result<(CachedTile, bool), AppError> {
+    let clearance = asked.clearance;
+    let from_memory = state.freshness.covers(asked.client_lsn);
     let clustered = matches!(layer, TileLayer::Sites(_)) && coord.z <= db::tiles::CLUSTER_MAX_ZOOM;
-    let mut key = TileKey {
-        layer: layer.name(),
-        version: 0,
-        clearance: clearance.code(),
-        as_of: query
-            .as_of
-            .map_or(0, |d| (d - chrono::NaiveDate::default()).num_days() as i32),
-        // Only clusters are filtered here; works are filtered in the browser.
-        filter: if clustered { query.filter.key() } else { None },
-        z: coord.z,
-        x: coord.x,
-        y: coord.y,
-    };
+    let mut key = tile_key(layer, coord, clearance, query, clustered);
     let made = |mark| async move {
-        let bytes = make_tile(state, layer, coord, clearance, query).await?;
+        let bytes = make_tile(state, layer, coord, asked, query).await?;
         Ok::<_, AppError>(CachedTile::new(Bytes::from(bytes)).made_after(mark))
     };
     match layer {
@@ -157,13 +160,21 @@ async fn cached_tile(
                 return Ok((made(0).await?, false));
             }
             // No work near: empty for everyone, without PostgreSQL (current works only).
-            if !clustered && query.as_of.is_none() && state.tiles.is_empty_site(group, coord) {
+            if from_memory
+                && !clustered
+                && query.as_of.is_none()
+                && state.tiles.is_empty_site(group, coord)
+            {
                 return Ok((EMPTY_TILE.clone(), true));
             }
             // The epoch and the mark before the query: a change it may lack comes after.
             key.version = state.tiles.epoch(group, clearance);
             let mark = state.tiles.mark();
-            if let Some(tile) = state.tiles.get_site(&key, group, clearance, coord) {
+            if let Some(tile) = state
+                .tiles
+                .get_site(&key, group, clearance, coord)
+                .filter(|_| from_memory)
+            {
                 return Ok((tile, true));
             }
             let tile = made(mark).await?;
@@ -175,13 +186,36 @@ async fn cached_tile(
                 Some(version) => version,
                 None => db::tiles::context_version(&state.db().await?, context).await?,
             };
-            if let Some(tile) = state.tiles.get(&key) {
+            if let Some(tile) = state.tiles.get(&key).filter(|_| from_memory) {
                 return Ok((tile, true));
             }
             let tile = made(0).await?;
             state.tiles.insert(key, tile.clone());
             Ok((tile, false))
         }
+    }
+}
+
+/// The cache's key of a tile, its version left at 0 for the caller to set.
+fn tile_key(
+    layer: TileLayer,
+    coord: TileCoord,
+    clearance: Classification,
+    query: &TileQuery,
+    clustered: bool,
+) -> TileKey {
+    TileKey {
+        layer: layer.name(),
+        version: 0,
+        clearance: clearance.code(),
+        as_of: query
+            .as_of
+            .map_or(0, |d| (d - chrono::NaiveDate::default()).num_days() as i32),
+        // Only clusters are filtered here; works are filtered in the browser.
+        filter: if clustered { query.filter.key() } else { None },
+        z: coord.z,
+        x: coord.x,
+        y: coord.y,
     }
 }
 
@@ -212,18 +246,42 @@ fn tile_address(path: &str) -> Result<(TileLayer, TileCoord), AppError> {
 }
 
 /// A tile from PostGIS (empty below the layer's first zoom): of a site layer, its clusters
-/// up to [`db::tiles::CLUSTER_MAX_ZOOM`], its works beyond.
+/// up to [`db::tiles::CLUSTER_MAX_ZOOM`], its works beyond. Made on a replica that holds
+/// what it must, else (or when that replica goes away meanwhile) on the primary.
 async fn make_tile(
     state: &AppState,
     layer: TileLayer,
     coord: TileCoord,
-    clearance: Classification,
+    asked: Asked,
     query: &TileQuery,
 ) -> Result<Vec<u8>, AppError> {
     if coord.z < layer.min_zoom() {
         return Ok(Vec::new());
     }
-    let client = state.tile_db().await?;
+    let clearance = asked.clearance;
+    match make_tile_on(
+        state.read_tile_db(asked.client_lsn).await?,
+        layer,
+        coord,
+        clearance,
+        query,
+    )
+    .await
+    {
+        Err(err) if state.retry_on_primary(&err) => {
+            make_tile_on(state.tile_db().await?, layer, coord, clearance, query).await
+        }
+        made => made,
+    }
+}
+
+async fn make_tile_on(
+    client: deadpool_postgres::Object,
+    layer: TileLayer,
+    coord: TileCoord,
+    clearance: Classification,
+    query: &TileQuery,
+) -> Result<Vec<u8>, AppError> {
     Ok(match layer {
         TileLayer::Sites(group) => {
             let cutoff = query.as_of.and_then(crate::params::cutoff_of);

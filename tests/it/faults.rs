@@ -14,7 +14,7 @@ use kvpt::cluster::{Cluster, ClusterStatus};
 use kvpt::domain::{Classification, UserRole};
 use kvpt::web::limits::Limits;
 
-fn scratch(name: &str) -> std::path::PathBuf {
+pub(crate) fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("kvpt-faults-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -365,7 +365,9 @@ async fn the_database_gone_under_load_gives_503_then_service_resumes_with_nothin
 
 /// A cluster under `dir`, started, with 300 demo sites and a signed-in engineer: the
 /// cluster, its URL, the session's token, the sites to update and the progress rows before.
-async fn loaded_cluster(dir: &std::path::Path) -> (Cluster, String, String, Vec<String>, i64) {
+pub(crate) async fn loaded_cluster(
+    dir: &std::path::Path,
+) -> (Cluster, String, String, Vec<String>, i64) {
     let cluster = Cluster::new(cluster_config(dir)).unwrap();
     cluster.start().unwrap();
     let url = cluster.database_url();

@@ -260,3 +260,69 @@ async fn an_instance_killed_during_an_import_leaves_it_interrupted_with_nothing_
         20_000
     );
 }
+
+/// Two instances each listening, as `kvpt serve` runs them, once both listeners are up.
+async fn listening_pair(db: &TestDb) -> (axum::Router, axum::Router) {
+    let a = kvpt::web::AppState::new(db.pool()).listening(db.config());
+    let b = kvpt::web::AppState::new(db.pool()).listening(db.config());
+    let started = Instant::now();
+    while !(a.tiles.is_live() && b.tiles.is_live()) {
+        assert!(started.elapsed() < Duration::from_secs(10), "listeners up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (kvpt::web::router(a), kvpt::web::router(b))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_out_on_one_instance_is_refused_on_the_next_request_to_another() {
+    let db = TestDb::with_demo(20, 9).await;
+    let (a, b) = listening_pair(&db).await;
+    let mut sessions = vec![
+        db.sign_in(
+            "nhieu.phien",
+            UserRole::Viewer,
+            Classification::Internal,
+            &[],
+        )
+        .await,
+    ];
+    for _ in 0..29 {
+        sessions.push(db.session_of("nhieu.phien").await);
+    }
+    for session in &sessions {
+        // B knows the session (and keeps it in its cache).
+        let (status, _, me) = request(&b, "/api/me", &[("cookie", session)]).await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        let csrf = serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, headers, _) = call(
+            &a,
+            "POST",
+            "/logout",
+            &[
+                ("cookie", session),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            format!("csrf={csrf}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        // The browser keeps the position cookie the sign-out set; anyone replaying the old
+        // session from it is refused by B at once, whatever B's listener has read.
+        let position = headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find(|v| v.starts_with("kvpt_lsn="))
+            .expect("the sign-out's position")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let replayed = format!("{session}; {position}");
+        let (status, _, body) = request(&b, "/api/me", &[("cookie", &replayed)]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+}

@@ -31,6 +31,7 @@ mod operations;
 mod part4;
 mod photos;
 mod progress;
+mod replicas;
 mod schema;
 mod schemathesis;
 mod search;

@@ -171,6 +171,8 @@ async fn a_read_token_writes_nothing_and_a_write_token_needs_no_csrf() {
     let (status, headers, text) = patch(&write).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     assert!(!headers.contains_key("set-cookie"));
+    // The write's WAL position, for the token's next reads (`KVPT-Min-LSN`), in a header.
+    assert!(headers.contains_key("kvpt-lsn"), "{headers:?}");
     let after = state(write.clone()).await;
     assert_eq!(after["percent"], now["percent"].as_i64().unwrap() + 1);
 }

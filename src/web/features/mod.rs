@@ -375,7 +375,13 @@ async fn items(
         Err(e) => return fail(Format::Json, lang, e),
     };
     let page = match caller.clearance() {
-        Ok(clearance) => items_page(&state, clearance, &id, &pairs, &headers, format, lang).await,
+        Ok(clearance) => {
+            let asked = Asked {
+                clearance,
+                client_lsn: caller.min_lsn,
+            };
+            items_page(&state, asked, &id, &pairs, &headers, format, lang).await
+        }
         Err(e) => Err(e),
     };
     match page {
@@ -384,9 +390,16 @@ async fn items(
     }
 }
 
+/// Who asks for a page: what they may see, and the position of their last write.
+#[derive(Clone, Copy)]
+struct Asked {
+    clearance: Classification,
+    client_lsn: u64,
+}
+
 async fn items_page(
     state: &AppState,
-    clearance: Classification,
+    asked: Asked,
     id: &str,
     pairs: &[(String, String)],
     headers: &HeaderMap,
@@ -411,17 +424,17 @@ async fn items_page(
     } else {
         None
     };
-    let client = state.db().await?;
-    let page = match collection {
-        Collection::Sites(group) => {
-            sites_page(state, &client, group, &query, clearance, id).await?
+    let page = match page_of(state, collection, &query, asked, id).await {
+        // A replica that went away mid-read: once more, on the primary.
+        Err(err) if state.retry_on_primary(&err) => {
+            let primary = Asked {
+                client_lsn: u64::MAX,
+                ..asked
+            };
+            page_of(state, collection, &query, primary, id).await
         }
-        Collection::Context(layer) => {
-            let bbox = query.bbox.as_ref();
-            db::features::context_page(&client, layer, bbox, query.crs, query.limit, query.offset)
-                .await?
-        }
-    };
+        other => other,
+    }?;
     let returned = page.features.len() as i64;
     let links = PageLinks::new(
         &base_url(headers),
@@ -437,6 +450,26 @@ async fn items_page(
         Format::Html => html_page(lang, collection, &page, &query, &links),
     };
     Ok(with_crs(response, query.crs))
+}
+
+/// The page of `collection`, read from a replica that holds what the caller must see, or
+/// from the primary (`client_lsn` `u64::MAX`: the primary).
+async fn page_of(
+    state: &AppState,
+    collection: Collection,
+    query: &ItemsQuery,
+    asked: Asked,
+    id: &str,
+) -> Result<db::features::FeaturePage, AppError> {
+    let client = state.read_db(asked.client_lsn).await?;
+    Ok(match collection {
+        Collection::Sites(group) => sites_page(state, &client, group, query, asked, id).await?,
+        Collection::Context(layer) => {
+            let bbox = query.bbox.as_ref();
+            db::features::context_page(&client, layer, bbox, query.crs, query.limit, query.offset)
+                .await?
+        }
+    })
 }
 
 /// The page as HTML.
@@ -470,9 +503,10 @@ async fn sites_page(
     client: &deadpool_postgres::Object,
     group: Option<crate::domain::LayerGroup>,
     query: &ItemsQuery,
-    clearance: Classification,
+    asked: Asked,
     id: &str,
 ) -> Result<db::features::FeaturePage, AppError> {
+    let clearance = asked.clearance;
     if let Some(kind) = group.and_then(|g| query.kinds.iter().find(|k| k.layer_group() != g)) {
         return Err(AppError::bad_request(
             "kind",
@@ -497,7 +531,11 @@ async fn sites_page(
         clearance: Some(clearance),
     };
     let key = state.matched.key(&state.tiles, &filter);
-    let ids = match key.as_ref().and_then(|k| state.matched.get(k)) {
+    let cached = key
+        .as_ref()
+        .filter(|_| state.freshness.covers(asked.client_lsn))
+        .and_then(|k| state.matched.get(k));
+    let ids = match cached {
         Some(ids) => ids,
         None => {
             let ids = std::sync::Arc::new(db::features::matching_site_ids(client, &filter).await?);
@@ -616,7 +654,7 @@ async fn item(
             None => Crs::Crs84,
         };
         let collection = find_collection(&id)?;
-        let client = state.db().await?;
+        let client = state.read_db(caller.min_lsn).await?;
         let mut value = find_feature(&client, collection, &id, &feature, crs, clearance).await?;
         let base = base_url(&headers);
         let href = format!("{base}/collections/{id}/items/{}", encode_segment(&feature));
