@@ -45,14 +45,17 @@ npm-browser: deps
 
 ## schemathesis (PyPI) for the property-based API test, and OWSLib, pyogrio and requests
 ## for the GIS clients' test, each in a virtualenv under target/; Debian's QGIS (PyQGIS, run
-## headless) for the QGIS test.
-TEST_PKGS := python3-venv python3-qgis qgis-providers
+## headless) for the QGIS test; PgBouncer, built from Debian's source of the version Debian 13
+## ships (Debian 12's 1.18 predates prepared statements in transaction mode), for the pooler test.
+TEST_PKGS := python3-venv python3-qgis qgis-providers libevent-dev libssl-dev make gcc
 SCHEMATHESIS_VERSION := 4.32.5
 # OWSLib 0.35 is the last to run on Debian 12's Python 3.11.
 OWSLIB_VERSION := 0.35.0
 # pyogrio's wheel carries GDAL 3.12 with its OGC API – Tiles reader (Debian's 3.6.2 has
 # the vector part of that reader compiled out).
 PYOGRIO_VERSION := 0.13.0
+PGBOUNCER_VERSION := 1.24.1
+PGBOUNCER_SHA256 := da72a3aba13072876d055a3e58dd4aba4a5de4ed6148e73033185245598fd3e0
 test-tools: deps
 	@missing=""; for p in $(TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "kvpt: installing$$missing for the tests"; \
@@ -69,6 +72,14 @@ test-tools: deps
 	  rm -rf target/test-tools/gis && mkdir -p target/test-tools && \
 	  python3 -m venv target/test-tools/gis && \
 	  target/test-tools/gis/bin/pip install -q owslib==$(OWSLIB_VERSION) pyogrio==$(PYOGRIO_VERSION) requests; }
+	@[ -x target/test-tools/pgbouncer/bin/pgbouncer ] || { \
+	  echo "kvpt: building PgBouncer $(PGBOUNCER_VERSION) from Debian's source for the pooler test"; \
+	  rm -rf target/test-tools/pgbouncer-src && mkdir -p target/test-tools/pgbouncer-src && cd target/test-tools/pgbouncer-src && \
+	  curl -fsSL -o pgbouncer.tar.gz http://deb.debian.org/debian/pool/main/p/pgbouncer/pgbouncer_$(PGBOUNCER_VERSION).orig.tar.gz && \
+	  echo "$(PGBOUNCER_SHA256)  pgbouncer.tar.gz" | sha256sum -c --quiet && tar xzf pgbouncer.tar.gz && \
+	  cd pgbouncer-$(PGBOUNCER_VERSION) && \
+	  ./configure -q --prefix=$(CURDIR)/target/test-tools/pgbouncer --without-cares --without-systemd --without-pam >/dev/null && \
+	  $(MAKE) -s -j2 >/dev/null && $(MAKE) -s install >/dev/null && cd $(CURDIR) && rm -rf target/test-tools/pgbouncer-src; }
 
 build: npm-web
 	cargo build --release --locked
@@ -129,7 +140,8 @@ bench: build bench-tools npm-browser
 	python3 bench/tile_cold.py --kvpt $(RELEASE) --db "$$bench_url"; \
 	$(RELEASE) db standby stop >/dev/null; rm -rf $(BENCH_VAR)/standby; $(RELEASE) db standby start >/dev/null; \
 	standby_url="$$($(RELEASE) db standby url)"; \
-	python3 bench/replicas.py --kvpt $(RELEASE) --db "$$bench_url" --standby "$${standby_url/dbname=kvpt/dbname=bench}"; \
+	python3 bench/replicas.py --kvpt $(RELEASE) --db "$$bench_url" --standby "$${standby_url/dbname=kvpt/dbname=bench}" \
+	  --primary-pgdata $(BENCH_VAR)/pg --standby-pgdata $(BENCH_VAR)/standby/pg; \
 	$(RELEASE) db standby stop >/dev/null; \
 	python3 bench/progress.py --kvpt $(RELEASE) --db "$$bench_url"; \
 	python3 bench/export.py --kvpt $(RELEASE) --db "$$bench_url"; \

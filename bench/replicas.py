@@ -46,6 +46,43 @@ def standby_reads(base):
     return ready["replicas"][0]["reads"], ready["replicas"][0]["state"]
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids):
+    """CPU time (user + system) of these processes and their children, in seconds."""
+    total = 0
+    wanted = set(pids)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        if pid in wanted or ppid in wanted:
+            total += int(fields[11]) + int(fields[12])
+    return total / TICKS
+
+
+def postmaster(pgdata):
+    with open(os.path.join(pgdata, "postmaster.pid")) as f:
+        return int(f.readline())
+
+
+def costs(base, paths, kvpt_pid, primary_pid, standby_pid, seconds=10):
+    """One wrk run on `base`: requests/s and the CPU milliseconds per request spent by
+    kvpt, the primary and the standby."""
+    before = [cpu_seconds([p]) for p in (kvpt_pid, primary_pid, standby_pid)]
+    result = serve.wrk(base, paths, seconds)
+    after = [cpu_seconds([p]) for p in (kvpt_pid, primary_pid, standby_pid)]
+    n = result["rps"] * seconds
+    per = [(a - b) * 1000 / n for a, b in zip(after, before)]
+    return {"rps": result["rps"], "kvpt_ms": per[0], "primary_ms": per[1], "standby_ms": per[2]}
+
+
 def waiter(standby, code, percent):
     """A psql on the standby that loops until the work holds `percent`, then prints when."""
     sql = (f"SET statement_timeout = '20s'; DO $$ BEGIN LOOP EXIT WHEN (SELECT progress_pct FROM site "
@@ -103,6 +140,8 @@ def edits(args, p_port, s_base, s_cookie, sites, engineer):
 def main():
     ap = serve.arguments(port=18090)
     ap.add_argument("--standby", required=True, help="the standby's libpq string, bench database")
+    ap.add_argument("--primary-pgdata", help="the primary's data directory (CPU per request)")
+    ap.add_argument("--standby-pgdata", help="the standby's data directory (CPU per request)")
     args = ap.parse_args()
     p_port, s_port = args.port, args.port + 1
     free_port(p_port)
@@ -157,6 +196,15 @@ def main():
         report["standby_reads"] = {"tiles": reads1 - reads0, "items": reads2 - reads1}
         serve.log(f"  reads S sent to the standby: {reads1 - reads0:,} during the tile runs, "
                   f"{reads2 - reads1:,} during the items runs")
+        if args.primary_pgdata and args.standby_pgdata:
+            serve.log("-- CPU per request, one 10 s run each through S (kvpt, primary, standby)")
+            pids = (servers[1].proc.pid, postmaster(args.primary_pgdata), postmaster(args.standby_pgdata))
+            report["costs"] = {}
+            for name, paths in [("z14 tiles", tile_paths), ("items", items)]:
+                c = costs(S, paths, *pids)
+                report["costs"][name] = c
+                serve.log(f"  {name}: {c['rps']:,.0f} req/s; CPU ms per request: kvpt {c['kvpt_ms']:.3f}, "
+                          f"primary {c['primary_ms']:.3f}, standby {c['standby_ms']:.3f}")
         serve.log(f"-- {EDITS} edits through P, each seen through the standby")
         s_cookie = serve.HEADERS[S][0].split(": ", 1)[1]
         to_standby, to_tile = edits(args, p_port, S, s_cookie, sites, engineer)

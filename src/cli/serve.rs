@@ -36,8 +36,14 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM).
     #[arg(long, env = "KVPT_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
-    /// Streaming replicas of the database (comma-separated libpq URLs): tiles, items,
-    /// dashboards, exports and the pages that need no fresh write read from a ready one.
+    /// The same database reached directly, when DATABASE_URL goes through a PgBouncer in
+    /// transaction mode: the listener (LISTEN) and migrations (a session lock) connect
+    /// here. DATABASE_URL by default.
+    #[arg(long, env = "KVPT_DIRECT_URL", hide_env_values = true)]
+    pub direct_url: Option<String>,
+    /// Streaming replicas of the database (comma-separated libpq URLs): tiles, items, the
+    /// home page's figures, dashboards and exports are read from a ready one that holds the
+    /// client's last write.
     #[arg(long, env = "KVPT_REPLICA_URLS", default_value = "")]
     pub replica_urls: String,
     /// A replica further behind the primary than this many seconds is skipped until it
@@ -55,7 +61,9 @@ pub async fn run(url: &str, pool: Pool, args: ServeArgs) -> anyhow::Result<()> {
         (Some(cert), Some(key)) => Some(crate::web::tls::load(cert, key)?),
         _ => None,
     };
-    db::migrate::migrate_url(url).await?;
+    let pooled = args.direct_url.is_some();
+    let direct = args.direct_url.as_deref().unwrap_or(url);
+    db::migrate::migrate_url(direct).await?;
     if args.bootstrap {
         let mut client = pool.get().await.map_err(db::DbError::from)?;
         if crate::geodata::load(&mut client).await? {
@@ -71,6 +79,9 @@ pub async fn run(url: &str, pool: Pool, args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let config: tokio_postgres::Config = url.parse().map_err(db::DbError::Config)?;
+    let direct: tokio_postgres::Config = direct
+        .parse()
+        .map_err(|e| anyhow::anyhow!("KVPT_DIRECT_URL is not a PostgreSQL URL: {e}"))?;
     let max_lag = std::time::Duration::try_from_secs_f64(args.replica_max_lag)
         .map_err(|_| anyhow::anyhow!("KVPT_REPLICA_MAX_LAG: a number of seconds, 0 or more"))?;
     let replicas = db::replicas::Replicas::from_urls(&args.replica_urls, max_lag)
@@ -83,6 +94,8 @@ pub async fn run(url: &str, pool: Pool, args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: args.trusted_proxies,
         tls,
         replicas,
+        direct,
+        pooled,
     };
     tokio::spawn(housekeeping(pool.clone()));
     crate::web::serve(pool, config, options).await?;

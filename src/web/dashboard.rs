@@ -90,6 +90,16 @@ pub struct DashboardCache {
     pub parts: usize,
 }
 
+impl DashboardCache {
+    /// A cache whose dashboards are computed on at most `parts` connections.
+    pub fn with_parts(parts: usize) -> Self {
+        Self {
+            parts: parts.clamp(1, 16),
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for DashboardCache {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));

@@ -11,6 +11,7 @@ use super::caller::Caller;
 use super::negotiate::{self, Format};
 use super::{AppState, PageError};
 use crate::db;
+use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::views;
 
@@ -40,9 +41,23 @@ async fn home(
         Err(e) => return Err(PageError::new(lang, e)),
     }
     let clearance = caller.clearance().map_err(|e| PageError::new(lang, e))?;
-    let client = state.db().await.map_err(|e| PageError::new(lang, e))?;
-    let overview = db::stats::overview(&**client, clearance)
-        .await
-        .map_err(|e| PageError::new(lang, e))?;
+    // From a replica when one holds the caller's last write; once more on the primary
+    // when that replica goes away meanwhile.
+    let overview = match overview(&state, caller.min_lsn, clearance).await {
+        Err(err) if state.retry_on_primary(&err) => overview(&state, u64::MAX, clearance).await,
+        other => other,
+    }
+    .map_err(|e| PageError::new(lang, e))?;
     Ok(views::home::page(lang, &overview).into_response())
+}
+
+/// The province's figures for `clearance`, read where a client whose last write was at
+/// `client_lsn` may read (`u64::MAX`: the primary).
+async fn overview(
+    state: &AppState,
+    client_lsn: u64,
+    clearance: crate::domain::Classification,
+) -> Result<db::stats::Overview, AppError> {
+    let client = state.read_db(client_lsn).await?;
+    Ok(db::stats::overview(&**client, clearance).await?)
 }

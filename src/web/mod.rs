@@ -144,6 +144,12 @@ impl AppState {
         }
     }
 
+    /// Computes each dashboard on at most `parts` connections at once.
+    pub fn dashboard_parts(mut self, parts: usize) -> Self {
+        self.dashboards = Arc::new(dashboard::DashboardCache::with_parts(parts));
+        self
+    }
+
     /// Reads through `replicas` where a reply allows it, and watches them.
     pub fn replicas(mut self, replicas: crate::db::replicas::Replicas) -> Self {
         let replicas = Arc::new(replicas);
@@ -393,6 +399,14 @@ pub struct ServeOptions {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Streaming replicas reads may go to.
     pub replicas: crate::db::replicas::Replicas,
+    /// The database reached directly (not through a transaction-pooling PgBouncer), for
+    /// the listener.
+    pub direct: tokio_postgres::Config,
+    /// Whether the pools go through a transaction pooler (a direct URL was given): then a
+    /// dashboard is one transaction on one connection, unless `KVPT_DASHBOARD_PARTS` says
+    /// otherwise (its parts would each hold a pooler's server connection while waiting for
+    /// the others', which a small pool can deadlock).
+    pub pooled: bool,
 }
 
 /// Serves until SIGTERM or ctrl-c, letting requests in flight finish.
@@ -406,14 +420,18 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    let tile_pool = crate::db::tile_pool_with(config.clone())?;
-    let state = AppState::with_cache(pool.clone(), options.tile_cache_mb)
+    let tile_pool = crate::db::tile_pool_with(config)?;
+    let mut state = AppState::with_cache(pool.clone(), options.tile_cache_mb);
+    if options.pooled && std::env::var_os("KVPT_DASHBOARD_PARTS").is_none() {
+        state = state.dashboard_parts(1);
+    }
+    let state = state
         .tile_pool(tile_pool.clone())
         .anonymous(options.anonymous)
         .trusted_proxies(options.trusted_proxies)
         .limits(limits.clone())
         .replicas(options.replicas)
-        .listening(config);
+        .listening(options.direct);
     let app = served(state);
     let scheme = if options.tls.is_some() {
         "https"

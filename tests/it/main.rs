@@ -29,6 +29,7 @@ mod instances;
 mod ogc_tiles;
 mod operations;
 mod part4;
+mod pgbouncer;
 mod photos;
 mod progress;
 mod replicas;

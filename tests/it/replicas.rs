@@ -273,9 +273,11 @@ async fn two_instances_read_through_a_standby_and_never_see_less_than_was_writte
             elsewhere.z, elsewhere.x, elsewhere.y
         ),
         "/dashboard?lang=en".to_string(),
+        "/?lang=en".to_string(),
         "/exports/sites.geojson?profile=qk7".to_string(),
     ] {
-        let (status, _, _) = call_bytes(&b, "GET", &uri, &[("cookie", &session)], "").await;
+        let headers = [("cookie", session.as_str()), ("accept", "text/html")];
+        let (status, _, _) = call_bytes(&b, "GET", &uri, &headers, "").await;
         assert!(
             status == StatusCode::OK || status == StatusCode::NO_CONTENT,
             "{uri}: {status}"
