@@ -103,7 +103,8 @@ pub async fn run(url: &str, pool: Pool, args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Every hour: expired sessions and Idempotency-Keys older than their 45 days go, also
-/// those of users who no longer write; import jobs older than a week.
+/// those of users who no longer write; import jobs older than a week, uploads kept over a
+/// day.
 async fn housekeeping(pool: Pool) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -114,11 +115,18 @@ async fn housekeeping(pool: Pool) {
         let sessions = crate::accounts::sessions::purge_expired(&client).await;
         let keys = db::idempotency::purge_expired(&client).await;
         let jobs = crate::exchange::import::jobs::purge_old(&client).await;
-        match (sessions, keys, jobs) {
-            (Ok(sessions), Ok(keys), Ok(jobs)) => {
-                tracing::info!(sessions, keys, jobs, "housekeeping: expired rows deleted")
+        let uploads = crate::exchange::import::uploads::purge_old(&client).await;
+        match (sessions, keys, jobs, uploads) {
+            (Ok(sessions), Ok(keys), Ok(jobs), Ok(uploads)) => {
+                tracing::info!(
+                    sessions,
+                    keys,
+                    jobs,
+                    uploads,
+                    "housekeeping: expired rows deleted"
+                )
             }
-            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => {
                 tracing::warn!(error = %e, "housekeeping failed")
             }
         }

@@ -63,6 +63,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(30, "0030_tile_changes"),
     migration!(31, "0031_tile_columns"),
     migration!(32, "0032_import_job"),
+    migration!(33, "0033_import_upload"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -23,6 +23,7 @@ use crate::domain::{SiteKind, UserRole};
 use crate::error::AppError;
 use crate::exchange::import::encoding::TextEncoding;
 use crate::exchange::import::jobs::{self, JobState};
+use crate::exchange::import::uploads;
 use crate::exchange::import::{self, Importer, Options, Progress};
 use crate::i18n::Lang;
 use crate::views;
@@ -225,7 +226,7 @@ async fn upload(
         } else {
             (dir.clone(), files.join(", "))
         };
-        std::fs::write(dir.join(".source"), path.to_string_lossy().as_bytes())
+        std::fs::write(dir.join(uploads::SOURCE), path.to_string_lossy().as_bytes())
             .map_err(|e| Refusal::Error(AppError::Internal(e.into())))?;
         Ok((path, shown, options))
     }
@@ -240,11 +241,44 @@ async fn upload(
             };
         }
     };
+    // Kept in PostgreSQL too: "check again" and "write" may reach another instance.
+    let source = if path == dir {
+        String::new()
+    } else {
+        files_name(&path)
+    };
+    if let Err(e) = keep_upload(&state, &token, &who, &dir, &source).await {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(fail(e));
+    }
     forget_old_uploads();
     start(&state, admitted, token.clone(), path, shown, options, who)
         .await
         .map_err(fail)?;
     Ok(Redirect::to(&format!("/imports/jobs/{token}?lang={}", lang.code())).into_response())
+}
+
+/// The last part of a path, as text.
+fn files_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Keeps the upload in `dir` in PostgreSQL, for the instances that did not receive it.
+async fn keep_upload(
+    state: &AppState,
+    token: &str,
+    who: &Importer,
+    dir: &std::path::Path,
+    source: &str,
+) -> Result<(), AppError> {
+    let owner = who
+        .user_id
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a web import without a user")))?;
+    let mut client = state.db().await?;
+    uploads::keep(&mut client, token, owner, dir, source).await?;
+    Ok(())
 }
 
 /// 413 with a page saying so, in the user's language.
@@ -346,6 +380,13 @@ async fn run_job(
     .await;
     if result.as_ref().is_ok_and(|r| r.committed()) {
         let _ = std::fs::remove_dir_all(import::uploads_dir().join(token));
+        let forgotten = match pool.get().await {
+            Ok(client) => uploads::forget(&client, token).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = forgotten {
+            tracing::warn!(error = %e, token, "forgetting a written upload (gone within a day)");
+        }
         // Done once this process's tiles show it.
         state.caught_up().await;
     }
@@ -537,10 +578,15 @@ async fn report_page(
     let fail = |e: AppError| PageError::new(lang, e);
     let (user, _) = importer(&state, &caller).await.map_err(fail)?;
     let (report, upload, owner, chosen) = stored(&state, &user, id).await.map_err(fail)?;
-    let kept = upload
-        .as_deref()
-        .is_some_and(|u| import::uploads_dir().join(u).join(".source").exists())
-        && owner == user.id;
+    let kept = match upload.as_deref() {
+        Some(token) if owner == user.id => {
+            let client = state.db().await.map_err(|e| fail(e.into()))?;
+            uploads::exists(&client, token)
+                .await
+                .map_err(|e| fail(e.into()))?
+        }
+        _ => false,
+    };
     Ok(views::imports::report(lang, &report, &chosen, &user.csrf_token, kept).into_response())
 }
 
@@ -571,7 +617,9 @@ async fn again(
     caller.check_csrf(Some(&form.csrf)).map_err(fail)?;
     let (user, who) = importer(&state, &caller).await.map_err(fail)?;
     let (report, upload, owner, _) = stored(&state, &user, id).await.map_err(fail)?;
-    let (token, source) = kept_upload(lang, upload, owner == user.id).map_err(fail)?;
+    let (token, source) = kept_upload(&state, lang, upload, owner == user.id)
+        .await
+        .map_err(fail)?;
     let fields: HashMap<String, String> = [
         ("kind", form.kind),
         ("srs", form.srs),
@@ -603,9 +651,11 @@ async fn again(
     Ok(Redirect::to(&format!("/imports/jobs/{token}?lang={}", lang.code())).into_response())
 }
 
-/// The kept upload of a run (its token and the path it was read from): only its uploader
-/// may run it again, and only while it is kept.
-fn kept_upload(
+/// The kept upload of a run (its token and the path it is read from, copied to this
+/// instance's disk when another received it): only its uploader may run it again, and
+/// only while it is kept.
+async fn kept_upload(
+    state: &AppState,
     lang: Lang,
     upload: Option<String>,
     own: bool,
@@ -629,9 +679,12 @@ fn kept_upload(
             .into(),
         ));
     }
-    let source = std::fs::read_to_string(import::uploads_dir().join(&token).join(".source"))
-        .map_err(|_| gone())?;
-    Ok((token, source.into()))
+    let client = state.db().await?;
+    let dir = import::uploads_dir().join(&token);
+    let source = uploads::local(&client, &token, &dir)
+        .await?
+        .ok_or_else(gone)?;
+    Ok((token, source))
 }
 
 #[cfg(test)]

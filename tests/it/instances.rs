@@ -59,9 +59,20 @@ async fn an_import_started_on_one_instance_is_followed_to_its_report_on_another(
     let (status, headers, page) = upload(&a, &csrf, "kho.geojson", &file).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     let location = headers["location"].to_str().unwrap().to_string();
+    let token = token_of(&location);
     let checked = follow(&b, &location).await;
     let (status, _, page) = request(&b, &format!("/imports/{checked}"), &[]).await;
     assert_eq!(status, StatusCode::OK, "{page}");
+    // B on another machine: the upload is not on its disk, it is in PostgreSQL.
+    std::fs::remove_dir_all(kvpt::exchange::import::uploads_dir().join(&token)).unwrap();
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM import_upload WHERE token = '{token}'")
+        )
+        .await,
+        1
+    );
     // Written through B, followed on A.
     let (status, headers, page) = call(
         &b,
@@ -74,6 +85,15 @@ async fn an_import_started_on_one_instance_is_followed_to_its_report_on_another(
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     let location = headers["location"].to_str().unwrap().to_string();
     let written = follow(&a, &location).await;
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM import_upload WHERE token = '{token}'")
+        )
+        .await,
+        0,
+        "a written upload is forgotten"
+    );
     let (_, _, json) = request(&a, &format!("/api/imports/{written}"), &[]).await;
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(report["outcome"], "committed", "{json}");

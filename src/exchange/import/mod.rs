@@ -12,6 +12,7 @@ pub mod rows;
 pub mod source;
 pub mod srs;
 mod stage;
+pub mod uploads;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
