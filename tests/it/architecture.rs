@@ -53,6 +53,7 @@ const SQL_PLACES: &[&str] = &[
     "src/exchange/import/stage.rs",
     "src/exchange/import/log.rs",
     "src/exchange/import/jobs.rs",
+    "src/exchange/import/uploads.rs",
     "src/exchange/item.rs",
     "src/ops/audit.rs",
     "src/ops/backup.rs",
