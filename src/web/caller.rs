@@ -5,10 +5,12 @@
 //! `WWW-Authenticate`; failed tokens count against the address like failed sign-ins.
 //!
 //! The `identify` middleware resolves the caller once per request and leaves it in the
-//! request's extensions, where handlers take it as an extractor. Sessions are cached for a
-//! minute at most, and dropped at once when PostgreSQL notifies `kvpt_sessions` (a logout,
-//! a disabled account or a changed role, from any process); while that listener is down
-//! the cache is not trusted and every request asks the database.
+//! request's extensions, where handlers take it as an extractor: there the session or
+//! token is looked up in PostgreSQL, so a sign-out or a disabled account on any instance is
+//! refused on the next request. The tile lane, tens of thousands of requests a second,
+//! uses a cache instead: a minute at most, and dropped at once when PostgreSQL notifies
+//! `kvpt_sessions` (a logout, a disabled account or a changed role, from any process);
+//! while that listener is down the cache is not trusted and every tile asks the database.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -147,7 +149,12 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    let caller = match state.caller(request.headers(), peer).await {
+    // Looked up in PostgreSQL every time: a sign-out or a disabled account anywhere is
+    // refused on the next request. Only the tile lane trusts the cache.
+    let caller = match state
+        .caller(request.headers(), peer, Lookup::Database)
+        .await
+    {
         Ok(caller) => caller,
         Err(err) => return err.into_response(),
     };
@@ -213,6 +220,16 @@ impl SessionCache {
     }
 }
 
+/// Where a request's session or token is looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// In PostgreSQL: what was ended or disabled a moment ago, anywhere, is refused.
+    Database,
+    /// In this process's cache when it holds it (emptied by every session notice, so an
+    /// ending elsewhere is seen once the notice arrives, in milliseconds): the tile lane.
+    Cache,
+}
+
 impl AppState {
     /// The caller of a request with these headers, from `peer` (the TCP peer; the client
     /// address is taken through the trusted proxies).
@@ -220,11 +237,14 @@ impl AppState {
         &self,
         headers: &HeaderMap,
         peer: Option<std::net::IpAddr>,
+        lookup: Lookup,
     ) -> Result<Caller, AppError> {
         let min_lsn = client_lsn(headers);
         if let Some(authorization) = headers.get(header::AUTHORIZATION) {
             let address = self.trusted_proxies.client(peer, headers);
-            let (user, scope) = self.token_user(authorization, address, min_lsn).await?;
+            let (user, scope) = self
+                .token_user(authorization, address, min_lsn, lookup)
+                .await?;
             return Ok(Caller {
                 clearance: Some(user.clearance),
                 user: Some(user),
@@ -233,7 +253,7 @@ impl AppState {
             });
         }
         let user = match cookie(headers, SESSION_COOKIE) {
-            Some(token) if !token.is_empty() => self.session_user(token, min_lsn).await?,
+            Some(token) if !token.is_empty() => self.session_user(token, min_lsn, lookup).await?,
             _ => None,
         };
         let clearance = match &user {
@@ -255,6 +275,7 @@ impl AppState {
         authorization: &axum::http::HeaderValue,
         address: Option<std::net::IpAddr>,
         min_lsn: u64,
+        lookup: Lookup,
     ) -> Result<(Arc<SessionUser>, Scope), AppError> {
         let refused = |why: &str| AppError::TokenRefused(why.to_string());
         let text = authorization
@@ -266,7 +287,7 @@ impl AppState {
             )
         })?;
         let hash = sessions::token_hash(text);
-        if let Some((user, Some(scope))) = self.cached_session(&hash, min_lsn) {
+        if let Some((user, Some(scope))) = self.cached_session(&hash, min_lsn, lookup) {
             return Ok((user, scope));
         }
         let client = self.db().await?;
@@ -288,14 +309,15 @@ impl AppState {
         }
     }
 
-    /// A session or token from the cache, unless the client's last write (a sign-out, say,
-    /// on another instance) may not have reached this process's cache yet.
+    /// A session or token from the cache, when the lookup may use it and the client's last
+    /// write (a sign-out, say, on another instance) has reached this process's cache.
     fn cached_session(
         &self,
         hash: &[u8],
         min_lsn: u64,
+        lookup: Lookup,
     ) -> Option<(Arc<SessionUser>, Option<Scope>)> {
-        if self.freshness.covers(min_lsn) {
+        if lookup == Lookup::Cache && self.freshness.covers(min_lsn) {
             self.sessions.get(hash)
         } else {
             None
@@ -306,9 +328,10 @@ impl AppState {
         &self,
         token: &str,
         min_lsn: u64,
+        lookup: Lookup,
     ) -> Result<Option<Arc<SessionUser>>, AppError> {
         let hash = sessions::token_hash(token);
-        if let Some((user, None)) = self.cached_session(&hash, min_lsn) {
+        if let Some((user, None)) = self.cached_session(&hash, min_lsn, lookup) {
             return Ok(Some(user));
         }
         let client = self.db().await?;

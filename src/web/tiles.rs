@@ -103,7 +103,9 @@ async fn serve_tile(state: &AppState, request: Request) -> Result<Response, AppE
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    let caller = state.caller(headers, peer).await?;
+    let caller = state
+        .caller(headers, peer, super::caller::Lookup::Cache)
+        .await?;
     let clearance = caller.clearance()?;
     let query = TileQuery::parse(request.uri().query())?;
     let asked = Asked {

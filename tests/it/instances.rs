@@ -346,3 +346,54 @@ async fn a_sign_out_on_one_instance_is_refused_on_the_next_request_to_another() 
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_disabled_on_one_instance_is_refused_on_the_next_request_to_another() {
+    let db = TestDb::with_demo(20, 10).await;
+    let (a, b) = listening_pair(&db).await;
+    let admin = db
+        .sign_in("qt.hai-may", UserRole::Admin, Classification::Secret, &[])
+        .await;
+    let (_, _, me) = request(&a, "/api/me", &[("cookie", &admin)]).await;
+    let csrf = serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for i in 0..12 {
+        let name = format!("xem.{i:02}");
+        // Each account with three sessions, all of them known to B.
+        let mut sessions = vec![
+            db.sign_in(&name, UserRole::Viewer, Classification::Internal, &[])
+                .await,
+        ];
+        sessions.push(db.session_of(&name).await);
+        sessions.push(db.session_of(&name).await);
+        for session in &sessions {
+            assert_eq!(
+                request(&b, "/api/me", &[("cookie", session)]).await.0,
+                StatusCode::OK
+            );
+        }
+        let (status, _, page) = call(
+            &a,
+            "POST",
+            &format!("/admin/users/{name}"),
+            &[
+                ("cookie", &admin),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            format!("csrf={csrf}&action=disable"),
+        )
+        .await;
+        assert!(
+            status.is_redirection() || status.is_success(),
+            "{status} {page}"
+        );
+        // At once, on B, from the disabled user's own browser (no position cookie of the
+        // administrator's write): every session is refused (the user is anonymous).
+        for session in &sessions {
+            let (status, _, body) = request(&b, "/api/me", &[("cookie", session)]).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {body}");
+        }
+    }
+}
