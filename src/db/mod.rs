@@ -69,7 +69,9 @@ impl From<tokio_postgres::Error> for DbError {
                     message: db.message().to_string(),
                 };
             }
-            if code.starts_with("57P") || code == "3D000" {
+            // 40001: a serialization failure, or on a standby a query cancelled by a
+            // conflict with recovery: the same read, tried again, succeeds.
+            if code.starts_with("57P") || code == "3D000" || code == "40001" {
                 return DbError::Unavailable {
                     reason: db.message().to_string(),
                 };

@@ -112,7 +112,7 @@ async fn post(
     let (status, outcome) = match store::save(&mut client, &user, &line).await {
         Ok(saved) => {
             for (layer, version) in &saved.budget_versions {
-                state.tiles.saw_version(layer, *version);
+                state.saw_version(layer, *version);
             }
             (
             StatusCode::OK,
@@ -229,7 +229,7 @@ async fn api_put(
     match store::save(&mut client, &user, &line).await {
         Ok(saved) => {
             for (layer, version) in &saved.budget_versions {
-                state.tiles.saw_version(layer, *version);
+                state.saw_version(layer, *version);
             }
             Ok(Json(json!({ "version": saved.version, "warnings": saved.warnings })).into_response())
         }

@@ -239,7 +239,7 @@ impl AppState {
         peer: Option<std::net::IpAddr>,
         lookup: Lookup,
     ) -> Result<Caller, AppError> {
-        let min_lsn = client_lsn(headers);
+        let min_lsn = self.freshness.plausible(client_lsn(headers));
         if let Some(authorization) = headers.get(header::AUTHORIZATION) {
             let address = self.trusted_proxies.client(peer, headers);
             let (user, scope) = self

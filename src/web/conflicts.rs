@@ -119,7 +119,7 @@ pub(super) async fn resolve_any(
             .await
             .map_err(|e| Failed::Search(SearchError::Db(e)))?;
         for (layer, version) in versions {
-            state.tiles.saw_version(&layer, version);
+            state.saw_version(&layer, version);
         }
         state.caught_up().await;
         return Ok(Some(json!({ "zone": zone, "history_id": history_id })));
@@ -131,7 +131,7 @@ pub(super) async fn resolve_any(
         return Ok(None);
     };
     for (layer, version) in &applied.layer_versions {
-        state.tiles.saw_version(layer, *version);
+        state.saw_version(layer, *version);
     }
     state.caught_up().await;
     Ok(Some(

@@ -137,8 +137,9 @@ fn cache_key(state: &AppState, p: &Params) -> Option<String> {
 /// The dashboard computed in parts over as many idle connections of the pool to read from
 /// as are at hand (a busy pool computes in one part); `u64::MAX`: on the primary.
 async fn compute(state: &AppState, p: &Params, client_lsn: u64) -> Result<Dashboard, AppError> {
-    let mut clients = vec![state.read_db(client_lsn).await?];
-    let (pool, _) = state.read_pool(client_lsn, false);
+    // Every part on the server of the first: they share its snapshot.
+    let (first, pool) = state.read_from(client_lsn, false).await?;
+    let mut clients = vec![first];
     let at_hand = deadpool_postgres::Timeouts {
         wait: Some(std::time::Duration::ZERO),
         ..pool.timeouts()

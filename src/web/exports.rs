@@ -81,7 +81,12 @@ async fn download(
     // their turn with the large feature pages.
     let admitted = state.heavy_work.admit()?;
     let permit = state.heavy.clone().acquire_owned().await;
-    let read = state.read_db(caller.min_lsn).await?;
+    // The export is logged before it reads: its connection is checked first, and the
+    // primary's taken when a replica's is gone.
+    let read = match state.read_db(caller.min_lsn).await? {
+        client if client.simple_query("").await.is_ok() => client,
+        _ => state.db().await?,
+    };
     let output = export::start(&state.pool, read, request, &actor).await?;
     // Both are held until the last byte is sent.
     let held = (admitted, permit);

@@ -13,6 +13,7 @@
 //!   confirmed, the primary answers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -33,45 +34,77 @@ pub const MIN_LSN_HEADER: &str = "kvpt-min-lsn";
 /// While the listener has read a notice but not yet confirmed how far it has read.
 const PENDING: u64 = u64::MAX;
 
+/// How far ahead of the last confirmed position a client's may be: a write's position is
+/// confirmed within a fifth of a second, in which no primary writes this much WAL. A
+/// position further ahead is not one kvpt gave (it would only turn the caches off for its
+/// sender) and is ignored.
+const AHEAD_AT_MOST: u64 = 64 * 1024 * 1024;
+
 /// How far this process's listener has read the primary's notices.
 pub struct Freshness {
-    /// The position read right after the last notice was applied: what a replica must have
-    /// replayed before what it returns may be cached. [`PENDING`] while a notice is being
-    /// confirmed.
-    floor: AtomicU64,
-    /// The last position read with no notice left unread.
+    floor: Mutex<Floor>,
+    /// The last position read with every notice sent before it applied.
     confirmed: AtomicU64,
+}
+
+/// The position read right after the last notice was applied: what a replica must have
+/// replayed before what it returns may be cached ([`PENDING`] while a notice is being
+/// confirmed), and how many notices (or this process's own writes) changed a data version.
+struct Floor {
+    lsn: u64,
+    generation: u64,
 }
 
 impl Default for Freshness {
     fn default() -> Self {
         Self {
-            floor: AtomicU64::new(PENDING),
+            floor: Mutex::new(Floor {
+                lsn: PENDING,
+                generation: 0,
+            }),
             confirmed: AtomicU64::new(0),
         }
     }
 }
 
 impl Freshness {
+    fn floor_state(&self) -> std::sync::MutexGuard<'_, Floor> {
+        self.floor
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// What a replica must have replayed for a reply that may be cached (`u64::MAX`: none
     /// can, read the primary).
     pub fn floor(&self) -> u64 {
-        self.floor.load(Ordering::SeqCst)
+        self.floor_state().lsn
     }
 
-    /// A notice was applied (or the listener started over): not confirmed yet.
+    /// How many times a data version changed in this process: a reply whose cache key is
+    /// read after its replica was picked may be cached only if this did not move between.
+    pub fn generation(&self) -> u64 {
+        self.floor_state().generation
+    }
+
+    /// A data version is about to change (a notice applied, this process's own write, the
+    /// listener starting over): nothing made on a replica is cached until it is confirmed.
     pub fn pending(&self) {
-        self.floor.store(PENDING, Ordering::SeqCst);
+        let mut floor = self.floor_state();
+        floor.generation += 1;
+        floor.lsn = PENDING;
     }
 
-    /// Every notice sent before the primary was at `lsn` has been applied. The floor
-    /// moves only past notices: with none, what was cached is as good as before, and
-    /// replicas need not catch up with every write the caches do not hold.
-    pub fn confirm(&self, lsn: u64) {
+    /// Every notice sent before the primary was at `lsn` has been applied. The floor moves
+    /// there only if no version changed since `since` ([`Self::generation`] before `lsn` was
+    /// asked): a notice applied meanwhile may be of a later commit. With nothing pending,
+    /// the floor stays: what was cached is as good as before, and replicas need not catch
+    /// up with every write the caches do not hold.
+    pub fn confirm(&self, lsn: u64, since: u64) {
         self.confirmed.fetch_max(lsn, Ordering::SeqCst);
-        let _ = self
-            .floor
-            .compare_exchange(PENDING, lsn, Ordering::SeqCst, Ordering::SeqCst);
+        let mut floor = self.floor_state();
+        if floor.generation == since && floor.lsn == PENDING {
+            floor.lsn = lsn;
+        }
     }
 
     /// Whether this process's caches hold every change up to a client's write at `lsn`.
@@ -79,6 +112,22 @@ impl Freshness {
     /// may equal it, one read after it is past it.
     pub fn covers(&self, lsn: u64) -> bool {
         lsn == 0 || lsn < self.confirmed.load(Ordering::SeqCst)
+    }
+
+    /// The last position confirmed.
+    pub fn confirmed(&self) -> u64 {
+        self.confirmed.load(Ordering::SeqCst)
+    }
+
+    /// A client's position as sent, or 0 when it cannot be one kvpt gave (far ahead of
+    /// what the primary has written).
+    pub fn plausible(&self, lsn: u64) -> u64 {
+        let confirmed = self.confirmed.load(Ordering::SeqCst);
+        if confirmed > 0 && lsn > confirmed.saturating_add(AHEAD_AT_MOST) {
+            0
+        } else {
+            lsn
+        }
     }
 }
 
@@ -107,26 +156,27 @@ pub async fn stamp(State(state): State<AppState>, request: Request, next: Next) 
         let client = state.db().await?;
         crate::db::replicas::current_lsn(&**client).await
     };
-    match lsn.await {
-        Ok(lsn) => {
-            let text = format_lsn(lsn);
-            let max_age = cookie_life(state.replicas.max_lag()).as_secs();
-            let cookie = format!(
-                "{LSN_COOKIE}={text}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
-                if secure { "; Secure" } else { "" }
-            );
-            let headers = response.headers_mut();
-            match HeaderValue::from_str(&cookie) {
-                Ok(v) if cookies => {
-                    headers.append(header::SET_COOKIE, v);
-                }
-                _ => {}
-            }
-            if let Ok(v) = HeaderValue::from_str(&text) {
-                headers.insert(LSN_HEADER, v);
-            }
+    // Unknown: a position as far ahead as the caches allow, so the client's next reads go
+    // to the primary, past the caches, until the listener passes it or the cookie ends.
+    let lsn = lsn.await.unwrap_or_else(|err| {
+        tracing::warn!(error = %err, "cannot read the WAL position after a write");
+        state.freshness.confirmed().saturating_add(AHEAD_AT_MOST)
+    });
+    let text = format_lsn(lsn);
+    let max_age = cookie_life(state.replicas.max_lag()).as_secs();
+    let cookie = format!(
+        "{LSN_COOKIE}={text}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    let headers = response.headers_mut();
+    match HeaderValue::from_str(&cookie) {
+        Ok(v) if cookies => {
+            headers.append(header::SET_COOKIE, v);
         }
-        Err(err) => tracing::warn!(error = %err, "cannot read the WAL position after a write"),
+        _ => {}
+    }
+    if let Ok(v) = HeaderValue::from_str(&text) {
+        headers.insert(LSN_HEADER, v);
     }
     response
 }
@@ -148,17 +198,36 @@ mod tests {
         assert_eq!(f.floor(), u64::MAX, "nothing confirmed yet");
         assert!(f.covers(0));
         assert!(!f.covers(10));
-        f.confirm(10);
+        f.confirm(10, f.generation());
         assert_eq!(f.floor(), 10);
         assert!(!f.covers(10), "strictly before");
         assert!(f.covers(9));
-        f.confirm(20);
+        f.confirm(20, f.generation());
         assert_eq!(f.floor(), 10, "no notice since: the floor stays");
         assert!(f.covers(19));
         f.pending();
         assert_eq!(f.floor(), u64::MAX);
         assert!(f.covers(9), "what was confirmed stays confirmed");
-        f.confirm(30);
+        f.confirm(30, f.generation());
         assert_eq!(f.floor(), 30);
+        // A position asked before a version changed does not move the floor.
+        let since = f.generation();
+        f.pending();
+        f.confirm(40, since);
+        assert_eq!(f.floor(), u64::MAX);
+        assert!(f.covers(39), "but confirms what came before it");
+    }
+
+    #[test]
+    fn a_position_far_ahead_of_the_primary_is_ignored() {
+        let f = Freshness::default();
+        assert_eq!(
+            f.plausible(u64::MAX - 1),
+            u64::MAX - 1,
+            "nothing confirmed yet"
+        );
+        f.confirm(1 << 30, f.generation());
+        assert_eq!(f.plausible((1 << 30) + 1000), (1 << 30) + 1000);
+        assert_eq!(f.plausible(u64::MAX - 1), 0);
     }
 }

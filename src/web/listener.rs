@@ -120,22 +120,22 @@ async fn follow(
             _ = tick.tick() => {}
         }
         // What the server sent before the position's answer is in `rx` by then (one
-        // connection, read in order): confirmed once a position comes with nothing new.
-        let confirmed = loop {
-            while let Ok((channel, payload)) = rx.try_recv() {
-                freshness.pending();
-                rereads.ask(apply(&channel, &payload, tiles, sessions));
-            }
-            match crate::db::replicas::current_lsn(client).await {
-                Ok(lsn) if rx.is_empty() => break Ok(lsn),
-                Ok(_) => continue,
-                Err(err) => break Err(err),
-            }
-        };
-        match confirmed {
-            Ok(lsn) => freshness.confirm(lsn),
-            Err(err) => break Err(err),
+        // connection, read in order): applied, then the position confirmed (the floor
+        // moves only if no notice came after the position was asked).
+        while let Ok((channel, payload)) = rx.try_recv() {
+            freshness.pending();
+            rereads.ask(apply(&channel, &payload, tiles, sessions));
         }
+        let since = freshness.generation();
+        let lsn = match crate::db::replicas::current_lsn(client).await {
+            Ok(lsn) => lsn,
+            Err(err) => break Err(err),
+        };
+        while let Ok((channel, payload)) = rx.try_recv() {
+            freshness.pending();
+            rereads.ask(apply(&channel, &payload, tiles, sessions));
+        }
+        freshness.confirm(lsn, since);
     }
 }
 

@@ -211,15 +211,19 @@ impl AppState {
         Ok(self.tile_pool.get().await?)
     }
 
+    /// A data version this process's own write moved, seen before the listener reads its
+    /// notice (so the writer's next dashboard shows it): nothing made on a replica is
+    /// cached until the listener confirms a position past it (`freshness`).
+    pub fn saw_version(&self, layer: &str, version: i64) {
+        self.freshness.pending();
+        self.tiles.saw_version(layer, version);
+    }
+
     /// What a replica must have replayed to answer a client whose last write was at
-    /// `client_lsn`: that write, and while the caches are in use every notice they applied
-    /// (`freshness`).
+    /// `client_lsn`: that write, and every notice this process's caches applied (the
+    /// floor, `freshness`; none while the listener is down: the primary answers).
     pub fn read_need(&self, client_lsn: u64) -> u64 {
-        if self.tiles.is_live() {
-            client_lsn.max(self.freshness.floor())
-        } else {
-            client_lsn
-        }
+        client_lsn.max(self.freshness.floor())
     }
 
     /// A connection to read from for a client whose last write was at `client_lsn`: a
@@ -229,7 +233,7 @@ impl AppState {
         &self,
         client_lsn: u64,
     ) -> Result<deadpool_postgres::Object, crate::db::DbError> {
-        self.read_from(client_lsn, false).await
+        Ok(self.read_from(client_lsn, false).await?.0)
     }
 
     /// As [`Self::read_db`], from the tile pools.
@@ -237,42 +241,37 @@ impl AppState {
         &self,
         client_lsn: u64,
     ) -> Result<deadpool_postgres::Object, crate::db::DbError> {
-        self.read_from(client_lsn, true).await
+        Ok(self.read_from(client_lsn, true).await?.0)
     }
 
-    /// The pool to read from (see [`Self::read_db`]) and the replica it belongs to, if any.
-    pub fn read_pool(
+    /// A connection as [`Self::read_db`]'s, and the pool it came from (more connections
+    /// to the same server).
+    pub async fn read_from(
         &self,
         client_lsn: u64,
         tiles: bool,
-    ) -> (&Pool, Option<&crate::db::replicas::Replica>) {
-        match self.replicas.pick(self.read_need(client_lsn)) {
-            Some(r) => (if tiles { &r.tile_pool } else { &r.pool }, Some(r)),
-            None => (if tiles { &self.tile_pool } else { &self.pool }, None),
-        }
-    }
-
-    async fn read_from(
-        &self,
-        client_lsn: u64,
-        tiles: bool,
-    ) -> Result<deadpool_postgres::Object, crate::db::DbError> {
-        let (pool, replica) = self.read_pool(client_lsn, tiles);
-        match (pool.get().await, replica) {
-            (Ok(client), replica) => {
-                if let Some(replica) = replica {
+    ) -> Result<(deadpool_postgres::Object, &Pool), crate::db::DbError> {
+        let primary = if tiles { &self.tile_pool } else { &self.pool };
+        if let Some(replica) = self.replicas.pick(self.read_need(client_lsn)) {
+            let pool = if tiles {
+                &replica.tile_pool
+            } else {
+                &replica.pool
+            };
+            match pool.get().await {
+                Ok(client) => {
                     replica.read_taken();
+                    return Ok((client, pool));
                 }
-                Ok(client)
+                // All its connections busy: this read goes to the primary.
+                Err(deadpool_postgres::PoolError::Timeout(
+                    deadpool_postgres::TimeoutType::Wait,
+                )) => {}
+                // Cannot connect: skipped until the watcher finds it well.
+                Err(err) => replica.set_down(&crate::db::DbError::from(err).to_string()),
             }
-            // Skipped until the watcher finds it well: this read goes to the primary.
-            (Err(err), Some(replica)) => {
-                replica.set_down(&crate::db::DbError::from(err).to_string());
-                let primary = if tiles { &self.tile_pool } else { &self.pool };
-                Ok(primary.get().await?)
-            }
-            (Err(err), None) => Err(err.into()),
         }
+        Ok((primary.get().await?, primary))
     }
 
     /// Whether a read that failed with `err` is worth trying once more on the primary: it

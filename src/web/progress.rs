@@ -65,7 +65,7 @@ pub fn routes() -> Router<AppState> {
 /// A written update's layer versions, so this process's dashboards move on at once.
 fn saw_versions(state: &AppState, applied: &Applied) {
     for (layer, version) in &applied.layer_versions {
-        state.tiles.saw_version(layer, *version);
+        state.saw_version(layer, *version);
     }
 }
 
@@ -615,7 +615,7 @@ async fn run_bulk(
             crate::search::bulk::apply(&mut client, user, data, today_in_vietnam()).await?;
         if report.committed {
             for (layer, version) in crate::search::store::layer_versions(&client).await? {
-                state.tiles.saw_version(&layer, version);
+                state.saw_version(&layer, version);
             }
             state.caught_up().await;
         }

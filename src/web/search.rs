@@ -37,7 +37,7 @@ async fn saw(
 ) -> Result<(), AppError> {
     if status == 200 {
         for (layer, version) in store::layer_versions(client).await? {
-            state.tiles.saw_version(&layer, version);
+            state.saw_version(&layer, version);
         }
         state.caught_up().await;
     }

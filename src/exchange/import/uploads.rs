@@ -88,16 +88,13 @@ pub async fn exists(client: &impl GenericClient, token: &str) -> Result<bool, Db
 }
 
 /// The path the import reads for upload `token` in `dir`, copied there from PostgreSQL
-/// when this instance does not have it; `None` when it is not kept.
+/// when this instance does not have it; `None` when it is not kept (written through
+/// another instance, or too old: this instance's copy, if any, goes too).
 pub async fn local(
     client: &impl GenericClient,
     token: &str,
     dir: &Path,
 ) -> Result<Option<PathBuf>, DbError> {
-    let source_file = dir.join(SOURCE);
-    if let Ok(path) = tokio::fs::read_to_string(&source_file).await {
-        return Ok(Some(path.into()));
-    }
     let Some(row) = client
         .query_opt(
             "SELECT source FROM import_upload WHERE token = $1",
@@ -105,12 +102,56 @@ pub async fn local(
         )
         .await?
     else {
+        let _ = tokio::fs::remove_dir_all(dir).await;
         return Ok(None);
     };
     let source: String = row.get(0);
+    let path = if source.is_empty() {
+        dir.to_path_buf()
+    } else {
+        dir.join(&source)
+    };
+    if tokio::fs::try_exists(dir.join(SOURCE))
+        .await
+        .unwrap_or(false)
+    {
+        return Ok(Some(path));
+    }
+    // Copied beside it, then renamed into place: two requests copying at once never
+    // read each other's half-written files.
     let unwritable = |e: std::io::Error| DbError::Data(format!("copying the upload here: {e}"));
-    tokio::fs::create_dir_all(dir).await.map_err(unwritable)?;
-    // Streamed: a file of hundreds of MiB never sits in memory whole.
+    let copy = dir.with_extension(format!("copy-{}", std::process::id()) + &random_suffix());
+    tokio::fs::create_dir_all(&copy).await.map_err(unwritable)?;
+    let copied = copy_parts(client, token, &copy).await;
+    let copied = match copied {
+        Ok(()) => tokio::fs::write(copy.join(SOURCE), path.to_string_lossy().as_bytes())
+            .await
+            .map_err(unwritable),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = copied {
+        let _ = tokio::fs::remove_dir_all(&copy).await;
+        return Err(e);
+    }
+    if tokio::fs::rename(&copy, dir).await.is_err() {
+        // Another request put its copy there first: that one is read.
+        let _ = tokio::fs::remove_dir_all(&copy).await;
+    }
+    Ok(Some(path))
+}
+
+/// A few random characters, for a name no other request picks.
+fn random_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("-{nanos:x}")
+}
+
+/// Writes the kept files of `token` into `dir`, streamed: a file of hundreds of MiB never
+/// sits in memory whole.
+async fn copy_parts(client: &impl GenericClient, token: &str, dir: &Path) -> Result<(), DbError> {
+    let unwritable = |e: std::io::Error| DbError::Data(format!("copying the upload here: {e}"));
     let parts = client
         .query_raw(
             "SELECT file_name, data FROM import_upload_part WHERE token = $1
@@ -143,15 +184,7 @@ pub async fn local(
     if let Some((_, mut file)) = current {
         file.flush().await.map_err(unwritable)?;
     }
-    let path = if source.is_empty() {
-        dir.to_path_buf()
-    } else {
-        dir.join(&source)
-    };
-    tokio::fs::write(&source_file, path.to_string_lossy().as_bytes())
-        .await
-        .map_err(unwritable)?;
-    Ok(Some(path))
+    Ok(())
 }
 
 /// Forgets the upload `token` (it was written).

@@ -379,6 +379,7 @@ async fn items(
             let asked = Asked {
                 clearance,
                 client_lsn: caller.min_lsn,
+                generation: 0,
             };
             items_page(&state, asked, &id, &pairs, &headers, format, lang).await
         }
@@ -395,6 +396,8 @@ async fn items(
 struct Asked {
     clearance: Classification,
     client_lsn: u64,
+    /// `freshness`'s generation before the read's replica was picked.
+    generation: u64,
 }
 
 async fn items_page(
@@ -461,6 +464,10 @@ async fn page_of(
     asked: Asked,
     id: &str,
 ) -> Result<db::features::FeaturePage, AppError> {
+    let asked = Asked {
+        generation: state.freshness.generation(),
+        ..asked
+    };
     let client = state.read_db(asked.client_lsn).await?;
     Ok(match collection {
         Collection::Sites(group) => sites_page(state, &client, group, query, asked, id).await?,
@@ -539,7 +546,10 @@ async fn sites_page(
         Some(ids) => ids,
         None => {
             let ids = std::sync::Arc::new(db::features::matching_site_ids(client, &filter).await?);
-            if let Some(key) = key {
+            // Kept only if no version moved since the replica was picked: the key's
+            // versions are then those its floor covered.
+            let unmoved = state.freshness.generation() == asked.generation;
+            if let Some(key) = key.filter(|_| unmoved) {
                 state.matched.insert(key, ids.clone());
             }
             ids
@@ -654,8 +664,12 @@ async fn item(
             None => Crs::Crs84,
         };
         let collection = find_collection(&id)?;
-        let client = state.read_db(caller.min_lsn).await?;
-        let mut value = find_feature(&client, collection, &id, &feature, crs, clearance).await?;
+        let asked = Asked {
+            clearance,
+            client_lsn: caller.min_lsn,
+            generation: 0,
+        };
+        let mut value = read_feature(&state, asked, collection, &id, &feature, crs).await?;
         let base = base_url(&headers);
         let href = format!("{base}/collections/{id}/items/{}", encode_segment(&feature));
         value["links"] = json!([
@@ -689,6 +703,26 @@ async fn item(
     }
     .await;
     result.unwrap_or_else(|e| fail(format, lang, e))
+}
+
+/// [`find_feature`] read from a replica that holds the caller's last write, and once more
+/// on the primary when that replica goes away mid-read.
+async fn read_feature(
+    state: &AppState,
+    asked: Asked,
+    collection: Collection,
+    id: &str,
+    feature: &str,
+    crs: Crs,
+) -> Result<Value, AppError> {
+    let read = |lsn| async move {
+        let client = state.read_db(lsn).await?;
+        find_feature(&client, collection, id, feature, crs, asked.clearance).await
+    };
+    match read(asked.client_lsn).await {
+        Err(err) if state.retry_on_primary(&err) => read(u64::MAX).await,
+        other => other,
+    }
 }
 
 /// Feature `feature` of collection `id` as JSON, if `clearance` may see it.
