@@ -85,10 +85,13 @@ def costs(base, paths, kvpt_pid, primary_pid, standby_pid, seconds=10):
 
 def waiter(standby, code, percent):
     """A psql on the standby that loops until the work holds `percent`, then prints when."""
-    sql = (f"SET statement_timeout = '20s'; DO $$ BEGIN LOOP EXIT WHEN (SELECT progress_pct FROM site "
-           f"WHERE code = '{code}') = {percent}; PERFORM pg_sleep(0.001); END LOOP; "
+    # COMMIT in the loop: a snapshot held for the whole wait would stall the standby's
+    # replay (a conflict with recovery), and with it the very change awaited.
+    sql = (f"DO $$ BEGIN LOOP EXIT WHEN (SELECT progress_pct FROM site "
+           f"WHERE code = '{code}') = {percent}; COMMIT; PERFORM pg_sleep(0.001); END LOOP; "
            f"RAISE NOTICE 'seen %', extract(epoch FROM clock_timestamp()); END $$")
-    return subprocess.Popen(["psql", "-X", "-q", "-At", standby, "-c", sql],
+    return subprocess.Popen(["psql", "-X", "-q", "-At", standby, "-c", "SET statement_timeout = '20s'",
+                             "-c", sql],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -142,6 +145,7 @@ def main():
     ap.add_argument("--standby", required=True, help="the standby's libpq string, bench database")
     ap.add_argument("--primary-pgdata", help="the primary's data directory (CPU per request)")
     ap.add_argument("--standby-pgdata", help="the standby's data directory (CPU per request)")
+    ap.add_argument("--edits-only", action="store_true", help="only the edit-to-standby delays")
     args = ap.parse_args()
     p_port, s_port = args.port, args.port + 1
     free_port(p_port)
@@ -184,6 +188,12 @@ def main():
                 break
             time.sleep(0.1)
         serve.log(f"  S's standby: {state}")
+        if args.edits_only:
+            to_standby, to_tile = edits(args, p_port, S, serve.HEADERS[S][0].split(": ", 1)[1], sites, engineer)
+            for name, values in [("edit → on the standby", to_standby), ("edit → S's tile", to_tile)]:
+                serve.log(f"  {name}: p50 {pct(values, 50):.1f} ms, p99 {pct(values, 99):.1f} ms, "
+                          f"max {max(values):.1f} ms over {len(values)} edits")
+            return
         serve.log(f"-- z14 tiles ({len(tile_paths)})")
         reads0, _ = standby_reads(S)
         report["primary_tiles"], report["standby_tiles"] = serve.measure_pair(
