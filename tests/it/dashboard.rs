@@ -739,3 +739,70 @@ async fn search_figures_in_parts_match_a_direct_count() {
         }
     }
 }
+
+/// Issue 24 §5: the two flags no test made fire. On top of the hand-built history:
+/// Kho C (planned, 0 %) has half its estimate disbursed, and Kho D is completed with no
+/// budget line at all.
+#[tokio::test]
+async fn the_ahead_and_done_nothing_disbursed_flags_fire_on_the_works_that_earn_them() {
+    let db = hand_built().await;
+    db.client()
+        .await
+        .batch_execute(
+            "INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd,
+                                      disbursed_vnd, settled_vnd, updated_at)
+             SELECT id, 2024, 'central', 100, 60, 50, 0, '2024-03-01 12:00+07'
+               FROM site WHERE code = 'KHO-TCH-9003';
+             INSERT INTO site (code, name, kind, geom, programme, status, progress_pct, planned_start,
+                               planned_finish, actual_finish, classification, created_at, version)
+             SELECT 'KHO-TCH-9004', 'Kho D', 'warehouse', ST_Translate(ST_PointOnSurface(geom), 0.001, 0),
+                    'kvpt_2021_2025', 'completed', 100, '2023-01-01', '2024-06-30', '2024-06-15',
+                    'internal', '2023-01-01 10:00+07', 2
+               FROM admin_unit WHERE abbr = 'TCH';
+             INSERT INTO progress_history (site_id, recorded_at, actor, old_status, new_status, old_pct, new_pct)
+             SELECT s.id, h.at::timestamptz, 'hand', h.old::site_status, h.new::site_status, h.old_pct, h.new_pct
+               FROM (VALUES ('2023-01-01 10:00+07', NULL, 'planned', NULL, 0),
+                            ('2024-06-15 10:00+07', 'planned', 'completed', 0, 100))
+                    AS h(at, old, new, old_pct, new_pct)
+               JOIN site s ON s.code = 'KHO-TCH-9004';",
+        )
+        .await
+        .expect("the two works that earn the flags");
+    let app = db.internal_app().await;
+    // Default threshold: disbursed share of estimate ahead of progress by more than 20 points.
+    let flags = csv(&app, "table=flags").await;
+    assert_eq!(
+        field(&flags, "ahead", 1),
+        "1",
+        "C: 50 % disbursed at 0 %: {flags:?}"
+    );
+    assert_eq!(
+        field(&flags, "done_nothing_disbursed", 1),
+        "1",
+        "D: {flags:?}"
+    );
+    let (status, _, page) = request(&app, "/dashboard/flags/ahead", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("KHO-TCH-9003") && !page.contains("KHO-TBI-9001"));
+    let (status, _, page) = request(&app, "/dashboard/flags/done_nothing_disbursed", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("KHO-TCH-9004") && !page.contains("KHO-TBI-9001"),
+        "A had money"
+    );
+    // A planner's threshold above the gap: C no longer ahead.
+    let flags = csv(&app, "table=flags&ahead=60").await;
+    assert_eq!(field(&flags, "ahead", 1), "0");
+    // As of before the money and the completion: neither fires.
+    let flags = csv(&app, "table=flags&as_of=2024-01-31").await;
+    assert_eq!(
+        field(&flags, "ahead", 1),
+        "0",
+        "C had nothing disbursed yet"
+    );
+    assert_eq!(
+        field(&flags, "done_nothing_disbursed", 1),
+        "0",
+        "D not completed yet"
+    );
+}
