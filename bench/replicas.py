@@ -30,7 +30,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serve  # noqa: E402
 from progress import Client, add_user, free_port  # noqa: E402
-from tile_edits import EAST, NORTH, SOUTH, WEST, tile_of  # noqa: E402
+from tile_edits import editable_sites, tile_of  # noqa: E402
 
 EDITS = 100
 
@@ -158,16 +158,7 @@ def main():
     bboxes = ["106.0,11.2,106.3,11.5", "106.05,11.15,106.35,11.45", "105.95,11.25,106.25,11.55",
               "106.1,11.0,106.4,11.3"]
     items = [f"/collections/sites/items?limit=1000&bbox={b}" for b in bboxes]
-    sites = [
-        {"code": r[0], "layer": r[1], "lon": float(r[2]), "lat": float(r[3])}
-        for r in (line.split("|") for line in serve.psql(args.db, f"""
-            SELECT s.code, k.layer_group, ST_X(ST_PointOnSurface(s.geom)), ST_Y(ST_PointOnSurface(s.geom))
-              FROM site s JOIN site_kind k ON k.code = s.kind
-             WHERE s.status NOT IN ('completed', 'handed_over', 'cancelled', 'suspended')
-               AND k.layer_group <> 'search_zones' AND s.district_id IS NOT NULL
-               AND s.geom && ST_MakeEnvelope({WEST}, {SOUTH}, {EAST}, {NORTH}, 4326)
-             ORDER BY md5(s.code) LIMIT 2000""").splitlines())
-    ]
+    sites = editable_sites(args.db, 2000)
     total = serve.psql(args.db, "SELECT count(*) FROM site").strip()
     serve.log(f"== reads through a standby: {total} sites, tile cache off, {serve.CONNECTIONS} "
               f"connections, {serve.RUNS} × {serve.DURATION} s runs each, P and S in turn")

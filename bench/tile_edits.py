@@ -51,6 +51,21 @@ def tile_list():
     return paths
 
 
+def editable_sites(db, limit):
+    """Works an engineer may raise, in the province, in a fixed random order: code, layer
+    and a point of each."""
+    return [
+        {"code": r[0], "layer": r[1], "lon": float(r[2]), "lat": float(r[3])}
+        for r in (line.split("|") for line in serve.psql(db, f"""
+            SELECT s.code, k.layer_group, ST_X(ST_PointOnSurface(s.geom)), ST_Y(ST_PointOnSurface(s.geom))
+              FROM site s JOIN site_kind k ON k.code = s.kind
+             WHERE s.status NOT IN ('completed', 'handed_over', 'cancelled', 'suspended')
+               AND k.layer_group <> 'search_zones' AND s.district_id IS NOT NULL
+               AND s.geom && ST_MakeEnvelope({WEST}, {SOUTH}, {EAST}, {NORTH}, 4326)
+             ORDER BY md5(s.code) LIMIT {limit}""").splitlines())
+    ]
+
+
 class Editor(threading.Thread):
     """One engineer editing at `rate` per second until stopped, checking each edit's tile."""
 
@@ -103,16 +118,7 @@ def main():
     os.makedirs(serve.OUT, exist_ok=True)
     base = f"http://127.0.0.1:{args.port}"
     paths = tile_list()
-    sites = [
-        {"code": r[0], "layer": r[1], "lon": float(r[2]), "lat": float(r[3])}
-        for r in (line.split("|") for line in serve.psql(args.db, f"""
-            SELECT s.code, k.layer_group, ST_X(ST_PointOnSurface(s.geom)), ST_Y(ST_PointOnSurface(s.geom))
-              FROM site s JOIN site_kind k ON k.code = s.kind
-             WHERE s.status NOT IN ('completed', 'handed_over', 'cancelled', 'suspended')
-               AND k.layer_group <> 'search_zones' AND s.district_id IS NOT NULL
-               AND s.geom && ST_MakeEnvelope({WEST}, {SOUTH}, {EAST}, {NORTH}, 4326)
-             ORDER BY md5(s.code) LIMIT 5000""").splitlines())
-    ]
+    sites = editable_sites(args.db, 5000)
     total = serve.psql(args.db, "SELECT count(*) FROM site").strip()
     serve.log(f"== tiles while editing: {len(paths)} z12–z13 tiles of six layers, {total} sites, "
               f"{serve.CONNECTIONS} connections, edits at {RATES} per second, "

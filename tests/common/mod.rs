@@ -440,6 +440,17 @@ pub fn assert_refused_by<T: std::fmt::Debug>(result: Result<T, tokio_postgres::E
     }
 }
 
+/// The abbreviations of every district, for an engineer who may write everywhere.
+pub async fn district_abbrs(client: &Client) -> Vec<String> {
+    client
+        .query("SELECT abbr FROM admin_unit WHERE level = 'district'", &[])
+        .await
+        .expect("the districts")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 /// The single bigint a counting query returns.
 pub async fn count(client: &Client, sql: &str) -> i64 {
     client

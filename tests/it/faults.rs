@@ -34,13 +34,7 @@ struct Outcome {
 /// the sites it updates, and the progress rows before.
 async fn engineer_and_sites(url: &str) -> (String, Vec<String>, i64) {
     let mut client = kvpt::db::connect(url).await.unwrap();
-    let districts: Vec<String> = client
-        .query("SELECT abbr FROM admin_unit WHERE level = 'district'", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let districts = crate::common::district_abbrs(&client).await;
     kvpt::accounts::users::add(
         &mut client,
         &kvpt::accounts::users::NewUser {

@@ -134,13 +134,7 @@ async fn kvpt_works_through_pgbouncer_in_transaction_mode_with_its_listener_dire
     }
     let app = kvpt::web::router(state);
     let client = db.client().await;
-    let districts: Vec<String> = client
-        .query("SELECT abbr FROM admin_unit WHERE level = 'district'", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let districts = crate::common::district_abbrs(&client).await;
     let districts: Vec<&str> = districts.iter().map(String::as_str).collect();
     let session = db
         .sign_in(
