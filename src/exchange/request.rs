@@ -55,6 +55,7 @@ pub async fn read(
                 district_ids,
                 foreign_area_ids,
                 phases: items.phases,
+                programmes: items.programmes,
                 q: items.q,
                 bbox: items.bbox,
                 datetime: None,

@@ -10,8 +10,20 @@ use crate::spatial::crs::Crs;
 
 /// The parameters an export takes.
 pub const EXPORT_PARAMS: &[&str] = &[
-    "profile", "format", "layer", "kind", "status", "district", "phase", "q", "bbox", "bbox-crs",
-    "as_of", "crs", "lang",
+    "profile",
+    "format",
+    "layer",
+    "kind",
+    "status",
+    "district",
+    "phase",
+    "programme",
+    "q",
+    "bbox",
+    "bbox-crs",
+    "as_of",
+    "crs",
+    "lang",
 ];
 
 /// An export as asked for, every value checked; the profile and districts by name, for

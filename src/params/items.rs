@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use super::ParamError;
-use crate::domain::{SiteKind, SiteStatus};
+use crate::domain::{Programme, SiteKind, SiteStatus};
 use crate::spatial::crs::{Bbox, Crs};
 
 pub const DEFAULT_LIMIT: i64 = 100;
@@ -21,6 +21,7 @@ pub const SITE_PARAMS: &[&str] = &[
     "status",
     "district",
     "phase",
+    "programme",
     "q",
     "filter",
     "filter-lang",
@@ -48,6 +49,9 @@ pub struct ItemsQuery {
     pub statuses: Vec<SiteStatus>,
     pub districts: Vec<String>,
     pub phases: Vec<i16>,
+    /// Schemes (issue 24 §3): the 2017–2020 and 2021–2025 schemes, the Military Region's
+    /// roadmap.
+    pub programmes: Vec<Programme>,
     pub q: Option<String>,
     /// A CQL2 `filter` (OGC API – Features Part 3) on the works.
     pub filter: Option<super::filter::Filter>,
@@ -146,6 +150,12 @@ impl ItemsQuery {
                     .ok()
                     .filter(|p| (1..=9).contains(p))
                     .ok_or_else(|| format!("phases are whole numbers 1 to 9, not '{v}'"))
+            })?,
+            programmes: list("programme", get("programme"), |v| {
+                Programme::from_code(v).ok_or_else(|| {
+                    let known: Vec<&str> = Programme::ALL.iter().map(|p| p.code()).collect();
+                    format!("no programme '{v}'; programmes are {}", known.join(", "))
+                })
             })?,
             q: match get("q").map(str::trim) {
                 Some("") => return Err(ParamError::new("q", "is empty")),

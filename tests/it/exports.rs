@@ -208,6 +208,21 @@ async fn every_format_opens_and_holds_the_same_works_with_vietnamese_intact() {
     assert_eq!(status, StatusCode::OK);
     let reference = read_geojson(&reference);
     assert_eq!(reference.len(), total);
+    // Issue 24 §3: an export narrowed to one programme holds exactly its works.
+    let old_scheme = crate::common::count(
+        &client,
+        "SELECT count(*) FROM site WHERE programme = 'kvpt_2017_2020'",
+    )
+    .await as usize;
+    assert!(old_scheme > 0 && old_scheme < total);
+    let (status, _, body) = export(
+        &app,
+        Format::GeoJson,
+        "profile=qk7&programme=kvpt_2017_2020",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read_geojson(&body).len(), old_scheme);
     let by_code: BTreeMap<String, &Read> = reference
         .iter()
         .map(|r| (r.fields["code"].clone(), r))

@@ -292,6 +292,11 @@ async fn bbox_and_filters_return_exactly_the_right_features() {
         ("district=TBI", "s.district_id = (SELECT id FROM admin_unit WHERE abbr = 'TBI')"),
         ("district=705,DMC", "s.district_id IN (SELECT id FROM admin_unit WHERE abbr IN ('TBI', 'DMC'))"),
         ("phase=1,3", "s.phase IN (1, 3)"),
+        ("programme=kvpt_2017_2020", "s.programme = 'kvpt_2017_2020'"),
+        (
+            "programme=kvpt_2021_2025,mr7_roadmap&phase=1",
+            "s.programme IN ('kvpt_2021_2025', 'mr7_roadmap') AND s.phase = 1",
+        ),
         ("datetime=2024-01-01/..", "s.updated_at >= '2024-01-01T00:00:00Z'"),
         ("datetime=../2023-06-30", "s.updated_at < '2023-07-01T00:00:00Z'"),
         (
@@ -356,6 +361,7 @@ async fn bad_parameters_are_400_naming_the_parameter() {
         ("/collections/sites/items?status=finished", "status"),
         ("/collections/sites/items?district=Hanoi", "district"),
         ("/collections/sites/items?phase=12", "phase"),
+        ("/collections/sites/items?programme=kvpt_2030", "programme"),
         ("/collections/sites/items?colour=red", "colour"),
         ("/collections/districts/items?status=planned", "status"),
         ("/collections/sites/items?f=xml", "f"),

@@ -67,6 +67,7 @@ pub struct SiteFilter {
     pub district_ids: Vec<i32>,
     pub foreign_area_ids: Vec<i32>,
     pub phases: Vec<i16>,
+    pub programmes: Vec<crate::domain::Programme>,
     /// Code or name, diacritics and case ignored.
     pub q: Option<String>,
     pub bbox: Option<Bbox>,

@@ -54,6 +54,14 @@ pub(crate) fn site_conditions(filter: &SiteFilter, binds: &mut Binds) -> String 
             binds.bind(filter.phases.clone())
         ));
     }
+    if !filter.programmes.is_empty() {
+        let codes: Vec<String> = filter
+            .programmes
+            .iter()
+            .map(|p| p.code().to_string())
+            .collect();
+        conditions.push(format!("s.programme::text = ANY({})", binds.bind(codes)));
+    }
     if let Some(q) = &filter.q {
         let escaped = q
             .replace('\\', "\\\\")

@@ -531,6 +531,7 @@ async fn sites_page(
         district_ids,
         foreign_area_ids,
         phases: query.phases.clone(),
+        programmes: query.programmes.clone(),
         q: query.q.clone(),
         bbox: query.bbox,
         datetime: query.datetime,

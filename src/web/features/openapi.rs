@@ -129,6 +129,11 @@ pub fn document(base: &str) -> Value {
         .map(|s| s.code())
         .chain([""])
         .collect();
+    let programmes: Vec<&str> = crate::domain::Programme::ALL
+        .iter()
+        .map(|p| p.code())
+        .chain([""])
+        .collect();
     let collection_id = path_param(
         "collectionId",
         "A collection: sites, a layer group or a context layer",
@@ -175,6 +180,8 @@ pub fn document(base: &str) -> Value {
               json!({ "type": "array", "items": { "type": "string" } })),
         query("phase", "Phases 1–9, comma-separated (site collections only)",
               json!({ "type": "array", "items": { "type": "integer", "minimum": 1, "maximum": 9 } })),
+        query("programme", "Programmes (schemes), comma-separated (site collections only)",
+              json!({ "type": "array", "items": { "type": "string", "enum": programmes } })),
         query("q", "Text in the code or name, diacritics ignored (site collections only)",
               json!({ "type": "string", "maxLength": 100 })),
         query("filter", "A CQL2 condition on the properties /collections/{collectionId}/queryables names (site collections only)",
