@@ -135,7 +135,7 @@ fn cache_key(state: &AppState, p: &Params) -> Option<String> {
 }
 
 /// The dashboard computed in parts over as many idle connections of the pool to read from
-/// as are at hand (a busy pool computes in one part); `u64::MAX`: on the primary.
+/// as are at hand (a busy pool computes in one part).
 async fn compute(state: &AppState, p: &Params, client_lsn: u64) -> Result<Dashboard, AppError> {
     // Every part on the server of the first: they share its snapshot.
     let (first, pool) = state.read_from(client_lsn, false).await?;
@@ -162,11 +162,11 @@ async fn load(state: &AppState, p: &Params, client_lsn: u64) -> Result<Arc<Dashb
             return Ok(hit);
         }
     }
-    let d = match compute(state, p, client_lsn).await {
-        Err(err) if state.retry_on_primary(&err) => compute(state, p, u64::MAX).await,
-        other => other,
-    }?;
-    let d = Arc::new(d);
+    let d = Arc::new(
+        state
+            .reading(client_lsn, |lsn| compute(state, p, lsn))
+            .await?,
+    );
     if let Some(key) = key {
         state.dashboards.entries.insert(key, d.clone());
     }

@@ -41,18 +41,15 @@ async fn home(
         Err(e) => return Err(PageError::new(lang, e)),
     }
     let clearance = caller.clearance().map_err(|e| PageError::new(lang, e))?;
-    // From a replica when one holds the caller's last write; once more on the primary
-    // when that replica goes away meanwhile.
-    let overview = match overview(&state, caller.min_lsn, clearance).await {
-        Err(err) if state.retry_on_primary(&err) => overview(&state, u64::MAX, clearance).await,
-        other => other,
-    }
-    .map_err(|e| PageError::new(lang, e))?;
+    let overview = state
+        .reading(caller.min_lsn, |lsn| overview(&state, lsn, clearance))
+        .await
+        .map_err(|e| PageError::new(lang, e))?;
     Ok(views::home::page(lang, &overview).into_response())
 }
 
 /// The province's figures for `clearance`, read where a client whose last write was at
-/// `client_lsn` may read (`u64::MAX`: the primary).
+/// `client_lsn` may read.
 async fn overview(
     state: &AppState,
     client_lsn: u64,

@@ -90,6 +90,9 @@ pub struct AppState {
     pub freshness: Arc<freshness::Freshness>,
 }
 
+/// A client position no replica reaches: reads given it go to the primary.
+pub const PRIMARY: u64 = u64::MAX;
+
 /// How many heavy requests run at once: twice the cores (one computing while one waits on I/O).
 fn heavy_slots() -> usize {
     std::thread::available_parallelism().map_or(4, |n| n.get() * 2)
@@ -274,10 +277,19 @@ impl AppState {
         Ok((primary.get().await?, primary))
     }
 
-    /// Whether a read that failed with `err` is worth trying once more on the primary: it
-    /// may have failed on a replica that just went away.
-    pub fn retry_on_primary(&self, err: &AppError) -> bool {
-        !self.replicas.is_empty() && matches!(err, AppError::Unavailable)
+    /// Runs `read` for a client whose last write was at `client_lsn` (it reads through
+    /// [`Self::read_db`] or [`Self::read_tile_db`] with the position it is given), and once
+    /// more with [`PRIMARY`] when it failed as unavailable while replicas are in use: it may
+    /// have failed on a replica that just went away.
+    pub async fn reading<T, F, Fut>(&self, client_lsn: u64, read: F) -> Result<T, AppError>
+    where
+        F: Fn(u64) -> Fut,
+        Fut: std::future::Future<Output = Result<T, AppError>>,
+    {
+        match read(client_lsn).await {
+            Err(AppError::Unavailable) if !self.replicas.is_empty() => read(PRIMARY).await,
+            other => other,
+        }
     }
 
     /// Waits (a second at most) until this process's listener has read every notice

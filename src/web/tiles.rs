@@ -260,21 +260,12 @@ async fn make_tile(
     if coord.z < layer.min_zoom() {
         return Ok(Vec::new());
     }
-    let clearance = asked.clearance;
-    match make_tile_on(
-        state.read_tile_db(asked.client_lsn).await?,
-        layer,
-        coord,
-        clearance,
-        query,
-    )
-    .await
-    {
-        Err(err) if state.retry_on_primary(&err) => {
-            make_tile_on(state.tile_db().await?, layer, coord, clearance, query).await
-        }
-        made => made,
-    }
+    state
+        .reading(asked.client_lsn, |lsn| async move {
+            let client = state.read_tile_db(lsn).await?;
+            make_tile_on(client, layer, coord, asked.clearance, query).await
+        })
+        .await
 }
 
 async fn make_tile_on(

@@ -276,7 +276,7 @@ async fn ready(addr: std::net::SocketAddr) -> Option<(u16, String)> {
 }
 
 /// Waits up to `limit` for /readyz to say 200; how long it took.
-async fn ready_within(addr: std::net::SocketAddr, limit: Duration) -> Option<Duration> {
+pub(crate) async fn ready_within(addr: std::net::SocketAddr, limit: Duration) -> Option<Duration> {
     let since = Instant::now();
     while since.elapsed() < limit {
         if ready(addr).await.is_some_and(|(s, _)| s == 200) {
@@ -411,6 +411,15 @@ async fn serve_embedded(
     (child, addr)
 }
 
+/// SIGTERM to a `kvpt serve`, as a service manager sends it: how it exited (30 s at most).
+async fn stop_serve(child: &mut tokio::process::Child) -> std::process::ExitStatus {
+    unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) };
+    tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("kvpt serve exits after SIGTERM")
+        .unwrap()
+}
+
 /// The postmaster's pid, killed as the OOM killer would.
 fn kill_postmaster(dir: &std::path::Path) -> u32 {
     let cluster = Cluster::new(cluster_config(dir)).unwrap();
@@ -540,11 +549,7 @@ async fn a_cluster_shut_down_cleanly_by_hand_is_left_stopped() {
     ready_within(addr, Duration::from_secs(10))
         .await
         .expect("ready once started by hand");
-    unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) };
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("kvpt serve exits after SIGTERM")
-        .unwrap();
+    let status = stop_serve(&mut child).await;
     assert!(status.success(), "{status:?}");
     let log = std::fs::read_to_string(dir.join("serve.log")).unwrap();
     assert!(log.contains("shut down cleanly, not by kvpt"), "{log}");
@@ -561,11 +566,7 @@ async fn serve_stops_on_sigterm_and_stops_the_cluster_it_started() {
         cluster.status().unwrap(),
         ClusterStatus::Running { .. }
     ));
-    unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) };
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("kvpt serve exits after SIGTERM")
-        .unwrap();
+    let status = stop_serve(&mut child).await;
     assert!(status.success(), "{status:?}");
     assert_eq!(
         cluster.status().unwrap(),

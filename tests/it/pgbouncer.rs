@@ -256,20 +256,9 @@ async fn kvpt_works_through_pgbouncer_in_transaction_mode_with_its_listener_dire
         .spawn()
         .unwrap();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let started = Instant::now();
-    loop {
-        let answer = crate::common::http(addr, "GET", "/readyz", &[], b"").await;
-        if let Ok(Some(a)) = answer {
-            if a.status == 200 {
-                break;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "kvpt serve ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::faults::ready_within(addr, Duration::from_secs(30))
+        .await
+        .expect("kvpt serve ready");
     let answer = crate::common::http(addr, "GET", &tile, &[], b"")
         .await
         .unwrap()

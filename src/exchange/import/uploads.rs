@@ -120,7 +120,8 @@ pub async fn local(
     // Copied beside it, then renamed into place: two requests copying at once never
     // read each other's half-written files.
     let unwritable = |e: std::io::Error| DbError::Data(format!("copying the upload here: {e}"));
-    let copy = dir.with_extension(format!("copy-{}", std::process::id()) + &random_suffix());
+    let random = crate::accounts::sessions::random_token();
+    let copy = dir.with_extension(format!("copy-{}", &random[..12.min(random.len())]));
     tokio::fs::create_dir_all(&copy).await.map_err(unwritable)?;
     let copied = copy_parts(client, token, &copy).await;
     let copied = match copied {
@@ -138,14 +139,6 @@ pub async fn local(
         let _ = tokio::fs::remove_dir_all(&copy).await;
     }
     Ok(Some(path))
-}
-
-/// A few random characters, for a name no other request picks.
-fn random_suffix() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("-{nanos:x}")
 }
 
 /// Writes the kept files of `token` into `dir`, streamed: a file of hundreds of MiB never

@@ -427,17 +427,20 @@ async fn items_page(
     } else {
         None
     };
-    let page = match page_of(state, collection, &query, asked, id).await {
-        // A replica that went away mid-read: once more, on the primary.
-        Err(err) if state.retry_on_primary(&err) => {
-            let primary = Asked {
-                client_lsn: u64::MAX,
-                ..asked
-            };
-            page_of(state, collection, &query, primary, id).await
-        }
-        other => other,
-    }?;
+    let page = state
+        .reading(asked.client_lsn, |client_lsn| {
+            page_of(
+                state,
+                collection,
+                &query,
+                Asked {
+                    client_lsn,
+                    ..asked
+                },
+                id,
+            )
+        })
+        .await?;
     let returned = page.features.len() as i64;
     let links = PageLinks::new(
         &base_url(headers),
@@ -456,7 +459,7 @@ async fn items_page(
 }
 
 /// The page of `collection`, read from a replica that holds what the caller must see, or
-/// from the primary (`client_lsn` `u64::MAX`: the primary).
+/// from the primary.
 async fn page_of(
     state: &AppState,
     collection: Collection,
@@ -716,14 +719,12 @@ async fn read_feature(
     feature: &str,
     crs: Crs,
 ) -> Result<Value, AppError> {
-    let read = |lsn| async move {
-        let client = state.read_db(lsn).await?;
-        find_feature(&client, collection, id, feature, crs, asked.clearance).await
-    };
-    match read(asked.client_lsn).await {
-        Err(err) if state.retry_on_primary(&err) => read(u64::MAX).await,
-        other => other,
-    }
+    state
+        .reading(asked.client_lsn, |lsn| async move {
+            let client = state.read_db(lsn).await?;
+            find_feature(&client, collection, id, feature, crs, asked.clearance).await
+        })
+        .await
 }
 
 /// Feature `feature` of collection `id` as JSON, if `clearance` may see it.
