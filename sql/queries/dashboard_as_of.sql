@@ -1,9 +1,10 @@
 -- Where every visible work stood at a past moment, and its budget then: the start of
 -- every dashboard query "as of" a date (dashboard_now.sql is its twin for now;
 -- dashboard_flags.sql follows either). $1 clearance ceiling (text), $2 cutoff
--- (timestamptz), $3 the day "late" is judged on, $5 the stale-days threshold, and
--- the works taken: ids from $6 (included) to $7 (excluded), so one dashboard can be
--- computed in parts on several connections at once (dashboard_cells.sql).
+-- (timestamptz), $3 the day "late" is judged on, $5 the stale-days threshold, the
+-- works taken: ids from $6 (included) to $7 (excluded), so one dashboard can be
+-- computed in parts on several connections at once (dashboard_cells.sql), and the
+-- scope: $8 programme, $9 district code, $10 kind (each NULL for all).
 -- A work's status and percent are those of its last history row before the cutoff
 -- (planned at 0% before its first), and a budget line's figures are those of its last
 -- budget_history row before the cutoff, a work's totals the sum of its lines'. The works'
@@ -29,6 +30,9 @@ state AS MATERIALIZED (
        AND s.created_at < $2::timestamptz
        AND (s.deleted_at IS NULL OR s.deleted_at >= $2::timestamptz)
        AND s.id >= $6::int8 AND s.id < $7::int8
+       AND ($8::text IS NULL OR s.programme = $8::text::programme)
+       AND ($9::text IS NULL OR s.district_id = (SELECT u.id FROM admin_unit u WHERE u.level = 'district' AND u.code = $9::text))
+       AND ($10::text IS NULL OR s.kind = $10::text)
 ),
 -- The lines as they stood, for the plan.
 budget AS NOT MATERIALIZED (

@@ -10,7 +10,8 @@
            count(*) FILTER (WHERE f.ahead)::int8 AS ahead,
            count(*) FILTER (WHERE f.settled_not_done)::int8 AS settled_not_done,
            count(*) FILTER (WHERE f.done_nothing_disbursed)::int8 AS done_nothing_disbursed,
-           count(*) FILTER (WHERE f.stale)::int8 AS stale
+           count(*) FILTER (WHERE f.stale)::int8 AS stale,
+           count(*) FILTER (WHERE f.over_ceiling)::int8 AS over_ceiling
       FROM flagged f
       LEFT JOIN admin_unit d ON d.id = f.district_id
      GROUP BY f.kind, d.code, d.short_name, f.status, f.late
@@ -42,7 +43,18 @@ SELECT json_build_object(
       SELECT year, source::text AS source, estimate::int8, allocated::int8, disbursed::int8,
              settled::int8
         FROM plan) g),
+  -- The ceilings of this part's visible works by year × source, and what those works'
+  -- lines allocate.
+  'ceilings', (SELECT coalesce(json_agg(g), '[]') FROM (
+      SELECT c.year, c.source::text AS source, sum(c.ceiling_vnd)::int8 AS ceiling,
+             sum(c.allocated_vnd)::int8 AS allocated
+        FROM ceiling_allocated c JOIN state st ON st.id = c.site_id
+       GROUP BY c.year, c.source) g),
   'search', (SELECT row_to_json(z) FROM zones z),
-  'districts_total', (SELECT count(*) FROM admin_unit WHERE level = 'district'),
-  'communes_total', (SELECT count(*) FROM admin_unit WHERE level = 'commune')
+  -- The units counted: the province's, or the scope's district and its communes.
+  'districts_total', (SELECT count(*) FROM admin_unit WHERE level = 'district'
+                         AND ($9::text IS NULL OR code = $9::text)),
+  'communes_total', (SELECT count(*) FROM admin_unit c WHERE level = 'commune'
+                        AND ($9::text IS NULL OR c.parent_id IN (
+                            SELECT id FROM admin_unit WHERE level = 'district' AND code = $9::text)))
 )::text

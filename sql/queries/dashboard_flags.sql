@@ -1,6 +1,27 @@
 -- Each visible work with its budget totals and the flags the dashboard counts, after
--- dashboard_now.sql or dashboard_as_of.sql (which define params, state and site_budget).
--- $4 the disbursement-ahead threshold (share of estimate), $5 the stale-days threshold.
+-- dashboard_now.sql or dashboard_as_of.sql (which define params, state, budget and
+-- site_budget). $3 the day, $4 the disbursement-ahead threshold (share of estimate),
+-- $5 the stale-days threshold.
+-- The medium-term ceilings decided by the day (migration 0035), of this part's works.
+, ceiling AS NOT MATERIALIZED (
+    SELECT c.site_id, c.year, c.source, c.ceiling_vnd
+      FROM budget_ceiling c
+     WHERE c.decision_date <= $3::date
+       AND c.site_id >= $6::int8 AND c.site_id < $7::int8
+)
+-- Each ceiling with what its line allocates (then): looked up per ceiling, as there are
+-- few of them and many lines.
+, ceiling_allocated AS (
+    SELECT c.site_id, c.year, c.source, c.ceiling_vnd, coalesce(b.allocated_vnd, 0) AS allocated_vnd
+      FROM ceiling c
+      LEFT JOIN LATERAL (
+            SELECT b.allocated_vnd FROM budget b
+             WHERE b.site_id = c.site_id AND b.year = c.year AND b.source = c.source) b ON true
+)
+-- Works with a year × source allocated above its ceiling.
+, over_ceiling AS (
+    SELECT DISTINCT site_id FROM ceiling_allocated WHERE allocated_vnd > ceiling_vnd
+)
 , flagged AS (
     SELECT st.*, coalesce(sb.e, 0) AS e, coalesce(sb.a, 0) AS a, coalesce(sb.d, 0) AS d,
            coalesce(sb.s, 0) AS s,
@@ -10,7 +31,9 @@
            (st.status NOT IN ('completed', 'handed_over', 'cancelled')
             AND (st.last_update IS NULL
                  OR st.last_update < p.stale_before)) AS stale,
-           (st.planned_finish < p.day AND st.status NOT IN ('completed', 'handed_over', 'cancelled')) AS late
+           (st.planned_finish < p.day AND st.status NOT IN ('completed', 'handed_over', 'cancelled')) AS late,
+           (oc.site_id IS NOT NULL) AS over_ceiling
       FROM state st CROSS JOIN params p
       LEFT JOIN site_budget sb ON sb.site_id = st.id
+      LEFT JOIN over_ceiling oc ON oc.site_id = st.id
 )

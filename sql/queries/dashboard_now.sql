@@ -1,8 +1,9 @@
 -- Where every visible work stands now, and its budget: the start of every "now"
 -- dashboard query (dashboard_as_of.sql is its twin for a past moment; dashboard_flags.sql
 -- follows either). $1 clearance ceiling (text), $2 cutoff (always NULL here), $3 the day
--- "late" is judged on, $5 the stale-days threshold, and the works taken: ids from $6
--- (included) to $7 (excluded). Nothing is materialized: each use reads the tables
+-- "late" is judged on, $5 the stale-days threshold, the works taken: ids from $6
+-- (included) to $7 (excluded), and the scope: $8 programme, $9 district code, $10 kind
+-- (each NULL for all). Nothing is materialized: each use reads the tables
 -- directly, so the planner joins and groups them as it would any plain query.
 WITH params AS (
     SELECT $1::text::classification AS ceiling, $2::timestamptz AS cutoff, $3::date AS day,
@@ -15,6 +16,9 @@ state AS NOT MATERIALIZED (
      -- The ceiling once, not the text-to-enum cast on every row.
      WHERE s.classification <= (SELECT $1::text::classification)
        AND s.id >= $6::int8 AND s.id < $7::int8
+       AND ($8::text IS NULL OR s.programme = $8::text::programme)
+       AND ($9::text IS NULL OR s.district_id = (SELECT u.id FROM admin_unit u WHERE u.level = 'district' AND u.code = $9::text))
+       AND ($10::text IS NULL OR s.kind = $10::text)
 ),
 budget AS NOT MATERIALIZED (
     SELECT b.site_id, b.year, b.source, b.estimate_vnd, b.allocated_vnd, b.disbursed_vnd, b.settled_vnd
@@ -28,17 +32,25 @@ site_budget AS NOT MATERIALIZED (
       FROM site_budget_total t
      WHERE t.site_id >= $6::int8 AND t.site_id < $7::int8
 ),
--- The plan by year × source, from the totals the budget_line triggers keep per
--- classification (migration 0019). They are not kept per work, so the whole plan is
+-- The plan by year × source. Of every work: from the totals the budget_line triggers keep
+-- per classification (migration 0019), which are not kept per work, so the whole plan is
 -- given by the part that starts the ids (from the smallest int8) and none by the others.
+-- Of a scope: from the lines of this part's works in it (the parts' plans add up).
 plan AS NOT MATERIALIZED (
     SELECT t.year, t.source, sum(t.estimate_vnd) AS estimate, sum(t.allocated_vnd) AS allocated,
            sum(t.disbursed_vnd) AS disbursed, sum(t.settled_vnd) AS settled
       FROM budget_plan_total t
      WHERE t.classification <= $1::text::classification
        AND $6::int8 = -9223372036854775808
+       AND $8::text IS NULL AND $9::text IS NULL AND $10::text IS NULL
      GROUP BY t.year, t.source
     HAVING sum(t.lines) > 0
+    UNION ALL
+    SELECT b.year, b.source, sum(b.estimate_vnd), sum(b.allocated_vnd), sum(b.disbursed_vnd),
+           sum(b.settled_vnd)
+      FROM budget b JOIN state st ON st.id = b.site_id
+     WHERE NOT ($8::text IS NULL AND $9::text IS NULL AND $10::text IS NULL)
+     GROUP BY b.year, b.source
 )
 ,
 -- The remains search figures as they stand.

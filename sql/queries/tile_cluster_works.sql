@@ -13,3 +13,4 @@
        AND ($7::text IS NULL OR s.kind = $7::text)
        AND ($8::text IS NULL OR s.status::text = $8::text)
        AND ($9::int IS NULL OR s.phase = $9::int)
+       AND ($10::text IS NULL OR s.programme::text = $10::text)

@@ -6,7 +6,7 @@
 -- east edge; y from above its south edge up to its north edge), and nothing is drawn in a
 -- tile's buffer: over all the tiles of a zoom, every work is counted once.
 -- $1 z, $2 x, $3 y, $4 layer group, $5 clearance ceiling (classification as text),
--- $6 district code, $7 kind, $8 status, $9 phase (each NULL for any); the works CTE is
+-- $6 district code, $7 kind, $8 status, $9 phase, $10 programme (each NULL for any); the works CTE is
 -- tile_cluster_works.sql or tile_cluster_works_as_of.sql (which takes the moment too).
 WITH bounds AS (
     SELECT ST_TileEnvelope($1, $2, $3) AS env,

@@ -26,6 +26,7 @@ features AS (
            s.status::text AS status,
            s.progress_pct AS percent,
            s.phase,
+           s.programme::text AS programme,
            coalesce(d.short_name, a.name_vi, a.name) AS district,
            coalesce(d.code, a.code) AS district_code
       FROM site s

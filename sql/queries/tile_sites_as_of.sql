@@ -25,6 +25,7 @@ features AS (
            coalesce(h.new_status::text, 'planned') AS status,
            coalesce(h.new_pct, 0) AS percent,
            s.phase,
+           s.programme::text AS programme,
            coalesce(d.short_name, a.name_vi, a.name) AS district,
            coalesce(d.code, a.code) AS district_code
       FROM site_all s

@@ -31,8 +31,9 @@ impl Finding {
     }
 }
 
-/// Years a line may be entered for (the plan is 2021–2025; later years are allowed).
-pub const YEARS: std::ops::RangeInclusive<i16> = 2021..=2035;
+/// Years a line may be entered for (the plan is 2021–2025; the 2017–2020 scheme's years
+/// and later years are allowed).
+pub const YEARS: std::ops::RangeInclusive<i16> = 2017..=2035;
 
 /// The errors (first) and warnings (second) of `amounts` for `year` on a site in `status`.
 pub fn check(amounts: &Amounts, year: i16, status: SiteStatus) -> (Vec<Finding>, Vec<Finding>) {
@@ -43,8 +44,8 @@ pub fn check(amounts: &Amounts, year: i16, status: SiteStatus) -> (Vec<Finding>,
         errors.push(Finding {
             field: "year",
             rule: "budget_line_year_range",
-            vi: format!("Năm {year} nằm ngoài 2021–2035."),
-            en: format!("year {year} is outside 2021–2035"),
+            vi: format!("Năm {year} nằm ngoài 2017–2035."),
+            en: format!("year {year} is outside 2017–2035"),
         });
     }
     for (field, value) in [
@@ -119,6 +120,71 @@ pub fn check(amounts: &Amounts, year: i16, status: SiteStatus) -> (Vec<Finding>,
     (errors, warnings)
 }
 
+/// A medium-term ceiling as a decision approves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ceiling {
+    pub amount: i64,
+    pub decision_no: String,
+    pub decision_date: chrono::NaiveDate,
+}
+
+/// What is wrong with `ceiling` for `year`, decided no later than `today`.
+pub fn check_ceiling(ceiling: &Ceiling, year: i16, today: chrono::NaiveDate) -> Vec<Finding> {
+    let mut errors = Vec::new();
+    if !YEARS.contains(&year) {
+        errors.push(Finding {
+            field: "year",
+            rule: "budget_ceiling_year_range",
+            vi: format!("Năm {year} nằm ngoài 2017–2035."),
+            en: format!("year {year} is outside 2017–2035"),
+        });
+    }
+    if ceiling.amount < 0 {
+        errors.push(Finding {
+            field: "ceiling",
+            rule: "budget_ceiling_not_negative",
+            vi: "Số vốn trung hạn được giao không được âm.".into(),
+            en: "the ceiling cannot be negative".into(),
+        });
+    }
+    let number = ceiling.decision_no.trim();
+    if number.is_empty() || number.chars().count() > 100 {
+        errors.push(Finding {
+            field: "decision_no",
+            rule: "budget_ceiling_decision_given",
+            vi: "Cần số quyết định giao kế hoạch (tối đa 100 ký tự).".into(),
+            en: "the decision's number is required (at most 100 characters)".into(),
+        });
+    }
+    if ceiling.decision_date > today {
+        errors.push(Finding {
+            field: "decision_date",
+            rule: "budget_ceiling_decision_not_future",
+            vi: "Ngày quyết định ở tương lai.".into(),
+            en: "the decision's date is in the future".into(),
+        });
+    }
+    errors
+}
+
+/// The warning of an allocation above the medium-term ceiling approved for its line.
+pub fn over_ceiling(allocated: i64, ceiling: i64, decision_no: &str) -> Option<Finding> {
+    (allocated > ceiling).then(|| Finding {
+        field: "allocated",
+        rule: "allocated_over_ceiling",
+        vi: format!(
+            "Vốn phân bổ {} vượt kế hoạch trung hạn được giao {} (quyết định {decision_no}).",
+            format_int(allocated, Lang::Vi),
+            format_int(ceiling, Lang::Vi)
+        ),
+        en: format!(
+            "allocated {} is above the medium-term ceiling {} (decision {decision_no})",
+            format_int(allocated, Lang::En),
+            format_int(ceiling, Lang::En)
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,8 +248,36 @@ mod tests {
     }
 
     #[test]
+    fn a_ceiling_needs_a_year_an_amount_and_a_past_decision() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let good = Ceiling {
+            amount: 5_000_000_000,
+            decision_no: "1234/QĐ-UBND".into(),
+            decision_date: chrono::NaiveDate::from_ymd_opt(2021, 8, 20).unwrap(),
+        };
+        assert!(check_ceiling(&good, 2022, today).is_empty());
+        let bad = Ceiling {
+            amount: -1,
+            decision_no: "  ".into(),
+            decision_date: chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+        };
+        assert_eq!(
+            rules(&check_ceiling(&bad, 2040, today)),
+            [
+                "budget_ceiling_year_range",
+                "budget_ceiling_not_negative",
+                "budget_ceiling_decision_given",
+                "budget_ceiling_decision_not_future"
+            ]
+        );
+        assert!(over_ceiling(5, 5, "1").is_none());
+        let w = over_ceiling(6, 5, "1234/QĐ-UBND").unwrap();
+        assert!(w.vi.contains("1234/QĐ-UBND") && w.rule == "allocated_over_ceiling");
+    }
+
+    #[test]
     fn years_and_signs_are_checked() {
-        let (e, _) = check(&amounts(-1, 0, 0, 0), 2019, SiteStatus::Planned);
+        let (e, _) = check(&amounts(-1, 0, 0, 0), 2016, SiteStatus::Planned);
         assert_eq!(rules(&e), ["budget_line_year_range", "amount_not_negative"]);
     }
 }

@@ -14,11 +14,12 @@ pub enum BudgetError {
     NotFound(String),
     #[error("{0}")]
     Forbidden(String),
-    #[error("the line changed since version {expected}: it is at version {current}")]
+    /// A line's (with its amounts now) or a ceiling's version moved on.
+    #[error("it changed since version {expected}: it is at version {current}")]
     Conflict {
         expected: i32,
         current: i32,
-        amounts: Amounts,
+        amounts: Option<Amounts>,
     },
     #[error("the line breaks {} rule(s)", .0.len())]
     Rules(Vec<Finding>),
@@ -69,17 +70,7 @@ pub async fn save(
 ) -> Result<Saved, BudgetError> {
     may_edit(user)?;
     let tx = client.transaction().await?;
-    let site = tx
-        .query_opt(
-            "SELECT id, status::text FROM site
-              WHERE code = $1 AND classification <= $2::text::classification FOR SHARE",
-            &[&line.code, &user.clearance.code()],
-        )
-        .await?
-        .ok_or_else(|| BudgetError::NotFound(line.code.clone()))?;
-    let site_id: i64 = site.get(0);
-    let status = SiteStatus::from_code(site.get(1))
-        .ok_or_else(|| DbError::Data("unknown status in the database".into()))?;
+    let (site_id, status) = lock_site(&tx, &line.code, user).await?;
     let existing = tx
         .query_opt(
             "SELECT estimate_vnd, allocated_vnd, disbursed_vnd, settled_vnd, version FROM budget_line
@@ -98,17 +89,31 @@ pub async fn save(
         return Err(BudgetError::Conflict {
             expected: line.version,
             current: current_version,
-            amounts: before.unwrap_or(Amounts {
+            amounts: Some(before.unwrap_or(Amounts {
                 estimate: 0,
                 allocated: 0,
                 disbursed: 0,
                 settled: 0,
-            }),
+            })),
         });
     }
-    let (errors, warnings) = rules::check(&line.amounts, line.year, status);
+    let (errors, mut warnings) = rules::check(&line.amounts, line.year, status);
     if !errors.is_empty() {
         return Err(BudgetError::Rules(errors));
+    }
+    let ceiling = tx
+        .query_opt(
+            "SELECT ceiling_vnd, decision_no FROM budget_ceiling
+              WHERE site_id = $1 AND year = $2 AND source = $3::text::funding_source",
+            &[&site_id, &line.year, &line.source.code()],
+        )
+        .await?;
+    if let Some(c) = ceiling {
+        warnings.extend(rules::over_ceiling(
+            line.amounts.allocated,
+            c.get(0),
+            c.get(1),
+        ));
     }
     let a = &line.amounts;
     let version: i32 = tx
@@ -145,7 +150,38 @@ pub async fn save(
     )
     .await?;
     tx.commit().await?;
-    let budget_versions = client
+    Ok(Saved {
+        version,
+        warnings,
+        budget_versions: budget_versions(client).await?,
+    })
+}
+
+/// The work `code` the user may see, locked against deletion while its budget is
+/// written: (id, status).
+pub(super) async fn lock_site(
+    tx: &deadpool_postgres::Transaction<'_>,
+    code: &str,
+    user: &SessionUser,
+) -> Result<(i64, SiteStatus), BudgetError> {
+    let site = tx
+        .query_opt(
+            "SELECT id, status::text FROM site
+              WHERE code = $1 AND classification <= $2::text::classification FOR SHARE",
+            &[&code, &user.clearance.code()],
+        )
+        .await?
+        .ok_or_else(|| BudgetError::NotFound(code.to_string()))?;
+    let status = SiteStatus::from_code(site.get(1))
+        .ok_or_else(|| DbError::Data("unknown status in the database".into()))?;
+    Ok((site.get(0), status))
+}
+
+/// The budget's data versions after a write committed.
+pub(super) async fn budget_versions(
+    client: &deadpool_postgres::Object,
+) -> Result<Vec<(String, i64)>, BudgetError> {
+    Ok(client
         .query(
             "SELECT layer, version FROM layer_version WHERE split_part(layer, '@', 1) = 'budget'",
             &[],
@@ -153,10 +189,5 @@ pub async fn save(
         .await?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    Ok(Saved {
-        version,
-        warnings,
-        budget_versions,
-    })
+        .collect())
 }

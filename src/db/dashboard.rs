@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DbError;
 use crate::domain::Classification;
+pub use crate::params::dashboard::Scope;
 
 const NOW: &str = include_str!("../../sql/queries/dashboard_now.sql");
 const AS_OF: &str = include_str!("../../sql/queries/dashboard_as_of.sql");
@@ -16,7 +17,7 @@ const FLAGS_SQL: &str = include_str!("../../sql/queries/dashboard_flags.sql");
 const CELLS: &str = include_str!("../../sql/queries/dashboard_cells.sql");
 
 /// What a dashboard is asked for.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Params {
     pub clearance: Classification,
     /// `None`: now.
@@ -26,10 +27,13 @@ pub struct Params {
     pub ahead_threshold: f64,
     /// Works not updated for this many days are flagged.
     pub stale_days: i32,
+    /// The works counted.
+    pub scope: Scope,
 }
 
-/// The seven parameters every dashboard query starts with, owned so they can be lent:
-/// what is asked, and the works taken (ids from `from`, included, to `to`, excluded).
+/// The ten parameters every dashboard query starts with, owned so they can be lent:
+/// what is asked, the works taken (ids from `from`, included, to `to`, excluded) and the
+/// scope (programme, district code, kind).
 struct Bound {
     clearance: &'static str,
     cutoff: Option<DateTime<Utc>>,
@@ -38,12 +42,15 @@ struct Bound {
     stale: i32,
     from: i64,
     to: i64,
+    programme: Option<&'static str>,
+    district: Option<String>,
+    kind: Option<&'static str>,
 }
 
 type Arg<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
 
 impl Bound {
-    /// $1–$7, then `more` as $8…
+    /// $1–$10, then `more` as $11…
     fn args<'a>(&'a self, more: &[Arg<'a>]) -> Vec<Arg<'a>> {
         let mut args: Vec<Arg<'a>> = vec![
             &self.clearance,
@@ -53,6 +60,9 @@ impl Bound {
             &self.stale,
             &self.from,
             &self.to,
+            &self.programme,
+            &self.district,
+            &self.kind,
         ];
         args.extend_from_slice(more);
         args
@@ -83,6 +93,9 @@ impl Params {
             stale: self.stale_days,
             from,
             to,
+            programme: self.scope.programme.map(|p| p.code()),
+            district: self.scope.district.clone(),
+            kind: self.scope.kind.map(|k| k.code()),
         }
     }
 
@@ -150,6 +163,24 @@ pub struct PlanRow {
     pub allocated: i64,
     pub disbursed: i64,
     pub settled: i64,
+    /// The medium-term ceilings approved for this year × source (of the works that have
+    /// one), and what those works' lines allocate; `None` when no work has one.
+    #[serde(default)]
+    pub ceiling: Option<CeilingSum>,
+}
+
+/// Ceilings of one year × source summed, with the allocations they bound.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CeilingSum {
+    pub ceiling: i64,
+    pub allocated: i64,
+}
+
+impl PlanRow {
+    /// Whether the allocations exceed the approved ceilings.
+    pub fn over_ceiling(&self) -> bool {
+        self.ceiling.is_some_and(|c| c.allocated > c.ceiling)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -158,6 +189,9 @@ pub struct Flags {
     pub settled_not_done: i64,
     pub done_nothing_disbursed: i64,
     pub stale: i64,
+    /// Works with a year × source allocated above its medium-term ceiling.
+    #[serde(default)]
+    pub over_ceiling: i64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -185,11 +219,22 @@ pub struct Dashboard {
 }
 
 /// The consistency flags, by the name used in URLs.
-pub const FLAGS: [&str; 4] = [
+pub const FLAGS: [&str; 5] = [
     "ahead",
     "settled_not_done",
     "done_nothing_disbursed",
     "stale",
+    "over_ceiling",
+];
+
+/// The lists of works a dashboard links to: each flag's, and the late works'.
+pub const LISTS: [&str; 6] = [
+    "ahead",
+    "settled_not_done",
+    "done_nothing_disbursed",
+    "stale",
+    "over_ceiling",
+    "late",
 ];
 
 /// The works of one kind × district × status × lateness, summed (dashboard_cells.sql).
@@ -211,6 +256,16 @@ struct Cell {
     settled_not_done: i64,
     done_nothing_disbursed: i64,
     stale: i64,
+    over_ceiling: i64,
+}
+
+/// One year × source's ceilings in one part (dashboard_cells.sql).
+#[derive(Debug, Deserialize)]
+struct PartCeiling {
+    year: i16,
+    source: String,
+    ceiling: i64,
+    allocated: i64,
 }
 
 /// One part's remains search zones summed, with the districts and communes where one is
@@ -233,6 +288,7 @@ struct PartSearch {
 struct Part {
     cells: Vec<Cell>,
     plan: Vec<PlanRow>,
+    ceilings: Vec<PartCeiling>,
     search: PartSearch,
     districts_total: i64,
     communes_total: i64,
@@ -397,6 +453,18 @@ impl Dashboard {
                 sum.disbursed += row.disbursed;
                 sum.settled += row.settled;
             }
+            for c in part.ceilings {
+                let row = plan
+                    .entry((c.year, c.source.clone()))
+                    .or_insert_with(|| PlanRow {
+                        year: c.year,
+                        source: c.source.clone(),
+                        ..PlanRow::default()
+                    });
+                let sum = row.ceiling.get_or_insert_with(CeilingSum::default);
+                sum.ceiling += c.ceiling;
+                sum.allocated += c.allocated;
+            }
         }
         let mut kinds: BTreeMap<&str, Vec<&Cell>> = BTreeMap::new();
         let mut districts: BTreeMap<(&str, &str), Vec<&Cell>> = BTreeMap::new();
@@ -438,6 +506,7 @@ impl Dashboard {
                 settled_not_done: sum(|c| c.settled_not_done),
                 done_nothing_disbursed: sum(|c| c.done_nothing_disbursed),
                 stale: sum(|c| c.stale),
+                over_ceiling: sum(|c| c.over_ceiling),
             },
             search: Search::of_parts(&searches, districts_total, communes_total),
         }
@@ -513,19 +582,19 @@ fn site_rows(rows: &[tokio_postgres::Row]) -> Vec<SiteRow> {
         .collect()
 }
 
-/// The works raising `flag` (one of [`FLAGS`]), at most `limit`.
+/// The works raising `flag` (one of [`LISTS`]), at most `limit`.
 pub async fn flagged(
     client: &impl GenericClient,
     p: &Params,
     flag: &str,
     limit: i64,
 ) -> Result<Vec<SiteRow>, DbError> {
-    let flag = FLAGS
+    let flag = LISTS
         .iter()
         .find(|f| **f == flag)
         .ok_or_else(|| DbError::Data(format!("no flag '{flag}'")))?;
     let sql = format!(
-        "{}\n{SITE_ROW} WHERE f.{flag} ORDER BY f.code LIMIT $8",
+        "{}\n{SITE_ROW} WHERE f.{flag} ORDER BY f.code LIMIT $11",
         p.state()
     );
     let bound = p.bound();
@@ -547,7 +616,7 @@ pub async fn plan_by_district(
                 sum(b.disbursed_vnd)::int8, sum(b.settled_vnd)::int8
            FROM budget b JOIN state st ON st.id = b.site_id
            LEFT JOIN admin_unit d ON d.id = st.district_id
-          WHERE b.year = $8 AND b.source = $9::text::funding_source
+          WHERE b.year = $11 AND b.source = $12::text::funding_source
           GROUP BY 1, 2 ORDER BY 1",
         p.state()
     );
@@ -566,6 +635,7 @@ pub async fn plan_by_district(
                     allocated: r.get(3),
                     disbursed: r.get(4),
                     settled: r.get(5),
+                    ceiling: None,
                 },
             )
         })
@@ -586,7 +656,7 @@ pub async fn plan_sites(
                 b.estimate_vnd, b.allocated_vnd, b.disbursed_vnd, b.settled_vnd, f.last_update
            FROM flagged f JOIN budget b ON b.site_id = f.id
            LEFT JOIN admin_unit dd ON dd.id = f.district_id
-          WHERE b.year = $8 AND b.source = $9::text::funding_source AND coalesce(dd.code, '') = $10
+          WHERE b.year = $11 AND b.source = $12::text::funding_source AND coalesce(dd.code, '') = $13
           ORDER BY b.estimate_vnd DESC, f.code LIMIT 1000",
         p.state()
     );
@@ -617,6 +687,7 @@ pub async fn public_budget(client: &impl GenericClient) -> Result<Vec<PlanRow>, 
             allocated: r.get(3),
             disbursed: r.get(4),
             settled: r.get(5),
+            ceiling: None,
         })
         .collect())
 }

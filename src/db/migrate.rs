@@ -64,6 +64,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(31, "0031_tile_columns"),
     migration!(32, "0032_import_job"),
     migration!(33, "0033_import_upload"),
+    migration!(34, "0034_budget_years_2017"),
+    migration!(35, "0035_budget_ceiling"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

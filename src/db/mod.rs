@@ -126,7 +126,7 @@ pub fn constraint_message(constraint: &str) -> Option<&'static str> {
         "progress_history_append_only" => "progress history is append-only and cannot be changed",
         "progress_history_pct_range" => "percent complete must be between 0 and 100",
         "budget_line_pkey" => "this site already has a budget line for that year and funding source",
-        "budget_line_year_range" => "budget year must be between 2021 and 2035",
+        "budget_line_year_range" => "budget year must be between 2017 and 2035",
         "budget_line_amounts_not_negative" => "amounts cannot be negative",
         "budget_line_disbursed_within_allocated" => "disbursed cannot exceed allocated",
         "search_zone_counts_not_negative" => "remains counts cannot be negative",

@@ -274,6 +274,41 @@ pub async fn budget(client: &impl GenericClient, site_id: i64) -> Result<Vec<Bud
         .collect())
 }
 
+/// A medium-term ceiling approved for a work × year × source.
+#[derive(Debug, Clone)]
+pub struct CeilingLine {
+    pub year: i16,
+    pub source: String,
+    pub ceiling: i64,
+    pub decision_no: String,
+    pub decision_date: chrono::NaiveDate,
+    pub version: i32,
+}
+
+/// A work's medium-term ceilings by year and source.
+pub async fn ceilings(
+    client: &impl GenericClient,
+    site_id: i64,
+) -> Result<Vec<CeilingLine>, DbError> {
+    Ok(client
+        .query(
+            "SELECT year, source::text, ceiling_vnd, decision_no, decision_date, version
+               FROM budget_ceiling WHERE site_id = $1 ORDER BY year, source",
+            &[&site_id],
+        )
+        .await?
+        .iter()
+        .map(|r| CeilingLine {
+            year: r.get(0),
+            source: r.get(1),
+            ceiling: r.get(2),
+            decision_no: r.get(3),
+            decision_date: r.get(4),
+            version: r.get(5),
+        })
+        .collect())
+}
+
 /// A photo (or its thumbnail) if `clearance` may see its site: (content type, bytes).
 pub async fn photo(
     client: &impl GenericClient,

@@ -247,6 +247,7 @@ pub async fn cluster_tile(
         &filter.kind,
         &filter.status,
         &filter.phase,
+        &filter.programme,
     ];
     let sql = match &as_of {
         None => CLUSTERS.get(layer),
@@ -355,10 +356,10 @@ mod tests {
             for_layer(sql, LayerGroup::Land),
             "WHERE l = 'land' AND c <= $4 AND z = $1 AND t < $9::timestamptz AND x = $13"
         );
-        // Each statement's last parameter: the clearance, the moment, the phase filter.
+        // Each statement's last parameter: the clearance, the moment, the programme filter.
         for (all, last) in [&SITES, &SITES_AS_OF, &CLUSTERS, &CLUSTERS_AS_OF]
             .iter()
-            .zip([4, 5, 8, 9])
+            .zip([4, 5, 9, 10])
         {
             let sql = all.get(LayerGroup::Logistics);
             assert!(sql.contains("layer_group = 'logistics'"));

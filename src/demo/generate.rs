@@ -868,7 +868,8 @@ impl<'a> Generator<'a> {
                 sources = vec![(primary, 1.0 - share), (second, share)];
             }
         }
-        let first_year = site.planned_start.year().clamp(2021, 2025);
+        // The 2017–2020 scheme's works were funded from the year they started.
+        let first_year = site.planned_start.year().clamp(2017, 2025);
         let last_year = site.planned_finish.year().clamp(first_year, 2025);
         let years: Vec<i32> = (first_year..=last_year).collect();
         let done = site.status.is_done();

@@ -15,6 +15,7 @@ pub const COUNTED: &[(&str, &str)] = &[
     ("progress_history", "progress history rows"),
     ("budget_line", "budget lines"),
     ("budget_history", "budget history rows"),
+    ("budget_ceiling", "medium-term ceilings"),
     ("site_photo", "photos"),
     ("app_user", "accounts"),
     ("audit_log", "audit rows"),

@@ -1,11 +1,11 @@
 //! What a site tile takes besides its address: `as_of`, and the map's filters (`district`,
-//! `kind`, `status`, `phase`), which the cluster tiles of low zooms apply themselves (a
+//! `kind`, `status`, `phase`, `programme`), which the cluster tiles of low zooms apply themselves (a
 //! cluster's counts cannot be filtered in the browser).
 
 use chrono::NaiveDate;
 
 use super::ParamError;
-use crate::domain::{SiteKind, SiteStatus};
+use crate::domain::{Programme, SiteKind, SiteStatus};
 
 /// The map's filters, each `None` for any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,6 +14,7 @@ pub struct TileFilter {
     pub kind: Option<String>,
     pub status: Option<String>,
     pub phase: Option<i32>,
+    pub programme: Option<String>,
 }
 
 impl TileFilter {
@@ -32,6 +33,9 @@ impl TileFilter {
         }
         if let Some(p) = self.phase {
             parts.push(format!("phase={p}"));
+        }
+        if let Some(p) = &self.programme {
+            parts.push(format!("programme={p}"));
         }
         (!parts.is_empty()).then(|| parts.join("&").into_boxed_str())
     }
@@ -52,7 +56,7 @@ impl TileQuery {
             let refused = |en: String, vi: String| ParamError::new(name.as_ref(), en).vi(vi);
             match name.as_ref() {
                 "as_of" => out.as_of = super::parse_as_of(Some(value))?,
-                "district" | "kind" | "status" | "phase" if value.is_empty() => {}
+                "district" | "kind" | "status" | "phase" | "programme" if value.is_empty() => {}
                 "district" => {
                     let ok = value.len() <= 16
                         && value
@@ -93,12 +97,21 @@ impl TileQuery {
                         )
                     })?);
                 }
+                "programme" => {
+                    let programme = Programme::from_code(value).ok_or_else(|| {
+                        refused(
+                            format!("no programme '{value}'"),
+                            format!("không có chương trình '{value}'."),
+                        )
+                    })?;
+                    out.filter.programme = Some(programme.code().to_string());
+                }
                 other => {
                     return Err(ParamError::new(
                         other,
-                        "tiles take as_of, district, kind, status and phase",
+                        "tiles take as_of, district, kind, status, phase and programme",
                     )
-                    .vi("ô bản đồ chỉ nhận as_of, district, kind, status và phase."))
+                    .vi("ô bản đồ chỉ nhận as_of, district, kind, status, phase và programme."))
                 }
             }
         }
@@ -112,10 +125,13 @@ mod tests {
 
     #[test]
     fn filters_parse_to_one_canonical_key() {
-        let q = TileQuery::parse(Some("status=completed&phase=2&district=705&kind=")).unwrap();
+        let q = TileQuery::parse(Some(
+            "programme=mr7_roadmap&status=completed&phase=2&district=705&kind=",
+        ))
+        .unwrap();
         assert_eq!(
             q.filter.key().as_deref(),
-            Some("district=705&status=completed&phase=2")
+            Some("district=705&status=completed&phase=2&programme=mr7_roadmap")
         );
         assert_eq!(TileQuery::parse(None).unwrap(), TileQuery::default());
         assert_eq!(TileQuery::parse(Some("")).unwrap().filter.key(), None);
@@ -126,6 +142,7 @@ mod tests {
         for (query, param) in [
             ("status=done", "status"),
             ("phase=12", "phase"),
+            ("programme=kvpt_2030", "programme"),
             ("kind=castle", "kind"),
             ("district=7%3B0", "district"),
             ("zoom=3", "zoom"),

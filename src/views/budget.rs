@@ -4,9 +4,9 @@ use maud::{html, Markup};
 
 use super::layout;
 use super::sites::budget_table;
-use crate::db::sites::{BudgetLine, SiteDetails};
+use crate::db::sites::{BudgetLine, CeilingLine, SiteDetails};
 use crate::domain::FundingSource;
-use crate::i18n::Lang;
+use crate::i18n::{format_date, format_int, Lang};
 
 /// What happened to the last line sent, if anything.
 pub struct Outcome {
@@ -19,6 +19,7 @@ pub fn page(
     lang: Lang,
     site: &SiteDetails,
     lines: &[BudgetLine],
+    ceilings: &[CeilingLine],
     csrf: &str,
     outcome: Option<&Outcome>,
 ) -> Markup {
@@ -33,7 +34,9 @@ pub fn page(
                     span.line-key { (l.year) " · " (FundingSource::from_code(&l.source).map_or(l.source.clone(), |s| s.label(lang).to_string())) }
                 } @else {
                     select name="year" aria-label=(lang.pick("Năm", "Year")) {
-                        @for y in 2021..=2025 { option value=(y) { (y) } }
+                        // The 2017–2020 scheme's works were funded from 2017.
+                        @let first = if site.programme == "kvpt_2017_2020" { 2017 } else { 2021 };
+                        @for y in first..=2025 { option value=(y) { (y) } }
                     }
                     select name="source" aria-label=(lang.pick("Nguồn vốn", "Source")) {
                         @for s in FundingSource::ALL { option value=(s.code()) { (s.label(lang)) } }
@@ -74,6 +77,7 @@ pub fn page(
         @for l in lines { (row(Some(l))) }
         h2 { (lang.pick("Thêm dòng", "Add a line")) }
         (row(None))
+        (ceiling_section(lang, site, lines, ceilings, csrf))
     };
     layout(
         lang,
@@ -81,4 +85,95 @@ pub fn page(
         &format!("/sites/{}/budget", site.code),
         body,
     )
+}
+
+fn source_name(code: &str, lang: Lang) -> String {
+    FundingSource::from_code(code).map_or_else(|| code.to_string(), |s| s.label(lang).to_string())
+}
+
+/// The medium-term ceilings approved for the work, each beside the year's allocation, and
+/// the form that enters or corrects one.
+fn ceiling_section(
+    lang: Lang,
+    site: &SiteDetails,
+    lines: &[BudgetLine],
+    ceilings: &[CeilingLine],
+    csrf: &str,
+) -> Markup {
+    let allocated = |c: &CeilingLine| {
+        lines
+            .iter()
+            .find(|l| l.year == c.year && l.source == c.source)
+            .map_or(0, |l| l.allocated)
+    };
+    let first: i16 = if site.programme == "kvpt_2017_2020" {
+        2017
+    } else {
+        2021
+    };
+    html! {
+        section #ceilings {
+            h2 { (lang.pick("Kế hoạch đầu tư công trung hạn được giao", "Medium-term investment ceilings as approved")) }
+            @if ceilings.is_empty() {
+                p { (lang.pick("Chưa nhập kế hoạch trung hạn được giao.", "No ceiling entered yet.")) }
+            } @else {
+                div.scroll { table #ceiling-table {
+                    thead { tr {
+                        th { (lang.pick("Năm", "Year")) } th { (lang.pick("Nguồn vốn", "Source")) }
+                        th.num { (lang.pick("Được giao", "Ceiling")) } th.num { (lang.pick("Đã phân bổ", "Allocated")) }
+                        th { (lang.pick("Quyết định", "Decision")) }
+                    } }
+                    tbody {
+                        @for c in ceilings {
+                            @let a = allocated(c);
+                            tr.over[a > c.ceiling] {
+                                td { (c.year) } td { (source_name(&c.source, lang)) }
+                                td.num { (format_int(c.ceiling, lang)) }
+                                td.num { (format_int(a, lang))
+                                    @if a > c.ceiling { " " span.flag { (lang.pick("vượt", "over")) } } }
+                                td { (c.decision_no) " · " (format_date(c.decision_date, lang)) }
+                            }
+                        }
+                    }
+                } }
+                h3 { (lang.pick("Điều chỉnh theo quyết định mới", "Amend by a new decision")) }
+                @for c in ceilings { (ceiling_form(lang, site, Some(c), csrf, first)) }
+            }
+            h3 { (lang.pick("Thêm kế hoạch trung hạn", "Add a ceiling")) }
+            (ceiling_form(lang, site, None, csrf, first))
+        }
+    }
+}
+
+/// The form entering a ceiling (`None`) or amending one (with the version seen).
+fn ceiling_form(
+    lang: Lang,
+    site: &SiteDetails,
+    c: Option<&CeilingLine>,
+    csrf: &str,
+    first: i16,
+) -> Markup {
+    html! {
+        form.ceiling method="post" action={ "/sites/" (site.code) "/ceiling?lang=" (lang.code()) } {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="version" value=(c.map_or(0, |c| c.version));
+            @if let Some(c) = c {
+                input type="hidden" name="year" value=(c.year);
+                input type="hidden" name="source" value=(c.source);
+                span.line-key { (c.year) " · " (source_name(&c.source, lang)) }
+            } @else {
+                label { (lang.pick("Năm", "Year"))
+                    select name="year" { @for y in first..=2025 { option value=(y) { (y) } } } }
+                label { (lang.pick("Nguồn vốn", "Source"))
+                    select name="source" { @for s in FundingSource::ALL { option value=(s.code()) { (s.label(lang)) } } } }
+            }
+            label { (lang.pick("Số vốn được giao (đồng)", "Ceiling (VND)"))
+                input type="text" inputmode="numeric" name="ceiling" value=(c.map_or(String::new(), |c| c.ceiling.to_string())) required; }
+            label { (lang.pick("Số quyết định", "Decision number"))
+                input type="text" name="decision_no" maxlength="100" placeholder="1234/QĐ-UBND" required; }
+            label { (lang.pick("Ngày quyết định", "Decision date"))
+                input type="date" name="decision_date" required; }
+            button type="submit" { (if c.is_some() { lang.pick("Điều chỉnh", "Amend") } else { lang.pick("Thêm", "Add") }) }
+        }
+    }
 }

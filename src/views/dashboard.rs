@@ -6,8 +6,9 @@ use maud::{html, Markup};
 
 use super::layout;
 use super::sites::{kind_label, rate, status_label, timestamp};
-use crate::db::dashboard::{Dashboard, GroupRow, PlanRow, SiteRow};
-use crate::domain::{FundingSource, SiteStatus};
+use crate::db::areas::AreaName;
+use crate::db::dashboard::{Dashboard, GroupRow, PlanRow, Scope, SiteRow};
+use crate::domain::{FundingSource, Programme, SiteKind, SiteStatus};
 use crate::i18n::{format_date, format_int, Lang};
 
 /// The query the page was asked with, kept in every link it makes.
@@ -16,6 +17,9 @@ pub struct View {
     pub as_of: Option<NaiveDate>,
     pub ahead_points: i32,
     pub stale_days: i32,
+    pub scope: Scope,
+    /// The districts a scope may name (filled for the pages that offer the choice).
+    pub districts: Vec<AreaName>,
 }
 
 impl View {
@@ -28,7 +32,27 @@ impl View {
             "&ahead={}&stale={}",
             self.ahead_points, self.stale_days
         ));
+        q.push_str(&self.scope.query());
         q
+    }
+
+    /// The scope in words ("Đề án KVPT 2017–2020 · Tân Biên · Kho"), empty for all.
+    pub fn scope_label(&self, lang: Lang) -> String {
+        let mut parts = Vec::new();
+        if let Some(p) = self.scope.programme {
+            parts.push(p.label(lang).to_string());
+        }
+        if let Some(code) = &self.scope.district {
+            let name = self.districts.iter().find(|d| &d.code == code);
+            parts.push(name.map_or_else(
+                || format!("{} {code}", lang.pick("huyện", "district")),
+                |d| lang.pick(&d.name_vi, &d.name_en).to_string(),
+            ));
+        }
+        if let Some(k) = self.scope.kind {
+            parts.push(kind_label(k.code(), lang));
+        }
+        parts.join(" · ")
     }
 }
 
@@ -213,6 +237,10 @@ fn flag_label(flag: &str, view: &View, lang: Lang) -> String {
         ("settled_not_done", Lang::En) => "Settled but not completed".into(),
         ("done_nothing_disbursed", Lang::Vi) => "Hoàn thành nhưng chưa giải ngân đồng nào".into(),
         ("done_nothing_disbursed", Lang::En) => "Completed with nothing disbursed".into(),
+        ("over_ceiling", Lang::Vi) => "Vốn phân bổ vượt kế hoạch trung hạn được giao".into(),
+        ("over_ceiling", Lang::En) => "Allocated above the approved medium-term ceiling".into(),
+        ("late", Lang::Vi) => "Chậm tiến độ (quá hạn hoàn thành theo kế hoạch)".into(),
+        ("late", Lang::En) => "Late (past their planned finish)".into(),
         (_, Lang::Vi) => format!("Không cập nhật quá {} ngày", view.stale_days),
         (_, Lang::En) => format!("No update for more than {} days", view.stale_days),
     }
@@ -232,8 +260,51 @@ fn as_of_form(view: &View, lang: Lang, action: &str) -> Markup {
                 input type="number" name="ahead" min="1" max="100" value=(view.ahead_points); }
             label { (lang.pick("Không cập nhật quá (ngày)", "No update for (days)"))
                 input type="number" name="stale" min="1" max="3650" value=(view.stale_days); }
+            (scope_fields(view, lang))
             button type="submit" { (lang.pick("Xem", "Show")) }
-            @if view.as_of.is_some() { a href={ (action) "?lang=" (lang.code()) } { (lang.pick("Hôm nay", "Today")) } }
+            @if view.as_of.is_some() || !view.scope.is_all() { a href={ (action) "?lang=" (lang.code()) } { (lang.pick("Toàn tỉnh, hôm nay", "Whole province, today")) } }
+        }
+    }
+}
+
+/// The scope's three choices: programme, district, kind ("all" first).
+fn scope_fields(view: &View, lang: Lang) -> Markup {
+    let all = lang.pick("Tất cả", "All");
+    html! {
+        label { (lang.pick("Chương trình", "Programme"))
+            select #scope-programme name="programme" {
+                option value="" { (all) }
+                @for p in Programme::ALL {
+                    option value=(p.code()) selected[view.scope.programme == Some(*p)] { (p.label(lang)) }
+                }
+            } }
+        @if !view.districts.is_empty() {
+            label { (lang.pick("Huyện", "District"))
+                select #scope-district name="district" {
+                    option value="" { (all) }
+                    @for d in &view.districts {
+                        option value=(d.code) selected[view.scope.district.as_deref() == Some(d.code.as_str())] {
+                            (lang.pick(&d.name_vi, &d.name_en)) }
+                    }
+                } }
+        }
+        label { (lang.pick("Loại công trình", "Kind of work"))
+            select #scope-kind name="kind" {
+                option value="" { (all) }
+                @for k in SiteKind::ALL {
+                    option value=(k.code()) selected[view.scope.kind == Some(*k)] { (kind_label(k.code(), lang)) }
+                }
+            } }
+    }
+}
+
+/// What the figures cover, when it is not the whole province.
+fn scope_banner(view: &View, lang: Lang) -> Markup {
+    html! {
+        @if !view.scope.is_all() {
+            p.scope-banner role="status" {
+                (lang.pick("Phạm vi: ", "Scope: ")) strong #scope { (view.scope_label(lang)) }
+            }
         }
     }
 }
@@ -257,10 +328,18 @@ pub fn page(lang: Lang, d: &Dashboard, view: &View) -> Markup {
         h1 { (lang.pick("Tổng hợp chương trình", "Programme dashboard")) }
         (as_of_form(view, lang, "/dashboard"))
         (as_of_banner(view, lang))
+        (scope_banner(view, lang))
+        p.summary-links {
+            @for p in Programme::ALL {
+                a href={ "/dashboard/summary?programme=" (p.code()) "&lang=" (lang.code()) } {
+                    (lang.pick("Tổng kết ", "Summary: ")) (p.label(lang)) }
+                " "
+            }
+        }
         dl.totals {
             div.stat { dt { (lang.pick("Công trình", "Works")) } dd #total { (n(t.total, lang)) } }
             div.stat { dt { (lang.pick("Đã hoàn thành/bàn giao", "Completed or handed over")) } dd #done { (n(t.done, lang)) } }
-            div.stat { dt { (lang.pick("Chậm tiến độ", "Late")) } dd #late { (n(t.late, lang)) } }
+            div.stat { dt { (lang.pick("Chậm tiến độ", "Late")) } dd #late { a href={ "/dashboard/flags/late?" (q) } { (n(t.late, lang)) } } }
             div.stat { dt { (lang.pick("Tiến độ bình quân", "Mean progress")) } dd #mean { (pct(t.mean_pct, lang)) } }
             div.stat { dt { (lang.pick("Tiến độ theo vốn", "Budget-weighted progress")) } dd #weighted { (pct(t.weighted_pct, lang)) } }
             div.stat { dt { (lang.pick("Tỷ lệ giải ngân", "Disbursement rate")) } dd #disbursement-rate { (rate(t.disbursed.unwrap_or(0), t.allocated.unwrap_or(0), lang)) } }
@@ -277,7 +356,7 @@ pub fn page(lang: Lang, d: &Dashboard, view: &View) -> Markup {
             (group_table(&d.by_district, name, lang.pick("Huyện", "District"), lang, "by-district-table"))
         }
         section #plan {
-            h2 { (lang.pick("Kế hoạch vốn trung hạn 2021–2025", "Medium-term plan 2021–2025")) " " (csv_link("plan", view, lang)) }
+            h2 { (lang.pick("Kế hoạch vốn theo năm và nguồn vốn", "Budget plan by year and source")) " " (csv_link("plan", view, lang)) }
             (plan_chart(&d.plan, lang))
             div.scroll { table #plan-table {
                 thead { tr {
@@ -285,25 +364,37 @@ pub fn page(lang: Lang, d: &Dashboard, view: &View) -> Markup {
                     th.num { (lang.pick("Dự toán", "Estimate")) } th.num { (lang.pick("Phân bổ", "Allocated")) }
                     th.num { (lang.pick("Giải ngân", "Disbursed")) } th.num { (lang.pick("Quyết toán", "Settled")) }
                     th.num { (lang.pick("Tỷ lệ giải ngân", "Disbursement rate")) }
+                    th.num { (lang.pick("Trung hạn được giao", "Medium-term ceiling")) }
+                    th.num { (lang.pick("Phân bổ của các công trình có kế hoạch trung hạn", "Allocated to the works with a ceiling")) }
                 } }
                 tbody {
                     @for p in &d.plan {
-                        tr {
+                        tr.over[p.over_ceiling()] data-year=(p.year) data-source=(p.source) {
                             td { (p.year) }
                             td { a href={ "/dashboard/plan?year=" (p.year) "&source=" (p.source) "&" (q) } { (source_label(&p.source, lang)) } }
                             td.num { (n(p.estimate, lang)) } td.num { (n(p.allocated, lang)) }
                             td.num { (n(p.disbursed, lang)) } td.num { (n(p.settled, lang)) }
                             td.num { (rate(p.disbursed, p.allocated, lang)) }
+                            @match p.ceiling {
+                                Some(c) => {
+                                    td.num.ceiling { (n(c.ceiling, lang)) }
+                                    td.num { (n(c.allocated, lang))
+                                        @if p.over_ceiling() { " " span.flag { (lang.pick("vượt", "over")) } } }
+                                }
+                                None => { td.num { "—" } td.num { "—" } }
+                            }
                         }
                     }
                 }
             } }
+            p { (csv_link("ceilings", view, lang)) " " (lang.pick("kế hoạch trung hạn được giao so với phân bổ", "ceilings against allocations")) }
         }
         section #flags {
             h2 { (lang.pick("Cảnh báo bất thường", "Consistency flags")) " " (csv_link("flags", view, lang)) }
             ul.flags {
                 @for (flag, count) in [("ahead", d.flags.ahead), ("settled_not_done", d.flags.settled_not_done),
-                                       ("done_nothing_disbursed", d.flags.done_nothing_disbursed), ("stale", d.flags.stale)] {
+                                       ("done_nothing_disbursed", d.flags.done_nothing_disbursed), ("stale", d.flags.stale),
+                                       ("over_ceiling", d.flags.over_ceiling)] {
                     li data-flag=(flag) {
                         a href={ "/dashboard/flags/" (flag) "?" (q) } {
                             span.count { (n(count, lang)) } " " (flag_label(flag, view, lang))
@@ -363,6 +454,7 @@ pub fn flag_page(lang: Lang, flag: &str, rows: &[SiteRow], view: &View, limit: u
         nav.crumbs { a href={ "/dashboard?" (view.query(lang)) } { (lang.pick("← Tổng hợp", "← Dashboard")) } }
         h1 { (flag_label(flag, view, lang)) }
         (as_of_banner(view, lang))
+        (scope_banner(view, lang))
         p.lead { (n(rows.len() as i64, lang)) (lang.pick(" công trình", " works"))
             @if rows.len() >= limit { (lang.pick(" (hiển thị tối đa ", " (showing at most ")) (limit) ")" } }
         (site_table(rows, lang))
@@ -388,6 +480,7 @@ pub fn plan_page(
         nav.crumbs { a href={ "/dashboard?" (q) "#plan" } { (lang.pick("← Tổng hợp", "← Dashboard")) } }
         h1 { (year) " · " (source_label(source, lang)) }
         (as_of_banner(view, lang))
+        (scope_banner(view, lang))
         div.scroll { table #plan-districts {
             thead { tr {
                 th { (lang.pick("Huyện", "District")) }
@@ -418,6 +511,118 @@ pub fn plan_page(
         "/dashboard/plan",
         body,
     )
+}
+
+/// Planned works and the done ones, by group: (label, planned, done, late).
+fn planned_done(
+    rows: &[GroupRow],
+    label: impl Fn(&GroupRow) -> String,
+    first: &str,
+    lang: Lang,
+    id: &str,
+) -> Markup {
+    html! {
+        div.scroll { table id=(id) {
+            thead { tr {
+                th { (first) }
+                th.num { (lang.pick("Kế hoạch", "Planned")) }
+                th.num { (lang.pick("Đã hoàn thành", "Done")) }
+                th.num { (lang.pick("Tỷ lệ", "Share")) }
+                th.num { (lang.pick("Đang thực hiện", "Under way")) }
+                th.num { (lang.pick("Tạm dừng, hủy", "Suspended or cancelled")) }
+                th.num { (lang.pick("Chậm", "Late")) }
+            } }
+            tbody {
+                @for r in rows {
+                    @let done = r.completed + r.handed_over;
+                    tr data-key=(r.key) {
+                        td { (label(r)) }
+                        td.num { (n(r.total, lang)) }
+                        td.num.done { (n(done, lang)) }
+                        td.num { (rate(done, r.total, lang)) }
+                        td.num { (n(r.planned + r.design + r.under_construction, lang)) }
+                        td.num { (n(r.suspended + r.cancelled, lang)) }
+                        td.num.late-count { (n(r.late, lang)) }
+                    }
+                }
+            }
+        } }
+    }
+}
+
+/// `/dashboard/summary`: the "tổng kết" of a programme (or any scope): planned works
+/// against the done ones, the money at each stage, and the late works.
+pub fn summary_page(
+    lang: Lang,
+    d: &Dashboard,
+    late: &[SiteRow],
+    view: &View,
+    limit: usize,
+) -> Markup {
+    let t = &d.totals;
+    let q = view.query(lang);
+    let title = match view.scope.programme {
+        Some(p) => format!(
+            "{}{}",
+            lang.pick("Tổng kết ", "Summary of the "),
+            p.label(lang)
+        ),
+        None => lang.pick("Tổng kết", "Summary").to_string(),
+    };
+    let money = |v: Option<i64>| n(v.unwrap_or(0), lang);
+    let body = html! {
+        nav.crumbs { a href={ "/dashboard?" (q) } { (lang.pick("← Tổng hợp", "← Dashboard")) } }
+        h1 #summary-title { (title) }
+        (as_of_form(view, lang, "/dashboard/summary"))
+        (as_of_banner(view, lang))
+        (scope_banner(view, lang))
+        section #summary-works {
+            h2 { (lang.pick("Kế hoạch và kết quả thực hiện", "Planned and done")) }
+            dl.totals {
+                div.stat { dt { (lang.pick("Công trình theo kế hoạch", "Works planned")) } dd #total { (n(t.total, lang)) } }
+                div.stat { dt { (lang.pick("Đã hoàn thành/bàn giao", "Completed or handed over")) } dd #done { (n(t.done, lang)) } }
+                div.stat { dt { (lang.pick("Tỷ lệ hoàn thành", "Share done")) } dd #done-rate { (rate(t.done, t.total, lang)) } }
+                div.stat { dt { (lang.pick("Chậm tiến độ", "Late")) } dd #late { (n(t.late, lang)) } }
+            }
+            h3 { (lang.pick("Theo loại công trình", "By kind of work")) }
+            (planned_done(&d.by_kind, |r| kind_label(&r.key, lang), lang.pick("Loại", "Kind"), lang, "summary-kinds"))
+            h3 { (lang.pick("Theo huyện", "By district")) }
+            @let name = |r: &GroupRow| if r.key.is_empty() { lang.pick("Ngoài lãnh thổ (Campuchia)", "Abroad (Cambodia)").to_string() } else { r.name.clone() };
+            (planned_done(&d.by_district, name, lang.pick("Huyện", "District"), lang, "summary-districts"))
+        }
+        section #summary-money {
+            h2 { (lang.pick("Kinh phí (đồng)", "Money (VND)")) }
+            div.scroll { table #summary-money-table {
+                thead { tr {
+                    th { (lang.pick("Năm", "Year")) } th { (lang.pick("Nguồn vốn", "Source")) }
+                    th.num { (lang.pick("Dự toán", "Estimate")) } th.num { (lang.pick("Phân bổ", "Allocated")) }
+                    th.num { (lang.pick("Giải ngân", "Disbursed")) } th.num { (lang.pick("Quyết toán", "Settled")) }
+                } }
+                tbody {
+                    @for p in &d.plan {
+                        tr { td { (p.year) } td { (source_label(&p.source, lang)) }
+                             td.num { (n(p.estimate, lang)) } td.num { (n(p.allocated, lang)) }
+                             td.num { (n(p.disbursed, lang)) } td.num { (n(p.settled, lang)) } }
+                    }
+                }
+                tfoot { tr #summary-money-total {
+                    th colspan="2" { (lang.pick("Cộng", "Total")) }
+                    td.num { (money(t.estimate)) } td.num { (money(t.allocated)) }
+                    td.num { (money(t.disbursed)) } td.num { (money(t.settled)) }
+                } }
+            } }
+            p { (lang.pick("Phân bổ/dự toán ", "Allocated/estimate ")) (rate(t.allocated.unwrap_or(0), t.estimate.unwrap_or(0), lang))
+                " · " (lang.pick("Giải ngân/phân bổ ", "Disbursed/allocated ")) (rate(t.disbursed.unwrap_or(0), t.allocated.unwrap_or(0), lang))
+                " · " (lang.pick("Quyết toán/giải ngân ", "Settled/disbursed ")) (rate(t.settled.unwrap_or(0), t.disbursed.unwrap_or(0), lang)) }
+        }
+        section #summary-late {
+            h2 { (lang.pick("Công trình chậm tiến độ", "Late works")) }
+            p.lead { (n(late.len() as i64, lang)) (lang.pick(" công trình", " works"))
+                @if late.len() >= limit { (lang.pick(" (hiển thị tối đa ", " (showing at most ")) (limit) ")" } }
+            (site_table(late, lang))
+        }
+    };
+    layout(lang, &title, "/dashboard/summary", body)
 }
 
 pub fn public_budget(lang: Lang, plan: &[PlanRow]) -> Markup {

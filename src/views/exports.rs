@@ -14,7 +14,15 @@ use crate::spatial::crs::Crs;
 
 /// The filter parameters the form carries through from the viewer.
 const CARRIED: &[&str] = &[
-    "layer", "kind", "status", "district", "phase", "q", "bbox", "as_of",
+    "layer",
+    "kind",
+    "status",
+    "district",
+    "phase",
+    "programme",
+    "q",
+    "bbox",
+    "as_of",
 ];
 
 pub fn form(lang: Lang, profiles: &[Profile], pairs: &[(String, String)]) -> Markup {

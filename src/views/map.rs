@@ -4,7 +4,7 @@
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde_json::json;
 
-use crate::domain::{LayerGroup, SiteKind, SiteStatus};
+use crate::domain::{LayerGroup, Programme, SiteKind, SiteStatus};
 use crate::i18n::Lang;
 
 /// A district (or Cambodian province) the filter offers: code and display name.
@@ -22,6 +22,7 @@ fn ui_text(lang: Lang) -> serde_json::Value {
         "status": t("Trạng thái", "Status"),
         "percent": t("Tiến độ", "Progress"),
         "phase": t("Giai đoạn", "Phase"),
+        "programme": t("Chương trình", "Programme"),
         "planned": t("Kế hoạch", "Planned"),
         "actual": t("Thực tế", "Actual"),
         "start": t("Khởi công", "Start"),
@@ -54,6 +55,8 @@ pub fn page(lang: Lang, districts: &[DistrictOption]) -> Markup {
             "code": k.code(), "label": k.label(lang), "group": k.layer_group().code() })).collect::<Vec<_>>(),
         "statuses": SiteStatus::ALL.iter().map(|s| json!({
             "code": s.code(), "label": s.label(lang), "colour": s.colour() })).collect::<Vec<_>>(),
+        "programmes": Programme::ALL.iter().map(|p| json!({
+            "code": p.code(), "label": p.label(lang) })).collect::<Vec<_>>(),
         "text": ui_text(lang),
     });
     // `</` cannot close the script element from inside JSON text.
@@ -152,6 +155,12 @@ pub fn page(lang: Lang, districts: &[DistrictOption]) -> Markup {
                                 select #filter-phase name="phase" {
                                     option value="" { (lang.pick("Tất cả", "All")) }
                                     @for p in 1..=9 { option value=(p) { (p) } }
+                                }
+                            }
+                            label { (lang.pick("Chương trình", "Programme"))
+                                select #filter-programme name="programme" {
+                                    option value="" { (lang.pick("Tất cả", "All")) }
+                                    @for p in Programme::ALL { option value=(p.code()) { (p.label(lang)) } }
                                 }
                             }
                             label { (lang.pick("Trạng thái tại ngày (để trống: hôm nay)", "Status as of (blank: today)"))

@@ -13,7 +13,8 @@ use serde_json::json;
 use super::caller::Caller;
 use super::sites::{visible_site, LangQuery};
 use super::{AppState, PageError};
-use crate::budget::rules::Amounts;
+use crate::budget::ceiling::{self, CeilingUpdate};
+use crate::budget::rules::{Amounts, Ceiling};
 use crate::budget::store::{self, BudgetError, LineUpdate};
 use crate::db;
 use crate::domain::{FundingSource, UserRole};
@@ -25,6 +26,7 @@ use crate::views::budget::Outcome;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sites/{code}/budget", get(page).post(post))
+        .route("/sites/{code}/ceiling", axum::routing::post(post_ceiling))
         .route("/api/sites/{code}/budget/{year}/{source}", put(api_put))
 }
 
@@ -47,11 +49,11 @@ async fn render(
     let lines = db::sites::budget(&client, site.id)
         .await
         .map_err(|e| fail(e.into()))?;
-    Ok((
-        status,
-        views::budget::page(lang, &site, &lines, &user.csrf_token, outcome),
-    )
-        .into_response())
+    let ceilings = db::sites::ceilings(&client, site.id)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let page = views::budget::page(lang, &site, &lines, &ceilings, &user.csrf_token, outcome);
+    Ok((status, page).into_response())
 }
 
 async fn page(
@@ -135,6 +137,126 @@ async fn post(
         Err(e) => return Err(fail(e.into())),
     };
     render(&state, &caller, &code, lang, status, Some(&outcome)).await
+}
+
+#[derive(Debug, Deserialize)]
+struct CeilingForm {
+    csrf: String,
+    version: String,
+    year: String,
+    source: String,
+    ceiling: String,
+    decision_no: String,
+    decision_date: String,
+}
+
+/// A ceiling entered or amended (the latest decision replaces the amount it had).
+async fn post_ceiling(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Query(q): Query<LangQuery>,
+    Form(form): Form<CeilingForm>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let user = officer(&caller).map_err(fail)?.clone();
+    caller.check_csrf(Some(&form.csrf)).map_err(fail)?;
+    let refused = |messages: Vec<String>| Outcome {
+        ok: false,
+        messages,
+        warnings: vec![],
+    };
+    let update = match ceiling_of(lang, code.clone(), &form) {
+        Ok(update) => update,
+        Err(messages) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return render(
+                &state,
+                &caller,
+                &code,
+                lang,
+                status,
+                Some(&refused(messages)),
+            )
+            .await;
+        }
+    };
+    let mut client = state.db().await.map_err(|e| fail(e.into()))?;
+    let (status, outcome) = match ceiling::save(&mut client, &user, &update).await {
+        Ok(saved) => {
+            for (layer, version) in &saved.budget_versions {
+                state.saw_version(layer, *version);
+            }
+            let warnings = saved.warnings.iter().map(|w| w.message(lang).to_string());
+            let outcome = Outcome { ok: true, messages: vec![], warnings: warnings.collect() };
+            (StatusCode::OK, outcome)
+        }
+        Err(BudgetError::Rules(errors)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            refused(errors.iter().map(|e| e.message(lang).to_string()).collect()),
+        ),
+        Err(BudgetError::Conflict { .. }) => (
+            StatusCode::CONFLICT,
+            refused(vec![lang
+                .pick("Năm và nguồn vốn này đã có kế hoạch trung hạn, hoặc vừa được người khác sửa; bảng dưới đây là số liệu mới nhất, sửa tại dòng của nó.",
+                      "This year and source already has a ceiling, or someone changed it meanwhile; the table below has the newest figures: amend it in its row.")
+                .to_string()]),
+        ),
+        Err(e) => return Err(fail(e.into())),
+    };
+    render(&state, &caller, &code, lang, status, Some(&outcome)).await
+}
+
+/// The ceiling the form asks for, or what is wrong with it, in the user's language.
+fn ceiling_of(lang: Lang, code: String, form: &CeilingForm) -> Result<CeilingUpdate, Vec<String>> {
+    let mut messages = Vec::new();
+    let amount = parse_vnd(&form.ceiling);
+    if amount.is_none() {
+        messages.push(format!(
+            "ceiling: {}",
+            lang.pick("không phải số tiền.", "not an amount.")
+        ));
+    }
+    let date = crate::params::parse_date(form.decision_date.trim());
+    if date.is_none() {
+        messages.push(format!(
+            "decision_date: {}",
+            lang.pick("không phải ngày.", "not a date.")
+        ));
+    }
+    let year = form.year.trim().parse::<i16>().ok();
+    let source = FundingSource::from_code(form.source.trim());
+    let version = form.version.trim().parse::<i32>().ok();
+    if year.is_none() || source.is_none() || version.is_none() {
+        messages.push(
+            lang.pick(
+                "Năm, nguồn vốn hoặc phiên bản không hợp lệ.",
+                "Bad year, source or version.",
+            )
+            .to_string(),
+        );
+    }
+    match (year, source, version, amount, date) {
+        (Some(year), Some(source), Some(version), Some(amount), Some(decision_date))
+            if messages.is_empty() =>
+        {
+            let decision_no = form.decision_no.clone();
+            let ceiling = Ceiling {
+                amount,
+                decision_no,
+                decision_date,
+            };
+            Ok(CeilingUpdate {
+                code,
+                year,
+                source,
+                ceiling,
+                version,
+            })
+        }
+        _ => Err(messages),
+    }
 }
 
 /// The line the form asks for, or what is wrong with it, in the user's language.

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::caller::Caller;
 use super::{AppState, PageError};
-use crate::db::dashboard::{self, Dashboard, Params, FLAGS};
+use crate::db::dashboard::{self, Dashboard, Params, Scope, LISTS};
 use crate::domain::{FundingSource, LayerGroup};
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard.csv", get(csv))
         .route("/dashboard/flags/{flag}", get(flag_page))
         .route("/dashboard/plan", get(plan_page))
+        .route("/dashboard/summary", get(summary_page))
         .route("/public/budget", get(public_budget))
         .route("/public/budget.csv", get(public_budget_csv))
 }
@@ -45,7 +46,7 @@ impl Default for FlagDefaults {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct DashQuery {
     lang: Option<String>,
     as_of: Option<String>,
@@ -55,20 +56,30 @@ struct DashQuery {
     year: Option<String>,
     source: Option<String>,
     district: Option<String>,
+    programme: Option<String>,
+    kind: Option<String>,
 }
 
 /// The view asked for, each parameter checked: 400 naming the one that is wrong.
 fn view_of(q: &DashQuery, defaults: FlagDefaults) -> Result<View, AppError> {
+    let scope = Scope::parse(
+        q.programme.as_deref(),
+        q.district.as_deref(),
+        q.kind.as_deref(),
+    )?;
     let asked = crate::params::dashboard::DashboardQuery::parse(
         q.as_of.as_deref(),
         q.ahead.as_deref(),
         q.stale.as_deref(),
         (defaults.ahead_points, defaults.stale_days),
+        scope,
     )?;
     Ok(View {
         as_of: asked.as_of,
         ahead_points: asked.ahead_points,
         stale_days: asked.stale_days,
+        scope: asked.scope,
+        districts: Vec::new(),
     })
 }
 
@@ -78,6 +89,7 @@ fn params(view: &View, caller: &Caller) -> Result<Params, AppError> {
         as_of: view.as_of,
         ahead_threshold: f64::from(view.ahead_points) / 100.0,
         stale_days: view.stale_days,
+        scope: view.scope.clone(),
     })
 }
 
@@ -118,12 +130,13 @@ impl Default for DashboardCache {
 /// listener is down), when nothing is cached.
 fn cache_key(state: &AppState, p: &Params) -> Option<String> {
     let mut key = format!(
-        "{}|{:?}|{}|{}|{}",
+        "{}|{:?}|{}|{}|{}|{:?}",
         p.clearance.code(),
         p.as_of,
         p.ahead_threshold,
         p.stale_days,
-        p.day()
+        p.day(),
+        p.scope
     );
     // The versions of what the caller sees: a change above their clearance is no miss.
     let layers = LayerGroup::ALL.iter().map(|g| Some(*g)).chain([None]);
@@ -180,9 +193,13 @@ async fn page(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
-    let view = view_of(&q, state.flags).map_err(fail)?;
+    let mut view = view_of(&q, state.flags).map_err(fail)?;
     let p = params(&view, &caller).map_err(fail)?;
     let d = load(&state, &p, caller.min_lsn).await.map_err(fail)?;
+    let client = state.db().await.map_err(|e| fail(e.into()))?;
+    view.districts = crate::db::areas::districts(&client)
+        .await
+        .map_err(|e| fail(e.into()))?;
     Ok(views::dashboard::page(lang, &d, &view).into_response())
 }
 
@@ -196,10 +213,10 @@ async fn flag_page(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
-    if !FLAGS.contains(&flag.as_str()) {
+    if !LISTS.contains(&flag.as_str()) {
         return Err(fail(AppError::NotFound(format!(
             "no flag '{flag}'; flags are {}",
-            FLAGS.join(", ")
+            LISTS.join(", ")
         ))));
     }
     let view = view_of(&q, state.flags).map_err(fail)?;
@@ -209,6 +226,28 @@ async fn flag_page(
         .await
         .map_err(|e| fail(e.into()))?;
     Ok(views::dashboard::flag_page(lang, &flag, &rows, &view, FLAG_LIMIT as usize).into_response())
+}
+
+/// The "tổng kết" of a programme or any scope: the dashboard's figures and its late works.
+async fn summary_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<DashQuery>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_param(q.lang.as_deref());
+    let fail = |e: AppError| PageError::new(lang, e);
+    let mut view = view_of(&q, state.flags).map_err(fail)?;
+    let p = params(&view, &caller).map_err(fail)?;
+    let d = load(&state, &p, caller.min_lsn).await.map_err(fail)?;
+    let client = state.db().await.map_err(|e| fail(e.into()))?;
+    let late = dashboard::flagged(&client, &p, "late", FLAG_LIMIT)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    view.districts = crate::db::areas::districts(&client)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let page = views::dashboard::summary_page(lang, &d, &late, &view, FLAG_LIMIT as usize);
+    Ok(page.into_response())
 }
 
 fn year_source(q: &DashQuery) -> Result<(i16, FundingSource), AppError> {
@@ -235,7 +274,12 @@ async fn plan_page(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
-    let view = view_of(&q, state.flags).map_err(fail)?;
+    // `district` here is the district drilled into ("" for works abroad), not a scope.
+    let drill = DashQuery {
+        district: None,
+        ..q.clone()
+    };
+    let view = view_of(&drill, state.flags).map_err(fail)?;
     let p = params(&view, &caller).map_err(fail)?;
     let (year, source) = year_source(&q).map_err(fail)?;
     let client = state.db().await.map_err(|e| fail(e.into()))?;
@@ -322,8 +366,20 @@ async fn csv(
 ) -> Result<Response, AppError> {
     let view = view_of(&q, state.flags)?;
     let p = params(&view, &caller)?;
-    let table = q.table.as_deref().unwrap_or("by_kind");
-    let tables = ["by_kind", "by_district", "plan", "flags", "search"];
+    let table = q
+        .table
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("by_kind");
+    let tables = [
+        "by_kind",
+        "by_district",
+        "plan",
+        "ceilings",
+        "flags",
+        "search",
+    ];
     if !tables.contains(&table) {
         return Err(AppError::bad_request(
             "table",
@@ -336,6 +392,7 @@ async fn csv(
         "by_kind" => group_rows(&d.by_kind, "kind"),
         "by_district" => group_rows(&d.by_district, "district_code"),
         "plan" => plan_rows(&d.plan),
+        "ceilings" => ceiling_rows(&d.plan),
         "flags" => flag_rows(&d.flags),
         _ => search_rows(&d.search),
     };
@@ -382,7 +439,26 @@ fn flag_rows(flags: &dashboard::Flags) -> Vec<Vec<String>> {
             flags.done_nothing_disbursed.to_string(),
         ],
         vec!["stale".into(), flags.stale.to_string()],
+        vec!["over_ceiling".into(), flags.over_ceiling.to_string()],
     ]
+}
+
+/// The medium-term ceilings by year × source against the allocations they bound.
+fn ceiling_rows(plan: &[dashboard::PlanRow]) -> Vec<Vec<String>> {
+    let head = ["year", "source", "ceiling_vnd", "allocated_vnd", "over"];
+    let mut rows = vec![head.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    for r in plan {
+        if let Some(c) = r.ceiling {
+            rows.push(vec![
+                r.year.to_string(),
+                r.source.clone(),
+                c.ceiling.to_string(),
+                c.allocated.to_string(),
+                r.over_ceiling().to_string(),
+            ]);
+        }
+    }
+    rows
 }
 
 fn search_rows(s: &dashboard::Search) -> Vec<Vec<String>> {

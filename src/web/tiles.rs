@@ -445,6 +445,7 @@ pub(super) async fn layer_fields_and_bounds(
                 "status",
                 "percent",
                 "phase",
+                "programme",
                 "district",
                 "district_code",
                 "count",

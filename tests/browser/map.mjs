@@ -106,6 +106,22 @@ try {
   step('filtered status=completed', { statuses });
   check(statuses.length === 1 && statuses[0] === 'completed', `only completed works: ${statuses}`);
   check((await page.evaluate(() => location.hash)).includes('status=completed'), 'the URL keeps the filter');
+  // A programme (the 2017–2020 scheme) and no status: only that scheme's works drawn.
+  await page.selectOption('#filter-status', '');
+  await page.selectOption('#filter-programme', 'kvpt_2017_2020');
+  await page.waitForTimeout(300);
+  await idle();
+  const programmes = await page.evaluate(() => {
+    const layers = window.kvptMap.getStyle().layers.filter((l) => l.metadata && l.metadata['kvpt:group'] && l.type !== 'symbol').map((l) => l.id);
+    return window.kvptMap.queryRenderedFeatures({ layers }).map((f) => f.properties.programme);
+  });
+  step('filtered programme=kvpt_2017_2020', { works: programmes.length });
+  check(programmes.length > 0 && programmes.every((p) => p === 'kvpt_2017_2020'), `only the 2017–2020 scheme: ${[...new Set(programmes)]}`);
+  check((await page.evaluate(() => location.hash)).includes('programme=kvpt_2017_2020'), 'the URL keeps the programme');
+  await page.selectOption('#filter-programme', '');
+  await page.selectOption('#filter-status', 'completed');
+  await page.waitForTimeout(300);
+  await idle();
   await page.evaluate(() => window.kvptMap.jumpTo({ zoom: 9.5 }));
 
   // A shared link restores layers and filters.

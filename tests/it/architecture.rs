@@ -47,6 +47,7 @@ const SQL_PLACES: &[&str] = &[
     "src/progress/conflicts.rs",
     "src/search/store.rs",
     "src/budget/store.rs",
+    "src/budget/ceiling.rs",
     "src/exchange/export.rs",
     "src/exchange/query.rs",
     "src/exchange/profile.rs",

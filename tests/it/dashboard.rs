@@ -4,7 +4,8 @@
 use crate::common::{call, request, TestDb};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use kvpt::db::dashboard::{self, Params};
+use kvpt::db::dashboard::{self, Params, Scope};
+use kvpt::domain::Programme;
 use kvpt::domain::{Classification, UserRole};
 
 /// Three warehouses with a history written by hand:
@@ -608,6 +609,7 @@ fn params(clearance: Classification, as_of: Option<NaiveDate>) -> Params {
         as_of,
         ahead_threshold: 0.3,
         stale_days: 180,
+        scope: Scope::default(),
     }
 }
 
@@ -805,4 +807,404 @@ async fn the_ahead_and_done_nothing_disbursed_flags_fire_on_the_works_that_earn_
         "0",
         "D not completed yet"
     );
+}
+
+/// Per programme, the dashboards in parts add up to the whole province's: works, money,
+/// flags, the plan by year × source, now and as of a date, at two clearances; a district's
+/// and a kind's scope take exactly the works of that district and kind.
+#[tokio::test]
+async fn scoped_dashboards_add_up_to_the_whole_province() {
+    let db = TestDb::with_demo(400, 13).await;
+    let pool = db.pool();
+    let client = db.client().await;
+    for clearance in [Classification::Internal, Classification::Secret] {
+        for as_of in [None, NaiveDate::from_ymd_opt(2024, 6, 30)] {
+            let whole = summary_in_parts(&pool, 1, &params(clearance, as_of)).await;
+            let (mut total, mut estimate, mut disbursed, mut stale) = (0, 0, 0, 0);
+            let mut plan = std::collections::BTreeMap::<(i16, String), (i64, i64)>::new();
+            for programme in Programme::ALL {
+                let p = Params {
+                    scope: Scope {
+                        programme: Some(*programme),
+                        ..Scope::default()
+                    },
+                    ..params(clearance, as_of)
+                };
+                let one = summary_in_parts(&pool, 1, &p).await;
+                let three = summary_in_parts(&pool, 3, &p).await;
+                assert_eq!(
+                    serde_json::to_value(&one).unwrap(),
+                    serde_json::to_value(&three).unwrap(),
+                    "{programme:?} in parts"
+                );
+                let kept: i64 = client
+                    .query_one(
+                        "SELECT count(*) FROM site WHERE programme = $1::text::programme
+                            AND classification <= $2::text::classification
+                            AND ($3::date IS NULL OR created_at < ($3::date + 1)::timestamp AT TIME ZONE '+07')",
+                        &[&programme.code(), &clearance.code(), &as_of],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0);
+                assert_eq!(
+                    one.totals.total, kept,
+                    "{programme:?} {clearance:?} {as_of:?}"
+                );
+                total += one.totals.total;
+                estimate += one.totals.estimate.unwrap_or(0);
+                disbursed += one.totals.disbursed.unwrap_or(0);
+                stale += one.flags.stale;
+                for r in &one.plan {
+                    let e = plan.entry((r.year, r.source.clone())).or_default();
+                    e.0 += r.estimate;
+                    e.1 += r.disbursed;
+                }
+            }
+            assert!(kept_some(&whole), "the demo has works");
+            assert_eq!(total, whole.totals.total, "{clearance:?} {as_of:?}");
+            assert_eq!(estimate, whole.totals.estimate.unwrap_or(0));
+            assert_eq!(disbursed, whole.totals.disbursed.unwrap_or(0));
+            assert_eq!(stale, whole.flags.stale);
+            let whole_plan: std::collections::BTreeMap<_, _> = whole
+                .plan
+                .iter()
+                .map(|r| ((r.year, r.source.clone()), (r.estimate, r.disbursed)))
+                .collect();
+            assert_eq!(plan, whole_plan, "{clearance:?} {as_of:?}");
+        }
+    }
+    // One district, one kind: the whole's row for it, and nothing else.
+    let p = params(Classification::Secret, None);
+    let whole = summary_in_parts(&pool, 1, &p).await;
+    let district = whole
+        .by_district
+        .iter()
+        .find(|r| !r.key.is_empty())
+        .unwrap();
+    let scoped = summary_in_parts(
+        &pool,
+        2,
+        &Params {
+            scope: Scope {
+                district: Some(district.key.clone()),
+                ..Scope::default()
+            },
+            ..p.clone()
+        },
+    )
+    .await;
+    assert_eq!(scoped.by_district.len(), 1);
+    assert_eq!(scoped.totals.total, district.total);
+    assert_eq!(scoped.totals.late, district.late);
+    assert_eq!(scoped.search.districts_total, 1);
+    let kind = &whole.by_kind[0];
+    let scoped = summary_in_parts(
+        &pool,
+        2,
+        &Params {
+            scope: Scope {
+                kind: kvpt::domain::SiteKind::from_code(&kind.key),
+                ..Scope::default()
+            },
+            ..p.clone()
+        },
+    )
+    .await;
+    assert_eq!(scoped.by_kind.len(), 1);
+    assert_eq!(scoped.totals.total, kind.total);
+}
+
+fn kept_some(d: &dashboard::Dashboard) -> bool {
+    d.totals.total > 0 && !d.plan.is_empty()
+}
+
+/// The hand-built works plus a late 2017–2020 work in Tân Châu with money, and a secret
+/// one: the dashboard, its CSV, flags and the summary ("tổng kết") of the 2017–2020
+/// scheme count exactly that work for a planner cleared for internal works, and the
+/// secret one only for one cleared for it.
+#[tokio::test]
+async fn the_2017_2020_summary_counts_the_schemes_works_only() {
+    let db = hand_built().await;
+    db.client()
+        .await
+        .batch_execute(
+            "INSERT INTO site (code, name, kind, geom, programme, status, progress_pct, planned_start,
+                               planned_finish, classification, created_at)
+             SELECT 'KHO-TCH-1701', 'Kho cũ', 'warehouse', ST_Translate(ST_PointOnSurface(geom), 0.002, 0),
+                    'kvpt_2017_2020', 'under_construction', 60, '2018-01-01', '2020-12-31', 'internal',
+                    '2018-01-01 10:00+07'
+               FROM admin_unit WHERE abbr = 'TCH';
+             INSERT INTO site (code, name, kind, geom, programme, status, progress_pct, planned_start,
+                               planned_finish, classification, created_at)
+             SELECT 'KHO-TCH-1702', 'Kho mật', 'warehouse', ST_Translate(ST_PointOnSurface(geom), 0.003, 0),
+                    'kvpt_2017_2020', 'completed', 100, '2018-01-01', '2020-12-31', 'secret',
+                    '2018-01-01 10:00+07'
+               FROM admin_unit WHERE abbr = 'TCH';
+             INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd, disbursed_vnd, settled_vnd)
+             SELECT id, 2019, 'provincial', 5000000000, 4000000000, 3000000000, 1000000000
+               FROM site WHERE code = 'KHO-TCH-1701';
+             INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd, disbursed_vnd, settled_vnd)
+             SELECT id, 2019, 'provincial', 7000000000, 7000000000, 7000000000, 7000000000
+               FROM site WHERE code = 'KHO-TCH-1702';",
+        )
+        .await
+        .unwrap();
+    let app = db.internal_app().await;
+    let scope = "programme=kvpt_2017_2020";
+    let plan = csv(&app, &format!("table=plan&{scope}")).await;
+    assert_eq!(
+        plan,
+        [[
+            "2019",
+            "provincial",
+            "5000000000",
+            "4000000000",
+            "3000000000",
+            "1000000000"
+        ]]
+    );
+    let kinds = csv(&app, &format!("table=by_kind&{scope}")).await;
+    assert_eq!(&kinds[0][2..4], ["1", "0"], "{kinds:?}");
+    assert_eq!(kinds[0][12], "1", "late");
+    // The 2021–2025 scheme: the three hand-built works, their money only.
+    let plan = csv(&app, "table=plan&programme=kvpt_2021_2025").await;
+    assert_eq!(plan, [["2023", "central", "100", "80", "80", "70"]]);
+    // A district and a kind together; a district with nothing of the scheme.
+    let rows = csv(
+        &app,
+        &format!("table=by_district&{scope}&district=706&kind=warehouse"),
+    )
+    .await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        csv(&app, &format!("table=by_district&{scope}&district=705"))
+            .await
+            .is_empty()
+    );
+    // The summary page: planned against done, money, the late work.
+    let (status, _, page) = request(&app, &format!("/dashboard/summary?{scope}"), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let doc = scraper::Html::parse_document(&page);
+    let text = |css: &str| {
+        doc.select(&scraper::Selector::parse(css).unwrap())
+            .next()
+            .map(|e| e.text().collect::<String>())
+            .unwrap_or_default()
+    };
+    assert_eq!(text("#summary-title"), "Tổng kết Đề án KVPT 2017–2020");
+    assert_eq!(text("#total"), "1");
+    assert_eq!(text("#done"), "0");
+    assert_eq!(text("#late"), "1");
+    assert!(
+        text("#summary-money-total").contains("5.000.000.000"),
+        "{}",
+        text("#summary-money-total")
+    );
+    assert!(text("#summary-late").contains("KHO-TCH-1701"));
+    assert!(!page.contains("KHO-TCH-1702") && !page.contains("7.000.000.000"));
+    assert!(
+        !page.contains("KHO-TBI-9002"),
+        "late, but of the other scheme"
+    );
+    // The dashboard says its scope and links the summaries; the late list is scoped.
+    let (_, _, page) = request(&app, &format!("/dashboard?{scope}"), &[]).await;
+    assert!(
+        page.contains("id=\"scope\"")
+            && page.contains("/dashboard/summary?programme=kvpt_2017_2020")
+    );
+    let (status, _, page) = request(&app, &format!("/dashboard/flags/late?{scope}"), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("KHO-TCH-1701") && !page.contains("KHO-TBI-9002"));
+    // Cleared for secret works: the secret one counts, done and its money too.
+    let secret = db.app_as(UserRole::Viewer, Classification::Secret).await;
+    let kinds = csv(&secret, &format!("table=by_kind&{scope}")).await;
+    assert_eq!(kinds[0][2], "2");
+    let (_, _, page) = request(&secret, &format!("/dashboard/summary?{scope}"), &[]).await;
+    assert!(page.contains("12.000.000.000"), "both works' estimates");
+    // Anonymous visitors: public works only, none.
+    assert!(csv(&db.app(), &format!("table=by_kind&{scope}"))
+        .await
+        .is_empty());
+    // Bad scopes: 400 naming the parameter, in Vietnamese on the page.
+    for (query, param, vietnamese) in [
+        ("programme=kvpt_2030", "programme", "không có chương trình"),
+        ("district=abc", "district", "không phải mã huyện"),
+        ("kind=castle", "kind", "không có loại công trình"),
+    ] {
+        let (status, _, body) = request(&app, &format!("/dashboard.csv?{query}"), &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(body.contains(param), "{query}: {body}");
+        let (status, _, page) = request(&app, &format!("/dashboard/summary?{query}"), &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(page.contains(vietnamese), "{query}: {page}");
+    }
+}
+
+/// A budget officer's page form and its Vietnamese answer: (status, page).
+async fn post_form(app: &axum::Router, uri: &str, form: &str) -> (StatusCode, String) {
+    let (status, _, page) = crate::common::call(
+        app,
+        "POST",
+        uri,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        form.to_string(),
+    )
+    .await;
+    (status, page)
+}
+
+/// Issue 24 §5: a medium-term ceiling entered beside a work's lines, with its decision;
+/// the dashboard compares it with the allocations, flags the work allocated above it
+/// (from the decision's date on), and follows the ceiling when it is amended.
+#[tokio::test]
+async fn allocations_above_the_medium_term_ceiling_are_flagged_from_the_decision_on() {
+    let db = hand_built().await;
+    let planner = db.internal_app().await;
+    let cookie = db
+        .sign_in(
+            "ngansach",
+            UserRole::BudgetOfficer,
+            Classification::Internal,
+            &[],
+        )
+        .await;
+    let officer = crate::common::with_cookie(db.app(), &cookie);
+    let csrf = crate::common::csrf_of(&officer).await;
+    // Warm the cache: no ceiling yet.
+    assert_eq!(
+        field(&csv(&planner, "table=flags").await, "over_ceiling", 1),
+        "0"
+    );
+    let uri = "/sites/KHO-TBI-9001/ceiling?lang=vi";
+    let amend = |version: i32, ceiling: &str, number: &str, date: &str| {
+        format!("csrf={csrf}&version={version}&year=2023&source=central&ceiling={ceiling}&decision_no={number}&decision_date={date}")
+    };
+    let form = |ceiling: &str, number: &str, date: &str| amend(0, ceiling, number, date);
+    // Refused, each in Vietnamese, nothing written.
+    for (bad, says) in [
+        (form("-5", "15%2FQĐ-UBND", "2023-01-10"), "không được âm"),
+        (form("70", "+", "2023-01-10"), "Cần số quyết định"),
+        (form("70", "15%2FQĐ-UBND", "2099-01-01"), "ở tương lai"),
+        (
+            form("bảy mươi", "15%2FQĐ-UBND", "2023-01-10"),
+            "không phải số tiền",
+        ),
+        (form("70", "15%2FQĐ-UBND", "mùng 10"), "không phải ngày"),
+    ] {
+        let (status, page) = post_form(&officer, uri, &bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(page.contains(says), "{bad}: {page}");
+    }
+    let written =
+        crate::common::count(&db.client().await, "SELECT count(*) FROM budget_ceiling").await;
+    assert_eq!(written, 0);
+    // 70 approved on 10/01/2023; 80 allocated: over, and said so.
+    let (status, page) =
+        post_form(&officer, uri, &form("70", "15%2FQĐ-UBND", "10%2F01%2F2023")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("vượt kế hoạch trung hạn được giao"), "{page}");
+    assert!(page.contains("15/QĐ-UBND") && page.contains("10/01/2023"));
+    // The cached dashboard follows; the flag and the comparison by year × source.
+    assert_eq!(
+        field(&csv(&planner, "table=flags").await, "over_ceiling", 1),
+        "1"
+    );
+    assert_eq!(
+        csv(&planner, "table=ceilings").await,
+        [["2023", "central", "70", "80", "true"]]
+    );
+    let (_, _, page) = request(&planner, "/dashboard/flags/over_ceiling", &[]).await;
+    assert!(page.contains("KHO-TBI-9001") && !page.contains("KHO-TBI-9002"));
+    let (_, _, page) = request(&planner, "/dashboard", &[]).await;
+    assert!(page.contains("class=\"over\""), "the plan row is marked");
+    // Before the decision there was no ceiling to compare with.
+    assert_eq!(
+        field(
+            &csv(&planner, "table=flags&as_of=2022-12-31").await,
+            "over_ceiling",
+            1
+        ),
+        "0"
+    );
+    assert!(csv(&planner, "table=ceilings&as_of=2022-12-31")
+        .await
+        .is_empty());
+    // Scoped to another programme: not counted.
+    assert!(csv(&planner, "table=ceilings&programme=mr7_roadmap")
+        .await
+        .is_empty());
+    // A second "new" ceiling for the same year and source is refused: amend it instead.
+    let (status, page) = post_form(&officer, uri, &form("90", "41%2FQĐ-UBND", "2023-05-01")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("sửa tại dòng của nó"), "{page}");
+    // Amended to 100 by a later decision: within it, the flag is gone.
+    let (status, _) = post_form(
+        &officer,
+        uri,
+        &amend(1, "100", "42%2FQĐ-UBND", "2023-06-01"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        field(&csv(&planner, "table=flags").await, "over_ceiling", 1),
+        "0"
+    );
+    assert_eq!(
+        csv(&planner, "table=ceilings").await,
+        [["2023", "central", "100", "80", "false"]]
+    );
+    let audited = crate::common::count(
+        &db.client().await,
+        "SELECT count(*) FROM audit_log WHERE entity = 'budget_ceiling'",
+    )
+    .await;
+    assert_eq!(audited, 2, "each decision audited");
+    // A line allocated above it is saved with a warning.
+    let (status, _, body) = crate::common::call(
+        &officer,
+        "PUT",
+        "/api/sites/KHO-TBI-9001/budget/2023/central",
+        &[("x-csrf-token", &csrf)],
+        serde_json::json!({ "estimate": 120, "allocated": 110, "disbursed": 80, "settled": 70, "version": 2 })
+            .to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("allocated_over_ceiling"), "{body}");
+    // Only budget officers write ceilings; nobody above their clearance.
+    let viewer = db.internal_app().await;
+    let (status, _) = post_form(&viewer, uri, &form("1", "1", "2023-01-01")).await;
+    assert!(
+        matches!(status, StatusCode::FORBIDDEN | StatusCode::SEE_OTHER),
+        "{status}"
+    );
+    db.client()
+        .await
+        .execute(
+            "UPDATE site SET classification = 'secret' WHERE code = 'KHO-TBI-9002'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (status, _) = post_form(
+        &officer,
+        "/sites/KHO-TBI-9002/ceiling?lang=vi",
+        &form("1", "1", "2023-01-01").replace("year=2023", "year=2024"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The secret work's ceiling (written directly) never counts for an internal planner.
+    db.client()
+        .await
+        .execute(
+            "INSERT INTO budget_ceiling (site_id, year, source, ceiling_vnd, decision_no, decision_date)
+             SELECT id, 2024, 'central', 1, '9/QĐ', '2024-01-01' FROM site WHERE code = 'KHO-TBI-9002'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(csv(&planner, "table=ceilings").await.len(), 1);
+    let secret = db.app_as(UserRole::Viewer, Classification::Secret).await;
+    assert_eq!(csv(&secret, "table=ceilings").await.len(), 2);
 }

@@ -168,8 +168,16 @@ async fn the_maps_filters_apply_to_the_clusters() {
         .unwrap()
         .get(0);
     for (query, condition) in [
-        ("status=completed".to_string(), "s.status = 'completed'".to_string()),
+        ("status=handed_over".to_string(), "s.status = 'handed_over'".to_string()),
         ("phase=2".to_string(), "s.phase = 2".to_string()),
+        (
+            "programme=kvpt_2017_2020".to_string(),
+            "s.programme = 'kvpt_2017_2020'".to_string(),
+        ),
+        (
+            "programme=kvpt_2021_2025&status=handed_over".to_string(),
+            "s.programme = 'kvpt_2021_2025' AND s.status = 'handed_over'".to_string(),
+        ),
         (
             format!("district={district}&status=under_construction"),
             format!(
@@ -227,6 +235,6 @@ async fn works_come_back_above_zoom_10() {
     assert!(!features.is_empty());
     assert!(features.iter().all(|f| {
         let p = f.properties.clone().unwrap_or_default();
-        p.contains_key("code") && !p.contains_key("count")
+        p.contains_key("code") && p.contains_key("programme") && !p.contains_key("count")
     }));
 }

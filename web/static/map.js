@@ -16,9 +16,9 @@ const formatDate = (iso) => {
 };
 const escape = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 
-// ---- state kept in the URL hash: map=zoom/lat/lon&off=groups&district=&kind=&status=&phase=
-const state = { off: new Set(), district: '', kind: '', status: '', phase: '', as_of: '' };
-const FILTERS = ['district', 'kind', 'status', 'phase', 'as_of'];
+// ---- state kept in the URL hash: map=zoom/lat/lon&off=groups&district=&kind=&status=&phase=&programme=
+const state = { off: new Set(), district: '', kind: '', status: '', phase: '', programme: '', as_of: '' };
+const FILTERS = ['district', 'kind', 'status', 'phase', 'programme', 'as_of'];
 function readHash() {
   const params = new URLSearchParams(location.hash.slice(1));
   let view = null;
@@ -84,6 +84,7 @@ function attributeFilter() {
   if (state.kind) all.push(['==', ['get', 'kind'], state.kind]);
   if (state.status) all.push(['==', ['get', 'status'], state.status]);
   if (state.phase) all.push(['==', ['get', 'phase'], Number(state.phase)]);
+  if (state.programme) all.push(['==', ['get', 'programme'], state.programme]);
   return all;
 }
 function applyState() {
@@ -266,6 +267,7 @@ async function showDetails(code) {
       <dt>${T.kind}</dt><dd>${escape(label(data.kinds, p.kind))}</dd>
       <dt>${T.district}</dt><dd>${escape([p.commune, p.district].filter(Boolean).join(', '))}</dd>
       <dt>${T.unit}</dt><dd>${escape(p.responsible_unit || '—')}</dd>
+      <dt>${T.programme}</dt><dd>${escape(label(data.programmes, p.programme))}</dd>
       <dt>${T.phase}</dt><dd>${escape(p.phase ?? '—')}</dd>
       <dt>${T.status}</dt><dd><span class="status" style="--c:${statusColour(p.status)}">${escape(label(data.statuses, p.status))}</span>
         ${late ? `<span class="late">${T.late}</span>` : ''}</dd>

@@ -27,6 +27,54 @@ fn code() -> Value {
     )
 }
 
+/// What a dashboard table is asked with: the table, the day, the flags' thresholds and
+/// the scope.
+fn dashboard_params() -> Vec<Value> {
+    // Blank is "all", as in the page's forms.
+    let text = |s: &[&str]| {
+        let choices: Vec<&str> = s.iter().copied().chain([""]).collect();
+        json!({ "type": "string", "enum": choices })
+    };
+    let programmes: Vec<&str> = crate::domain::Programme::ALL
+        .iter()
+        .map(|p| p.code())
+        .collect();
+    let kinds: Vec<&str> = crate::domain::SiteKind::ALL
+        .iter()
+        .map(|k| k.code())
+        .collect();
+    vec![
+        lang(),
+        query(
+            "table",
+            "Which table (by_kind when blank or not given)",
+            text(&["by_kind", "by_district", "plan", "ceilings", "flags", "search"]),
+        ),
+        query(
+            "as_of",
+            "The figures as they stood at the end of this day (yyyy-mm-dd or dd/mm/yyyy); now when not given",
+            json!({ "type": "string" }),
+        ),
+        query(
+            "ahead",
+            "Disbursement ahead of progress by more than this many percentage points is flagged (1–100)",
+            json!({ "type": "string" }),
+        ),
+        query(
+            "stale",
+            "Works not updated for more than this many days are flagged (1–3650)",
+            json!({ "type": "string" }),
+        ),
+        query("programme", "Only the works of this programme", text(&programmes)),
+        query(
+            "district",
+            "Only the works of this district (its GSO code)",
+            json!({ "type": "string", "pattern": "^ *[0-9]{0,5} *$" }),
+        ),
+        query("kind", "Only the works of this kind", text(&kinds)),
+    ]
+}
+
 fn idempotency() -> Value {
     json!({ "name": "Idempotency-Key", "in": "header", "required": false,
             "description": "A key the client makes for this write (a UUID): the same key again within a day gets the first answer again, and nothing is written twice",
@@ -426,9 +474,9 @@ pub fn paths() -> Map<String, Value> {
         reading(
             op(
                 "getDashboardCsv",
-                "The dashboard's figures by district and kind, as CSV",
+                "One table of the dashboard's figures, as CSV: works by kind or district, the plan by year × source, the medium-term ceilings against the allocations, the flags, the remains search",
             ),
-            vec![lang()],
+            dashboard_params(),
             file_ok("The figures", csv),
         ),
     );
