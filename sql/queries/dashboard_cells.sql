@@ -51,6 +51,20 @@ SELECT json_build_object(
         FROM ceiling_allocated c JOIN state st ON st.id = c.site_id
        GROUP BY c.year, c.source) g),
   'search', (SELECT row_to_json(z) FROM zones z),
+  -- The zones in Cambodia by area (Cambodian province) and unit in charge: the "unit
+  -- areas in Cambodia" whose search the directive counts.
+  'abroad', (SELECT coalesce(json_agg(g), '[]') FROM (
+      SELECT a.code, coalesce(a.name_vi, a.name) AS name, coalesce(sz.unit_in_charge, '') AS unit,
+             count(*)::int8 AS zones,
+             count(*) FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day)::int8 AS concluded,
+             coalesce(sum(st.zone_area_m2), 0)::float8 AS zone_area_m2,
+             coalesce(sum(z.area_concluded_ha * 100), 0)::int8 AS concluded_ha_100
+        FROM state st
+        JOIN zone z ON z.site_id = st.id
+        JOIN adjacent_area a ON a.id = st.foreign_area_id
+        LEFT JOIN search_zone sz ON sz.site_id = st.id
+       CROSS JOIN params p
+       GROUP BY 1, 2, 3) g),
   -- The units counted: the province's, or the scope's district and its communes.
   'districts_total', (SELECT count(*) FROM admin_unit WHERE level = 'district'
                          AND ($9::text IS NULL OR code = $9::text)),

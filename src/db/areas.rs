@@ -47,3 +47,134 @@ async fn names(client: &impl GenericClient, sql: &str) -> Result<Vec<AreaName>, 
         })
         .collect())
 }
+
+/// The communes of the list with their district: (id, code, name, district code,
+/// district name).
+pub async fn communes(
+    client: &impl GenericClient,
+) -> Result<Vec<(i32, String, String, String, String)>, DbError> {
+    Ok(client
+        .query(
+            "SELECT c.id, c.code, c.name, d.code, d.short_name
+               FROM admin_unit c JOIN admin_unit d ON d.id = c.parent_id
+              WHERE c.level = 'commune' ORDER BY c.code",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect())
+}
+
+/// Where the boundaries of one import wait until they are written (dropped at commit).
+pub async fn stage_boundaries(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), DbError> {
+    tx.batch_execute(
+        "CREATE TEMP TABLE staged_boundary (unit_id integer PRIMARY KEY,
+                                            geom geometry(MultiPolygon, 4326) NOT NULL) ON COMMIT DROP",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Why a boundary read from a file cannot be a commune's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BoundaryFault {
+    /// No geometry at all.
+    Missing,
+    /// Nothing of it is an area.
+    NotPolygonal,
+    /// Its inside point is this many kilometres from the commune's district.
+    OutsideDistrict(f64),
+}
+
+/// Stages the boundary `wkb` (in the PROJ system `proj`, WGS 84 when `None`) of the
+/// admin unit `unit_id`: made valid, its areas kept, in WGS 84; refused when it has no
+/// area or lies more than `slack` degrees outside the unit's district.
+pub async fn stage_boundary(
+    tx: &deadpool_postgres::Transaction<'_>,
+    unit_id: i32,
+    wkb: Option<&[u8]>,
+    proj: Option<&str>,
+    slack: f64,
+) -> Result<Option<BoundaryFault>, DbError> {
+    let Some(wkb) = wkb else {
+        return Ok(Some(BoundaryFault::Missing));
+    };
+    let row = tx
+        .query_one(
+            "WITH read AS (
+                 SELECT CASE WHEN $3::text IS NULL THEN ST_SetSRID(ST_GeomFromWKB($2), 4326)
+                             ELSE ST_SetSRID(ST_Transform(ST_SetSRID(ST_GeomFromWKB($2), 0), $3::text,
+                                                          '+proj=longlat +datum=WGS84 +no_defs'), 4326) END AS g),
+             area AS (SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3)) AS g FROM read)
+             SELECT ST_IsEmpty(a.g), ST_Distance(ST_PointOnSurface(a.g), d.geom) * 111.32, a.g
+               FROM area a, admin_unit c JOIN admin_unit d ON d.id = c.parent_id
+              WHERE c.id = $1",
+            &[&unit_id, &wkb, &proj],
+        )
+        .await?;
+    if row.get::<_, bool>(0) {
+        return Ok(Some(BoundaryFault::NotPolygonal));
+    }
+    let km: f64 = row.get(1);
+    if km > slack * 111.32 {
+        return Ok(Some(BoundaryFault::OutsideDistrict(km)));
+    }
+    tx.execute(
+        "INSERT INTO staged_boundary (unit_id, geom)
+         SELECT $1, ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3))
+           FROM (SELECT CASE WHEN $3::text IS NULL THEN ST_SetSRID(ST_GeomFromWKB($2), 4326)
+                             ELSE ST_SetSRID(ST_Transform(ST_SetSRID(ST_GeomFromWKB($2), 0), $3::text,
+                                                          '+proj=longlat +datum=WGS84 +no_defs'), 4326) END AS g) x",
+        &[&unit_id, &wkb, &proj],
+    )
+    .await?;
+    Ok(None)
+}
+
+/// Writes the staged boundaries (the demo's simulated ones of communes left out are
+/// dropped), derives every work's commune again and audits the import as `actor`: how
+/// many works changed commune.
+pub async fn write_boundaries(
+    tx: &deadpool_postgres::Transaction<'_>,
+    file_name: &str,
+    actor: &str,
+) -> Result<i64, DbError> {
+    let written = tx
+        .execute(
+            "UPDATE admin_unit a
+                SET geom = s.geom, source = 'imported from ' || $1::text || ' on ' || current_date
+               FROM staged_boundary s WHERE a.id = s.unit_id",
+            &[&file_name],
+        )
+        .await?;
+    tx.batch_execute(
+        "UPDATE admin_unit SET geom = NULL, source = 'GSO list of 01/03/2020 via dvhcvn'
+          WHERE level = 'commune' AND source LIKE 'simulated%';
+         SET LOCAL kvpt.bulk = 'on';",
+    )
+    .await?;
+    let moved = tx
+        .execute(
+            "WITH n AS (SELECT id, commune_of(ST_PointOnSurface(geom), district_id) AS commune
+                          FROM site_all)
+             UPDATE site_all s SET commune_id = n.commune
+               FROM n WHERE s.id = n.id AND s.commune_id IS DISTINCT FROM n.commune",
+            &[],
+        )
+        .await?;
+    tx.batch_execute(
+        "SELECT bulk_load_done();
+         UPDATE layer_version SET version = version + 1, changed_at = now()
+          WHERE layer IN ('communes', 'labels');",
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO audit_log (actor, action, entity, entity_key, after)
+         VALUES ($1, 'communes.import', 'admin_unit', $2,
+                 jsonb_build_object('boundaries', $3::int8, 'works_moved', $4::int8))",
+        &[&actor, &file_name, &(written as i64), &(moved as i64)],
+    )
+    .await?;
+    Ok(moved as i64)
+}

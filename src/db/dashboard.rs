@@ -206,6 +206,42 @@ pub struct Search {
     pub concluded_area_ha: f64,
     pub remains_expected: i64,
     pub remains_found: i64,
+    /// The unit areas in Cambodia: each Cambodian area × unit in charge with zones.
+    #[serde(default)]
+    pub abroad: Vec<AbroadArea>,
+}
+
+impl Search {
+    /// Unit areas in Cambodia with a concluded, mapped zone, of those with zones.
+    pub fn abroad_done(&self) -> (i64, i64) {
+        let done = self.abroad.iter().filter(|a| a.concluded > 0).count();
+        (done as i64, self.abroad.len() as i64)
+    }
+}
+
+/// One Cambodian area searched by one unit: its zones, those concluded and mapped, and
+/// the area searched.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AbroadArea {
+    pub code: String,
+    pub name: String,
+    pub unit: String,
+    pub zones: i64,
+    pub concluded: i64,
+    pub zone_area_ha: f64,
+    pub concluded_area_ha: f64,
+}
+
+/// One part's zones of one Cambodian area × unit (dashboard_cells.sql).
+#[derive(Debug, Deserialize)]
+struct PartAbroad {
+    code: String,
+    name: String,
+    unit: String,
+    zones: i64,
+    concluded: i64,
+    zone_area_m2: f64,
+    concluded_ha_100: i64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -290,6 +326,7 @@ struct Part {
     plan: Vec<PlanRow>,
     ceilings: Vec<PartCeiling>,
     search: PartSearch,
+    abroad: Vec<PartAbroad>,
     districts_total: i64,
     communes_total: i64,
 }
@@ -434,8 +471,17 @@ impl Dashboard {
         let mut plan: BTreeMap<(i16, String), PlanRow> = BTreeMap::new();
         let (mut districts_total, mut communes_total) = (0, 0);
         let mut searches = Vec::new();
+        let mut abroad: BTreeMap<(String, String), (String, i64, i64, f64, i64)> = BTreeMap::new();
         for part in parts {
             searches.push(part.search);
+            for a in part.abroad {
+                let sum = abroad.entry((a.code, a.unit)).or_default();
+                sum.0 = a.name;
+                sum.1 += a.zones;
+                sum.2 += a.concluded;
+                sum.3 += a.zone_area_m2;
+                sum.4 += a.concluded_ha_100;
+            }
             // Every part counts the same units in the same snapshot.
             districts_total = districts_total.max(part.districts_total);
             communes_total = communes_total.max(part.communes_total);
@@ -508,7 +554,23 @@ impl Dashboard {
                 stale: sum(|c| c.stale),
                 over_ceiling: sum(|c| c.over_ceiling),
             },
-            search: Search::of_parts(&searches, districts_total, communes_total),
+            search: Search {
+                abroad: abroad
+                    .into_iter()
+                    .map(
+                        |((code, unit), (name, zones, concluded, m2, ha_100))| AbroadArea {
+                            code,
+                            name,
+                            unit,
+                            zones,
+                            concluded,
+                            zone_area_ha: tenths(m2 / 10_000.0),
+                            concluded_area_ha: hundredths_to_tenths(ha_100),
+                        },
+                    )
+                    .collect(),
+                ..Search::of_parts(&searches, districts_total, communes_total)
+            },
         }
     }
 }
@@ -530,12 +592,17 @@ impl Search {
             zones: sum(|p| p.zones),
             zones_concluded: sum(|p| p.zones_concluded),
             zone_area_ha: tenths(parts.iter().map(|p| p.zone_area_m2).sum::<f64>() / 10_000.0),
-            // Hundredths to tenths, half away from zero as PostgreSQL's round().
-            concluded_area_ha: ((sum(|p| p.concluded_ha_100) + 5) / 10) as f64 / 10.0,
+            concluded_area_ha: hundredths_to_tenths(sum(|p| p.concluded_ha_100)),
             remains_expected: sum(|p| p.remains_expected),
             remains_found: sum(|p| p.remains_found),
+            abroad: Vec::new(),
         }
     }
+}
+
+/// Hundredths to tenths, half away from zero as PostgreSQL's round().
+fn hundredths_to_tenths(v: i64) -> f64 {
+    ((v + 5) / 10) as f64 / 10.0
 }
 
 /// To one decimal.

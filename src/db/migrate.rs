@@ -66,6 +66,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(33, "0033_import_upload"),
     migration!(34, "0034_budget_years_2017"),
     migration!(35, "0035_budget_ceiling"),
+    migration!(36, "0036_commune_of_border_works"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

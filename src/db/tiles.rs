@@ -95,10 +95,12 @@ pub const CONTEXT_LAYERS: &[ContextLayer] = &[
         columns: "t.id, t.code, t.name, t.short_name, t.name_en, t.borders_cambodia",
     },
     ContextLayer {
-        // Drawn where commune boundaries are loaded (geodata/ has the list but no shapes yet).
+        // Drawn where commune boundaries are loaded: imported, or simulated by the demo
+        // (geodata/ has the list but no shapes), which `simulated` says.
         name: "communes",
-        source: "(SELECT * FROM admin_unit WHERE level = 'commune' AND geom IS NOT NULL)",
-        columns: "t.id, t.code, t.name, t.short_name, t.name_en",
+        source: "(SELECT *, source LIKE 'simulated%' AS simulated
+                    FROM admin_unit WHERE level = 'commune' AND geom IS NOT NULL)",
+        columns: "t.id, t.code, t.name, t.short_name, t.name_en, t.simulated",
     },
     ContextLayer {
         name: "border",
@@ -118,7 +120,14 @@ pub const CONTEXT_LAYERS: &[ContextLayer] = &[
                   UNION ALL
                   SELECT 100000 + id, 'neighbour', code, coalesce(name_vi, name), name,
                          ST_PointOnSurface(geom)
-                    FROM adjacent_area)",
+                    FROM adjacent_area
+                  UNION ALL
+                  SELECT 200000 + id, 'commune', code,
+                         short_name || CASE WHEN source LIKE 'simulated%' THEN ' (mô phỏng)' ELSE '' END,
+                         coalesce(name_en, short_name)
+                           || CASE WHEN source LIKE 'simulated%' THEN ' (simulated)' ELSE '' END,
+                         ST_PointOnSurface(geom)
+                    FROM admin_unit WHERE level = 'commune' AND geom IS NOT NULL)",
         columns: "t.id, t.class, t.code, t.name_vi, t.name_en",
     },
     ContextLayer {

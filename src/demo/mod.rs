@@ -84,6 +84,9 @@ pub async fn load(
     let tx = client.transaction().await?;
     // One version bump per layer for the whole load, not one queued event per row.
     tx.batch_execute("SET LOCAL kvpt.bulk = 'on'").await?;
+    // Before the works, whose communes are then derived from where they lie.
+    tx.batch_execute(include_str!("../../sql/demo/communes.sql"))
+        .await?;
     write(&tx, &sites).await?;
     tx.batch_execute(include_str!("../../sql/demo/profiles.sql"))
         .await?;

@@ -73,6 +73,15 @@ fn pct(v: Option<f64>, lang: Lang) -> String {
     }
 }
 
+/// A figure to one decimal, with the page's decimal mark.
+fn pct_free(v: f64, lang: Lang) -> String {
+    let t = format!("{v:.1}");
+    match lang {
+        Lang::Vi => t.replace('.', ","),
+        Lang::En => t,
+    }
+}
+
 /// Whole đồng as billions ("tỷ đồng"), the unit planners read budgets in.
 fn billions(v: i64, lang: Lang) -> String {
     let t = format!("{:.1}", v as f64 / 1e9);
@@ -415,6 +424,29 @@ pub fn page(lang: Lang, d: &Dashboard, view: &View) -> Markup {
                     dd #search-area { (rate((s.concluded_area_ha * 10.0) as i64, (s.zone_area_ha * 10.0) as i64, lang)) } }
                 div.stat { dt { (lang.pick("Hài cốt tìm thấy / dự kiến", "Remains found / expected")) }
                     dd #search-remains { (n(s.remains_found, lang)) " / " (n(s.remains_expected, lang)) } }
+                @let (done, total) = s.abroad_done();
+                div.stat { dt { (lang.pick("Địa bàn đơn vị tại Campuchia có khu vực đã kết luận, có bản đồ", "Unit areas in Cambodia with a concluded, mapped area")) }
+                    dd #search-abroad { (done) " / " (total) } }
+            }
+            @if !s.abroad.is_empty() {
+                div.scroll { table #search-abroad-table {
+                    thead { tr {
+                        th { (lang.pick("Địa bàn (Campuchia)", "Area (Cambodia)")) } th { (lang.pick("Đơn vị phụ trách", "Unit in charge")) }
+                        th.num { (lang.pick("Khu vực", "Zones")) } th.num { (lang.pick("Đã kết luận, có bản đồ", "Concluded, mapped")) }
+                        th.num { (lang.pick("Diện tích (ha)", "Area (ha)")) } th.num { (lang.pick("Đã tìm kiếm (ha)", "Searched (ha)")) }
+                        th.num { (lang.pick("Tỷ lệ", "Share")) }
+                    } }
+                    tbody {
+                        @for a in &s.abroad {
+                            tr data-key=(a.code) {
+                                td { (a.name) } td { (a.unit) }
+                                td.num { (n(a.zones, lang)) } td.num { (n(a.concluded, lang)) }
+                                td.num { (pct_free(a.zone_area_ha, lang)) } td.num { (pct_free(a.concluded_area_ha, lang)) }
+                                td.num { (rate((a.concluded_area_ha * 10.0) as i64, (a.zone_area_ha * 10.0) as i64, lang)) }
+                            }
+                        }
+                    }
+                } }
             }
             @if s.communes_total > 0 && s.communes_done == 0 {
                 p.lead { (lang.pick("Chưa có ranh giới xã trong dữ liệu nền nên chưa xác định được xã của từng khu vực; chỉ tiêu của Chỉ thị là 100%.",

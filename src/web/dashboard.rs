@@ -477,6 +477,8 @@ fn search_rows(s: &dashboard::Search) -> Vec<Vec<String>> {
         ],
         vec!["remains_expected".into(), s.remains_expected.to_string()],
         vec!["remains_found".into(), s.remains_found.to_string()],
+        vec!["abroad_areas_total".into(), s.abroad_done().1.to_string()],
+        vec!["abroad_areas_done".into(), s.abroad_done().0.to_string()],
     ]
 }
 

@@ -174,6 +174,11 @@ pub fn document(base: &str, lang: Lang) -> Value {
         "filter": ["==", ["get", "class"], "district"], "maxzoom": 12,
         "layout": { "text-field": place_name, "text-font": ["sans-serif"], "text-size": 13, "text-max-width": 8 },
         "paint": { "text-color": "#5c4a3d", "text-halo-color": "#fffdf6", "text-halo-width": 2 } }));
+    // Communes from zoom 11 (their names say "(mô phỏng)" when the demo simulated them).
+    layers.push(json!({ "id": "communes-label", "type": "symbol", "source": "labels", "source-layer": "labels",
+        "filter": ["==", ["get", "class"], "commune"], "minzoom": 11,
+        "layout": { "text-field": place_name, "text-font": ["sans-serif"], "text-size": 11, "text-max-width": 8 },
+        "paint": { "text-color": "#8a7d72", "text-halo-color": "#fffdf6", "text-halo-width": 1.5 } }));
     layers.push(json!({ "id": "adjacent-label", "type": "symbol", "source": "labels", "source-layer": "labels",
         "filter": ["==", ["get", "class"], "neighbour"], "maxzoom": 11,
         "layout": { "text-field": place_name, "text-font": ["sans-serif"], "text-size": 12, "text-max-width": 8 },

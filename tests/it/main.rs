@@ -13,6 +13,7 @@ mod browser;
 mod budget;
 mod cli;
 mod cluster;
+mod communes;
 mod corpus;
 mod cql2;
 mod dashboard;

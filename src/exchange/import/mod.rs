@@ -5,6 +5,7 @@
 //! known codes updated, each change in the history and the audit log.
 
 pub mod check;
+pub mod communes;
 pub mod encoding;
 pub mod jobs;
 pub mod log;
