@@ -2,7 +2,10 @@
 # Both install what is missing first (Debian 12, as root or with sudo).
 
 SHELL := /bin/bash
-PKGS := postgresql-15 postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config chromium fonts-dejavu-core curl
+# LibreOffice (Writer, no GUI) turns official reports into PDF; Liberation fonts stand in
+# for Times New Roman, which the reports' layout names.
+PKGS := postgresql-15 postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config chromium fonts-dejavu-core curl \
+        libreoffice-writer-nogui fonts-liberation2
 RELEASE := target/release/kvpt
 DEBUG := target/debug/kvpt
 # The throwaway clusters of `make test` and `make bench` (not the one `make run` uses) live
@@ -47,7 +50,7 @@ npm-browser: deps
 ## for the GIS clients' test, each in a virtualenv under target/; Debian's QGIS (PyQGIS, run
 ## headless) for the QGIS test; PgBouncer, built from Debian's source of the version Debian 13
 ## ships (Debian 12's 1.18 predates prepared statements in transaction mode), for the pooler test.
-TEST_PKGS := python3-venv python3-qgis qgis-providers libevent-dev libssl-dev make gcc
+TEST_PKGS := python3-venv python3-qgis qgis-providers libevent-dev libssl-dev make gcc python3-docx poppler-utils
 SCHEMATHESIS_VERSION := 4.32.5
 # OWSLib 0.35 is the last to run on Debian 12's Python 3.11.
 OWSLIB_VERSION := 0.35.0

@@ -89,6 +89,11 @@ pub fn folded(text: &str) -> String {
         .replace('đ', "d")
 }
 
+/// The day a moment falls on in Vietnam (UTC+7).
+pub fn day_in_vietnam(at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    (at + chrono::Duration::hours(7)).date_naive()
+}
+
 /// Today's date in Vietnam (UTC+7), whatever the server's time zone: "dates not in the
 /// future" means the engineer's today.
 pub fn today_in_vietnam() -> NaiveDate {

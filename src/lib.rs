@@ -18,6 +18,7 @@ pub mod i18n;
 pub mod ops;
 pub mod params;
 pub mod progress;
+pub mod report;
 pub mod search;
 pub mod spatial;
 pub mod views;

@@ -34,7 +34,7 @@ pub struct Params {
 /// The ten parameters every dashboard query starts with, owned so they can be lent:
 /// what is asked, the works taken (ids from `from`, included, to `to`, excluded) and the
 /// scope (programme, district code, kind).
-struct Bound {
+pub(super) struct Bound {
     clearance: &'static str,
     cutoff: Option<DateTime<Utc>>,
     day: NaiveDate,
@@ -51,7 +51,7 @@ type Arg<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
 
 impl Bound {
     /// $1–$10, then `more` as $11…
-    fn args<'a>(&'a self, more: &[Arg<'a>]) -> Vec<Arg<'a>> {
+    pub(super) fn args<'a>(&'a self, more: &[Arg<'a>]) -> Vec<Arg<'a>> {
         let mut args: Vec<Arg<'a>> = vec![
             &self.clearance,
             &self.cutoff,
@@ -73,13 +73,13 @@ impl Params {
     /// The start of every dashboard query: where each visible work stands (now, or as
     /// of the date) with its budget and flags (`state`, `budget`, `site_budget`, `plan`,
     /// `flagged`).
-    fn state(&self) -> String {
+    pub(super) fn state(&self) -> String {
         let start = if self.as_of.is_some() { AS_OF } else { NOW };
         format!("{start}{FLAGS_SQL}")
     }
 
     /// The parameters for every work.
-    fn bound(&self) -> Bound {
+    pub(super) fn bound(&self) -> Bound {
         self.bound_part(i64::MIN, i64::MAX)
     }
 

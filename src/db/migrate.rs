@@ -67,6 +67,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(34, "0034_budget_years_2017"),
     migration!(35, "0035_budget_ceiling"),
     migration!(36, "0036_commune_of_border_works"),
+    migration!(37, "0037_report_log"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -7,6 +7,7 @@ pub mod features;
 pub mod idempotency;
 pub mod migrate;
 pub mod replicas;
+pub mod reports;
 pub mod sites;
 pub mod stats;
 pub mod tiles;

@@ -64,6 +64,16 @@ impl Classification {
     pub fn may_become(self, to: Classification, declassify: bool) -> bool {
         to >= self || declassify
     }
+
+    /// The state-secret mark (độ mật) a document holding works of this level carries:
+    /// "MẬT" for confidential, "TỐI MẬT" for secret; none below.
+    pub fn mark(self) -> Option<&'static str> {
+        match self {
+            Self::Confidential => Some("MẬT"),
+            Self::Secret => Some("TỐI MẬT"),
+            Self::Public | Self::Internal => None,
+        }
+    }
 }
 
 vocabulary! {

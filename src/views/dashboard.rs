@@ -277,7 +277,7 @@ fn as_of_form(view: &View, lang: Lang, action: &str) -> Markup {
 }
 
 /// The scope's three choices: programme, district, kind ("all" first).
-fn scope_fields(view: &View, lang: Lang) -> Markup {
+pub(super) fn scope_fields(view: &View, lang: Lang) -> Markup {
     let all = lang.pick("Tất cả", "All");
     html! {
         label { (lang.pick("Chương trình", "Programme"))

@@ -13,6 +13,7 @@ pub mod home;
 pub mod imports;
 pub mod map;
 pub mod progress;
+pub mod reports;
 pub mod search;
 pub mod sites;
 
@@ -65,6 +66,7 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
                         (field_link(lang))
                         a href={ "/map?lang=" (lang.code()) } { (lang.pick("Bản đồ", "Map")) }
                         a href={ "/dashboard?lang=" (lang.code()) } { (lang.pick("Tổng hợp", "Dashboard")) }
+                        a href={ "/reports?lang=" (lang.code()) } { (lang.pick("Báo cáo", "Reports")) }
                         a href={ "/collections?f=html&lang=" (lang.code()) } { (lang.pick("Dữ liệu", "Data")) }
                         a href={ "/public/budget?lang=" (lang.code()) } { (lang.pick("Công khai ngân sách", "Public budget")) }
                         a.lang href={ (path) "?lang=" (other.0) } hreflang=(other.0) { (other.1) }

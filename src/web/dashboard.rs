@@ -83,7 +83,7 @@ fn view_of(q: &DashQuery, defaults: FlagDefaults) -> Result<View, AppError> {
     })
 }
 
-fn params(view: &View, caller: &Caller) -> Result<Params, AppError> {
+pub(super) fn params(view: &View, caller: &Caller) -> Result<Params, AppError> {
     Ok(Params {
         clearance: caller.clearance()?,
         as_of: view.as_of,
@@ -168,7 +168,11 @@ async fn compute(state: &AppState, p: &Params, client_lsn: u64) -> Result<Dashbo
 
 /// The dashboard for `p`, from the cache when it holds every write of the client (whose
 /// last one was at `client_lsn`), else computed on a replica or the primary.
-async fn load(state: &AppState, p: &Params, client_lsn: u64) -> Result<Arc<Dashboard>, AppError> {
+pub(super) async fn load(
+    state: &AppState,
+    p: &Params,
+    client_lsn: u64,
+) -> Result<Arc<Dashboard>, AppError> {
     let key = cache_key(state, p);
     if state.freshness.covers(client_lsn) {
         if let Some(hit) = key.as_ref().and_then(|k| state.dashboards.entries.get(k)) {

@@ -25,6 +25,7 @@ pub mod negotiate;
 mod ogc_tiles;
 mod page;
 mod progress;
+mod reports;
 mod search;
 mod security;
 pub mod server;
@@ -340,6 +341,7 @@ fn areas() -> Router<AppState> {
         .merge(field::routes())
         .merge(budget::routes())
         .merge(dashboard::routes())
+        .merge(reports::routes())
         .merge(admin::routes())
         .merge(account::routes())
         .merge(exports::routes())

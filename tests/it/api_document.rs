@@ -40,6 +40,12 @@ const NOT_IN_THE_API: &[(&str, &str, &str)] = &[
     ("GET", "/dashboard/flags/{}", "page"),
     ("GET", "/dashboard/plan", "page"),
     ("GET", "/dashboard/summary", "page"),
+    ("GET", "/reports", "page"),
+    (
+        "GET",
+        "/reports/{}",
+        "document for people: printed, signed and sent",
+    ),
     ("GET", "/public/budget", "page"),
     ("GET", "/exports", "page"),
     ("GET", "/imports", "page"),

@@ -12,6 +12,7 @@ fn layers() -> Vec<(&'static str, Vec<&'static str>)> {
         &["db", "cluster"],
         &[
             "accounts", "progress", "search", "budget", "exchange", "ops", "geodata", "demo",
+            "report",
         ],
         &["views"],
         &["error", "web"],
@@ -48,6 +49,7 @@ const SQL_PLACES: &[&str] = &[
     "src/search/store.rs",
     "src/budget/store.rs",
     "src/budget/ceiling.rs",
+    "src/report/log.rs",
     "src/exchange/export.rs",
     "src/exchange/query.rs",
     "src/exchange/profile.rs",

@@ -34,6 +34,7 @@ mod pgbouncer;
 mod photos;
 mod progress;
 mod replicas;
+mod reports;
 mod schema;
 mod schemathesis;
 mod search;
