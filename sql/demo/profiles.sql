@@ -15,7 +15,7 @@ VALUES
  ('tn-mt', 'Sở Tài nguyên và Môi trường',
   '{defence_land,remains_search_zone}',
   'internal',
-  '{code,name,kind,status,district,commune,area_concluded_ha}',
+  '{code,name,kind,status,district,commune,area_concluded_ha,land_area_m2,land_five_year,land_current_use,land_planned_use,land_legal_status,land_decision_no,land_decision_date}',
   '{}', 'none', NULL),
  ('ubnd-huyen', 'Ủy ban nhân dân các huyện, thị xã, thành phố',
   '{district_command_post,provincial_command_post,strongpoint_cluster,logistics_core_work,militia_post_combat_work,militia_residential_point,border_guard_combat_work,warehouse,workshop,mobility_road,barracks,remains_search_zone,gratitude_house,defence_land,border_marker}',

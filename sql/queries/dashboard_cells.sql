@@ -51,6 +51,22 @@ SELECT json_build_object(
         FROM ceiling_allocated c JOIN state st ON st.id = c.site_id
        GROUP BY c.year, c.source) g),
   'search', (SELECT row_to_json(z) FROM zones z),
+  -- The defence land-use plan of this part's parcels (migration 0038): by planned use ×
+  -- district × legal status × 5-year period, their number and area (EPSG:9209), and those
+  -- whose work is done. The plan's records are as they stand now, also "as of" a date.
+  'land', (SELECT coalesce(json_agg(g), '[]') FROM (
+      SELECT l.planned_use::text AS planned_use, coalesce(d.code, '') AS district,
+             coalesce(d.short_name, '') AS district_name, l.legal_status::text AS legal_status,
+             l.five_year, count(*)::int8 AS parcels,
+             -- Whole m² per parcel, summed exactly (the parts add up to the same figure).
+             coalesce(sum(round(st.land_area_m2)), 0)::int8 AS area_m2,
+             count(*) FILTER (WHERE st.status IN ('completed', 'handed_over'))::int8 AS done,
+             coalesce(sum(round(st.land_area_m2)) FILTER (WHERE st.status IN ('completed', 'handed_over')), 0)::int8 AS done_m2,
+             coalesce(sum(round(st.land_area_m2)) FILTER (WHERE l.current_use = l.planned_use), 0)::int8 AS in_use_m2
+        FROM state st
+        JOIN land_parcel l ON l.site_id = st.id
+        LEFT JOIN admin_unit d ON d.id = st.district_id
+       GROUP BY 1, 2, 3, 4, 5) g),
   -- The zones in Cambodia by area (Cambodian province) and unit in charge: the "unit
   -- areas in Cambodia" whose search the directive counts.
   'abroad', (SELECT coalesce(json_agg(g), '[]') FROM (

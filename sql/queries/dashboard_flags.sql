@@ -2,12 +2,14 @@
 -- dashboard_now.sql or dashboard_as_of.sql (which define params, state, budget and
 -- site_budget). $3 the day, $4 the disbursement-ahead threshold (share of estimate),
 -- $5 the stale-days threshold.
--- The medium-term ceilings decided by the day (migration 0035), of this part's works.
+-- The medium-term ceilings in force on the day, of this part's works: per work × year ×
+-- source, the latest decision on or before it (migrations 0035, 0039).
 , ceiling AS NOT MATERIALIZED (
-    SELECT c.site_id, c.year, c.source, c.ceiling_vnd
-      FROM budget_ceiling c
+    SELECT DISTINCT ON (c.site_id, c.year, c.source) c.site_id, c.year, c.source, c.ceiling_vnd
+      FROM budget_ceiling_history c
      WHERE c.decision_date <= $3::date
        AND c.site_id >= $6::int8 AND c.site_id < $7::int8
+     ORDER BY c.site_id, c.year, c.source, c.decision_date DESC, c.id DESC
 )
 -- Each ceiling with what its line allocates (then): looked up per ceiling, as there are
 -- few of them and many lines.

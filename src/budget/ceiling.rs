@@ -57,20 +57,51 @@ pub async fn save(
         });
     }
     let c = &update.ceiling;
+    if let Some(b) = before
+        .as_ref()
+        .filter(|b| c.decision_date < b.decision_date)
+    {
+        return Err(BudgetError::Rules(vec![rules::Finding {
+            field: "decision_date",
+            rule: "ceiling_amended_before_its_decision",
+            vi: format!(
+                "Quyết định điều chỉnh không thể trước quyết định {} ngày {}.",
+                b.decision_no,
+                crate::i18n::format_date(b.decision_date, crate::i18n::Lang::Vi)
+            ),
+            en: format!(
+                "an amending decision cannot predate decision {} of {}",
+                b.decision_no, b.decision_date
+            ),
+        }]));
+    }
     let number = c.decision_no.trim();
-    let version: i32 = tx
-        .query_one(
+    // Written only over the version read: a new one only if none was made meanwhile.
+    let written = if update.version == 0 {
+        tx.query_opt(
             "INSERT INTO budget_ceiling (site_id, year, source, ceiling_vnd, decision_no, decision_date)
              VALUES ($1, $2, $3::text::funding_source, $4, $5, $6)
-             ON CONFLICT (site_id, year, source) DO UPDATE
-                SET ceiling_vnd = EXCLUDED.ceiling_vnd, decision_no = EXCLUDED.decision_no,
-                    decision_date = EXCLUDED.decision_date,
-                    version = budget_ceiling.version + 1, updated_at = now()
-             RETURNING version",
+             ON CONFLICT (site_id, year, source) DO NOTHING RETURNING version",
             &[&site_id, &year, &source, &c.amount, &number, &c.decision_date],
         )
         .await?
-        .get(0);
+    } else {
+        tx.query_opt(
+            "UPDATE budget_ceiling SET ceiling_vnd = $4, decision_no = $5, decision_date = $6,
+                    version = version + 1, updated_at = now()
+              WHERE site_id = $1 AND year = $2 AND source = $3::text::funding_source AND version = $7
+             RETURNING version",
+            &[&site_id, &year, &source, &c.amount, &number, &c.decision_date, &update.version],
+        )
+        .await?
+    };
+    let Some(version) = written.map(|r| r.get::<_, i32>(0)) else {
+        return Err(BudgetError::Conflict {
+            expected: update.version,
+            current: update.version + 1,
+            amounts: None,
+        });
+    };
     let allocated: Option<i64> = tx
         .query_opt(
             "SELECT allocated_vnd FROM budget_line

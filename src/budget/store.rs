@@ -116,19 +116,40 @@ pub async fn save(
         ));
     }
     let a = &line.amounts;
-    let version: i32 = tx
-        .query_one(
-            "INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd, disbursed_vnd, settled_vnd)
-             VALUES ($1, $2, $3::text::funding_source, $4, $5, $6, $7)
-             ON CONFLICT (site_id, year, source) DO UPDATE
-                SET estimate_vnd = EXCLUDED.estimate_vnd, allocated_vnd = EXCLUDED.allocated_vnd,
-                    disbursed_vnd = EXCLUDED.disbursed_vnd, settled_vnd = EXCLUDED.settled_vnd,
-                    version = budget_line.version + 1, updated_at = now()
-             RETURNING version",
-            &[&site_id, &line.year, &line.source.code(), &a.estimate, &a.allocated, &a.disbursed, &a.settled],
+    // Written only over the version read: a new line only if none was made meanwhile (two
+    // officers adding the same line at once: the second is told, not overwritten).
+    let sql = if line.version == 0 {
+        "INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd, disbursed_vnd, settled_vnd)
+         SELECT $1, $2, $3::text::funding_source, $4, $5, $6, $7 WHERE $8::int = 0
+         ON CONFLICT (site_id, year, source) DO NOTHING RETURNING version"
+    } else {
+        "UPDATE budget_line SET estimate_vnd = $4, allocated_vnd = $5, disbursed_vnd = $6,
+                settled_vnd = $7, version = version + 1, updated_at = now()
+          WHERE site_id = $1 AND year = $2 AND source = $3::text::funding_source AND version = $8
+         RETURNING version"
+    };
+    let written = tx
+        .query_opt(
+            sql,
+            &[
+                &site_id,
+                &line.year,
+                &line.source.code(),
+                &a.estimate,
+                &a.allocated,
+                &a.disbursed,
+                &a.settled,
+                &line.version,
+            ],
         )
-        .await?
-        .get(0);
+        .await?;
+    let Some(version) = written.map(|r| r.get::<_, i32>(0)) else {
+        return Err(BudgetError::Conflict {
+            expected: line.version,
+            current: line.version + 1,
+            amounts: before,
+        });
+    };
     let key = format!("{}/{}/{}", line.code, line.year, line.source.code());
     tx.execute(
         "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)

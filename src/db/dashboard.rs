@@ -244,6 +244,24 @@ struct PartAbroad {
     concluded_ha_100: i64,
 }
 
+/// The land-use plan's parcels of one planned use × district × legal status × 5-year
+/// period: how many, their area, and of those whose work is done or already in the planned
+/// use.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LandRow {
+    pub planned_use: String,
+    pub district: String,
+    pub district_name: String,
+    pub legal_status: String,
+    pub five_year: String,
+    pub parcels: i64,
+    /// Whole square metres.
+    pub area_m2: i64,
+    pub done: i64,
+    pub done_m2: i64,
+    pub in_use_m2: i64,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Dashboard {
     pub by_kind: Vec<GroupRow>,
@@ -252,6 +270,9 @@ pub struct Dashboard {
     pub plan: Vec<PlanRow>,
     pub flags: Flags,
     pub search: Search,
+    /// The defence land-use plan, in keys' order.
+    #[serde(default)]
+    pub land: Vec<LandRow>,
 }
 
 /// The consistency flags, by the name used in URLs.
@@ -327,6 +348,7 @@ struct Part {
     ceilings: Vec<PartCeiling>,
     search: PartSearch,
     abroad: Vec<PartAbroad>,
+    land: Vec<LandRow>,
     districts_total: i64,
     communes_total: i64,
 }
@@ -472,7 +494,29 @@ impl Dashboard {
         let (mut districts_total, mut communes_total) = (0, 0);
         let mut searches = Vec::new();
         let mut abroad: BTreeMap<(String, String), (String, i64, i64, f64, i64)> = BTreeMap::new();
+        let mut land: BTreeMap<(String, String, String, String), LandRow> = BTreeMap::new();
         for part in parts {
+            for l in part.land {
+                let key = (
+                    l.planned_use.clone(),
+                    l.district.clone(),
+                    l.legal_status.clone(),
+                    l.five_year.clone(),
+                );
+                let sum = land.entry(key).or_insert_with(|| LandRow {
+                    parcels: 0,
+                    area_m2: 0,
+                    done: 0,
+                    done_m2: 0,
+                    in_use_m2: 0,
+                    ..l.clone()
+                });
+                sum.parcels += l.parcels;
+                sum.area_m2 += l.area_m2;
+                sum.done += l.done;
+                sum.done_m2 += l.done_m2;
+                sum.in_use_m2 += l.in_use_m2;
+            }
             searches.push(part.search);
             for a in part.abroad {
                 let sum = abroad.entry((a.code, a.unit)).or_default();
@@ -571,6 +615,7 @@ impl Dashboard {
                     .collect(),
                 ..Search::of_parts(&searches, districts_total, communes_total)
             },
+            land: land.into_values().collect(),
         }
     }
 }

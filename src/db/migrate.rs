@@ -68,6 +68,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(35, "0035_budget_ceiling"),
     migration!(36, "0036_commune_of_border_works"),
     migration!(37, "0037_report_log"),
+    migration!(38, "0038_land_parcel"),
+    migration!(39, "0039_tiles_programme_ceiling_history"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

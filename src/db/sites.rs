@@ -370,3 +370,47 @@ pub async fn in_scope(
         .await?
         .get(0))
 }
+
+/// A defence land parcel's plan as stored, with its area (EPSG:9209, m²).
+#[derive(Debug, Clone)]
+pub struct LandRecord {
+    pub area_m2: Option<f64>,
+    /// `None` when no plan was entered yet.
+    pub plan: Option<crate::domain::land::LandPlan>,
+    pub plan_period: String,
+    pub version: i32,
+}
+
+/// The land-use plan of work `site_id`, and its area.
+pub async fn land(client: &impl GenericClient, site_id: i64) -> Result<LandRecord, DbError> {
+    use crate::domain::{LandLegalStatus, LandUse};
+    let row = client
+        .query_one(
+            "SELECT s.land_area_m2, l.five_year, l.current_use::text, l.planned_use::text,
+                    l.legal_status::text, l.decision_no, l.decision_date,
+                    coalesce(l.plan_period, '2021-2030'), coalesce(l.version, 0)
+               FROM site_all s LEFT JOIN land_parcel l ON l.site_id = s.id WHERE s.id = $1",
+            &[&site_id],
+        )
+        .await?;
+    let unknown = |what: &str| DbError::Data(format!("unknown {what} in the database"));
+    let plan = match row.get::<_, Option<String>>(1) {
+        None => None,
+        Some(five_year) => Some(crate::domain::land::LandPlan {
+            five_year,
+            current_use: LandUse::from_code(row.get(2)).ok_or_else(|| unknown("land use"))?,
+            planned_use: LandUse::from_code(row.get(3)).ok_or_else(|| unknown("land use"))?,
+            legal_status: LandLegalStatus::from_code(row.get(4))
+                .ok_or_else(|| unknown("legal status"))?,
+            decision: row
+                .get::<_, Option<String>>(5)
+                .zip(row.get::<_, Option<chrono::NaiveDate>>(6)),
+        }),
+    };
+    Ok(LandRecord {
+        area_m2: row.get(0),
+        plan,
+        plan_period: row.get(7),
+        version: row.get(8),
+    })
+}

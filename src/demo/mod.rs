@@ -88,6 +88,8 @@ pub async fn load(
     tx.batch_execute(include_str!("../../sql/demo/communes.sql"))
         .await?;
     write(&tx, &sites).await?;
+    tx.batch_execute(include_str!("../../sql/demo/land.sql"))
+        .await?;
     tx.batch_execute(include_str!("../../sql/demo/profiles.sql"))
         .await?;
     tx.batch_execute("SELECT bulk_load_done()").await?;

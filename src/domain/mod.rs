@@ -3,7 +3,11 @@
 //! Pure: no I/O. The database holds the same codes (a test checks they agree).
 
 pub mod kind;
+pub mod land;
 pub mod status;
 
 pub use kind::{looks_like_code, GeometryFamily, LayerGroup, SiteKind};
-pub use status::{Classification, FundingSource, Programme, SiteStatus, UserRole};
+pub use status::{
+    Classification, FundingSource, LandLegalStatus, LandUse, Programme, SiteStatus, UserRole,
+    LAND_FIVE_YEARS, LAND_PLAN_PERIOD,
+};

@@ -1,4 +1,5 @@
-//! Statuses, programmes, classification levels and funding sources.
+//! Statuses, programmes, classification levels, funding sources, and the land-use plan's
+//! uses and legal statuses.
 
 use crate::i18n::Lang;
 
@@ -105,6 +106,36 @@ vocabulary! {
         Other => "other", "Nguồn khác", "Other sources";
     }
 }
+
+vocabulary! {
+    /// What defence land is used for, now or as planned (the land-use plan 2021–2030).
+    LandUse {
+        CommandPost => "command_post", "Trụ sở chỉ huy", "Command post";
+        Barracks => "barracks", "Doanh trại, căn cứ quân sự", "Barracks and bases";
+        DefenceWorks => "defence_works", "Công trình phòng thủ, trận địa", "Defence works and positions";
+        Training => "training", "Thao trường, trường bắn", "Training and firing ranges";
+        Warehouse => "warehouse", "Kho tàng quân sự", "Military warehouses";
+        BorderPost => "border_post", "Đồn, trạm biên phòng", "Border posts";
+        Agriculture => "agriculture", "Đất nông nghiệp", "Agriculture";
+        Forest => "forest", "Đất rừng", "Forest";
+        Residential => "residential", "Đất ở", "Residential";
+        Unused => "unused", "Đất chưa sử dụng", "Unused";
+        Other => "other", "Khác", "Other";
+    }
+}
+
+vocabulary! {
+    /// Where a parcel's land-use right stands.
+    LandLegalStatus {
+        Certified => "certified", "Đã cấp giấy chứng nhận", "Certificate issued";
+        InProgress => "in_progress", "Đang làm thủ tục", "In progress";
+        NoCertificate => "none", "Chưa có", "None";
+    }
+}
+
+/// The land-use plan's period, and its two 5-year periods.
+pub const LAND_PLAN_PERIOD: &str = "2021-2030";
+pub const LAND_FIVE_YEARS: [&str; 2] = ["2021-2025", "2026-2030"];
 
 vocabulary! {
     /// What an account may do.

@@ -22,7 +22,7 @@ pub struct Field {
     pub short: &'static str,
     pub ty: FieldType,
     /// SQL giving its value now, over `site s`, `site_kind k`, district `d`, commune `c`,
-    /// Cambodian province `a`, budget totals `b` and search zone `z`.
+    /// Cambodian province `a`, budget totals `b`, search zone `z` and land plan `l`.
     sql: &'static str,
     /// SQL giving its value as of a past moment from the progress history row `h`;
     /// `None` when it does not change with progress.
@@ -59,6 +59,12 @@ impl Field {
                     | "concluded_on"
                     | "unit_in_charge"
             )
+    }
+
+    /// True for the land-use plan's fields, which need the land_parcel join (the area is
+    /// the work's own).
+    pub fn is_land(&self) -> bool {
+        self.name.starts_with("land_") && self.name != "land_area_m2"
     }
 
     pub fn from_name(name: &str) -> Option<&'static Field> {
@@ -136,6 +142,20 @@ fields! {
         "Ngày kết luận địa bàn", "Concluded on";
     "unit_in_charge", "unit_chg", Text, "z.unit_in_charge", None,
         "Đơn vị tìm kiếm phụ trách", "Search unit in charge";
+    "land_area_m2", "land_m2", Real, "s.land_area_m2", None,
+        "Diện tích đất QP (m², VN-2000)", "Defence land area (m², VN-2000)";
+    "land_five_year", "land_5y", Text, "l.five_year", None,
+        "Kỳ kế hoạch sử dụng đất", "Land plan 5-year period";
+    "land_current_use", "land_now", Text, "l.current_use::text", None,
+        "Hiện trạng sử dụng đất", "Current land use";
+    "land_planned_use", "land_plan", Text, "l.planned_use::text", None,
+        "Quy hoạch sử dụng đất", "Planned land use";
+    "land_legal_status", "land_legal", Text, "l.legal_status::text", None,
+        "Tình trạng pháp lý đất", "Land legal status";
+    "land_decision_no", "land_dec", Text, "l.decision_no", None,
+        "Số quyết định quy hoạch đất", "Land plan decision number";
+    "land_decision_date", "land_decdt", Date, "l.decision_date", None,
+        "Ngày quyết định quy hoạch đất", "Land plan decision date";
 }
 
 #[cfg(test)]

@@ -116,6 +116,9 @@ impl Export {
         if self.profile.fields.iter().any(|f| f.is_search()) {
             joins.push_str("\n             LEFT JOIN search_zone z ON z.site_id = s.id");
         }
+        if self.profile.fields.iter().any(|f| f.is_land()) {
+            joins.push_str("\n             LEFT JOIN land_parcel l ON l.site_id = s.id");
+        }
         if self.profile.coarsening == Coarsening::District {
             joins.push_str(
                 "

@@ -63,17 +63,22 @@ pub struct Row {
     pub works: i64,
 }
 
-/// The last `limit` reports, of one user or (`None`) of everyone.
+/// The last `limit` reports of user `user_id`, or (`None`) of everyone, those of others
+/// only when marked no higher than `clearance` (a log row says what a report held).
 pub async fn recent(
     client: &impl GenericClient,
     user_id: Option<i32>,
+    viewer: i32,
+    clearance: Classification,
     limit: i64,
 ) -> Result<Vec<Row>, DbError> {
     Ok(client
         .query(
             "SELECT id, at, actor, number, scope, as_of, format, marking::text, works FROM report_log
-              WHERE $1::int IS NULL OR user_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
-            &[&user_id, &limit],
+              WHERE ($1::int IS NULL OR user_id = $1)
+                AND (user_id = $2 OR marking <= $3::text::classification)
+              ORDER BY at DESC, id DESC LIMIT $4",
+            &[&user_id, &viewer, &clearance.code(), &limit],
         )
         .await?
         .iter()

@@ -46,10 +46,23 @@ pub async fn convert(docx: &[u8]) -> Result<Vec<u8>, PdfError> {
         .arg(&input)
         .env("HOME", &dir.path)
         .kill_on_drop(true)
-        .stdin(std::process::Stdio::null());
-    let output = match tokio::time::timeout(TIMEOUT, command.output()).await {
-        Err(_) => return Err(PdfError::Timeout(TIMEOUT)),
-        Ok(Err(e)) => return Err(PdfError::Missing(e)),
+        // Its own process group: soffice starts soffice.bin as a child, which a timeout
+        // must stop too.
+        .process_group(0)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().map_err(PdfError::Missing)?;
+    let group = child.id();
+    let output = match tokio::time::timeout(TIMEOUT, child.wait_with_output()).await {
+        Err(_) => {
+            if let Some(pid) = group {
+                // SAFETY: a plain system call on the process group kvpt started.
+                unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+            }
+            return Err(PdfError::Timeout(TIMEOUT));
+        }
+        Ok(Err(e)) => return Err(PdfError::Io(e)),
         Ok(Ok(o)) => o,
     };
     let made = dir.path.join("bao-cao.pdf");

@@ -453,8 +453,64 @@ pub fn page(lang: Lang, d: &Dashboard, view: &View) -> Markup {
                                     "Commune boundaries are not loaded, so zones cannot be placed in communes yet; the directive's target is 100%.")) }
             }
         }
+        (land_section(&d.land, view, lang))
     };
     layout(lang, lang.pick("Tổng hợp", "Dashboard"), "/dashboard", body)
+}
+
+/// The defence land-use plan: area by planned use × district × legal status, and what
+/// the first 5-year period (2021–2025) has done.
+fn land_section(land: &[crate::db::dashboard::LandRow], view: &View, lang: Lang) -> Markup {
+    use crate::domain::{LandLegalStatus, LandUse};
+    let ha = |m2: i64| pct_free(m2 as f64 / 10_000.0, lang);
+    let first: Vec<_> = land.iter().filter(|l| l.five_year == "2021-2025").collect();
+    let sum =
+        |f: fn(&crate::db::dashboard::LandRow) -> i64| first.iter().map(|&l| f(l)).sum::<i64>();
+    let certified: i64 = first
+        .iter()
+        .filter(|l| l.legal_status == "certified")
+        .map(|l| l.area_m2)
+        .sum();
+    html! {
+        section #land {
+            h2 { (lang.pick("Quy hoạch sử dụng đất quốc phòng 2021–2030", "Defence land-use plan 2021–2030")) " " (csv_link("land", view, lang)) }
+            @if land.is_empty() {
+                p { (lang.pick("Chưa có khu đất nào được nhập quy hoạch.", "No parcel has a plan entered yet.")) }
+            } @else {
+                dl.totals {
+                    div.stat { dt { (lang.pick("Kỳ 2021–2025: khu đất / diện tích (ha)", "2021–2025: parcels / area (ha)")) }
+                        dd #land-first-period { (n(sum(|l| l.parcels), lang)) " / " (ha(sum(|l| l.area_m2))) } }
+                    div.stat { dt { (lang.pick("Đã hoàn thành (ha)", "Done (ha)")) } dd #land-first-done { (ha(sum(|l| l.done_m2))) } }
+                    div.stat { dt { (lang.pick("Đã đúng mục đích quy hoạch (ha)", "Already in the planned use (ha)")) } dd { (ha(sum(|l| l.in_use_m2))) } }
+                    div.stat { dt { (lang.pick("Đã cấp giấy chứng nhận (ha)", "Certificate issued (ha)")) } dd #land-first-certified { (ha(certified)) } }
+                }
+                div.scroll { table #land-table {
+                    thead { tr {
+                        th { (lang.pick("Quy hoạch sử dụng", "Planned use")) } th { (lang.pick("Huyện", "District")) }
+                        @for s in LandLegalStatus::ALL { th.num { (s.label(lang)) " (ha)" } }
+                        th.num { (lang.pick("Tổng (ha)", "Total (ha)")) } th.num { (lang.pick("Khu đất", "Parcels")) }
+                    } }
+                    tbody {
+                        @for u in LandUse::ALL {
+                            @let mut districts: Vec<(&str, &str)> = land.iter().filter(|l| l.planned_use == u.code()).map(|l| (l.district.as_str(), l.district_name.as_str())).collect();
+                            @let _ = { districts.sort(); districts.dedup(); };
+                            @for (code, name) in &districts {
+                                @let rows: Vec<_> = land.iter().filter(|l| l.planned_use == u.code() && l.district == *code).collect();
+                                tr data-use=(u.code()) data-district=(code) {
+                                    td { (u.label(lang)) } td { (if code.is_empty() { "—" } else { *name }) }
+                                    @for s in LandLegalStatus::ALL {
+                                        td.num { (ha(rows.iter().filter(|l| l.legal_status == s.code()).map(|l| l.area_m2).sum())) }
+                                    }
+                                    td.num { (ha(rows.iter().map(|l| l.area_m2).sum())) }
+                                    td.num { (n(rows.iter().map(|l| l.parcels).sum(), lang)) }
+                                }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
 }
 
 fn site_table(rows: &[SiteRow], lang: Lang) -> Markup {
@@ -523,7 +579,7 @@ pub fn plan_page(
             tbody {
                 @for (code, name, p) in districts {
                     tr {
-                        td { a href={ "/dashboard/plan?year=" (year) "&source=" (source) "&district=" (code) "&" (q) } {
+                        td { a href={ "/dashboard/plan?year=" (year) "&source=" (source) "&in=" (code) "&" (q) } {
                             @if code.is_empty() { (lang.pick("Ngoài lãnh thổ", "Abroad")) } @else { (name) } } }
                         td.num { (n(p.estimate, lang)) } td.num { (n(p.allocated, lang)) }
                         td.num { (n(p.disbursed, lang)) } td.num { (n(p.settled, lang)) }

@@ -11,6 +11,7 @@ pub mod features;
 pub mod field;
 pub mod home;
 pub mod imports;
+pub mod land;
 pub mod map;
 pub mod progress;
 pub mod reports;

@@ -214,6 +214,10 @@ pub fn page(lang: Lang, p: &SitePage) -> Markup {
         @if let Some(z) = &p.search {
             (super::search::section(lang, &s.code, z.figures, z.history, z.may_update))
         }
+        @if s.kind == "defence_land" {
+            p #land-link { a href={ "/sites/" (s.code) "/land?lang=" (lang.code()) } {
+                (lang.pick("Quy hoạch sử dụng đất quốc phòng 2021–2030", "Defence land-use plan 2021–2030")) } }
+        }
         section #budget {
             h2 { (lang.pick("Ngân sách (đồng)", "Budget (VND)")) }
             (budget_table(p.budget, lang))

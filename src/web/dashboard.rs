@@ -58,6 +58,9 @@ struct DashQuery {
     district: Option<String>,
     programme: Option<String>,
     kind: Option<String>,
+    /// The plan's drill-down: the district whose works are listed ("" for abroad).
+    #[serde(rename = "in")]
+    drill: Option<String>,
 }
 
 /// The view asked for, each parameter checked: 400 naming the one that is wrong.
@@ -278,19 +281,15 @@ async fn plan_page(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
-    // `district` here is the district drilled into ("" for works abroad), not a scope.
-    let drill = DashQuery {
-        district: None,
-        ..q.clone()
-    };
-    let view = view_of(&drill, state.flags).map_err(fail)?;
+    let view = view_of(&q, state.flags).map_err(fail)?;
     let p = params(&view, &caller).map_err(fail)?;
     let (year, source) = year_source(&q).map_err(fail)?;
     let client = state.db().await.map_err(|e| fail(e.into()))?;
     let districts = dashboard::plan_by_district(&client, &p, year, source.code())
         .await
         .map_err(|e| fail(e.into()))?;
-    let sites = match &q.district {
+    // `in`: the district drilled into ("" for works abroad); `district` is the scope.
+    let sites = match &q.drill {
         Some(d) => Some((
             d.as_str(),
             dashboard::plan_sites(&client, &p, year, source.code(), d)
@@ -383,6 +382,7 @@ async fn csv(
         "ceilings",
         "flags",
         "search",
+        "land",
     ];
     if !tables.contains(&table) {
         return Err(AppError::bad_request(
@@ -397,6 +397,7 @@ async fn csv(
         "by_district" => group_rows(&d.by_district, "district_code"),
         "plan" => plan_rows(&d.plan),
         "ceilings" => ceiling_rows(&d.plan),
+        "land" => land_rows(&d.land),
         "flags" => flag_rows(&d.flags),
         _ => search_rows(&d.search),
     };
@@ -445,6 +446,38 @@ fn flag_rows(flags: &dashboard::Flags) -> Vec<Vec<String>> {
         vec!["stale".into(), flags.stale.to_string()],
         vec!["over_ceiling".into(), flags.over_ceiling.to_string()],
     ]
+}
+
+/// The land-use plan by planned use × district × legal status × 5-year period.
+fn land_rows(land: &[dashboard::LandRow]) -> Vec<Vec<String>> {
+    let head = [
+        "planned_use",
+        "district_code",
+        "district",
+        "legal_status",
+        "five_year",
+        "parcels",
+        "area_m2",
+        "done",
+        "done_m2",
+        "in_use_m2",
+    ];
+    let mut rows = vec![head.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    for l in land {
+        rows.push(vec![
+            l.planned_use.clone(),
+            l.district.clone(),
+            l.district_name.clone(),
+            l.legal_status.clone(),
+            l.five_year.clone(),
+            l.parcels.to_string(),
+            l.area_m2.to_string(),
+            l.done.to_string(),
+            l.done_m2.to_string(),
+            l.in_use_m2.to_string(),
+        ]);
+    }
+    rows
 }
 
 /// The medium-term ceilings by year × source against the allocations they bound.

@@ -17,6 +17,7 @@ pub mod freshness;
 mod health;
 mod home;
 pub mod imports;
+mod land;
 pub mod limits;
 mod listener;
 mod map;
@@ -340,6 +341,7 @@ fn areas() -> Router<AppState> {
         .merge(conflicts::routes())
         .merge(field::routes())
         .merge(budget::routes())
+        .merge(land::routes())
         .merge(dashboard::routes())
         .merge(reports::routes())
         .merge(admin::routes())

@@ -75,7 +75,7 @@ async fn page(
     let client = state.db().await.map_err(|e| fail(e.into()))?;
     // Administrators see everyone's reports; others their own.
     let whose = (user.role != UserRole::Admin).then_some(user.id);
-    let recent = report::log::recent(&client, whose, 20)
+    let recent = report::log::recent(&client, whose, user.id, user.clearance, 20)
         .await
         .map_err(|e| fail(e.into()))?;
     Ok(views::reports::page(lang, &view, &recent).into_response())
@@ -91,10 +91,12 @@ fn field(
     match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(default.to_string()),
         Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => {
-            Err(AppError::bad_request(
+            Err(crate::params::ParamError::new(
                 name,
                 format!("at most {max} characters, no control characters"),
-            ))
+            )
+            .vi(format!("tối đa {max} ký tự, không có ký tự điều khiển."))
+            .into())
         }
         Some(v) => Ok(v.to_string()),
     }
@@ -109,10 +111,14 @@ fn period_start(q: &ReportQuery, as_of: chrono::NaiveDate) -> Result<chrono::Nai
         Some(v) => crate::params::parse_date(v)
             .filter(|d| *d <= as_of)
             .ok_or_else(|| {
-                AppError::bad_request(
+                crate::params::ParamError::new(
                     "from",
                     format!("'{v}' is not a date on or before the report's day"),
                 )
+                .vi(format!(
+                    "“{v}” không phải ngày từ ngày báo cáo trở về trước."
+                ))
+                .into()
             }),
     }
 }
@@ -145,9 +151,9 @@ async fn generate(
     let dashboard = super::dashboard::load(&state, &p, caller.min_lsn)
         .await
         .map_err(fail)?;
-    let client = state.db().await.map_err(|e| fail(e.into()))?;
+    let mut client = state.db().await.map_err(|e| fail(e.into()))?;
     let works = dashboard.totals.total;
-    let r = report::gather(&client, &p, (*dashboard).clone(), &request)
+    let r = snapshot_gather(&mut client, &p, &dashboard, &request)
         .await
         .map_err(|e| fail(e.into()))?;
     let mut bytes = report::docx::write(&r).map_err(|e| fail(AppError::Internal(e.into())))?;
@@ -160,6 +166,24 @@ async fn generate(
         .await
         .map_err(|e| fail(e.into()))?;
     Ok(download(format, r.as_of, id, r.marking, bytes))
+}
+
+/// The report's lists, map and marking, read in one snapshot.
+async fn snapshot_gather(
+    client: &mut deadpool_postgres::Object,
+    p: &crate::db::dashboard::Params,
+    dashboard: &crate::db::dashboard::Dashboard,
+    request: &report::Request,
+) -> Result<report::Report, crate::db::DbError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let r = report::gather(&tx, p, dashboard.clone(), request).await?;
+    tx.commit().await?;
+    Ok(r)
 }
 
 /// Logs the report `r` sent as `bytes`: its id.

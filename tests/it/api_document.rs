@@ -41,6 +41,8 @@ const NOT_IN_THE_API: &[(&str, &str, &str)] = &[
     ("GET", "/dashboard/plan", "page"),
     ("GET", "/dashboard/summary", "page"),
     ("GET", "/reports", "page"),
+    ("GET", "/sites/{}/land", "page"),
+    ("POST", "/sites/{}/land", "form"),
     (
         "GET",
         "/reports/{}",

@@ -12,7 +12,7 @@ fn layers() -> Vec<(&'static str, Vec<&'static str>)> {
         &["db", "cluster"],
         &[
             "accounts", "progress", "search", "budget", "exchange", "ops", "geodata", "demo",
-            "report",
+            "land", "report",
         ],
         &["views"],
         &["error", "web"],
@@ -50,6 +50,7 @@ const SQL_PLACES: &[&str] = &[
     "src/budget/store.rs",
     "src/budget/ceiling.rs",
     "src/report/log.rs",
+    "src/land/store.rs",
     "src/exchange/export.rs",
     "src/exchange/query.rs",
     "src/exchange/profile.rs",

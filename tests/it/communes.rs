@@ -252,7 +252,7 @@ async fn commune_boundaries_import_from_a_file_matched_by_code_or_name() {
     let clean = format!(
         "SELECT CASE WHEN k = 1 THEN json_build_object('MA_XA', code, 'TEN_XA', 'whatever')
                      ELSE json_build_object('TEN_XA', replace(replace(lower(unaccent(name)), 'xa ', ''), 'thi tran ', 'TT '),
-                                            'TEN_HUYEN', 'Tan Bien') END AS props,
+                                            'TEN_HUYEN', CASE WHEN k % 2 = 0 THEN 'Huyện Tân Biên' ELSE 'Tan Bien' END) END AS props,
                 geom FROM ({shuffled}) s"
     );
     client

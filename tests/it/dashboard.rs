@@ -140,12 +140,8 @@ async fn figures_as_of_a_date_match_the_hand_built_history() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("KHO-TBI-9001") && !page.contains("KHO-TBI-9002"));
     // Drill-down: year × source → district → works.
-    let (status, _, page) = request(
-        &app,
-        "/dashboard/plan?year=2023&source=central&district=705",
-        &[],
-    )
-    .await;
+    let (status, _, page) =
+        request(&app, "/dashboard/plan?year=2023&source=central&in=705", &[]).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("/sites/KHO-TBI-9001"));
 }
@@ -1137,17 +1133,42 @@ async fn allocations_above_the_medium_term_ceiling_are_flagged_from_the_decision
     let (status, page) = post_form(&officer, uri, &form("90", "41%2FQĐ-UBND", "2023-05-01")).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(page.contains("sửa tại dòng của nó"), "{page}");
-    // Amended to 100 by a later decision: within it, the flag is gone.
+    // An amendment cannot predate the decision it amends.
+    let (status, page) = post_form(
+        &officer,
+        uri,
+        &amend(1, "100", "41%2FQĐ-UBND", "2022-12-01"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("không thể trước quyết định 15/QĐ-UBND"),
+        "{page}"
+    );
+    // Amended to 100 by a later decision: within it, the flag is gone; as of a day before
+    // the amendment, the first decision still counts.
     let (status, _) = post_form(
         &officer,
         uri,
-        &amend(1, "100", "42%2FQĐ-UBND", "2023-06-01"),
+        &amend(1, "100", "42%2FQĐ-UBND", "2024-02-01"),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         field(&csv(&planner, "table=flags").await, "over_ceiling", 1),
         "0"
+    );
+    assert_eq!(
+        field(
+            &csv(&planner, "table=flags&as_of=2024-01-15").await,
+            "over_ceiling",
+            1
+        ),
+        "1"
+    );
+    assert_eq!(
+        csv(&planner, "table=ceilings&as_of=2024-01-15").await,
+        [["2023", "central", "70", "80", "true"]]
     );
     assert_eq!(
         csv(&planner, "table=ceilings").await,

@@ -219,6 +219,16 @@ async fn a_report_from_the_demo_has_the_dashboards_figures_in_the_official_layou
     let (status, _, page) = request(&app, "/reports", &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("report-log") && page.contains("15/BC-BCH"));
+    // An administrator sees everyone's reports, but not one marked above their clearance.
+    for (clearance, shown) in [
+        (Classification::Internal, false),
+        (Classification::Secret, true),
+    ] {
+        let admin = db.app_as(UserRole::Admin, clearance).await;
+        let (status, _, page) = request(&admin, "/reports", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page.contains("id=\"report-log\""), shown, "{clearance:?}");
+    }
     let (status, _, _) = fetch(&db.app(), "", "docx").await;
     assert!(
         matches!(status, StatusCode::UNAUTHORIZED | StatusCode::SEE_OTHER),

@@ -228,6 +228,30 @@ async fn a_moved_work_drops_its_old_and_its_new_tiles() {
     assert!(codes(&at_new.body).contains(&code), "shown where it is");
 }
 
+/// The map filters by programme, which the works' tiles carry: a programme changed drops
+/// the work's tile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_programme_change_drops_the_works_tiles() {
+    let db = TestDb::with_demo(300, 44).await;
+    let (state, apps) = viewers(&db).await;
+    let secret = &apps[3].1;
+    let client = db.client().await;
+    let (code, layer, (lon, lat), _) = point_work(&client, "internal").await;
+    let t = TileCoord::containing(lon, lat, 13);
+    fetch(secret, layer.code(), t).await;
+    assert_eq!(fetch(secret, layer.code(), t).await.cache, "hit");
+    client
+        .execute(
+            "UPDATE site SET programme = CASE WHEN programme = 'mr7_roadmap' THEN 'kvpt_2021_2025'
+                                              ELSE 'mr7_roadmap' END::programme WHERE code = $1",
+            &[&code],
+        )
+        .await
+        .unwrap();
+    state.caught_up().await;
+    assert_eq!(fetch(secret, layer.code(), t).await.cache, "miss");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_classification_change_drops_tiles_only_for_the_clearances_that_see_it() {
     let db = TestDb::with_demo(300, 43).await;

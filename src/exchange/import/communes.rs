@@ -103,6 +103,26 @@ fn key(name: &str) -> String {
     f
 }
 
+/// A district's name compared: folded, its kind ("Huyện", "Thị xã", "Thành phố") dropped.
+fn district_key(name: &str) -> String {
+    let f = folded(name);
+    let f = f.split_whitespace().collect::<Vec<_>>().join(" ");
+    for prefix in [
+        "huyen ",
+        "thi xa ",
+        "thanh pho ",
+        "tp. ",
+        "tp ",
+        "tx. ",
+        "tx ",
+    ] {
+        if let Some(rest) = f.strip_prefix(prefix) {
+            return rest.to_string();
+        }
+    }
+    f
+}
+
 /// A code as written in a file ("25456", "25456.0", "025456").
 fn code_key(text: &str) -> Option<String> {
     let t = text.trim();
@@ -130,7 +150,8 @@ fn match_one<'a>(
     let district = column(source, f, DISTRICT_COLUMNS);
     let in_district = |l: &&Listed| {
         district.as_ref().is_none_or(|d| {
-            code_key(d).is_some_and(|k| k == l.district_code) || key(d) == key(&l.district_name)
+            code_key(d).is_some_and(|k| k == l.district_code)
+                || district_key(d) == district_key(&l.district_name)
         })
     };
     if let Some(code) = column(source, f, CODE_COLUMNS)
@@ -362,5 +383,8 @@ mod tests {
         assert_eq!(code_key("25456.0").as_deref(), Some("25456"));
         assert_eq!(code_key("025456").as_deref(), Some("25456"));
         assert_eq!(code_key("A12"), None);
+        assert_eq!(district_key("Huyện Tân Biên"), district_key("Tân Biên"));
+        assert_eq!(district_key("Thị xã Hòa Thành"), "hoa thanh");
+        assert_eq!(district_key("TP. Tây Ninh"), "tay ninh");
     }
 }

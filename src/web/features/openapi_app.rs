@@ -48,7 +48,7 @@ fn dashboard_params() -> Vec<Value> {
         query(
             "table",
             "Which table (by_kind when blank or not given)",
-            text(&["by_kind", "by_district", "plan", "ceilings", "flags", "search"]),
+            text(&["by_kind", "by_district", "plan", "ceilings", "flags", "search", "land"]),
         ),
         query(
             "as_of",
