@@ -3,10 +3,16 @@
 -- change is planned in, its current and planned use, its legal status and the decision
 -- approving it. Its area is never typed: it is the parcel's geometry measured in VN-2000
 -- / TM-3 105°30′ (EPSG:9209), stored with the work when its geometry is written
--- (`site_all.land_area_m2`, as search zones' areas are), so dashboards sum numbers.
+-- (`site_all.land_area_m2`, as search zones' areas are), so dashboards sum numbers. The
+-- systems are named by their PROJ strings (EPSG:4326 and spatial_ref_sys's EPSG:9209),
+-- not SRIDs: a restore recomputes the column with an empty search_path, where PostGIS
+-- cannot look an SRID up.
 ALTER TABLE site_all ADD COLUMN land_area_m2 double precision
     GENERATED ALWAYS AS (
-        CASE WHEN kind = 'defence_land' THEN ST_Area(ST_Transform(geom, 9209)) END
+        CASE WHEN kind = 'defence_land' THEN ST_Area(ST_Transform(geom,
+            '+proj=longlat +datum=WGS84 +no_defs',
+            '+proj=tmerc +lat_0=0 +lon_0=105.5 +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 +towgs84=-191.90441429,-39.30318279,-111.45032835,0.00928836,-0.01975479,0.00427372,0.252906278 +units=m +no_defs'))
+        END
     ) STORED;
 CREATE OR REPLACE VIEW site AS SELECT * FROM site_all WHERE deleted_at IS NULL;
 

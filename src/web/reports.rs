@@ -218,14 +218,35 @@ async fn log(
     report::log::record(client, &entry).await
 }
 
+/// The scope as the report's sentences name it: "toàn tỉnh", or "thuộc Đề án KVPT
+/// 2021–2025, trên địa bàn Tân Biên, loại Kho tàng".
+fn scope_words(view: &View) -> String {
+    let s = &view.scope;
+    let mut parts = Vec::new();
+    if let Some(p) = s.programme {
+        parts.push(format!("thuộc {}", p.label(Lang::Vi)));
+    }
+    if let Some(code) = &s.district {
+        let name = view.districts.iter().find(|d| &d.code == code);
+        parts.push(format!(
+            "trên địa bàn {}",
+            name.map_or(code.as_str(), |d| d.name_vi.as_str())
+        ));
+    }
+    if let Some(k) = s.kind {
+        parts.push(format!("loại {}", k.label(Lang::Vi).to_lowercase()));
+    }
+    if parts.is_empty() {
+        "toàn tỉnh".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 /// What the form asked for besides the day and scope.
 fn request_of(q: &ReportQuery, view: &View) -> Result<report::Request, AppError> {
     let as_of = view.as_of.unwrap_or_else(crate::i18n::today_in_vietnam);
-    let scope = if view.scope.is_all() {
-        "toàn tỉnh".to_string()
-    } else {
-        format!("({})", view.scope_label(Lang::Vi))
-    };
+    let scope = scope_words(view);
     Ok(report::Request {
         number: field(&q.number, "number", 60, "……/BC-BCH")?,
         from: period_start(q, as_of)?,
