@@ -11,30 +11,41 @@
            count(*) FILTER (WHERE f.settled_not_done)::int8 AS settled_not_done,
            count(*) FILTER (WHERE f.done_nothing_disbursed)::int8 AS done_nothing_disbursed,
            count(*) FILTER (WHERE f.stale)::int8 AS stale,
-           count(*) FILTER (WHERE f.over_ceiling)::int8 AS over_ceiling
+           count(*) FILTER (WHERE f.over_ceiling)::int8 AS over_ceiling,
+           -- The land-use plan's parcels in the same pass (null keys for other works):
+           -- whole m² per parcel, summed exactly, so the parts add up to the same figure.
+           f.land_use, f.land_legal, f.land_five,
+           coalesce(sum(round(f.land_area_m2)) FILTER (WHERE f.land_use IS NOT NULL), 0)::int8 AS land_m2,
+           coalesce(sum(round(f.land_area_m2)) FILTER (WHERE f.land_in_use), 0)::int8 AS land_in_use_m2
       FROM flagged f
       LEFT JOIN admin_unit d ON d.id = f.district_id
-     GROUP BY f.kind, d.code, d.short_name, f.status, f.late
+     GROUP BY f.kind, d.code, d.short_name, f.status, f.late, f.land_use, f.land_legal, f.land_five
 )
 -- The remains search figures of this part's zones (a work has at most one) as they stand
 -- or stood (`zone`, from dashboard_now.sql or dashboard_as_of.sql's history), and the
 -- districts and communes where one is concluded and mapped (a district or commune counts
 -- once however many parts name it).
+, zoned AS MATERIALIZED (
+    -- The part's zones with their works, read once for the figures and the areas abroad.
+    SELECT st.id, st.district_id, st.commune_id, st.foreign_area_id, st.zone_area_m2,
+           z.concluded_on, z.map_drawn, z.area_concluded_ha, z.remains_expected, z.remains_found
+      FROM state st
+      JOIN zone z ON z.site_id = st.id
+)
 , zones AS (
     SELECT count(*)::int8 AS zones,
            count(*) FILTER (WHERE z.concluded_on <= p.day)::int8 AS zones_concluded,
-           coalesce(sum(st.zone_area_m2), 0)::float8 AS zone_area_m2,
+           coalesce(sum(z.zone_area_m2), 0)::float8 AS zone_area_m2,
            coalesce(sum(z.area_concluded_ha * 100), 0)::int8 AS concluded_ha_100,
            coalesce(sum(z.remains_expected), 0)::int8 AS remains_expected,
            coalesce(sum(z.remains_found), 0)::int8 AS remains_found,
-           coalesce(array_agg(DISTINCT st.district_id)
-                    FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day AND st.district_id IS NOT NULL),
+           coalesce(array_agg(DISTINCT z.district_id)
+                    FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day AND z.district_id IS NOT NULL),
                     '{}') AS done_districts,
-           coalesce(array_agg(DISTINCT st.commune_id)
-                    FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day AND st.commune_id IS NOT NULL),
+           coalesce(array_agg(DISTINCT z.commune_id)
+                    FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day AND z.commune_id IS NOT NULL),
                     '{}') AS done_communes
-      FROM state st
-      JOIN zone z ON z.site_id = st.id
+      FROM zoned z
      CROSS JOIN params p
 )
 SELECT json_build_object(
@@ -51,34 +62,17 @@ SELECT json_build_object(
         FROM ceiling_allocated c JOIN state st ON st.id = c.site_id
        GROUP BY c.year, c.source) g),
   'search', (SELECT row_to_json(z) FROM zones z),
-  -- The defence land-use plan of this part's parcels (migration 0038): by planned use ×
-  -- district × legal status × 5-year period, their number and area (EPSG:9209), and those
-  -- whose work is done. The plan's records are as they stand now, also "as of" a date.
-  'land', (SELECT coalesce(json_agg(g), '[]') FROM (
-      SELECT l.planned_use::text AS planned_use, coalesce(d.code, '') AS district,
-             coalesce(d.short_name, '') AS district_name, l.legal_status::text AS legal_status,
-             l.five_year, count(*)::int8 AS parcels,
-             -- Whole m² per parcel, summed exactly (the parts add up to the same figure).
-             coalesce(sum(round(st.land_area_m2)), 0)::int8 AS area_m2,
-             count(*) FILTER (WHERE st.status IN ('completed', 'handed_over'))::int8 AS done,
-             coalesce(sum(round(st.land_area_m2)) FILTER (WHERE st.status IN ('completed', 'handed_over')), 0)::int8 AS done_m2,
-             coalesce(sum(round(st.land_area_m2)) FILTER (WHERE l.current_use = l.planned_use), 0)::int8 AS in_use_m2
-        FROM state st
-        JOIN land_parcel l ON l.site_id = st.id
-        LEFT JOIN admin_unit d ON d.id = st.district_id
-       GROUP BY 1, 2, 3, 4, 5) g),
   -- The zones in Cambodia by area (Cambodian province) and unit in charge: the "unit
   -- areas in Cambodia" whose search the directive counts.
   'abroad', (SELECT coalesce(json_agg(g), '[]') FROM (
       SELECT a.code, coalesce(a.name_vi, a.name) AS name, coalesce(sz.unit_in_charge, '') AS unit,
              count(*)::int8 AS zones,
              count(*) FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day)::int8 AS concluded,
-             coalesce(sum(st.zone_area_m2), 0)::float8 AS zone_area_m2,
+             coalesce(sum(z.zone_area_m2), 0)::float8 AS zone_area_m2,
              coalesce(sum(z.area_concluded_ha * 100), 0)::int8 AS concluded_ha_100
-        FROM state st
-        JOIN zone z ON z.site_id = st.id
-        JOIN adjacent_area a ON a.id = st.foreign_area_id
-        LEFT JOIN search_zone sz ON sz.site_id = st.id
+        FROM zoned z
+        JOIN adjacent_area a ON a.id = z.foreign_area_id
+        LEFT JOIN search_zone sz ON sz.site_id = z.id
        CROSS JOIN params p
        GROUP BY 1, 2, 3) g),
   -- The units counted: the province's, or the scope's district and its communes.

@@ -314,6 +314,12 @@ struct Cell {
     done_nothing_disbursed: i64,
     stale: i64,
     over_ceiling: i64,
+    /// A land parcel's planned use, legal status and 5-year period (none for other works).
+    land_use: Option<String>,
+    land_legal: Option<String>,
+    land_five: Option<String>,
+    land_m2: i64,
+    land_in_use_m2: i64,
 }
 
 /// One year × source's ceilings in one part (dashboard_cells.sql).
@@ -348,7 +354,6 @@ struct Part {
     ceilings: Vec<PartCeiling>,
     search: PartSearch,
     abroad: Vec<PartAbroad>,
-    land: Vec<LandRow>,
     districts_total: i64,
     communes_total: i64,
 }
@@ -496,26 +501,32 @@ impl Dashboard {
         let mut abroad: BTreeMap<(String, String), (String, i64, i64, f64, i64)> = BTreeMap::new();
         let mut land: BTreeMap<(String, String, String, String), LandRow> = BTreeMap::new();
         for part in parts {
-            for l in part.land {
+            for c in &part.cells {
+                let (Some(use_), Some(legal), Some(five)) =
+                    (&c.land_use, &c.land_legal, &c.land_five)
+                else {
+                    continue;
+                };
                 let key = (
-                    l.planned_use.clone(),
-                    l.district.clone(),
-                    l.legal_status.clone(),
-                    l.five_year.clone(),
+                    use_.clone(),
+                    c.district.clone(),
+                    legal.clone(),
+                    five.clone(),
                 );
                 let sum = land.entry(key).or_insert_with(|| LandRow {
-                    parcels: 0,
-                    area_m2: 0,
-                    done: 0,
-                    done_m2: 0,
-                    in_use_m2: 0,
-                    ..l.clone()
+                    planned_use: use_.clone(),
+                    district: c.district.clone(),
+                    district_name: c.district_name.clone(),
+                    legal_status: legal.clone(),
+                    five_year: five.clone(),
+                    ..LandRow::default()
                 });
-                sum.parcels += l.parcels;
-                sum.area_m2 += l.area_m2;
-                sum.done += l.done;
-                sum.done_m2 += l.done_m2;
-                sum.in_use_m2 += l.in_use_m2;
+                let done = matches!(c.status.as_str(), "completed" | "handed_over");
+                sum.parcels += c.n;
+                sum.area_m2 += c.land_m2;
+                sum.done += if done { c.n } else { 0 };
+                sum.done_m2 += if done { c.land_m2 } else { 0 };
+                sum.in_use_m2 += c.land_in_use_m2;
             }
             searches.push(part.search);
             for a in part.abroad {
