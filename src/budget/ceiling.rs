@@ -114,24 +114,22 @@ pub async fn save(
         .and_then(|a| rules::over_ceiling(a, c.amount, number))
         .into_iter()
         .collect();
-    tx.execute(
-        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
-         VALUES ($1, $2, $3, 'budget_ceiling', $4, $5, $6)",
-        &[
-            &user.id,
-            &user.username,
-            &if before.is_some() {
-                "ceiling.update"
-            } else {
-                "ceiling.create"
-            },
-            &format!("{}/{year}/{source}", update.code),
-            &before.map(|b| json!(b)),
-            &json!({ "ceiling": c.amount, "decision_no": number, "decision_date": c.decision_date,
-                     "version": version }),
-        ],
-    )
-    .await?;
+    let key = format!("{}/{year}/{source}", update.code);
+    let change = crate::db::audit::Change {
+        user_id: Some(user.id),
+        actor: &user.username,
+        action: if before.is_some() {
+            "ceiling.update"
+        } else {
+            "ceiling.create"
+        },
+        entity: "budget_ceiling",
+        key: &key,
+        before: before.map(|b| json!(b)),
+        after: json!({ "ceiling": c.amount, "decision_no": number,
+                       "decision_date": c.decision_date, "version": version }),
+    };
+    crate::db::audit::record(&tx, &change).await?;
     tx.commit().await?;
     Ok(Saved {
         version,

@@ -151,25 +151,22 @@ pub async fn save(
         });
     };
     let key = format!("{}/{}/{}", line.code, line.year, line.source.code());
-    tx.execute(
-        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
-         VALUES ($1, $2, $3, 'budget_line', $4, $5, $6)",
-        &[
-            &user.id,
-            &user.username,
-            &if before.is_some() {
-                "budget.update"
-            } else {
-                "budget.create"
-            },
-            &key,
-            &before.map(|b| json!(b)),
-            &json!({ "estimate": a.estimate, "allocated": a.allocated, "disbursed": a.disbursed,
-                     "settled": a.settled, "version": version,
-                     "warnings": warnings.iter().map(|w| w.rule).collect::<Vec<_>>() }),
-        ],
-    )
-    .await?;
+    let change = crate::db::audit::Change {
+        user_id: Some(user.id),
+        actor: &user.username,
+        action: if before.is_some() {
+            "budget.update"
+        } else {
+            "budget.create"
+        },
+        entity: "budget_line",
+        key: &key,
+        before: before.map(|b| json!(b)),
+        after: json!({ "estimate": a.estimate, "allocated": a.allocated, "disbursed": a.disbursed,
+                       "settled": a.settled, "version": version,
+                       "warnings": warnings.iter().map(|w| w.rule).collect::<Vec<_>>() }),
+    };
+    crate::db::audit::record(&tx, &change).await?;
     tx.commit().await?;
     Ok(Saved {
         version,

@@ -169,12 +169,15 @@ pub async fn write_boundaries(
           WHERE layer IN ('communes', 'labels');",
     )
     .await?;
-    tx.execute(
-        "INSERT INTO audit_log (actor, action, entity, entity_key, after)
-         VALUES ($1, 'communes.import', 'admin_unit', $2,
-                 jsonb_build_object('boundaries', $3::int8, 'works_moved', $4::int8))",
-        &[&actor, &file_name, &(written as i64), &(moved as i64)],
-    )
-    .await?;
+    let change = super::audit::Change {
+        user_id: None,
+        actor,
+        action: "communes.import",
+        entity: "admin_unit",
+        key: file_name,
+        before: None,
+        after: serde_json::json!({ "boundaries": written, "works_moved": moved }),
+    };
+    super::audit::record(tx, &change).await?;
     Ok(moved as i64)
 }

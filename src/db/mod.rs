@@ -2,6 +2,7 @@
 //! No HTTP types here; callers map [`DbError`] at their edge.
 
 pub mod areas;
+pub mod audit;
 pub mod dashboard;
 pub mod features;
 pub mod idempotency;

@@ -110,21 +110,23 @@ pub async fn save(
             current: version + 1,
         });
     };
-    tx.execute(
-        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
-         VALUES ($1, $2, $3, 'land_parcel', $4, $5, $6)",
-        &[
-            &user.id,
-            &user.username,
-            &if before.is_some() { "land.update" } else { "land.create" },
-            &code,
-            &before.map(|r| r.get::<_, serde_json::Value>(1)),
-            &json!({ "five_year": plan.five_year, "current_use": plan.current_use.code(),
-                     "planned_use": plan.planned_use.code(), "legal_status": plan.legal_status.code(),
-                     "decision_no": number, "decision_date": date, "version": new_version }),
-        ],
-    )
-    .await?;
+    let change = crate::db::audit::Change {
+        user_id: Some(user.id),
+        actor: &user.username,
+        action: if before.is_some() {
+            "land.update"
+        } else {
+            "land.create"
+        },
+        entity: "land_parcel",
+        key: code,
+        before: before.map(|r| r.get::<_, serde_json::Value>(1)),
+        after: json!({ "five_year": plan.five_year, "current_use": plan.current_use.code(),
+                       "planned_use": plan.planned_use.code(),
+                       "legal_status": plan.legal_status.code(),
+                       "decision_no": number, "decision_date": date, "version": new_version }),
+    };
+    crate::db::audit::record(&tx, &change).await?;
     tx.commit().await?;
     Ok(new_version)
 }
