@@ -877,12 +877,19 @@ impl<'a> Generator<'a> {
         let mut rows = Vec::new();
         for &year in &years {
             let year_end = NaiveDate::from_ymd_opt(year, 12, 31).expect("valid date");
+            // Before tracking began (a 2017–2020 work's early years), the work went as planned.
+            let planned_then = || {
+                let (start, finish) = (site.planned_start, site.planned_finish);
+                let span = (finish - start).num_days().max(1) as f64;
+                let done = (year_end - start).num_days() as f64 / span;
+                (done.clamp(0.0, 1.0) * 100.0) as i16
+            };
             let pct_then = site
                 .history
                 .iter()
                 .take_while(|h| h.date <= year_end)
                 .last()
-                .map_or(0, |h| h.new_pct);
+                .map_or_else(planned_then, |h| h.new_pct);
             for &(source, share) in &sources {
                 let estimate = total * share / years.len() as f64;
                 let allocated = estimate * self.uniform(0.85, 1.08);

@@ -193,6 +193,27 @@ async fn demo_histories_end_where_the_site_stands() {
         .await,
         0
     );
+    // The 2017–2020 scheme's early years were paid for as its works went (before tracking
+    // began, as planned): a done work's money of those years is disbursed in the share its
+    // planned progress had reached by each year's end, not left at nothing.
+    let early: (i64, i64) = {
+        let r = client
+            .query_one(
+                "SELECT coalesce(sum(b.disbursed_vnd), 0)::int8, coalesce(sum(b.allocated_vnd), 0)::int8
+                   FROM budget_line b JOIN site s ON s.id = b.site_id
+                  WHERE b.year < 2021 AND s.status IN ('completed', 'handed_over')",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert!(
+        early.1 > 0 && early.0 * 3 > early.1,
+        "disbursed {} of {}",
+        early.0,
+        early.1
+    );
     assert!(count(&client, "SELECT count(*) FROM search_zone").await > 0);
 }
 

@@ -305,7 +305,7 @@ pub async fn import(
             district_name,
         })
         .collect();
-    let tx = client.transaction().await?;
+    let mut tx = client.transaction().await?;
     crate::db::areas::stage_boundaries(&tx).await?;
     let mut taken: HashMap<i32, usize> = HashMap::new();
     for f in &source.features {
@@ -336,14 +336,35 @@ pub async fn import(
             .crs
             .as_ref()
             .and_then(|c| c.proj.clone());
+        // Each feature in a savepoint: a geometry PostGIS cannot read or transform is that
+        // feature's refusal, not the whole import's failure.
+        let point = tx.savepoint("feature").await?;
         let staged = crate::db::areas::stage_boundary(
-            &tx,
+            &point,
             listed.id,
             f.wkb.as_deref(),
             proj.as_deref(),
             DISTRICT_SLACK,
         )
-        .await?;
+        .await;
+        let staged = match staged {
+            Ok(s) => {
+                point.commit().await?;
+                s
+            }
+            Err(crate::db::DbError::Unavailable { reason }) => {
+                return Err(crate::db::DbError::Unavailable { reason }.into())
+            }
+            Err(e) => {
+                point.rollback().await?;
+                report.refused.push(refuse(Problem::new(
+                    "geometry",
+                    format!("PostGIS không đọc được hình: {e}"),
+                    format!("PostGIS cannot read the geometry: {e}"),
+                )));
+                continue;
+            }
+        };
         if let Some(fault) = staged {
             report.refused.push(refuse(fault_problem(&fault, listed)));
             continue;
