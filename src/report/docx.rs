@@ -12,7 +12,7 @@ use docx_rs::{
 use super::{Report, REPORT_LIST_LIMIT};
 use crate::db::dashboard::GroupRow;
 use crate::domain::{FundingSource, SiteKind, SiteStatus};
-use crate::i18n::{format_date, format_int, Lang};
+use crate::i18n::{format_date, format_decimal, format_int, Lang};
 
 /// The text width of an A4 page with 30 mm and 15 mm side margins, in twentieths of a point.
 const TEXT_WIDTH: usize = 9356;
@@ -26,7 +26,9 @@ fn n(v: i64) -> String {
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map_or("—".into(), |v| format!("{v:.1}%").replace('.', ","))
+    v.map_or("—".into(), |v| {
+        format!("{}%", format_decimal(v, 1, Lang::Vi))
+    })
 }
 
 fn rate(part: i64, whole: i64) -> String {
@@ -340,8 +342,8 @@ fn body(mut doc: Docx, r: &Report) -> Docx {
             "Kết luận địa bàn, vẽ bản đồ: {}/{} huyện, {}/{} xã, {}/{} địa bàn đơn vị tại Campuchia; {} khu vực, đã kết luận {}; diện tích đã tìm kiếm {} ha trên {} ha; hài cốt tìm thấy {}/{} dự kiến.",
             s.districts_done, s.districts_total, s.communes_done, s.communes_total,
             abroad_done, abroad_total, n(s.zones), n(s.zones_concluded),
-            format!("{:.1}", s.concluded_area_ha).replace('.', ","),
-            format!("{:.1}", s.zone_area_ha).replace('.', ","),
+            format_decimal(s.concluded_area_ha, 1, Lang::Vi),
+            format_decimal(s.zone_area_ha, 1, Lang::Vi),
             n(s.remains_found), n(s.remains_expected)
         )));
     let (w, h) = super::map::SIZE;

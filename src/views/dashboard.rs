@@ -9,7 +9,7 @@ use super::sites::{kind_label, rate, status_label, timestamp};
 use crate::db::areas::AreaName;
 use crate::db::dashboard::{Dashboard, GroupRow, PlanRow, Scope, SiteRow};
 use crate::domain::{FundingSource, Programme, SiteKind, SiteStatus};
-use crate::i18n::{format_date, format_int, Lang};
+use crate::i18n::{format_date, format_decimal, format_int, Lang};
 
 /// The query the page was asked with, kept in every link it makes.
 #[derive(Debug, Clone)]
@@ -70,15 +70,6 @@ fn pct(v: Option<f64>, lang: Lang) -> String {
                 Lang::En => t,
             }
         }
-    }
-}
-
-/// A figure to one decimal, with the page's decimal mark.
-fn pct_free(v: f64, lang: Lang) -> String {
-    let t = format!("{v:.1}");
-    match lang {
-        Lang::Vi => t.replace('.', ","),
-        Lang::En => t,
     }
 }
 
@@ -441,7 +432,7 @@ pub fn page(lang: Lang, d: &Dashboard, view: &View) -> Markup {
                             tr data-key=(a.code) {
                                 td { (a.name) } td { (a.unit) }
                                 td.num { (n(a.zones, lang)) } td.num { (n(a.concluded, lang)) }
-                                td.num { (pct_free(a.zone_area_ha, lang)) } td.num { (pct_free(a.concluded_area_ha, lang)) }
+                                td.num { (format_decimal(a.zone_area_ha, 1, lang)) } td.num { (format_decimal(a.concluded_area_ha, 1, lang)) }
                                 td.num { (rate((a.concluded_area_ha * 10.0) as i64, (a.zone_area_ha * 10.0) as i64, lang)) }
                             }
                         }
@@ -462,7 +453,7 @@ pub fn page(lang: Lang, d: &Dashboard, view: &View) -> Markup {
 /// the first 5-year period (2021–2025) has done.
 fn land_section(land: &[crate::db::dashboard::LandRow], view: &View, lang: Lang) -> Markup {
     use crate::domain::{LandLegalStatus, LandUse};
-    let ha = |m2: i64| pct_free(m2 as f64 / 10_000.0, lang);
+    let ha = |m2: i64| format_decimal(m2 as f64 / 10_000.0, 1, lang);
     let first: Vec<_> = land.iter().filter(|l| l.five_year == "2021-2025").collect();
     let sum =
         |f: fn(&crate::db::dashboard::LandRow) -> i64| first.iter().map(|&l| f(l)).sum::<i64>();

@@ -333,6 +333,13 @@ fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Result<Response, AppError
         .into_response())
 }
 
+/// A CSV table: `head`, then `rows`.
+fn table(head: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<Vec<String>> {
+    std::iter::once(head.iter().map(|s| s.to_string()).collect())
+        .chain(rows)
+        .collect()
+}
+
 /// The plan by year × source as CSV rows, with its header.
 fn plan_rows(plan: &[dashboard::PlanRow]) -> Vec<Vec<String>> {
     let header = [
@@ -343,18 +350,19 @@ fn plan_rows(plan: &[dashboard::PlanRow]) -> Vec<Vec<String>> {
         "disbursed_vnd",
         "settled_vnd",
     ];
-    let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
-    for r in plan {
-        rows.push(vec![
-            r.year.to_string(),
-            r.source.clone(),
-            r.estimate.to_string(),
-            r.allocated.to_string(),
-            r.disbursed.to_string(),
-            r.settled.to_string(),
-        ]);
-    }
-    rows
+    table(
+        &header,
+        plan.iter().map(|r| {
+            vec![
+                r.year.to_string(),
+                r.source.clone(),
+                r.estimate.to_string(),
+                r.allocated.to_string(),
+                r.disbursed.to_string(),
+                r.settled.to_string(),
+            ]
+        }),
+    )
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -421,14 +429,15 @@ fn group_rows(rows: &[dashboard::GroupRow], first: &str) -> Vec<Vec<String>> {
         "weighted_pct",
         "late",
     ];
-    let mut out = vec![head.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
-    for r in rows {
-        let mut row = vec![r.key.clone(), r.name.clone(), r.total.to_string()];
-        row.extend(r.counts().iter().map(|(_, c)| c.to_string()));
-        row.extend([opt(r.mean_pct), opt(r.weighted_pct), r.late.to_string()]);
-        out.push(row);
-    }
-    out
+    table(
+        &head,
+        rows.iter().map(|r| {
+            let mut row = vec![r.key.clone(), r.name.clone(), r.total.to_string()];
+            row.extend(r.counts().iter().map(|(_, c)| c.to_string()));
+            row.extend([opt(r.mean_pct), opt(r.weighted_pct), r.late.to_string()]);
+            row
+        }),
+    )
 }
 
 fn flag_rows(flags: &dashboard::Flags) -> Vec<Vec<String>> {
@@ -462,40 +471,41 @@ fn land_rows(land: &[dashboard::LandRow]) -> Vec<Vec<String>> {
         "done_m2",
         "in_use_m2",
     ];
-    let mut rows = vec![head.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
-    for l in land {
-        rows.push(vec![
-            l.planned_use.clone(),
-            l.district.clone(),
-            l.district_name.clone(),
-            l.legal_status.clone(),
-            l.five_year.clone(),
-            l.parcels.to_string(),
-            l.area_m2.to_string(),
-            l.done.to_string(),
-            l.done_m2.to_string(),
-            l.in_use_m2.to_string(),
-        ]);
-    }
-    rows
+    table(
+        &head,
+        land.iter().map(|l| {
+            vec![
+                l.planned_use.clone(),
+                l.district.clone(),
+                l.district_name.clone(),
+                l.legal_status.clone(),
+                l.five_year.clone(),
+                l.parcels.to_string(),
+                l.area_m2.to_string(),
+                l.done.to_string(),
+                l.done_m2.to_string(),
+                l.in_use_m2.to_string(),
+            ]
+        }),
+    )
 }
 
 /// The medium-term ceilings by year × source against the allocations they bound.
 fn ceiling_rows(plan: &[dashboard::PlanRow]) -> Vec<Vec<String>> {
     let head = ["year", "source", "ceiling_vnd", "allocated_vnd", "over"];
-    let mut rows = vec![head.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
-    for r in plan {
-        if let Some(c) = r.ceiling {
-            rows.push(vec![
+    table(
+        &head,
+        plan.iter().filter_map(|r| {
+            let c = r.ceiling?;
+            Some(vec![
                 r.year.to_string(),
                 r.source.clone(),
                 c.ceiling.to_string(),
                 c.allocated.to_string(),
                 r.over_ceiling().to_string(),
-            ]);
-        }
-    }
-    rows
+            ])
+        }),
+    )
 }
 
 fn search_rows(s: &dashboard::Search) -> Vec<Vec<String>> {
