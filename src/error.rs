@@ -152,6 +152,20 @@ refusals_of_writes!(
     crate::budget::store::BudgetError
 );
 
+/// An investment's refusals (its pages say the rules themselves, in the user's language).
+impl From<crate::investment::store::InvestmentError> for AppError {
+    fn from(err: crate::investment::store::InvestmentError) -> Self {
+        use crate::investment::store::InvestmentError as E;
+        match err {
+            E::NotFound(code) => AppError::NotFound(format!("no investment '{code}'")),
+            E::Forbidden(reason) => AppError::Forbidden(reason),
+            E::Conflict { .. } => AppError::Conflict(err.to_string()),
+            E::Rules(broken) => AppError::rules(broken.iter().map(|b| (b.0, b.2.as_str()))),
+            E::Db(e) => e.into(),
+        }
+    }
+}
+
 /// A refused request parameter is a 400 naming it.
 impl From<crate::params::ParamError> for AppError {
     fn from(err: crate::params::ParamError) -> Self {

@@ -15,6 +15,7 @@ pub mod exchange;
 pub mod fuzzing;
 pub mod geodata;
 pub mod i18n;
+pub mod investment;
 pub mod land;
 pub mod ops;
 pub mod params;

@@ -3,7 +3,7 @@
 -- the plan by year × source. The parts' cells and plans add up to every figure
 -- (src/db/dashboard.rs groups and totals them).
 , cells AS (
-    SELECT f.kind, coalesce(d.code, '') AS district, coalesce(d.short_name, '') AS district_name,
+    SELECT f.kind, area_key(d.code, f.kind) AS district, coalesce(d.short_name, '') AS district_name,
            f.status::text AS status, f.late, count(*)::int8 AS n, sum(f.pct)::float8 AS pct_sum,
            sum(f.pct * f.e::float8) AS pct_e, sum(f.e)::int8 AS e, sum(f.a)::int8 AS a,
            sum(f.d)::int8 AS d, sum(f.s)::int8 AS s,

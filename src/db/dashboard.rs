@@ -682,12 +682,12 @@ pub struct SiteRow {
     pub last_update: Option<DateTime<Utc>>,
 }
 
-const SITE_ROW: &str =
+pub(super) const SITE_ROW: &str =
     "SELECT f.code, f.name, f.kind, coalesce(dd.short_name, ''), f.status::text, f.pct,
         f.e, f.a, f.d, f.s, f.last_update
    FROM flagged f LEFT JOIN admin_unit dd ON dd.id = f.district_id";
 
-fn site_rows(rows: &[tokio_postgres::Row]) -> Vec<SiteRow> {
+pub(super) fn site_rows(rows: &[tokio_postgres::Row]) -> Vec<SiteRow> {
     rows.iter()
         .map(|r| SiteRow {
             code: r.get(0),
@@ -735,7 +735,7 @@ pub async fn plan_by_district(
 ) -> Result<Vec<(String, String, PlanRow)>, DbError> {
     let sql = format!(
         "{}
-         SELECT coalesce(d.code, ''), coalesce(d.short_name, ''), sum(b.estimate_vnd)::int8, sum(b.allocated_vnd)::int8,
+         SELECT area_key(d.code, st.kind), coalesce(d.short_name, ''), sum(b.estimate_vnd)::int8, sum(b.allocated_vnd)::int8,
                 sum(b.disbursed_vnd)::int8, sum(b.settled_vnd)::int8
            FROM budget b JOIN state st ON st.id = b.site_id
            LEFT JOIN admin_unit d ON d.id = st.district_id
@@ -765,7 +765,8 @@ pub async fn plan_by_district(
         .collect())
 }
 
-/// The works of one district (code, "" for abroad) in one year × source of the plan.
+/// The works of one district (code, "" for abroad, "-" for investments without one) in
+/// one year × source of the plan.
 pub async fn plan_sites(
     client: &impl GenericClient,
     p: &Params,
@@ -779,7 +780,7 @@ pub async fn plan_sites(
                 b.estimate_vnd, b.allocated_vnd, b.disbursed_vnd, b.settled_vnd, f.last_update
            FROM flagged f JOIN budget b ON b.site_id = f.id
            LEFT JOIN admin_unit dd ON dd.id = f.district_id
-          WHERE b.year = $11 AND b.source = $12::text::funding_source AND coalesce(dd.code, '') = $13
+          WHERE b.year = $11 AND b.source = $12::text::funding_source AND area_key(dd.code, f.kind) = $13
           ORDER BY b.estimate_vnd DESC, f.code LIMIT 1000",
         p.state()
     );
@@ -791,14 +792,20 @@ pub async fn plan_sites(
 }
 
 /// The public disclosure: the aggregate budget by year and source, public and classified
-/// works alike (as amounts, never as sites), now.
-pub async fn public_budget(client: &impl GenericClient) -> Result<Vec<PlanRow>, DbError> {
+/// works alike (as amounts, never as sites), now; with `unplaced`, only that of the
+/// investments without a place on the map (a part of the whole).
+pub async fn public_budget(
+    client: &impl GenericClient,
+    unplaced: bool,
+) -> Result<Vec<PlanRow>, DbError> {
     let rows = client
         .query(
-            "SELECT year, source::text, sum(estimate_vnd)::int8, sum(allocated_vnd)::int8,
-                    sum(disbursed_vnd)::int8, sum(settled_vnd)::int8
-               FROM budget_line GROUP BY year, source ORDER BY year, source",
-            &[],
+            "SELECT b.year, b.source::text, sum(b.estimate_vnd)::int8, sum(b.allocated_vnd)::int8,
+                    sum(b.disbursed_vnd)::int8, sum(b.settled_vnd)::int8
+               FROM budget_line b
+              WHERE NOT $1 OR b.site_id IN (SELECT id FROM site_all WHERE geom IS NULL)
+              GROUP BY b.year, b.source ORDER BY b.year, b.source",
+            &[&unplaced],
         )
         .await?;
     Ok(rows

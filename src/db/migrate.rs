@@ -70,6 +70,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(37, "0037_report_log"),
     migration!(38, "0038_land_parcel"),
     migration!(39, "0039_tiles_programme_ceiling_history"),
+    migration!(40, "0040_investments"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

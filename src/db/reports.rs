@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
-use super::dashboard::Params;
+use super::dashboard::{site_rows, Params, SiteRow, SITE_ROW};
 use super::DbError;
 
 /// One change of a work in the report's period.
@@ -66,6 +66,24 @@ pub async fn changes(
     Ok((changes, total))
 }
 
+/// The investments without a place on the map that the report counts, as they stood, each
+/// with its category (at most `limit`, by code).
+pub async fn investments(
+    client: &impl GenericClient,
+    p: &Params,
+    limit: i64,
+) -> Result<Vec<(SiteRow, String)>, DbError> {
+    let sql = format!(
+        "{}\n{} JOIN investment i ON i.site_id = f.id ORDER BY f.code LIMIT $11",
+        p.state(),
+        SITE_ROW.replace(", f.last_update", ", f.last_update, i.category::text")
+    );
+    let bound = p.bound();
+    let rows = client.query(&sql, &bound.args(&[&limit])).await?;
+    let categories = rows.iter().map(|r| r.get::<_, String>(11));
+    Ok(site_rows(&rows).into_iter().zip(categories).collect())
+}
+
 /// Each work's point (longitude, latitude) and status, as the report's map shows them.
 pub async fn points(
     client: &impl GenericClient,
@@ -75,7 +93,8 @@ pub async fn points(
         "{}
          SELECT ST_X(s.point), ST_Y(s.point), st.status::text
            FROM state st
-           JOIN LATERAL (SELECT ST_PointOnSurface(a.geom) AS point FROM site_all a WHERE a.id = st.id) s ON true",
+           JOIN LATERAL (SELECT ST_PointOnSurface(a.geom) AS point FROM site_all a
+                          WHERE a.id = st.id AND a.geom IS NOT NULL) s ON true",
         p.state()
     );
     let bound = p.bound();

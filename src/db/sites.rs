@@ -146,11 +146,15 @@ pub async fn details(
     }))
 }
 
-/// The small map of a site: a frame at least 4 km across around it.
-pub async fn site_map(client: &impl GenericClient, site_id: i64) -> Result<SiteMap, DbError> {
-    let row = client
-        .query_one(
-            "WITH s AS (SELECT ST_Transform(geom, 3857) AS g FROM site WHERE id = $1),
+/// The small map of a site: a frame at least 4 km across around it; none for an
+/// investment without a place.
+pub async fn site_map(
+    client: &impl GenericClient,
+    site_id: i64,
+) -> Result<Option<SiteMap>, DbError> {
+    let Some(row) = client
+        .query_opt(
+            "WITH s AS (SELECT ST_Transform(geom, 3857) AS g FROM site WHERE id = $1 AND geom IS NOT NULL),
                   f AS (SELECT ST_Expand(ST_Envelope(g),
                                          greatest(2000, 0.3 * greatest(ST_XMax(g) - ST_XMin(g),
                                                                        ST_YMax(g) - ST_YMin(g)))) AS g
@@ -167,14 +171,17 @@ pub async fn site_map(client: &impl GenericClient, site_id: i64) -> Result<SiteM
                FROM s, f",
             &[&site_id],
         )
-        .await?;
-    Ok(SiteMap {
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(SiteMap {
         view_box: [row.get(0), row.get(1), row.get(2), row.get(3)],
         site: row.get(4),
         site_is_point: row.get(5),
         districts: row.get(6),
         border: row.get(7),
-    })
+    }))
 }
 
 pub async fn photos(client: &impl GenericClient, site_id: i64) -> Result<Vec<PhotoRef>, DbError> {

@@ -15,7 +15,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::context::{Context, District, ForeignArea};
-use crate::domain::{Classification, FundingSource, Programme, SiteKind, SiteStatus};
+use crate::domain::{
+    Classification, FundingSource, InvestmentCategory, Programme, SiteKind, SiteStatus,
+};
 
 /// The programme's reporting window: histories run from the directive to its end.
 pub fn directive_date() -> NaiveDate {
@@ -49,6 +51,8 @@ pub struct DemoSite {
     pub history: Vec<HistoryRow>,
     pub budget: Vec<BudgetRow>,
     pub zone: Option<ZoneRow>,
+    /// What an investment without a place buys (its `ewkt` is empty).
+    pub category: Option<InvestmentCategory>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -96,6 +100,8 @@ const WEIGHTS: &[(SiteKind, u32)] = &[
     (SiteKind::Barracks, 80),
     (SiteKind::RemainsSearchZone, 120),
     (SiteKind::DefenceLand, 95),
+    (SiteKind::CommandAutomation, 1),
+    (SiteKind::Procurement, 1),
     (SiteKind::GratitudeHouse, 100),
 ];
 
@@ -345,10 +351,15 @@ impl<'a> Generator<'a> {
             }
         };
         let place = district.map(Place::District);
-        let post_site = self.finish(SiteKind::MilitiaPostCombatWork, Shape::Point(post), place);
+        let post_site = self.finish(
+            SiteKind::MilitiaPostCombatWork,
+            Some(Shape::Point(post)),
+            place,
+        );
         let place = district.map(Place::District);
         let serial = post_site.code.rsplit('-').next().unwrap_or("0").to_string();
-        let mut residence_site = self.finish(SiteKind::MilitiaResidentialPoint, residence, place);
+        let mut residence_site =
+            self.finish(SiteKind::MilitiaResidentialPoint, Some(residence), place);
         residence_site.name = format!(
             "Điểm dân cư liền kề chốt số {}",
             serial.trim_start_matches('0')
@@ -366,7 +377,7 @@ impl<'a> Generator<'a> {
         let s = (index as f64 + 0.5 + self.uniform(-0.3, 0.3)) * step;
         let p = self.border_point_at(s);
         let place = self.nearest_district(&p).map(Place::District);
-        self.finish(SiteKind::BorderMarker, Shape::Point(p), place)
+        self.finish(SiteKind::BorderMarker, Some(Shape::Point(p)), place)
     }
 
     fn nearest_district(&self, p: &Point) -> Option<&'a District> {
@@ -475,8 +486,20 @@ impl<'a> Generator<'a> {
             SiteKind::MilitiaPostCombatWork
             | SiteKind::MilitiaResidentialPoint
             | SiteKind::BorderMarker => unreachable_kind(kind),
+            SiteKind::CommandAutomation | SiteKind::Procurement => return self.investment(kind),
         };
-        self.finish(kind, shape, place)
+        self.finish(kind, Some(shape), place)
+    }
+
+    /// An investment without a place on the map: command automation for a district's
+    /// command post (the link to one is made when the demo is loaded,
+    /// `sql/demo/investments.sql`) or for the province's, and province-wide procurement.
+    fn investment(&mut self, kind: SiteKind) -> DemoSite {
+        let ctx = self.ctx;
+        let place = (kind == SiteKind::CommandAutomation && self.chance(0.8)).then(|| {
+            Place::District(&ctx.districts[self.rng.random_range(0..ctx.districts.len())])
+        });
+        self.finish(kind, None, place)
     }
 
     /// A search zone across the border, in one of the adjacent Cambodian provinces,
@@ -503,7 +526,12 @@ impl<'a> Generator<'a> {
     }
 
     /// Code, names, schedule, history and budget for a placed shape.
-    fn finish(&mut self, kind: SiteKind, shape: Shape, place: Option<Place<'_>>) -> DemoSite {
+    fn finish(
+        &mut self,
+        kind: SiteKind,
+        shape: Option<Shape>,
+        place: Option<Place<'_>>,
+    ) -> DemoSite {
         let serial = self.next_serial(kind);
         let abbr = place
             .as_ref()
@@ -518,12 +546,16 @@ impl<'a> Generator<'a> {
             _ => "tỉnh Tây Ninh".to_string(),
         };
         let code = format!("{}-{}-{:04}", kind.code_prefix(), abbr, serial);
-        let (name, name_en) = self.names(kind, serial, &short);
+        let category = self.category(kind);
+        let (name, name_en) = match category {
+            Some(c) => investment_names(c, serial, &short, place.is_some()),
+            None => self.names(kind, serial, &short),
+        };
         let area_ha = match &shape {
-            Shape::Polygon(p) => p.unsigned_area() / 10_000.0,
+            Some(Shape::Polygon(p)) => p.unsigned_area() / 10_000.0,
             _ => 0.0,
         };
-        let ewkt = self.ewkt(&shape);
+        let ewkt = shape.as_ref().map(|s| self.ewkt(s)).unwrap_or_default();
         let programme = match kind {
             SiteKind::MilitiaPostCombatWork | SiteKind::MilitiaResidentialPoint
                 if self.chance(0.6) =>
@@ -554,6 +586,7 @@ impl<'a> Generator<'a> {
             history: vec![],
             budget: vec![],
             zone: None,
+            category,
         };
         self.schedule(&mut site);
         self.budget(&mut site);
@@ -642,7 +675,25 @@ impl<'a> Generator<'a> {
                 format!("Mốc biên giới số {serial} (mô phỏng)"),
                 format!("Border marker {serial} (simulated)"),
             ),
+            // Named by their category (`investment_names`).
+            SiteKind::CommandAutomation | SiteKind::Procurement => {
+                use crate::i18n::Lang;
+                (
+                    format!("{} – gói {serial}", kind.label(Lang::Vi)),
+                    format!("{} – package {serial}", kind.label(Lang::En)),
+                )
+            }
         }
+    }
+
+    /// An investment's category, of its kind; none for a work.
+    fn category(&mut self, kind: SiteKind) -> Option<InvestmentCategory> {
+        let of_kind: Vec<InvestmentCategory> = InvestmentCategory::ALL
+            .iter()
+            .copied()
+            .filter(|c| c.kind() == kind)
+            .collect();
+        (!of_kind.is_empty()).then(|| of_kind[self.rng.random_range(0..of_kind.len())])
     }
 
     fn classification(&mut self, kind: SiteKind) -> Classification {
@@ -661,6 +712,8 @@ impl<'a> Generator<'a> {
             | SiteKind::ProvincialCommandPost
             | SiteKind::LogisticsCoreWork
             | SiteKind::Warehouse => &[Confidential, Secret, Secret],
+            SiteKind::CommandAutomation => &[Confidential, Secret],
+            SiteKind::Procurement => &[Internal, Internal, Confidential],
         };
         choices[self.rng.random_range(0..choices.len())]
     }
@@ -846,6 +899,8 @@ impl<'a> Generator<'a> {
             SiteKind::RemainsSearchZone => (200.0, 1_500.0),
             SiteKind::BorderMarker => (50.0, 200.0),
             SiteKind::GratitudeHouse => (60.0, 120.0),
+            SiteKind::CommandAutomation => (2_000.0, 15_000.0),
+            SiteKind::Procurement => (500.0, 8_000.0),
         };
         // Millions of đồng.
         let total = self.uniform(lo, hi);
@@ -1088,7 +1143,12 @@ fn responsible_unit(kind: SiteKind, district: &str) -> String {
         SiteKind::LogisticsCoreWork
         | SiteKind::Warehouse
         | SiteKind::Workshop
-        | SiteKind::Barracks => "Phòng Hậu cần – Kỹ thuật, Bộ CHQS tỉnh".into(),
+        | SiteKind::Barracks
+        | SiteKind::Procurement => "Phòng Hậu cần – Kỹ thuật, Bộ CHQS tỉnh".into(),
+        SiteKind::CommandAutomation if district.starts_with("tỉnh") => {
+            "Phòng Tham mưu, Bộ CHQS tỉnh".into()
+        }
+        SiteKind::CommandAutomation => format!("Ban CHQS {district}"),
         SiteKind::RemainsSearchZone | SiteKind::GratitudeHouse => {
             "Phòng Chính trị, Bộ CHQS tỉnh".into()
         }
@@ -1096,6 +1156,32 @@ fn responsible_unit(kind: SiteKind, district: &str) -> String {
         | SiteKind::MilitiaPostCombatWork
         | SiteKind::MilitiaResidentialPoint
         | SiteKind::MobilityRoad => format!("Ban CHQS {district}"),
+    }
+}
+
+/// An investment's names: its category, and the command post it equips (command
+/// automation of a district's or the province's) or its package (procurement).
+fn investment_names(
+    category: InvestmentCategory,
+    serial: usize,
+    short: &str,
+    in_district: bool,
+) -> (String, String) {
+    use crate::i18n::Lang;
+    let (vi, en) = (category.label(Lang::Vi), category.label(Lang::En));
+    match category.kind() {
+        SiteKind::CommandAutomation if in_district => (
+            format!("{vi} – Sở chỉ huy {short}, gói {serial}"),
+            format!("{en} – {short} command post, package {serial}"),
+        ),
+        SiteKind::CommandAutomation => (
+            format!("{vi} – Sở chỉ huy tỉnh, gói {serial}"),
+            format!("{en} – provincial command post, package {serial}"),
+        ),
+        _ => (
+            format!("{vi} – gói mua sắm {serial}"),
+            format!("{en} – procurement package {serial}"),
+        ),
     }
 }
 
@@ -1114,7 +1200,7 @@ mod tests {
 
     #[test]
     fn kind_counts_add_up_and_pair_posts_with_residences() {
-        for total in [15, 16, 100, 2000, 100_000] {
+        for total in [17, 18, 100, 2000, 100_000] {
             let counts = kind_counts(total);
             assert_eq!(
                 counts.iter().map(|c| c.1).sum::<usize>(),

@@ -117,7 +117,11 @@ pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbErr
                 text(&s.name),
                 text(&s.name_en),
                 text(s.kind.code()),
-                text(&s.ewkt),
+                if s.ewkt.is_empty() {
+                    "\\N".to_string()
+                } else {
+                    text(&s.ewkt)
+                },
                 text(s.programme.code()),
                 opt(s.phase),
                 text(&s.responsible_unit),
@@ -142,7 +146,8 @@ pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbErr
          CREATE TEMP TABLE demo_budget (code text, year smallint, source funding_source,
              estimate_vnd bigint, allocated_vnd bigint, disbursed_vnd bigint, settled_vnd bigint) ON COMMIT DROP;
          CREATE TEMP TABLE demo_zone (code text, remains_expected integer, remains_found integer,
-             area_concluded_ha numeric, map_drawn boolean, concluded_on date, unit_in_charge text) ON COMMIT DROP;",
+             area_concluded_ha numeric, map_drawn boolean, concluded_on date, unit_in_charge text) ON COMMIT DROP;
+         CREATE TEMP TABLE demo_investment (code text, category investment_category) ON COMMIT DROP;",
     )
     .await?;
     copy_rows(
@@ -200,6 +205,16 @@ pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbErr
         }),
     )
     .await?;
+    copy_rows(
+        tx,
+        "COPY demo_investment FROM STDIN",
+        sites
+            .iter()
+            .filter_map(|s| s.category.map(|c| vec![text(&s.code), text(c.code())])),
+    )
+    .await?;
+    tx.batch_execute(include_str!("../../sql/demo/investments.sql"))
+        .await?;
     tx.batch_execute(
         "INSERT INTO progress_history (site_id, recorded_at, actor, old_status, new_status, old_pct, new_pct, note)
          SELECT s.id, h.recorded_at, 'demo', h.old_status, h.new_status, h.old_pct, h.new_pct, h.note

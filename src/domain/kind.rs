@@ -1,4 +1,5 @@
-//! The fifteen kinds of work of DOMAIN.md and the geometry each may take.
+//! The fifteen kinds of work of DOMAIN.md and the geometry each may take, and the two
+//! kinds of investment without a place on the map (the directive's §3 and §8).
 
 use crate::i18n::Lang;
 
@@ -95,7 +96,7 @@ impl LayerGroup {
 }
 
 macro_rules! kinds {
-    ($( $variant:ident => $code:literal, $prefix:literal, $group:ident, [$($family:ident),+], $vi:literal, $en:literal; )+) => {
+    ($( $variant:ident => $code:literal, $prefix:literal, $group:ident, [$($family:ident),*], $vi:literal, $en:literal; )+) => {
         /// A kind of defence work.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum SiteKind { $($variant),+ }
@@ -120,7 +121,7 @@ macro_rules! kinds {
 
             /// The geometry families this kind accepts.
             pub fn families(self) -> &'static [GeometryFamily] {
-                match self { $(SiteKind::$variant => &[$(GeometryFamily::$family),+]),+ }
+                match self { $(SiteKind::$variant => &[$(GeometryFamily::$family),*]),+ }
             }
 
             pub fn label(self, lang: Lang) -> &'static str {
@@ -167,4 +168,39 @@ kinds! {
         "Đất quốc phòng", "Defence land parcel";
     BorderMarker => "border_marker", "MOC", BorderMarkers, [Point],
         "Mốc biên giới", "Border marker";
+    CommandAutomation => "command_automation", "TDH", DefenceWorks, [],
+        "Tự động hóa chỉ huy, mạng LAN, phần mềm dùng chung", "Command automation, LAN and shared software";
+    Procurement => "procurement", "MS", Logistics, [],
+        "Mua sắm trang thiết bị, phương tiện", "Procurement of equipment and vehicles";
+}
+
+impl SiteKind {
+    /// Whether its items have a place on the map: the works do; the investments of the
+    /// directive's §3 and §8 (command automation, procurement) have none.
+    pub fn is_placed(self) -> bool {
+        !self.families().is_empty()
+    }
+
+    /// The kinds with a place on the map, in [`SiteKind::ALL`]'s order: what map layers,
+    /// feature collections, GIS exports and imports offer.
+    pub const PLACED: &'static [SiteKind] = &[
+        SiteKind::DistrictCommandPost,
+        SiteKind::ProvincialCommandPost,
+        SiteKind::StrongpointCluster,
+        SiteKind::LogisticsCoreWork,
+        SiteKind::MilitiaPostCombatWork,
+        SiteKind::MilitiaResidentialPoint,
+        SiteKind::BorderGuardCombatWork,
+        SiteKind::Warehouse,
+        SiteKind::Workshop,
+        SiteKind::MobilityRoad,
+        SiteKind::Barracks,
+        SiteKind::RemainsSearchZone,
+        SiteKind::GratitudeHouse,
+        SiteKind::DefenceLand,
+        SiteKind::BorderMarker,
+    ];
+
+    /// The investments without a place on the map (issue 24 §4).
+    pub const UNPLACED: &'static [SiteKind] = &[SiteKind::CommandAutomation, SiteKind::Procurement];
 }

@@ -138,6 +138,35 @@ pub const LAND_PLAN_PERIOD: &str = "2021-2030";
 pub const LAND_FIVE_YEARS: [&str; 2] = ["2021-2025", "2026-2030"];
 
 vocabulary! {
+    /// What an investment without a place on the map buys (issue 24 §4): the first three
+    /// are the directive's §3 (command automation), the others its §8 (procurement).
+    InvestmentCategory {
+        AutomationEquipment => "automation_equipment", "Trang thiết bị tự động hóa chỉ huy", "Command automation equipment";
+        Lan => "lan", "Mạng LAN", "LAN";
+        SharedSoftware => "shared_software", "Phần mềm dùng chung", "Shared software";
+        Equipment => "equipment", "Trang thiết bị", "Equipment";
+        Vehicles => "vehicles", "Phương tiện cơ giới", "Vehicles";
+        Boats => "boats", "Tàu, xuồng", "Boats";
+        FloodRescue => "flood_rescue", "Trang bị phòng chống lụt bão, cứu hộ cứu nạn", "Flood and rescue gear";
+    }
+}
+
+impl InvestmentCategory {
+    /// The kind of investment this category belongs to.
+    pub fn kind(self) -> crate::domain::SiteKind {
+        use crate::domain::SiteKind;
+        match self {
+            Self::AutomationEquipment | Self::Lan | Self::SharedSoftware => {
+                SiteKind::CommandAutomation
+            }
+            Self::Equipment | Self::Vehicles | Self::Boats | Self::FloodRescue => {
+                SiteKind::Procurement
+            }
+        }
+    }
+}
+
+vocabulary! {
     /// What an account may do.
     UserRole {
         Viewer => "viewer", "Xem", "Viewer";

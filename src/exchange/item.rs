@@ -216,7 +216,7 @@ pub fn check(
     if let Some(kind) = out.get("kind") {
         let known = kind.as_str().and_then(crate::domain::SiteKind::from_code);
         let Some(k) = known else {
-            let codes: Vec<&str> = crate::domain::SiteKind::ALL
+            let codes: Vec<&str> = crate::domain::SiteKind::PLACED
                 .iter()
                 .map(|k| k.code())
                 .collect();
@@ -363,6 +363,7 @@ pub async fn delete(
             "SELECT s.id, s.version, s.district_id
                FROM site s
               WHERE s.code = $1 AND s.classification <= $2::text::classification
+                AND s.geom IS NOT NULL
                 FOR UPDATE OF s",
             &[&code, &who.clearance.code()],
         )

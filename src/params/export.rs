@@ -122,7 +122,7 @@ fn kinds_in_layers(
     }
     let in_groups = |k: &SiteKind| groups.contains(&k.layer_group());
     let kinds: Vec<SiteKind> = if kinds.is_empty() {
-        SiteKind::ALL.iter().copied().filter(in_groups).collect()
+        SiteKind::PLACED.iter().copied().filter(in_groups).collect()
     } else {
         kinds.into_iter().filter(in_groups).collect()
     };

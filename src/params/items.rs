@@ -133,10 +133,12 @@ impl ItemsQuery {
             crs,
             datetime: get("datetime").map(parse_datetime).transpose()?,
             kinds: list("kind", get("kind"), |v| {
-                SiteKind::from_code(v).ok_or_else(|| {
-                    let known: Vec<&str> = SiteKind::ALL.iter().map(|k| k.code()).collect();
-                    format!("no kind '{v}'; kinds are {}", known.join(", "))
-                })
+                SiteKind::from_code(v)
+                    .filter(|k| k.is_placed())
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = SiteKind::PLACED.iter().map(|k| k.code()).collect();
+                        format!("no kind '{v}'; kinds are {}", known.join(", "))
+                    })
             })?,
             statuses: list("status", get("status"), |v| {
                 SiteStatus::from_code(v).ok_or_else(|| {

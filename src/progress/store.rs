@@ -549,9 +549,10 @@ pub struct TemplateRow {
     pub actual_start: Option<NaiveDate>,
     pub actual_finish: Option<NaiveDate>,
     pub updated_at: DateTime<Utc>,
-    /// A point on the work (WGS 84 longitude, latitude), to sort by distance.
-    pub lon: f64,
-    pub lat: f64,
+    /// A point on the work (WGS 84 longitude, latitude), to sort by distance; none for an
+    /// investment without a place.
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
     /// Their progress is the user's to update (their districts or unit); otherwise the
     /// work is a search zone their unit is in charge of (its search figures only).
     pub progress: bool,

@@ -256,11 +256,7 @@ fn body(mut doc: Docx, r: &Report) -> Docx {
         .add_table(table(
             &by_district_head,
             &progress_rows(&d.by_district, |g| {
-                if g.key.is_empty() {
-                    "Ngoài lãnh thổ (Campuchia)".into()
-                } else {
-                    g.name.clone()
-                }
+                crate::domain::area_name(&g.key, &g.name, crate::i18n::Lang::Vi)
             }),
             &widths,
             &numeric,
@@ -402,7 +398,59 @@ fn body(mut doc: Docx, r: &Report) -> Docx {
             &[false, false, false, false, false],
         ));
     }
-    doc
+    investments(doc, r)
+}
+
+/// Section VIII: the investments without a place on the map (the directive's §3 and §8).
+fn investments(mut doc: Docx, r: &Report) -> Docx {
+    let (estimate, disbursed) = r
+        .investments
+        .iter()
+        .fold((0, 0), |t, (s, _)| (t.0 + s.estimate, t.1 + s.disbursed));
+    doc = doc
+        .add_paragraph(heading("VIII. ĐẦU TƯ KHÔNG GẮN VỊ TRÍ"))
+        .add_paragraph(para(&format!(
+            "Tự động hóa chỉ huy, mạng LAN, phần mềm dùng chung; mua sắm trang thiết bị, phương tiện: {} khoản{}, dự toán {} đồng, đã giải ngân {} đồng.",
+            n(r.investments.len() as i64),
+            if r.investments.len() >= REPORT_LIST_LIMIT as usize {
+                format!(" (liệt kê tối đa {REPORT_LIST_LIMIT})")
+            } else {
+                String::new()
+            },
+            n(estimate),
+            n(disbursed)
+        )));
+    if r.investments.is_empty() {
+        return doc;
+    }
+    let rows: Vec<Vec<String>> = r
+        .investments
+        .iter()
+        .map(|(s, category)| {
+            vec![
+                s.code.clone(),
+                s.name.clone(),
+                crate::domain::InvestmentCategory::from_code(category)
+                    .map_or(category.clone(), |c| c.label(Lang::Vi).to_string()),
+                format!("{} · {}%", status_name(&s.status), s.pct),
+                n(s.estimate),
+                n(s.disbursed),
+            ]
+        })
+        .collect();
+    doc.add_table(table(
+        &[
+            "Mã",
+            "Tên",
+            "Danh mục",
+            "Tiến độ",
+            "Dự toán (đồng)",
+            "Giải ngân (đồng)",
+        ],
+        &rows,
+        &[1500, 2656, 1700, 1500, 1000, 1000],
+        &[false, false, false, false, true, true],
+    ))
 }
 
 /// The report as DOCX bytes.

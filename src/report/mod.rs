@@ -60,6 +60,8 @@ pub struct Report {
     pub marking: Classification,
     pub dashboard: Dashboard,
     pub late: Vec<SiteRow>,
+    /// The investments without a place on the map, with their category.
+    pub investments: Vec<(SiteRow, String)>,
     pub changes: Vec<Change>,
     pub changes_total: i64,
     pub map_png: Vec<u8>,
@@ -82,6 +84,7 @@ pub async fn gather(
     let from = crate::params::cutoff_of(request.from.pred_opt().unwrap_or(request.from))
         .ok_or_else(|| DbError::Data("period start out of range".into()))?;
     let (changes, changes_total) = reports::changes(client, p, from, REPORT_LIST_LIMIT).await?;
+    let investments = reports::investments(client, p, REPORT_LIST_LIMIT).await?;
     let marking = reports::highest_classification(client, p)
         .await?
         .and_then(|c| Classification::from_code(&c))
@@ -117,6 +120,7 @@ pub async fn gather(
         marking,
         dashboard,
         late,
+        investments,
         changes,
         changes_total,
         map_png,

@@ -351,7 +351,7 @@ pub fn page(lang: Lang, d: &Dashboard, view: &View) -> Markup {
         }
         section #by-district {
             h2 { (lang.pick("Tiến độ theo huyện", "Progress by district")) " " (csv_link("by_district", view, lang)) }
-            @let name = |r: &GroupRow| if r.key.is_empty() { lang.pick("Ngoài lãnh thổ (Campuchia)", "Abroad (Cambodia)").to_string() } else { r.name.clone() };
+            @let name = |r: &GroupRow| crate::domain::area_name(&r.key, &r.name, lang);
             (status_bars(&d.by_district, name, lang))
             (group_table(&d.by_district, name, lang.pick("Huyện", "District"), lang, "by-district-table"))
         }
@@ -571,7 +571,7 @@ pub fn plan_page(
                 @for (code, name, p) in districts {
                     tr {
                         td { a href={ "/dashboard/plan?year=" (year) "&source=" (source) "&in=" (code) "&" (q) } {
-                            @if code.is_empty() { (lang.pick("Ngoài lãnh thổ", "Abroad")) } @else { (name) } } }
+                            (crate::domain::area_name(code, name, lang)) } }
                         td.num { (n(p.estimate, lang)) } td.num { (n(p.allocated, lang)) }
                         td.num { (n(p.disbursed, lang)) } td.num { (n(p.settled, lang)) }
                         td.num { (rate(p.disbursed, p.allocated, lang)) }
@@ -580,7 +580,7 @@ pub fn plan_page(
             }
         } }
         @if let Some((district, rows)) = sites {
-            h2 { (lang.pick("Công trình", "Works")) " · " (if district.is_empty() { lang.pick("Ngoài lãnh thổ", "Abroad").to_string() } else { rows.first().map(|r| r.district.clone()).unwrap_or_default() }) }
+            h2 { (lang.pick("Công trình", "Works")) " · " (crate::domain::area_name(district, &rows.first().map(|r| r.district.clone()).unwrap_or_default(), lang)) }
             (site_table(rows, lang))
         }
     };
@@ -666,7 +666,7 @@ pub fn summary_page(
             h3 { (lang.pick("Theo loại công trình", "By kind of work")) }
             (planned_done(&d.by_kind, |r| kind_label(&r.key, lang), lang.pick("Loại", "Kind"), lang, "summary-kinds"))
             h3 { (lang.pick("Theo huyện", "By district")) }
-            @let name = |r: &GroupRow| if r.key.is_empty() { lang.pick("Ngoài lãnh thổ (Campuchia)", "Abroad (Cambodia)").to_string() } else { r.name.clone() };
+            @let name = |r: &GroupRow| crate::domain::area_name(&r.key, &r.name, lang);
             (planned_done(&d.by_district, name, lang.pick("Huyện", "District"), lang, "summary-districts"))
         }
         section #summary-money {
@@ -704,13 +704,10 @@ pub fn summary_page(
     layout(lang, &title, "/dashboard/summary", body)
 }
 
-pub fn public_budget(lang: Lang, plan: &[PlanRow]) -> Markup {
-    let body = html! {
-        h1 { (lang.pick("Công khai ngân sách xây dựng khu vực phòng thủ", "Public disclosure of the defence-zone budget")) }
-        p.lead { (lang.pick("Tổng hợp theo năm và nguồn vốn, không có số liệu của từng công trình (Chỉ thị 1584/UBND-NCPC).",
-                            "Totals by year and funding source, with no figures of single works (directive 1584/UBND-NCPC).")) }
-        (plan_chart(plan, lang))
-        div.scroll { table #public-budget {
+/// A year × source table of the disclosure.
+fn disclosure_table(id: &str, plan: &[PlanRow], lang: Lang) -> Markup {
+    html! {
+        div.scroll { table id=(id) {
             thead { tr {
                 th { (lang.pick("Năm", "Year")) } th { (lang.pick("Nguồn vốn", "Source")) }
                 th.num { (lang.pick("Dự toán", "Estimate")) } th.num { (lang.pick("Phân bổ", "Allocated")) }
@@ -724,7 +721,24 @@ pub fn public_budget(lang: Lang, plan: &[PlanRow]) -> Markup {
                 }
             }
         } }
+    }
+}
+
+/// The disclosure: the whole plan, then the part of it that buys no work on the map.
+pub fn public_budget(lang: Lang, plan: &[PlanRow], unplaced: &[PlanRow]) -> Markup {
+    let body = html! {
+        h1 { (lang.pick("Công khai ngân sách xây dựng khu vực phòng thủ", "Public disclosure of the defence-zone budget")) }
+        p.lead { (lang.pick("Tổng hợp theo năm và nguồn vốn, không có số liệu của từng công trình (Chỉ thị 1584/UBND-NCPC).",
+                            "Totals by year and funding source, with no figures of single works (directive 1584/UBND-NCPC).")) }
+        (plan_chart(plan, lang))
+        (disclosure_table("public-budget", plan, lang))
         p { a.csv href={ "/public/budget.csv" } download { "CSV" } }
+        @if !unplaced.is_empty() {
+            h2 { (lang.pick("Trong đó: đầu tư không gắn vị trí", "Of which: investments without a place on the map")) }
+            p.lead { (lang.pick("Tự động hóa chỉ huy, mạng LAN, phần mềm dùng chung; mua sắm trang thiết bị, phương tiện, tàu xuồng, trang bị phòng chống lụt bão, cứu hộ cứu nạn.",
+                                "Command automation, LAN and shared software; procurement of equipment, vehicles, boats, flood and rescue gear.")) }
+            (disclosure_table("public-budget-investments", unplaced, lang))
+        }
     };
     layout(
         lang,

@@ -171,7 +171,7 @@ fn profile_form(lang: Lang, csrf: &str, p: &ProfileInput, version: i32) -> Marku
             }
             fieldset.checks {
                 legend { (lang.pick("Loại công trình được xuất", "Kinds allowed")) }
-                @for k in SiteKind::ALL {
+                @for k in SiteKind::PLACED {
                     label { input type="checkbox" name="kinds" value=(k.code()) checked[has(&p.kinds, k.code())]; (k.label(lang)) }
                 }
             }
@@ -191,7 +191,7 @@ fn profile_form(lang: Lang, csrf: &str, p: &ProfileInput, version: i32) -> Marku
                     }
                 }
                 label { (lang.pick("Cỡ lưới (m)", "Grid size (m)")) input type="number" name="grid_m" min="10" max="100000" value=(p.grid_m.as_deref().unwrap_or("")); }
-                @for k in SiteKind::ALL {
+                @for k in SiteKind::PLACED {
                     label { input type="checkbox" name="coarse_kinds" value=(k.code()) checked[has(&p.coarse_kinds, k.code())]; (k.label(lang)) }
                 }
             }

@@ -52,7 +52,7 @@ fn description_of(collection: Collection, lang: Lang) -> String {
             )
             .to_string(),
         Collection::Sites(Some(group)) => {
-            let kinds: Vec<&str> = SiteKind::ALL
+            let kinds: Vec<&str> = SiteKind::PLACED
                 .iter()
                 .filter(|k| k.layer_group() == group)
                 .map(|k| k.label(lang))

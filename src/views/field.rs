@@ -76,7 +76,7 @@ pub fn home(lang: Lang, page: &Home) -> Markup {
             ul #field-sites .field-sites {
                 @for s in sites {
                     li data-code=(s.code) data-version=(s.version) data-kind=(s.kind) data-progress=(s.progress)
-                        data-lon=(format!("{:.6}", s.lon)) data-lat=(format!("{:.6}", s.lat))
+                        data-lon=[s.lon.map(|v| format!("{v:.6}"))] data-lat=[s.lat.map(|v| format!("{v:.6}"))]
                         data-search=(s.search_text()) {
                         a.site-link href={ "/sites/" (s.code) "?lang=" (lang.code()) } {
                             strong { (s.code) } " " (s.name)

@@ -54,7 +54,7 @@ fn options_fields(
         label { (lang.pick("Loại công trình (cho dòng không có cột kind)", "Kind (for rows without a kind column)"))
             select name="kind" {
                 option value="" { "—" }
-                @for k in SiteKind::ALL {
+                @for k in SiteKind::PLACED {
                     option value=(k.code()) selected[kind == Some(k.code())] { (k.label(lang)) }
                 }
             }

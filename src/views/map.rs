@@ -51,7 +51,7 @@ pub fn page(lang: Lang, districts: &[DistrictOption]) -> Markup {
         "style": format!("/style.json?lang={}", lang.code()),
         "groups": LayerGroup::ALL.iter().map(|g| json!({
             "code": g.code(), "label": g.label(lang), "min_zoom": g.min_zoom() })).collect::<Vec<_>>(),
-        "kinds": SiteKind::ALL.iter().map(|k| json!({
+        "kinds": SiteKind::PLACED.iter().map(|k| json!({
             "code": k.code(), "label": k.label(lang), "group": k.layer_group().code() })).collect::<Vec<_>>(),
         "statuses": SiteStatus::ALL.iter().map(|s| json!({
             "code": s.code(), "label": s.label(lang), "colour": s.colour() })).collect::<Vec<_>>(),
@@ -142,7 +142,7 @@ pub fn page(lang: Lang, districts: &[DistrictOption]) -> Markup {
                             label { (lang.pick("Loại công trình", "Kind of work"))
                                 select #filter-kind name="kind" {
                                     option value="" { (lang.pick("Tất cả", "All")) }
-                                    @for k in SiteKind::ALL { option value=(k.code()) { (k.label(lang)) } }
+                                    @for k in SiteKind::PLACED { option value=(k.code()) { (k.label(lang)) } }
                                 }
                             }
                             label { (lang.pick("Trạng thái", "Status"))

@@ -11,6 +11,7 @@ pub mod features;
 pub mod field;
 pub mod home;
 pub mod imports;
+pub mod investments;
 pub mod land;
 pub mod map;
 pub mod progress;
@@ -67,6 +68,7 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
                         (field_link(lang))
                         a href={ "/map?lang=" (lang.code()) } { (lang.pick("Bản đồ", "Map")) }
                         a href={ "/dashboard?lang=" (lang.code()) } { (lang.pick("Tổng hợp", "Dashboard")) }
+                        a href={ "/investments?lang=" (lang.code()) } { (lang.pick("Đầu tư", "Investments")) }
                         a href={ "/reports?lang=" (lang.code()) } { (lang.pick("Báo cáo", "Reports")) }
                         a href={ "/collections?f=html&lang=" (lang.code()) } { (lang.pick("Dữ liệu", "Data")) }
                         a href={ "/public/budget?lang=" (lang.code()) } { (lang.pick("Công khai ngân sách", "Public budget")) }

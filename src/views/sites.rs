@@ -13,7 +13,10 @@ use crate::progress::store::HistoryEntry;
 /// Everything the site page shows.
 pub struct SitePage<'a> {
     pub site: &'a SiteDetails,
-    pub map: &'a SiteMap,
+    /// None: an investment without a place on the map.
+    pub map: Option<&'a SiteMap>,
+    /// An investment's own record, and whether the user may correct it.
+    pub investment: Option<(&'a crate::investment::Investment, bool)>,
     pub history: &'a [HistoryEntry],
     pub photos: &'a [PhotoRef],
     pub budget: &'a [BudgetLine],
@@ -40,7 +43,7 @@ pub fn status_label(status: &str, lang: Lang) -> String {
     SiteStatus::from_code(status).map_or_else(|| status.to_string(), |s| s.label(lang).to_string())
 }
 
-fn status_badge(status: &str, lang: Lang) -> Markup {
+pub fn status_badge(status: &str, lang: Lang) -> Markup {
     let colour = SiteStatus::from_code(status).map_or("#888", |s| s.colour());
     html! { span.status style={ "--status:" (colour) } { (status_label(status, lang)) } }
 }
@@ -120,7 +123,13 @@ pub fn page(lang: Lang, p: &SitePage) -> Markup {
         _ => "—".into(),
     };
     let body = html! {
-        nav.crumbs { a href={ "/map?lang=" (lang.code()) "#site=" (s.code) } { (lang.pick("← Bản đồ", "← Map")) } }
+        nav.crumbs {
+            @if p.map.is_some() {
+                a href={ "/map?lang=" (lang.code()) "#site=" (s.code) } { (lang.pick("← Bản đồ", "← Map")) }
+            } @else {
+                a href={ "/investments?lang=" (lang.code()) } { (lang.pick("← Đầu tư không gắn vị trí", "← Investments without a place")) }
+            }
+        }
         div.site-head {
             div {
                 p.code { (s.code) }
@@ -166,8 +175,10 @@ pub fn page(lang: Lang, p: &SitePage) -> Markup {
                     dd #version { (s.version) " · " (timestamp(s.updated_at, lang)) }
                 }
             }
-            section.minimap {
-                (mini_map(p.map))
+            @if let Some(map) = p.map {
+                section.minimap { (mini_map(map)) }
+            } @else if let Some((item, may_edit)) = p.investment {
+                (investment_facts(lang, item, may_edit))
             }
         }
         section #chart {
@@ -233,6 +244,29 @@ pub fn page(lang: Lang, p: &SitePage) -> Markup {
         &format!("/sites/{}", s.code),
         body,
     )
+}
+
+/// The facts only an investment has, on its page.
+fn investment_facts(lang: Lang, item: &crate::investment::Investment, may_edit: bool) -> Markup {
+    html! {
+        section.investment #investment {
+            p.lead { (lang.pick("Khoản đầu tư không gắn vị trí trên bản đồ.", "An investment without a place on the map.")) }
+            dl {
+                dt { (lang.pick("Danh mục", "Category")) }
+                dd #category { (item.category.label(lang)) }
+                dt { (lang.pick("Sở chỉ huy được trang bị", "Command post equipped")) }
+                dd #command-post {
+                    @if let Some(post) = &item.command_post {
+                        a href={ "/sites/" (post) "?lang=" (lang.code()) } { (post) }
+                    } @else { "—" }
+                }
+            }
+            @if may_edit {
+                p { a.button href={ "/investments/" (item.code) "/edit?lang=" (lang.code()) } {
+                    (lang.pick("Sửa thông tin", "Correct the record")) } }
+            }
+        }
+    }
 }
 
 /// A photo's thumbnail, with a warning when it was taken far from the site or long

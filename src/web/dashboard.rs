@@ -58,7 +58,8 @@ struct DashQuery {
     district: Option<String>,
     programme: Option<String>,
     kind: Option<String>,
-    /// The plan's drill-down: the district whose works are listed ("" for abroad).
+    /// The plan's drill-down: the district whose works are listed ("" for abroad, "-" for
+    /// investments without a district).
     #[serde(rename = "in")]
     drill: Option<String>,
 }
@@ -536,15 +537,17 @@ async fn public_budget(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let client = state.db().await.map_err(|e| PageError::new(lang, e))?;
-    let plan = dashboard::public_budget(&client)
-        .await
-        .map_err(|e| PageError::new(lang, e))?;
-    Ok(views::dashboard::public_budget(lang, &plan).into_response())
+    let (plan, unplaced) = tokio::try_join!(
+        dashboard::public_budget(&client, false),
+        dashboard::public_budget(&client, true)
+    )
+    .map_err(|e| PageError::new(lang, e))?;
+    Ok(views::dashboard::public_budget(lang, &plan, &unplaced).into_response())
 }
 
 async fn public_budget_csv(State(state): State<AppState>) -> Result<Response, AppError> {
     let client = state.db().await?;
-    let plan = dashboard::public_budget(&client).await?;
+    let plan = dashboard::public_budget(&client, false).await?;
     let rows = plan_rows(&plan);
     csv_response("cong-khai-ngan-sach", rows)
 }

@@ -17,6 +17,7 @@ pub mod freshness;
 mod health;
 mod home;
 pub mod imports;
+mod investments;
 mod land;
 pub mod limits;
 mod listener;
@@ -342,6 +343,7 @@ fn areas() -> Router<AppState> {
         .merge(field::routes())
         .merge(budget::routes())
         .merge(land::routes())
+        .merge(investments::routes())
         .merge(dashboard::routes())
         .merge(reports::routes())
         .merge(admin::routes())

@@ -60,18 +60,19 @@ async fn site_page(
         db::sites::budget(&client, site.id),
     )
     .map_err(|e| fail(e.into()))?;
-    let may_update = match caller.user.as_deref() {
-        Some(u) if u.role == UserRole::Engineer => {
-            db::sites::in_scope(&client, site.id, u.id, u.unit.as_deref())
-                .await
-                .map_err(|e| fail(e.into()))?
-        }
-        _ => false,
-    };
+    let may_update = may_update(&client, &caller, site.id)
+        .await
+        .map_err(|e| fail(e.into()))?;
     let may_edit_budget = caller
         .user
         .as_deref()
         .is_some_and(|u| u.role == UserRole::BudgetOfficer);
+    let investment = match map {
+        Some(_) => None,
+        None => investment_of(&client, &caller, &site.code)
+            .await
+            .map_err(fail)?,
+    };
     let search = search_of(&client, &site, &caller, may_update)
         .await
         .map_err(|e| fail(e.into()))?;
@@ -82,7 +83,8 @@ async fn site_page(
         lang,
         &views::sites::SitePage {
             site: &site,
-            map: &map,
+            map: map.as_ref(),
+            investment: investment.as_ref().map(|(item, may)| (item, *may)),
             history: &history,
             photos: &photos,
             budget: &budget,
@@ -99,6 +101,34 @@ async fn site_page(
         },
     )
     .into_response())
+}
+
+/// Whether the caller is an engineer who may update the site.
+async fn may_update(
+    client: &impl deadpool_postgres::GenericClient,
+    caller: &Caller,
+    site_id: i64,
+) -> Result<bool, db::DbError> {
+    match caller.user.as_deref() {
+        Some(u) if u.role == UserRole::Engineer => {
+            db::sites::in_scope(client, site_id, u.id, u.unit.as_deref()).await
+        }
+        _ => Ok(false),
+    }
+}
+
+/// An investment's own record as the caller sees it, and whether they may correct it.
+async fn investment_of(
+    client: &impl deadpool_postgres::GenericClient,
+    caller: &Caller,
+    code: &str,
+) -> Result<Option<(crate::investment::Investment, bool)>, AppError> {
+    let item = crate::investment::store::load(client, code, caller.clearance()?).await?;
+    let may_edit = caller
+        .user
+        .as_deref()
+        .is_some_and(|u| crate::investment::store::may_edit(u).is_ok());
+    Ok(item.map(|(item, _)| (item, may_edit)))
 }
 
 /// The open conflicts on the site that the caller may resolve (their own; any for an

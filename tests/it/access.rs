@@ -22,7 +22,7 @@ async fn each_caller_sees_up_to_their_clearance() {
         async move {
             count(
                 client,
-                &format!("SELECT count(*) FROM site WHERE classification <= '{level}'"),
+                &format!("SELECT count(*) FROM site WHERE geom IS NOT NULL AND classification <= '{level}'"),
             )
             .await
         }
@@ -40,7 +40,7 @@ async fn each_caller_sees_up_to_their_clearance() {
     // A secret site: not found for an internal planner, there for a secret one.
     let code: String = client
         .query_one(
-            "SELECT code FROM site WHERE classification = 'secret'
+            "SELECT code FROM site WHERE geom IS NOT NULL AND classification = 'secret'
                 AND kind IN (SELECT code FROM site_kind WHERE layer_group = 'defence_works')
               ORDER BY id LIMIT 1",
             &[],
@@ -59,7 +59,7 @@ async fn each_caller_sees_up_to_their_clearance() {
     // Tiles: what each sees differs, and so do the tags (made from the bytes).
     let r = client
         .query_one(
-            "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM site WHERE code = $1",
+            "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM site WHERE geom IS NOT NULL AND code = $1",
             &[&code],
         )
         .await
@@ -94,7 +94,7 @@ async fn a_token_reads_what_its_users_session_reads_on_every_path() {
         let r = client
             .query_one(
                 "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
-                   FROM site WHERE classification = 'secret'
+                   FROM site WHERE geom IS NOT NULL AND classification = 'secret'
                     AND kind IN (SELECT code FROM site_kind WHERE layer_group = 'defence_works')
                   ORDER BY id LIMIT 1",
                 &[],
@@ -288,7 +288,7 @@ async fn role_by_route_matrix_for_every_mutating_route() {
     let client = db.client().await;
     let code: String = client
         .query_one(
-            "SELECT s.code FROM site s JOIN admin_unit d ON d.id = s.district_id
+            "SELECT s.code FROM site s JOIN admin_unit d ON d.id = s.district_id AND s.geom IS NOT NULL
               WHERE d.abbr = 'TBI' AND s.status = 'under_construction' ORDER BY s.code LIMIT 1",
             &[],
         )

@@ -43,6 +43,11 @@ const NOT_IN_THE_API: &[(&str, &str, &str)] = &[
     ("GET", "/reports", "page"),
     ("GET", "/sites/{}/land", "page"),
     ("POST", "/sites/{}/land", "form"),
+    ("GET", "/investments", "page"),
+    ("POST", "/investments", "form"),
+    ("GET", "/investments/new", "page"),
+    ("GET", "/investments/{}/edit", "page"),
+    ("POST", "/investments/{}/edit", "form"),
     (
         "GET",
         "/reports/{}",

@@ -875,7 +875,7 @@ async fn scoped_dashboards_add_up_to_the_whole_province() {
     let district = whole
         .by_district
         .iter()
-        .find(|r| !r.key.is_empty())
+        .find(|r| !r.key.is_empty() && r.key != "-")
         .unwrap();
     let scoped = summary_in_parts(
         &pool,

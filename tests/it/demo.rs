@@ -54,8 +54,8 @@ async fn demo_places_every_kind_where_it_belongs() {
     assert_eq!(count(&client, "SELECT count(*) FROM site").await, 600);
     assert_eq!(
         count(&client, "SELECT count(DISTINCT kind) FROM site").await,
-        15,
-        "every kind present"
+        17,
+        "every kind present, the two kinds of investment without a place among them"
     );
 
     // Militia posts and Border Guard works: on the Vietnamese side, within 5 km of the line.
@@ -95,11 +95,13 @@ async fn demo_places_every_kind_where_it_belongs() {
         .await,
         0
     );
-    // Every site but the search zones abroad lies in a district; those abroad lie in Cambodia.
+    // Every work but the search zones abroad lies in a district; those abroad lie in
+    // Cambodia. (Investments have no place: theirs is their command post's, if any.)
     assert_eq!(
         count(
             &client,
-            "SELECT count(*) FROM site WHERE district_id IS NULL AND kind <> 'remains_search_zone'"
+            "SELECT count(*) FROM site WHERE district_id IS NULL AND kind <> 'remains_search_zone'
+                AND geom IS NOT NULL"
         )
         .await,
         0
@@ -114,7 +116,7 @@ async fn demo_places_every_kind_where_it_belongs() {
     );
     assert_eq!(
         count(&client, "SELECT count(*) FROM site s LEFT JOIN adjacent_area a ON a.id = s.foreign_area_id, admin_unit p
-              WHERE p.level = 'province' AND s.district_id IS NULL
+              WHERE p.level = 'province' AND s.district_id IS NULL AND s.geom IS NOT NULL
                 AND (a.country IS DISTINCT FROM 'KH' OR ST_Intersects(s.geom, p.geom))")
         .await,
         0

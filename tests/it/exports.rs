@@ -203,7 +203,8 @@ async fn every_format_opens_and_holds_the_same_works_with_vietnamese_intact() {
     let db = TestDb::with_demo(240, 51).await;
     let app = admin(&db).await;
     let client = db.client().await;
-    let total = crate::common::count(&client, "SELECT count(*) FROM site").await as usize;
+    let total = crate::common::count(&client, "SELECT count(*) FROM site WHERE geom IS NOT NULL")
+        .await as usize;
     let (status, _, reference) = export(&app, Format::GeoJson, "profile=qk7").await;
     assert_eq!(status, StatusCode::OK);
     let reference = read_geojson(&reference);
@@ -211,7 +212,7 @@ async fn every_format_opens_and_holds_the_same_works_with_vietnamese_intact() {
     // Issue 24 §3: an export narrowed to one programme holds exactly its works.
     let old_scheme = crate::common::count(
         &client,
-        "SELECT count(*) FROM site WHERE programme = 'kvpt_2017_2020'",
+        "SELECT count(*) FROM site WHERE geom IS NOT NULL AND programme = 'kvpt_2017_2020'",
     )
     .await as usize;
     assert!(old_scheme > 0 && old_scheme < total);
@@ -459,10 +460,11 @@ async fn a_callers_clearance_caps_the_profiles() {
     let client = db.client().await;
     let internal = crate::common::count(
         &client,
-        "SELECT count(*) FROM site WHERE classification <= 'internal'",
+        "SELECT count(*) FROM site WHERE geom IS NOT NULL AND classification <= 'internal'",
     )
     .await;
-    let all = crate::common::count(&client, "SELECT count(*) FROM site").await;
+    let all =
+        crate::common::count(&client, "SELECT count(*) FROM site WHERE geom IS NOT NULL").await;
     assert!(all > internal, "the demo has works above internal");
     let app = db.internal_app().await;
     let (status, _, body) = export(&app, Format::GeoJson, "profile=qk7").await;
@@ -524,7 +526,7 @@ async fn no_profile_lets_out_a_work_or_field_it_withholds_in_any_format() {
             .unwrap();
         let expected: i64 = client
             .query_one(
-                "SELECT count(*) FROM site WHERE kind = ANY($1) AND classification <= $2::text::classification",
+                "SELECT count(*) FROM site WHERE geom IS NOT NULL AND kind = ANY($1) AND classification <= $2::text::classification",
                 &[&kind_codes, &ceiling.code()],
             )
             .await
@@ -625,7 +627,7 @@ async fn coarsened_positions_are_really_coarse() {
             };
             let row = client
                 .query_one(
-                    "SELECT ST_X(p), ST_Y(p), (SELECT ST_Distance(ST_Transform(geom, 32648), p) FROM site WHERE code = $3)
+                    "SELECT ST_X(p), ST_Y(p), (SELECT ST_Distance(ST_Transform(geom, 32648), p) FROM site WHERE geom IS NOT NULL AND code = $3)
                        FROM ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4326), 32648) p",
                     &[&x, &y, &r.fields["code"]],
                 )
@@ -843,7 +845,7 @@ async fn as_of_exports_rebuild_past_states() {
     let gone: String = client
         .query_one(
             "UPDATE site SET deleted_at = '2024-06-01' WHERE id = (
-                 SELECT min(id) FROM site WHERE created_at < '2023-12-01') RETURNING code",
+                 SELECT min(id) FROM site WHERE geom IS NOT NULL AND created_at < '2023-12-01') RETURNING code",
             &[],
         )
         .await
@@ -857,7 +859,7 @@ async fn as_of_exports_rebuild_past_states() {
     let cutoff = "TIMESTAMPTZ '2024-01-01 00:00+07'";
     let existing = crate::common::count(
         &client,
-        &format!("SELECT count(*) FROM site_all WHERE created_at < {cutoff} AND (deleted_at IS NULL OR deleted_at >= {cutoff})"),
+        &format!("SELECT count(*) FROM site_all WHERE geom IS NOT NULL AND created_at < {cutoff} AND (deleted_at IS NULL OR deleted_at >= {cutoff})"),
     )
     .await;
     assert_eq!(read.len() as i64, existing);
@@ -868,7 +870,7 @@ async fn as_of_exports_rebuild_past_states() {
                    FROM site_all s LEFT JOIN LATERAL (
                         SELECT * FROM progress_history ph WHERE ph.site_id = s.id AND ph.recorded_at < {cutoff}
                          ORDER BY recorded_at DESC, id DESC LIMIT 1) h ON true
-                  WHERE s.created_at < {cutoff} AND (s.deleted_at IS NULL OR s.deleted_at >= {cutoff})"
+                  WHERE s.geom IS NOT NULL AND s.created_at < {cutoff} AND (s.deleted_at IS NULL OR s.deleted_at >= {cutoff})"
             ),
             &[],
         )
@@ -934,7 +936,7 @@ fn the_command_line_exports_through_the_same_checks() {
     let expected = runtime.block_on(async {
         crate::common::count(
             &db.client().await,
-            "SELECT count(*) FROM site WHERE kind IN ('border_marker','militia_post_combat_work','militia_residential_point','border_guard_combat_work','mobility_road') AND classification <= 'confidential'",
+            "SELECT count(*) FROM site WHERE geom IS NOT NULL AND kind IN ('border_marker','militia_post_combat_work','militia_residential_point','border_guard_combat_work','mobility_road') AND classification <= 'confidential'",
         )
         .await
     });

@@ -35,7 +35,7 @@ async fn expected(db: &TestDb, condition: &str) -> BTreeSet<String> {
     client
         .query(
             &format!(
-                "SELECT s.code FROM site s JOIN site_kind k ON k.code = s.kind
+                "SELECT s.code FROM site s JOIN site_kind k ON k.code = s.kind AND s.geom IS NOT NULL
                   WHERE s.classification <= 'internal' AND {condition}"
             ),
             &[],
@@ -182,7 +182,7 @@ async fn landing_conformance_and_api_describe_what_is_served() {
         .client()
         .await
         .query_one(
-            "SELECT code FROM site WHERE classification <= 'internal' ORDER BY id LIMIT 1",
+            "SELECT code FROM site WHERE geom IS NOT NULL AND classification <= 'internal' ORDER BY id LIMIT 1",
             &[],
         )
         .await
@@ -257,7 +257,7 @@ async fn paging_through_every_item_gives_number_matched_once_each() {
     // Confidential works exist in the demo and never appear.
     let hidden = count(
         &db.client().await,
-        "SELECT count(*) FROM site WHERE classification > 'internal'",
+        "SELECT count(*) FROM site WHERE geom IS NOT NULL AND classification > 'internal'",
     )
     .await;
     assert!(hidden > 0);
@@ -415,7 +415,7 @@ async fn output_is_rfc_7946_and_other_crs_are_named_in_content_crs() {
     client
         .batch_execute(
             "UPDATE site SET geom = ST_ForcePolygonCW(geom)
-              WHERE id = (SELECT min(id) FROM site WHERE kind = 'remains_search_zone' AND classification <= 'internal')",
+              WHERE id = (SELECT min(id) FROM site WHERE geom IS NOT NULL AND kind = 'remains_search_zone' AND classification <= 'internal')",
         )
         .await
         .unwrap();
@@ -456,7 +456,7 @@ async fn output_is_rfc_7946_and_other_crs_are_named_in_content_crs() {
         .query_one(
             "SELECT code, ST_X(geom), ST_Y(geom), ST_X(to_vn2000_tm3(geom)), ST_Y(to_vn2000_tm3(geom)),
                     ST_X(ST_Transform(geom, 3857)), ST_Y(ST_Transform(geom, 3857))
-               FROM site WHERE kind = 'border_marker' AND classification <= 'internal' ORDER BY id LIMIT 1",
+               FROM site WHERE geom IS NOT NULL AND kind = 'border_marker' AND classification <= 'internal' ORDER BY id LIMIT 1",
             &[],
         )
         .await
@@ -513,7 +513,7 @@ async fn output_is_rfc_7946_and_other_crs_are_named_in_content_crs() {
     let plain_tm3 = client
         .query_one(
             "SELECT ST_X(ST_Transform(geom, '+proj=tmerc +lon_0=105.5 +k=0.9999 +x_0=500000 +ellps=WGS84 +units=m'))
-               FROM site WHERE code = $1",
+               FROM site WHERE geom IS NOT NULL AND code = $1",
             &[&code],
         )
         .await
@@ -532,13 +532,13 @@ async fn one_feature_respects_its_collection_and_the_clearance() {
     let app = db.internal_app().await;
     let client = db.client().await;
     let visible: String = client
-        .query_one("SELECT code FROM site WHERE kind = 'workshop' AND classification <= 'internal' LIMIT 1", &[])
+        .query_one("SELECT code FROM site WHERE geom IS NOT NULL AND kind = 'workshop' AND classification <= 'internal' LIMIT 1", &[])
         .await
         .unwrap()
         .get(0);
     let hidden: String = client
         .query_one(
-            "SELECT code FROM site WHERE classification > 'internal' LIMIT 1",
+            "SELECT code FROM site WHERE geom IS NOT NULL AND classification > 'internal' LIMIT 1",
             &[],
         )
         .await
@@ -579,7 +579,7 @@ async fn html_pages_list_collections_and_items_escaped() {
     let code: String = client
         .query_one(
             "UPDATE site SET name = '<script>alert(1)</script> Kho' WHERE id =
-               (SELECT min(id) FROM site WHERE classification <= 'internal') RETURNING code",
+               (SELECT min(id) FROM site WHERE geom IS NOT NULL AND classification <= 'internal') RETURNING code",
             &[],
         )
         .await
@@ -676,7 +676,7 @@ async fn cached_matches_follow_edits() {
         .await
         .batch_execute(
             "UPDATE site SET status = 'planned', progress_pct = 0, actual_start = NULL, actual_finish = NULL
-              WHERE id = (SELECT min(id) FROM site WHERE status = 'design' AND classification <= 'internal')",
+              WHERE id = (SELECT min(id) FROM site WHERE geom IS NOT NULL AND status = 'design' AND classification <= 'internal')",
         )
         .await
         .unwrap();

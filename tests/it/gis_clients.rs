@@ -102,12 +102,12 @@ async fn gdal_reads_with_a_token_up_to_its_users_clearance_and_pushes_where_down
     let client = db.client().await;
     let confidential = count(
         &client,
-        "SELECT count(*) FROM site WHERE classification <= 'confidential'",
+        "SELECT count(*) FROM site WHERE geom IS NOT NULL AND classification <= 'confidential'",
     )
     .await;
     let public = count(
         &client,
-        "SELECT count(*) FROM site WHERE classification = 'public'",
+        "SELECT count(*) FROM site WHERE geom IS NOT NULL AND classification = 'public'",
     )
     .await;
     assert!(public < confidential);
@@ -126,7 +126,7 @@ async fn gdal_reads_with_a_token_up_to_its_users_clearance_and_pushes_where_down
     // -where goes to kvpt as CQL2 (GDAL's cql-text), and the count is the SQL's.
     let expected = count(
         &client,
-        "SELECT count(*) FROM site WHERE classification <= 'confidential'
+        "SELECT count(*) FROM site WHERE geom IS NOT NULL AND classification <= 'confidential'
             AND name LIKE 'Kho%' AND progress_pct >= 20",
     )
     .await;
@@ -154,7 +154,7 @@ async fn ogr2ogr_copies_what_a_cql2_where_selects() {
     let client = db.client().await;
     let expected = count(
         &client,
-        "SELECT count(*) FROM site WHERE status IN ('completed', 'handed_over') AND phase = 1",
+        "SELECT count(*) FROM site WHERE geom IS NOT NULL AND status IN ('completed', 'handed_over') AND phase = 1",
     )
     .await;
     assert!(expected > 0);
@@ -220,7 +220,7 @@ async fn owslib_reads_and_a_python_script_writes_with_if_match() {
     let client = db.client().await;
     let row = client
         .query_one(
-            "SELECT s.code, k.layer_group FROM site s JOIN site_kind k ON k.code = s.kind
+            "SELECT s.code, k.layer_group FROM site s JOIN site_kind k ON k.code = s.kind AND s.geom IS NOT NULL
                JOIN admin_unit d ON d.id = s.district_id
               WHERE d.abbr = 'TBI' AND s.classification <= 'internal' ORDER BY s.id LIMIT 1",
             &[],
@@ -230,7 +230,7 @@ async fn owslib_reads_and_a_python_script_writes_with_if_match() {
     let (code, collection): (String, String) = (row.get(0), row.get(1));
     let visible = count(
         &client,
-        "SELECT count(*) FROM site WHERE classification <= 'internal'",
+        "SELECT count(*) FROM site WHERE geom IS NOT NULL AND classification <= 'internal'",
     )
     .await;
     let addr = serve(db.app()).await;
@@ -261,7 +261,10 @@ async fn owslib_reads_and_a_python_script_writes_with_if_match() {
     assert_ne!(seen["etag_before"], seen["etag_after"]);
     assert_eq!(seen["stale_status"], 412, "{seen}");
     let name: String = client
-        .query_one("SELECT name FROM site WHERE code = $1", &[&code])
+        .query_one(
+            "SELECT name FROM site WHERE geom IS NOT NULL AND code = $1",
+            &[&code],
+        )
         .await
         .unwrap()
         .get(0);
@@ -287,7 +290,7 @@ async fn qgis_reads_features_and_draws_tiles_with_a_token() {
     .await;
     let token = db.token("gis.bdbp", Scope::Read).await;
     let client = db.client().await;
-    let of_layer = "FROM site s JOIN site_kind k ON k.code = s.kind
+    let of_layer = "FROM site s JOIN site_kind k ON k.code = s.kind AND s.geom IS NOT NULL
         WHERE k.layer_group = 'defence_works' AND s.classification";
     let cleared = count(
         &client,
@@ -351,7 +354,7 @@ async fn gdal_reads_ogc_api_tiles_up_to_its_users_clearance() {
         .await;
     let token = db.token("gis.ca", Scope::Read).await;
     let client = db.client().await;
-    let of_layer = "FROM site s JOIN site_kind k ON k.code = s.kind
+    let of_layer = "FROM site s JOIN site_kind k ON k.code = s.kind AND s.geom IS NOT NULL
         WHERE k.layer_group = 'logistics' AND s.classification";
     let codes =
         |rows: Vec<tokio_postgres::Row>| -> Vec<String> { rows.iter().map(|r| r.get(0)).collect() };

@@ -38,7 +38,7 @@ async fn works(db: &TestDb) -> Vec<Work> {
             "SELECT code, kind, classification::text, district_id, name, name_en,
                     array_remove(ARRAY[planned_start, planned_finish, actual_start, actual_finish], NULL),
                     ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
-               FROM site ORDER BY code",
+               FROM site WHERE geom IS NOT NULL ORDER BY code",
             &[],
         )
         .await
@@ -449,7 +449,7 @@ async fn an_import_report_is_read_only_by_users_cleared_as_high_as_its_importer(
     let client = db.client().await;
     let secret_code: String = client
         .query_one(
-            "SELECT code FROM site WHERE classification = 'secret' ORDER BY code LIMIT 1",
+            "SELECT code FROM site WHERE geom IS NOT NULL AND classification = 'secret' ORDER BY code LIMIT 1",
             &[],
         )
         .await
@@ -511,7 +511,7 @@ async fn only_an_administrator_lowers_a_works_classification() {
     let (code, district): (String, String) = {
         let r = client
             .query_one(
-                "SELECT s.code, d.abbr FROM site s JOIN admin_unit d ON d.id = s.district_id
+                "SELECT s.code, d.abbr FROM site s JOIN admin_unit d ON d.id = s.district_id AND s.geom IS NOT NULL
                   WHERE s.classification = 'confidential' ORDER BY s.code LIMIT 1",
                 &[],
             )
@@ -549,7 +549,7 @@ async fn only_an_administrator_lowers_a_works_classification() {
         db.client()
             .await
             .query_one(
-                "SELECT classification::text FROM site WHERE code = $1",
+                "SELECT classification::text FROM site WHERE geom IS NOT NULL AND code = $1",
                 &[&code],
             )
             .await

@@ -27,6 +27,7 @@ mod hardening;
 mod import_clearance;
 mod imports;
 mod instances;
+mod investments;
 mod land;
 mod ogc_tiles;
 mod operations;

@@ -12,7 +12,8 @@ pub(crate) async fn site_in_tan_bien(db: &TestDb) -> String {
     let code: String = client
         .query_one(
             "SELECT s.code FROM site s JOIN admin_unit d ON d.id = s.district_id
-              WHERE d.abbr = 'TBI' AND s.status = 'under_construction' AND s.progress_pct < 50
+              WHERE d.abbr = 'TBI' AND s.status = 'under_construction' AND s.progress_pct BETWEEN 1 AND 49
+                AND s.geom IS NOT NULL
               ORDER BY s.code LIMIT 1",
             &[],
         )

@@ -18,7 +18,11 @@ fn out_dir() -> std::path::PathBuf {
 }
 
 /// A report downloaded: status, marking header, bytes.
-async fn fetch(app: &axum::Router, query: &str, format: &str) -> (StatusCode, String, Vec<u8>) {
+pub(crate) async fn fetch(
+    app: &axum::Router,
+    query: &str,
+    format: &str,
+) -> (StatusCode, String, Vec<u8>) {
     let uri = format!("/reports/bao-cao.{format}?{query}");
     let (status, headers, body) = call_bytes(app, "GET", &uri, &[], "").await;
     let marking = headers
@@ -29,7 +33,7 @@ async fn fetch(app: &axum::Router, query: &str, format: &str) -> (StatusCode, St
 }
 
 /// The DOCX read by python-docx.
-async fn read_docx(bytes: &[u8], name: &str) -> Value {
+pub(crate) async fn read_docx(bytes: &[u8], name: &str) -> Value {
     let path = out_dir().join(name);
     std::fs::write(&path, bytes).unwrap();
     let script = format!("{}/tests/python/docx_text.py", env!("CARGO_MANIFEST_DIR"));

@@ -125,8 +125,9 @@ async fn kinds_in_the_database_match_the_domain() {
     for kind in SiteKind::ALL {
         let row = client
             .query_one(
-                "SELECT code_prefix, array_agg(g.family ORDER BY g.family)
-                   FROM site_kind k JOIN site_kind_geometry g ON g.kind = k.code
+                "SELECT code_prefix,
+                        coalesce(array_agg(g.family ORDER BY g.family) FILTER (WHERE g.family IS NOT NULL), '{}')
+                   FROM site_kind k LEFT JOIN site_kind_geometry g ON g.kind = k.code
                   WHERE k.code = $1 GROUP BY code_prefix",
                 &[&kind.code()],
             )

@@ -104,7 +104,7 @@ async fn visible(
     client
         .query(
             &format!(
-                "SELECT s.status::text, count(*) FROM site s JOIN site_kind k ON k.code = s.kind
+                "SELECT s.status::text, count(*) FROM site s JOIN site_kind k ON k.code = s.kind AND s.geom IS NOT NULL
                   WHERE k.layer_group = $1 AND s.classification <= $2::text::classification
                     AND {condition}
                   GROUP BY 1"
@@ -160,7 +160,7 @@ async fn the_maps_filters_apply_to_the_clusters() {
     let tiles = tiles_over_the_works(&client, 8).await;
     let district: String = client
         .query_one(
-            "SELECT d.code FROM site s JOIN admin_unit d ON d.id = s.district_id
+            "SELECT d.code FROM site s JOIN admin_unit d ON d.id = s.district_id AND s.geom IS NOT NULL
               GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
             &[],
         )

@@ -69,7 +69,7 @@ async fn home_page_counts_sites_per_kind_and_district() {
     assert_eq!(select(&doc, "html")[0].value().attr("lang"), Some("vi"));
     assert_eq!(text(&select(&doc, "#total-sites")[0]), "120");
     let kinds = select(&doc, "#by-kind tbody tr");
-    assert_eq!(kinds.len(), 15);
+    assert_eq!(kinds.len(), 17, "the works' kinds and the investments'");
     let count = |row: &scraper::ElementRef| {
         text(
             &row.select(&Selector::parse("td.num").unwrap())

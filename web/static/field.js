@@ -405,15 +405,18 @@
       navigator.geolocation.getCurrentPosition((pos) => {
         const { latitude, longitude } = pos.coords;
         const rad = Math.PI / 180;
+        // Investments have no place: last, with no distance.
         const km = (li) => {
+          if (!li.dataset.lat) return Infinity;
           const lat = Number(li.dataset.lat); const lon = Number(li.dataset.lon);
           const a = Math.sin((lat - latitude) * rad / 2) ** 2
             + Math.cos(lat * rad) * Math.cos(latitude * rad) * Math.sin((lon - longitude) * rad / 2) ** 2;
           return 12742 * Math.asin(Math.sqrt(a));
         };
-        const items = $$('li', list).map((li) => [km(li), li]).sort((a, b) => a[0] - b[0]);
+        const items = $$('li', list).map((li) => [km(li), li]).sort((a, b) => (a[0] - b[0]) || 0);
         for (const [d, li] of items) {
-          $('.distance', li).textContent = ` · ${d.toLocaleString(vi ? 'vi-VN' : 'en', { maximumFractionDigits: 1 })} km`;
+          $('.distance', li).textContent = Number.isFinite(d)
+            ? ` · ${d.toLocaleString(vi ? 'vi-VN' : 'en', { maximumFractionDigits: 1 })} km` : '';
           list.appendChild(li);
         }
       }, () => say(t('Không lấy được vị trí của máy.', 'The phone\'s position is not available.'), 'offline'));

@@ -13,7 +13,8 @@ use crate::spatial::crs::Crs;
 pub(super) const SITE_FROM: &str = "site s JOIN site_kind k ON k.code = s.kind";
 
 pub(crate) fn site_conditions(filter: &SiteFilter, binds: &mut Binds) -> String {
-    let mut conditions = vec!["true".to_string()];
+    // Investments without a place on the map are in no collection and no GIS file.
+    let mut conditions = vec!["s.geom IS NOT NULL".to_string()];
     if let Some(group) = filter.group {
         conditions.push(format!("k.layer_group = {}", binds.bind(group.code())));
     }

@@ -365,7 +365,7 @@ fn read_field(
                 "name_en" => row.name_en = Some(t),
                 "responsible_unit" => row.unit = Some(t),
                 "unit_in_charge" => row.unit_in_charge = Some(t),
-                "kind" => match vocabulary(SiteKind::ALL, SiteKind::code, SiteKind::label, &t) {
+                "kind" => match vocabulary(SiteKind::PLACED, SiteKind::code, SiteKind::label, &t) {
                     Some(k) => row.kind = Some(k),
                     None => {
                         row.kind = None;

@@ -63,8 +63,12 @@ pub async fn analyse(
     writer.finish().await?;
     tx.batch_execute("ANALYZE import_row").await?;
     // The works the importer may see: every join on `site` below carries it. (The code
-    // comes from the enum, never from the request.)
-    let visible = format!("s.classification <= '{}'::classification", clearance.code());
+    // comes from the enum, never from the request.) Investments without a place on the map
+    // are not works an import writes: their codes are taken.
+    let visible = format!(
+        "s.classification <= '{}'::classification AND s.geom IS NOT NULL",
+        clearance.code()
+    );
     if lock {
         // What the rules are checked against stays as it is until the commit.
         tx.execute(

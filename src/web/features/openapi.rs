@@ -123,7 +123,11 @@ pub fn document(base: &str) -> Value {
     let tilesets: Vec<String> = tile_layers.iter().map(|l| format!("{l}.json")).collect();
     // An empty value (`kind=`, as an HTML form with nothing chosen sends) is no filter,
     // as if the parameter were not given: "" is in the enums for that.
-    let kinds: Vec<&str> = SiteKind::ALL.iter().map(|k| k.code()).chain([""]).collect();
+    let kinds: Vec<&str> = SiteKind::PLACED
+        .iter()
+        .map(|k| k.code())
+        .chain([""])
+        .collect();
     let statuses: Vec<&str> = SiteStatus::ALL
         .iter()
         .map(|s| s.code())

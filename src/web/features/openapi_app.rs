@@ -39,7 +39,7 @@ fn dashboard_params() -> Vec<Value> {
         .iter()
         .map(|p| p.code())
         .collect();
-    let kinds: Vec<&str> = crate::domain::SiteKind::ALL
+    let kinds: Vec<&str> = crate::domain::SiteKind::PLACED
         .iter()
         .map(|k| k.code())
         .collect();

@@ -66,7 +66,7 @@ fn schema(base: &str, id: &str) -> Value {
         p["title"] = json!(q.name);
         p["description"] = json!(q.description);
         let values: Option<Vec<&str>> = match q.name {
-            "kind" => Some(SiteKind::ALL.iter().map(|k| k.code()).collect()),
+            "kind" => Some(SiteKind::PLACED.iter().map(|k| k.code()).collect()),
             "status" => Some(SiteStatus::ALL.iter().map(|s| s.code()).collect()),
             "layer" => Some(LayerGroup::ALL.iter().map(|g| g.code()).collect()),
             "classification" => Some(Classification::ALL.iter().map(|c| c.code()).collect()),
