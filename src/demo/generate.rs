@@ -1200,7 +1200,7 @@ mod tests {
 
     #[test]
     fn kind_counts_add_up_and_pair_posts_with_residences() {
-        for total in [17, 18, 100, 2000, 100_000] {
+        for total in [18, 19, 100, 2000, 100_000] {
             let counts = kind_counts(total);
             assert_eq!(
                 counts.iter().map(|c| c.1).sum::<usize>(),
