@@ -85,7 +85,11 @@ try {
   await page.fill('#field-search', '');
   // Nearest first: site 1, where the phone stands, comes to the top with its distance.
   await page.click('#sort-distance');
-  await page.waitForFunction((code) => document.querySelector('#field-sites li').dataset.code === code, site1, { timeout: 10000 });
+  // (Site 1 may have been first already: wait for the distances, not only the order.)
+  await page.waitForFunction((code) => {
+    const first = document.querySelector('#field-sites li');
+    return first.dataset.code === code && first.querySelector('.distance').textContent !== '';
+  }, site1, { timeout: 10000 });
   const nearest = await page.textContent('#field-sites li .distance');
   check(/· 0 km/.test(nearest), `the nearest site is 0 km away: ${nearest}`);
   // Installable: the manifest in Vietnamese, its icons real PNGs of their stated size.

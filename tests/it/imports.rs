@@ -1304,3 +1304,173 @@ async fn a_search_zone_s_figures_are_imported_by_the_search_rules_each_change_in
     assert_eq!(now.get::<_, Option<String>>(3).as_deref(), Some("Đội K72"));
     assert_eq!(now.get::<_, i32>(4), found + 1);
 }
+
+/// Issue 24 §2: a defence land parcel's land-use plan comes in through the import, by the
+/// plan's rules (known period, uses and status; a decision with both number and date, not in
+/// the future; only on defence land; a new plan needs its period and both uses); each change
+/// named, the plan's version moved, audited.
+#[tokio::test]
+async fn a_land_parcels_plan_is_imported_by_the_plans_rules() {
+    let db = TestDb::with_demo(300, 6).await;
+    let client = db.client().await;
+    let parcel = client
+        .query_one(
+            "SELECT s.code, s.version, l.planned_use::text, l.version, ST_AsGeoJSON(s.geom)
+               FROM site s JOIN land_parcel l ON l.site_id = s.id
+              WHERE l.decision_no IS NOT NULL ORDER BY s.code LIMIT 1",
+            &[],
+        )
+        .await
+        .expect("a planned parcel with a decision");
+    let (code, version, planned, plan_version): (String, i32, String, i32) =
+        (parcel.get(0), parcel.get(1), parcel.get(2), parcel.get(3));
+    let shape: serde_json::Value = serde_json::from_str(parcel.get::<_, &str>(4)).unwrap();
+    let warehouse: String = client
+        .query_one(
+            "SELECT code FROM site WHERE geom IS NOT NULL AND kind = 'warehouse' ORDER BY code LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let plan_version_sql =
+        format!("SELECT l.version::int8 FROM land_parcel l JOIN site s ON s.id = l.site_id WHERE s.code = '{code}'");
+    let path = scratch("land.geojson");
+    let null = serde_json::Value::Null;
+    let bad = vec![
+        feature(
+            serde_json::json!({"code": code, "version": version, "land_planned_use": "castle"}),
+            null.clone(),
+        ),
+        feature(
+            serde_json::json!({"code": code, "version": version, "land_decision_no": "12/QĐ-UBND", "land_decision_date": "2099-01-01"}),
+            null.clone(),
+        ),
+        feature(
+            serde_json::json!({"code": warehouse, "land_planned_use": "training"}),
+            null.clone(),
+        ),
+        feature(
+            serde_json::json!({"code": code, "version": version, "land_five_year": "2031-2035"}),
+            null.clone(),
+        ),
+        feature(
+            serde_json::json!({"code": "DQP-TBI-9001", "kind": "defence_land", "name": "Khu đất mới",
+                               "land_planned_use": "training"}),
+            shape.clone(),
+        ),
+    ];
+    std::fs::write(&path, geojson(&bad)).unwrap();
+    let report = run(&db, &path, Options::default()).await;
+    assert_eq!(report.outcome, "refused");
+    let has = |n: usize, needle: &str| {
+        let e = errors_of(&report, n);
+        assert!(
+            e.iter().any(|m| m.contains(needle)),
+            "row {n}: wanted '{needle}' in {e:?}"
+        );
+    };
+    has(
+        1,
+        "land_planned_use: column 'land_planned_use': 'castle' is not a land use",
+    );
+    has(
+        2,
+        "land_decision_date: the decision's date is in the future",
+    );
+    has(
+        3,
+        "land_planned_use: only defence land parcels carry a land-use plan",
+    );
+    has(
+        4,
+        "land_five_year: the 5-year period '2031-2035' is not 2021-2025 or 2026-2030",
+    );
+    has(5, "land_five_year: a land-use plan needs its 5-year period");
+    assert_eq!(
+        count(&db, &plan_version_sql).await,
+        i64::from(plan_version),
+        "nothing written"
+    );
+    // Clean rows: the parcel's plan corrected (labels read as codes), a new parcel planned.
+    let new_use = if planned == "training" {
+        "warehouse"
+    } else {
+        "training"
+    };
+    let label = kvpt::domain::LandUse::from_code(new_use)
+        .unwrap()
+        .label(kvpt::i18n::Lang::Vi);
+    let clean = vec![
+        feature(
+            serde_json::json!({"code": code, "version": version, "land_planned_use": label,
+                               "land_legal_status": "Đã cấp giấy chứng nhận"}),
+            null,
+        ),
+        feature(
+            serde_json::json!({"code": "DQP-TBI-9001", "kind": "defence_land", "name": "Khu đất mới",
+                               "land_five_year": "2026-2030", "land_current_use": "forest",
+                               "land_planned_use": "training", "land_decision_no": "7/QĐ-UBND",
+                               "land_decision_date": "15/03/2024"}),
+            shape,
+        ),
+    ];
+    std::fs::write(&path, geojson(&clean)).unwrap();
+    let report = run(&db, &path, Options::default()).await;
+    assert_eq!(report.outcome, "committed", "{:#?}", report.rows);
+    assert!(
+        report.rows[0]
+            .changes
+            .iter()
+            .any(|c| c == "land_planned_use"),
+        "{:?}",
+        report.rows[0].changes
+    );
+    assert_eq!(
+        count(&db, &plan_version_sql).await,
+        i64::from(plan_version) + 1
+    );
+    let now = client
+        .query_one(
+            "SELECT l.planned_use::text, l.legal_status::text FROM land_parcel l JOIN site s ON s.id = l.site_id
+              WHERE s.code = $1",
+            &[&code],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (now.get::<_, String>(0), now.get::<_, String>(1)),
+        (new_use.to_string(), "certified".to_string())
+    );
+    let new = client
+        .query_one(
+            "SELECT l.five_year, l.current_use::text, l.legal_status::text, l.decision_no, l.decision_date
+               FROM land_parcel l JOIN site s ON s.id = l.site_id WHERE s.code = 'DQP-TBI-9001'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(new.get::<_, String>(0), "2026-2030");
+    assert_eq!(new.get::<_, String>(2), "none", "no status given: none");
+    assert_eq!(
+        new.get::<_, Option<chrono::NaiveDate>>(4),
+        chrono::NaiveDate::from_ymd_opt(2024, 3, 15)
+    );
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM audit_log WHERE action = 'site.import' AND entity_key = '{code}'
+                        AND after->>'land_planned_use' = '{new_use}'")
+        )
+        .await,
+        1
+    );
+    // The same plan again changes nothing.
+    let again = vec![feature(
+        serde_json::json!({"code": code, "land_planned_use": new_use, "land_legal_status": "certified"}),
+        serde_json::Value::Null,
+    )];
+    std::fs::write(&path, geojson(&again)).unwrap();
+    let report = run(&db, &path, dry()).await;
+    assert_eq!((report.counts.unchanged, report.counts.update), (1, 0), "{:?}", report.rows);
+}

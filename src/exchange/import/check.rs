@@ -6,7 +6,10 @@ use serde::Serialize;
 
 use super::rows::Incoming;
 use super::{Importer, Problem};
-use crate::domain::{looks_like_code, Classification, Programme, SiteKind, SiteStatus};
+use crate::domain::land::LandPlan;
+use crate::domain::{
+    looks_like_code, Classification, LandLegalStatus, Programme, SiteKind, SiteStatus,
+};
 use crate::progress::rules;
 use crate::search::rules::Figures;
 
@@ -31,6 +34,8 @@ pub struct Existing {
     pub district_id: Option<i32>,
     /// A search zone's figures.
     pub zone: Option<Figures>,
+    /// A defence land parcel's plan, if it has one.
+    pub land: Option<LandPlan>,
 }
 
 /// What PostGIS found about a row's geometry and code.
@@ -90,6 +95,8 @@ pub struct Final {
     pub geom_changed: bool,
     pub progress_changed: bool,
     pub zone: Option<Figures>,
+    /// The land-use plan to write (only when the row gave any of its fields).
+    pub land: Option<LandPlan>,
     pub note: Option<String>,
     pub correction_reason: Option<String>,
     pub changes: Vec<String>,
@@ -137,6 +144,7 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
     let planned = c.numbers_and_dates(kind);
     let update = c.progress(today);
     c.search(kind, today);
+    let land = c.land(kind, today);
     let name = row
         .name
         .clone()
@@ -173,6 +181,7 @@ pub fn check(mut row: Incoming, found: Found, who: &Importer, today: NaiveDate) 
             planned,
             update,
             warnings,
+            land,
         },
     )
 }
@@ -518,6 +527,77 @@ impl Checked<'_> {
         }
     }
 
+    /// A defence land parcel's plan (issue 24 §2) after the row, when it gives any of its
+    /// fields: what it gives, else what the parcel had, by the plan's rules.
+    fn land(&mut self, kind: Option<SiteKind>, today: NaiveDate) -> Option<LandPlan> {
+        let (g, had) = (&self.row.land, self.existing.and_then(|e| e.land.clone()));
+        if !g.any() {
+            return None;
+        }
+        if kind.is_some_and(|k| k != SiteKind::DefenceLand) {
+            self.err(
+                "land_planned_use",
+                "Chỉ khu đất quốc phòng có quy hoạch sử dụng đất.".into(),
+                "only defence land parcels carry a land-use plan".into(),
+            );
+            return None;
+        }
+        let had = had.as_ref();
+        let five_year = g
+            .five_year
+            .clone()
+            .or_else(|| had.map(|h| h.five_year.clone()));
+        let current = g.current_use.or(had.map(|h| h.current_use));
+        let planned = g.planned_use.or(had.map(|h| h.planned_use));
+        let number = g
+            .decision_no
+            .clone()
+            .or_else(|| had.and_then(|h| h.decision.as_ref().map(|d| d.0.clone())));
+        let date = g
+            .decision_date
+            .or(had.and_then(|h| h.decision.as_ref().map(|d| d.1)));
+        let decision = match (number, date) {
+            (Some(n), Some(d)) => Some((n, d)),
+            (None, None) => None,
+            _ => {
+                self.err(
+                    "land_decision_no",
+                    "Quyết định phê duyệt quy hoạch cần cả số và ngày.".into(),
+                    "the plan's approval decision needs both its number and its date".into(),
+                );
+                return None;
+            }
+        };
+        let (Some(five_year), Some(current_use), Some(planned_use)) = (five_year, current, planned)
+        else {
+            self.err(
+                "land_five_year",
+                "Quy hoạch sử dụng đất cần kỳ kế hoạch 5 năm (land_five_year), hiện trạng (land_current_use) và quy hoạch sử dụng (land_planned_use).".into(),
+                "a land-use plan needs its 5-year period (land_five_year), current use (land_current_use) and planned use (land_planned_use)".into(),
+            );
+            return None;
+        };
+        let plan = LandPlan {
+            five_year,
+            current_use,
+            planned_use,
+            legal_status: g
+                .legal_status
+                .or(had.map(|h| h.legal_status))
+                .unwrap_or(LandLegalStatus::NoCertificate),
+            decision,
+        };
+        for (field, vi, en) in crate::domain::land::check(&plan, today) {
+            let field = if field.starts_with("land_") {
+                field.to_string()
+            } else {
+                format!("land_{field}")
+            };
+            self.err(&field, vi, en);
+        }
+        Some(plan)
+    }
+
     /// Progress, by the rules every update keeps; the update as it will be.
     fn progress(&mut self, today: NaiveDate) -> rules::Update {
         let (row, existing) = (self.row, self.existing);
@@ -556,6 +636,8 @@ struct Written {
     planned: (Option<NaiveDate>, Option<NaiveDate>),
     update: rules::Update,
     warnings: Vec<Problem>,
+    /// The land-use plan after the row, when it gives any of its fields.
+    land: Option<LandPlan>,
 }
 
 /// The outcome of a row that passed: what changes, and the work's whole new state.
@@ -718,6 +800,42 @@ fn changes_of(
         ),
         ("geometry", geom_changed, false),
     ];
+    let land = kind == SiteKind::DefenceLand;
+    let plan = |e: &Existing| e.land.clone();
+    let g = &row.land;
+    let land_fields = [
+        (
+            "land_five_year",
+            land && g.five_year.is_some(),
+            same(&|e| plan(e).map(|p| p.five_year) == g.five_year),
+        ),
+        (
+            "land_current_use",
+            land && g.current_use.is_some(),
+            same(&|e| plan(e).map(|p| p.current_use) == g.current_use),
+        ),
+        (
+            "land_planned_use",
+            land && g.planned_use.is_some(),
+            same(&|e| plan(e).map(|p| p.planned_use) == g.planned_use),
+        ),
+        (
+            "land_legal_status",
+            land && g.legal_status.is_some(),
+            same(&|e| plan(e).map(|p| p.legal_status) == g.legal_status),
+        ),
+        (
+            "land_decision_no",
+            land && g.decision_no.is_some(),
+            same(&|e| plan(e).and_then(|p| p.decision).map(|d| d.0) == g.decision_no),
+        ),
+        (
+            "land_decision_date",
+            land && g.decision_date.is_some(),
+            same(&|e| plan(e).and_then(|p| p.decision).map(|d| d.1) == g.decision_date),
+        ),
+    ];
+    let fields = fields.into_iter().chain(land_fields);
     let had_value = |field: &str| {
         e.is_some_and(|e| match field {
             "name_en" => e.name_en.is_some(),
@@ -795,6 +913,7 @@ fn final_of(
         geom_changed,
         progress_changed: progress_changed || e.is_none(),
         zone: (w.kind == SiteKind::RemainsSearchZone).then(|| zone_after(row, e)),
+        land: w.land.clone(),
         note: row.note.clone(),
         correction_reason: row.correction_reason.clone(),
         changes,

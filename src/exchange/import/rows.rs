@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use super::encoding::TextEncoding;
 use super::source::{RawFeature, RawValue, SourceLayer};
 use super::Problem;
-use crate::domain::{Classification, Programme, SiteKind, SiteStatus};
+use crate::domain::{Classification, LandLegalStatus, LandUse, Programme, SiteKind, SiteStatus};
 use crate::exchange::fields::{Field, FieldType};
 use crate::i18n::Lang;
 
@@ -48,6 +48,12 @@ const WRITABLE: &[&str] = &[
     "map_drawn_on",
     "concluded_on",
     "unit_in_charge",
+    "land_five_year",
+    "land_current_use",
+    "land_planned_use",
+    "land_legal_status",
+    "land_decision_no",
+    "land_decision_date",
 ];
 
 /// Columns GIS software adds that carry nothing for kvpt.
@@ -136,6 +142,8 @@ pub struct Incoming {
     pub map_drawn_on: Option<NaiveDate>,
     pub concluded_on: Option<NaiveDate>,
     pub unit_in_charge: Option<String>,
+    /// A defence land parcel's plan, as far as the row gives it.
+    pub land: LandGiven,
     pub note: Option<String>,
     pub correction_reason: Option<String>,
     pub wkb: Option<Vec<u8>>,
@@ -143,6 +151,23 @@ pub struct Incoming {
     /// [`CLEARABLE`]. A file's empty cell keeps the work's value instead.
     pub cleared: Vec<&'static str>,
     pub errors: Vec<Problem>,
+}
+
+/// The land-use plan's fields a row gives (issue 24 §2).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LandGiven {
+    pub five_year: Option<String>,
+    pub current_use: Option<LandUse>,
+    pub planned_use: Option<LandUse>,
+    pub legal_status: Option<LandLegalStatus>,
+    pub decision_no: Option<String>,
+    pub decision_date: Option<NaiveDate>,
+}
+
+impl LandGiven {
+    pub fn any(&self) -> bool {
+        *self != LandGiven::default()
+    }
 }
 
 /// The fields a write may empty: the rest a work always has, or the progress rules own.
@@ -352,6 +377,7 @@ fn read_field(
                 "actual_finish" => row.actual_finish = Some(date),
                 "map_drawn_on" => row.map_drawn_on = Some(date),
                 "concluded_on" => row.concluded_on = Some(date),
+                "land_decision_date" => row.land.decision_date = Some(date),
                 _ => {}
             }
         }
@@ -365,6 +391,26 @@ fn read_field(
                 "name_en" => row.name_en = Some(t),
                 "responsible_unit" => row.unit = Some(t),
                 "unit_in_charge" => row.unit_in_charge = Some(t),
+                "land_five_year" => row.land.five_year = Some(t),
+                "land_decision_no" => row.land.decision_no = Some(t),
+                "land_current_use" | "land_planned_use" => {
+                    match vocabulary(LandUse::ALL, LandUse::code, LandUse::label, &t) {
+                        Some(u) if field.name == "land_current_use" => {
+                            row.land.current_use = Some(u)
+                        }
+                        Some(u) => row.land.planned_use = Some(u),
+                        None => bad(row, "một mục đích sử dụng đất", "a land use", &t),
+                    }
+                }
+                "land_legal_status" => match vocabulary(
+                    LandLegalStatus::ALL,
+                    LandLegalStatus::code,
+                    LandLegalStatus::label,
+                    &t,
+                ) {
+                    Some(l) => row.land.legal_status = Some(l),
+                    None => bad(row, "một tình trạng pháp lý", "a legal status", &t),
+                },
                 "kind" => match vocabulary(SiteKind::PLACED, SiteKind::code, SiteKind::label, &t) {
                     Some(k) => row.kind = Some(k),
                     None => {

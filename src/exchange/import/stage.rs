@@ -134,11 +134,14 @@ pub async fn analyse(
                              THEN ST_HausdorffDistance(s.geom, g.geom) < 1e-7 ELSE false END AS same,
                         g.geom,
                         s.id IS NULL AND EXISTS (SELECT 1 FROM site_all t WHERE t.code = r.code) AS taken,
-                        z.site_id IS NOT NULL, z.map_drawn, z.map_drawn_on, z.concluded_on, z.unit_in_charge
+                        z.site_id IS NOT NULL, z.map_drawn, z.map_drawn_on, z.concluded_on, z.unit_in_charge,
+                        lp.site_id IS NOT NULL, lp.five_year, lp.current_use::text, lp.planned_use::text,
+                        lp.legal_status::text, lp.decision_no, lp.decision_date
                    FROM import_row r
                    LEFT JOIN import_geom g USING (row)
                    LEFT JOIN site s ON s.code = r.code AND {visible}
                    LEFT JOIN search_zone z ON z.site_id = s.id
+                   LEFT JOIN land_parcel lp ON lp.site_id = s.id
                    LEFT JOIN dup d ON d.code = r.code
                    CROSS JOIN allowed a CROSS JOIN cambodia kh
                    LEFT JOIN LATERAL (
@@ -199,6 +202,7 @@ pub async fn analyse(
                 concluded_on: row.get(34),
                 unit_in_charge: row.get(35),
             }),
+            land: land_of(&row, 36),
         });
         let inside: bool = row.get(6);
         let valid: Option<bool> = row.get(3);
@@ -269,7 +273,9 @@ pub async fn write(
              status text NOT NULL, pct smallint NOT NULL, planned_start date, planned_finish date,
              actual_start date, actual_finish date, geom_changed bool NOT NULL, progress_changed bool NOT NULL,
              zone bool NOT NULL, remains_expected int, remains_found int, area_ha float8,
-             map_drawn bool, map_drawn_on date, concluded_on date, unit_in_charge text, note text, correction_reason text, changes text[] NOT NULL) ON COMMIT DROP;",
+             map_drawn bool, map_drawn_on date, concluded_on date, unit_in_charge text, note text, correction_reason text, changes text[] NOT NULL,
+             land bool NOT NULL, land_five_year text, land_current_use text, land_planned_use text,
+             land_legal_status text, land_decision_no text, land_decision_date date) ON COMMIT DROP;",
     )
     .await?;
     let sink = tx
@@ -277,7 +283,9 @@ pub async fn write(
             "COPY import_final (row, site_id, code, name, name_en, kind, programme, phase, unit,
                  classification, status, pct, planned_start, planned_finish, actual_start, actual_finish,
                  geom_changed, progress_changed, zone, remains_expected, remains_found, area_ha,
-                 map_drawn, map_drawn_on, concluded_on, unit_in_charge, note, correction_reason, changes)
+                 map_drawn, map_drawn_on, concluded_on, unit_in_charge, note, correction_reason, changes,
+                 land, land_five_year, land_current_use, land_planned_use, land_legal_status,
+                 land_decision_no, land_decision_date)
                  FROM STDIN BINARY",
         )
         .await?;
@@ -311,6 +319,13 @@ pub async fn write(
         Type::TEXT,
         Type::TEXT,
         Type::TEXT_ARRAY,
+        Type::BOOL,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::DATE,
     ];
     let writer = BinaryCopyInWriter::new(sink, &types);
     pin_mut!(writer);
@@ -327,6 +342,19 @@ pub async fn write(
             z.and_then(|z| z.map_drawn_on),
             z.and_then(|z| z.concluded_on),
             z.and_then(|z| z.unit_in_charge.clone()),
+        );
+        let l = f.land.as_ref();
+        let (land, five_year, current, planned, legal) = (
+            l.is_some(),
+            l.map(|l| l.five_year.clone()),
+            l.map(|l| l.current_use.code()),
+            l.map(|l| l.planned_use.code()),
+            l.map(|l| l.legal_status.code()),
+        );
+        let decision = l.and_then(|l| l.decision.clone());
+        let (decision_no, decision_date) = (
+            decision.as_ref().map(|d| d.0.clone()),
+            decision.as_ref().map(|d| d.1),
         );
         writer
             .as_mut()
@@ -360,6 +388,13 @@ pub async fn write(
                 &f.note,
                 &f.correction_reason,
                 &f.changes,
+                &land,
+                &five_year,
+                &current,
+                &planned,
+                &legal,
+                &decision_no,
+                &decision_date,
             ])
             .await?;
     }
@@ -393,7 +428,13 @@ pub async fn write(
                                           map_drawn, map_drawn_on, concluded_on, unit_in_charge)
                  SELECT ins.id, f.remains_expected, f.remains_found, f.area_ha, f.map_drawn, f.map_drawn_on,
                         f.concluded_on, f.unit_in_charge
-                   FROM ins JOIN import_final f USING (code) WHERE f.zone)
+                   FROM ins JOIN import_final f USING (code) WHERE f.zone),
+             l AS (
+                 INSERT INTO land_parcel (site_id, five_year, current_use, planned_use, legal_status,
+                                          decision_no, decision_date)
+                 SELECT ins.id, f.land_five_year, f.land_current_use::land_use, f.land_planned_use::land_use,
+                        f.land_legal_status::land_legal_status, f.land_decision_no, f.land_decision_date
+                   FROM ins JOIN import_final f USING (code) WHERE f.land)
              INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
              SELECT $1, $2, 'site.import', 'site', ins.code, NULL,
                     to_jsonb(f) - 'row' - 'site_id' - 'geom_changed' - 'progress_changed' - 'changes'
@@ -439,7 +480,18 @@ pub async fn write(
                     SET remains_expected = excluded.remains_expected, remains_found = excluded.remains_found,
                         area_concluded_ha = excluded.area_concluded_ha, map_drawn = excluded.map_drawn,
                         map_drawn_on = excluded.map_drawn_on, concluded_on = excluded.concluded_on,
-                        unit_in_charge = excluded.unit_in_charge, version = search_zone.version + 1)
+                        unit_in_charge = excluded.unit_in_charge, version = search_zone.version + 1),
+             l AS (
+                 INSERT INTO land_parcel (site_id, five_year, current_use, planned_use, legal_status,
+                                          decision_no, decision_date)
+                 SELECT f.site_id, f.land_five_year, f.land_current_use::land_use, f.land_planned_use::land_use,
+                        f.land_legal_status::land_legal_status, f.land_decision_no, f.land_decision_date
+                   FROM import_final f WHERE f.land AND f.site_id IS NOT NULL
+                 ON CONFLICT (site_id) DO UPDATE
+                    SET five_year = excluded.five_year, current_use = excluded.current_use,
+                        planned_use = excluded.planned_use, legal_status = excluded.legal_status,
+                        decision_no = excluded.decision_no, decision_date = excluded.decision_date,
+                        version = land_parcel.version + 1, updated_at = now())
              INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
              SELECT $1, $2, 'site.import', 'site', u.code,
                     to_jsonb(o) - 'id' - CASE WHEN f.geom_changed THEN '' ELSE 'geom_wkt' END,
@@ -491,4 +543,22 @@ pub async fn audit(
     )
     .await?;
     Ok(())
+}
+
+/// A land parcel's plan from the found row's columns from `at` (has one, five-year period,
+/// current use, planned use, legal status, decision number and date).
+fn land_of(row: &tokio_postgres::Row, at: usize) -> Option<crate::domain::land::LandPlan> {
+    use crate::domain::{LandLegalStatus, LandUse};
+    if !row.get::<_, bool>(at) {
+        return None;
+    }
+    let number: Option<String> = row.get(at + 5);
+    let date: Option<NaiveDate> = row.get(at + 6);
+    Some(crate::domain::land::LandPlan {
+        five_year: row.get(at + 1),
+        current_use: LandUse::from_code(row.get(at + 2))?,
+        planned_use: LandUse::from_code(row.get(at + 3))?,
+        legal_status: LandLegalStatus::from_code(row.get(at + 4))?,
+        decision: number.zip(date),
+    })
 }
