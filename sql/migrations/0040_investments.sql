@@ -60,29 +60,43 @@ CREATE TABLE investment (
 );
 CREATE INDEX investment_command_post_idx ON investment (command_post_id);
 
--- The item is an investment of a kind whose categories include its own, and the post it
--- names is a command post. Its district is its post's (none without one: a province-wide
--- purchase).
+-- The item is an investment of a kind whose categories include its own; the post it names
+-- (when it names a new one) is a command post that stands, classified no higher than the
+-- item (the item takes its district, which must not tell more than the item). Its district
+-- is its post's (none without one: a province-wide purchase, or when its post has been
+-- classified above it since).
 CREATE FUNCTION investment_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    item_kind text;
+    item site_all;
+    post site_all;
 BEGIN
-    SELECT kind INTO item_kind FROM site_all WHERE id = NEW.site_id;
-    IF item_kind IS DISTINCT FROM (CASE WHEN NEW.category IN ('automation_equipment', 'lan', 'shared_software')
+    SELECT * INTO item FROM site_all WHERE id = NEW.site_id;
+    IF item.kind IS DISTINCT FROM (CASE WHEN NEW.category IN ('automation_equipment', 'lan', 'shared_software')
                                         THEN 'command_automation' ELSE 'procurement' END) THEN
-        RAISE EXCEPTION 'category % is not one of kind %', NEW.category, item_kind
+        RAISE EXCEPTION 'category % is not one of kind %', NEW.category, item.kind
             USING ERRCODE = 'check_violation', CONSTRAINT = 'investment_category_of_kind';
     END IF;
-    IF NEW.command_post_id IS NOT NULL AND NOT EXISTS (
-           SELECT 1 FROM site_all WHERE id = NEW.command_post_id AND deleted_at IS NULL
-              AND kind IN ('district_command_post', 'provincial_command_post')) THEN
-        RAISE EXCEPTION 'site % is not a command post', NEW.command_post_id
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'investment_command_post_is_post';
+    IF NEW.command_post_id IS NOT NULL THEN
+        SELECT * INTO post FROM site_all WHERE id = NEW.command_post_id;
+        IF (TG_OP = 'INSERT' OR NEW.command_post_id IS DISTINCT FROM OLD.command_post_id)
+           AND (post.deleted_at IS NOT NULL
+                OR post.kind NOT IN ('district_command_post', 'provincial_command_post')) THEN
+            RAISE EXCEPTION 'the linked site is not a command post'
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'investment_command_post_is_post';
+        END IF;
+        IF (TG_OP = 'INSERT' OR NEW.command_post_id IS DISTINCT FROM OLD.command_post_id)
+           AND post.classification > item.classification THEN
+            RAISE EXCEPTION 'the command post is classified above the investment'
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'investment_command_post_not_above';
+        END IF;
     END IF;
-    UPDATE site_all SET district_id = (SELECT p.district_id FROM site_all p WHERE p.id = NEW.command_post_id)
+    -- A post classified above the item since it was linked gives it no district.
+    UPDATE site_all
+       SET district_id = CASE WHEN post.classification <= item.classification THEN post.district_id END
      WHERE id = NEW.site_id
-       AND district_id IS DISTINCT FROM (SELECT p.district_id FROM site_all p WHERE p.id = NEW.command_post_id);
+       AND district_id IS DISTINCT FROM
+           (CASE WHEN post.classification <= item.classification THEN post.district_id END);
     RETURN NEW;
 END $$;
 CREATE TRIGGER investment_check BEFORE INSERT OR UPDATE ON investment

@@ -33,7 +33,8 @@
            (st.status NOT IN ('completed', 'handed_over', 'cancelled')
             AND (st.last_update IS NULL
                  OR st.last_update < p.stale_before)) AS stale,
-           (st.planned_finish < p.day AND st.status NOT IN ('completed', 'handed_over', 'cancelled')) AS late,
+           (coalesce(st.planned_finish < p.day, false)
+            AND st.status NOT IN ('completed', 'handed_over', 'cancelled')) AS late,
            -- A hashed lookup (not a join: few works have a ceiling, every work is probed).
            (st.id IN (SELECT site_id FROM over_ceiling)) AS over_ceiling,
            -- A defence land parcel's plan (migration 0038), as it stands.

@@ -791,9 +791,14 @@ pub async fn plan_sites(
     Ok(site_rows(&rows))
 }
 
+/// The fewest investments a cell of the disclosure's investments part sums: fewer would tell
+/// one package's (often classified) money.
+pub const DISCLOSED_AT_LEAST: i64 = 5;
+
 /// The public disclosure: the aggregate budget by year and source, public and classified
 /// works alike (as amounts, never as sites), now; with `unplaced`, only that of the
-/// investments without a place on the map (a part of the whole).
+/// investments without a place on the map (a part of the whole), in the cells that sum at
+/// least [`DISCLOSED_AT_LEAST`] of them.
 pub async fn public_budget(
     client: &impl GenericClient,
     unplaced: bool,
@@ -804,8 +809,10 @@ pub async fn public_budget(
                     sum(b.disbursed_vnd)::int8, sum(b.settled_vnd)::int8
                FROM budget_line b
               WHERE NOT $1 OR b.site_id IN (SELECT id FROM site_all WHERE geom IS NULL)
-              GROUP BY b.year, b.source ORDER BY b.year, b.source",
-            &[&unplaced],
+              GROUP BY b.year, b.source
+             HAVING NOT $1 OR count(DISTINCT b.site_id) >= $2
+              ORDER BY b.year, b.source",
+            &[&unplaced, &DISCLOSED_AT_LEAST],
         )
         .await?;
     Ok(rows

@@ -67,21 +67,32 @@ pub async fn changes(
 }
 
 /// The investments without a place on the map that the report counts, as they stood, each
-/// with its category (at most `limit`, by code).
+/// with its category (at most `limit`, by code); and how many there are, their estimate and
+/// what was disbursed, all of them.
 pub async fn investments(
     client: &impl GenericClient,
     p: &Params,
     limit: i64,
-) -> Result<Vec<(SiteRow, String)>, DbError> {
+) -> Result<(Vec<(SiteRow, String)>, [i64; 3]), DbError> {
     let sql = format!(
         "{}\n{} JOIN investment i ON i.site_id = f.id ORDER BY f.code LIMIT $11",
         p.state(),
-        SITE_ROW.replace(", f.last_update", ", f.last_update, i.category::text")
+        SITE_ROW.replace(
+            ", f.last_update",
+            ", f.last_update, i.category::text, count(*) OVER (), sum(f.e) OVER ()::int8,
+               sum(f.d) OVER ()::int8"
+        )
     );
     let bound = p.bound();
     let rows = client.query(&sql, &bound.args(&[&limit])).await?;
+    let totals = rows
+        .first()
+        .map_or([0; 3], |r| [r.get(12), r.get(13), r.get(14)]);
     let categories = rows.iter().map(|r| r.get::<_, String>(11));
-    Ok(site_rows(&rows).into_iter().zip(categories).collect())
+    Ok((
+        site_rows(&rows).into_iter().zip(categories).collect(),
+        totals,
+    ))
 }
 
 /// Each work's point (longitude, latitude) and status, as the report's map shows them.

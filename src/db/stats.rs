@@ -59,7 +59,7 @@ pub async fn overview(
         .query_one(
             "SELECT (SELECT count(*) FROM site WHERE classification <= $1::text::classification),
                     (SELECT count(*) FROM site
-                      WHERE district_id IS NULL AND classification <= $1::text::classification),
+                      WHERE foreign_area_id IS NOT NULL AND classification <= $1::text::classification),
                     (SELECT count(*) FROM admin_unit WHERE level = 'district'),
                     (SELECT count(*) FROM admin_unit WHERE level = 'commune'),
                     (SELECT coalesce(sum(ST_Length(geom::geography)), 0) / 1000

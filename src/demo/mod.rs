@@ -215,13 +215,14 @@ pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbErr
     .await?;
     tx.batch_execute(include_str!("../../sql/demo/investments.sql"))
         .await?;
-    tx.batch_execute(
+    // One statement at a time, so each is seen (and timed) on its own in the server's log.
+    for statement in [
         "INSERT INTO progress_history (site_id, recorded_at, actor, old_status, new_status, old_pct, new_pct, note)
          SELECT s.id, h.recorded_at, 'demo', h.old_status, h.new_status, h.old_pct, h.new_pct, h.note
-           FROM demo_history h JOIN site s USING (code) ORDER BY s.id, h.seq;
-         -- A line stands as entered at the end of its year, a settled one no earlier than
-         -- the work's completion (never later than now).
-         INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd, disbursed_vnd,
+           FROM demo_history h JOIN site s USING (code) ORDER BY s.id, h.seq",
+        // A line stands as entered at the end of its year, a settled one no earlier than the
+        // work's completion (never later than now).
+        "INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd, disbursed_vnd,
                                   settled_vnd, updated_at)
          SELECT s.id, b.year, b.source, b.estimate_vnd, b.allocated_vnd, b.disbursed_vnd, b.settled_vnd,
                 least(greatest(make_timestamptz(b.year, 12, 31, 12, 0, 0, 'Asia/Ho_Chi_Minh'),
@@ -229,17 +230,19 @@ pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbErr
                       now())
            FROM demo_budget b JOIN site s USING (code)
            LEFT JOIN (SELECT code, max(recorded_at) AS at FROM demo_history
-                       WHERE new_status IN ('completed', 'handed_over') GROUP BY code) done USING (code);
-         INSERT INTO search_zone (site_id, remains_expected, remains_found, area_concluded_ha, map_drawn,
+                       WHERE new_status IN ('completed', 'handed_over') GROUP BY code) done USING (code)",
+        "INSERT INTO search_zone (site_id, remains_expected, remains_found, area_concluded_ha, map_drawn,
                                   concluded_on, unit_in_charge)
          SELECT s.id, z.remains_expected, z.remains_found, z.area_concluded_ha, z.map_drawn,
                 z.concluded_on, z.unit_in_charge
-           FROM demo_zone z JOIN site s USING (code);
-         -- Their history as the dashboards read it (migration 0025).
-         SELECT search_history_seed();
-         ANALYZE site_all; ANALYZE progress_history; ANALYZE budget_line; ANALYZE site_budget_total; ANALYZE budget_history;",
-    )
-    .await?;
+           FROM demo_zone z JOIN site s USING (code)",
+        // Their history as the dashboards read it (migration 0025).
+        "SELECT search_history_seed()",
+        "ANALYZE site_all; ANALYZE progress_history; ANALYZE budget_line; ANALYZE site_budget_total;
+         ANALYZE budget_history",
+    ] {
+        tx.batch_execute(statement).await?;
+    }
     Ok(())
 }
 

@@ -30,11 +30,13 @@ pub fn check(item: &Investment, clearance: Classification) -> Vec<(&'static str,
     let mut wrong = Vec::new();
     let prefix = item.category.kind().code_prefix();
     let code = item.code.trim();
-    if !code.is_empty() && !(looks_like_code(code) && code.starts_with(&format!("{prefix}-"))) {
+    if !code.is_empty()
+        && !(code.len() <= 40 && looks_like_code(code) && code.starts_with(&format!("{prefix}-")))
+    {
         wrong.push((
             "code",
-            format!("Mã “{code}” không hợp lệ: dạng {prefix}-TNH-0001 (chữ in hoa, số, gạch nối)."),
-            format!("the code '{code}' is not like {prefix}-TNH-0001 (capitals, digits, dashes)"),
+            format!("Mã “{}” không hợp lệ: dạng {prefix}-TNH-0001 (chữ in hoa, số, gạch nối; tối đa 40 ký tự).", short(code)),
+            format!("the code '{}' is not like {prefix}-TNH-0001 (capitals, digits, dashes; 40 characters at most)", short(code)),
         ));
     }
     let name = item.name.trim().chars().count();
@@ -76,6 +78,14 @@ pub fn check(item: &Investment, clearance: Classification) -> Vec<(&'static str,
         }
     }
     wrong
+}
+
+/// A value as quoted back: at most 60 characters.
+fn short(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 #[cfg(test)]

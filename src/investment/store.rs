@@ -46,26 +46,34 @@ fn rule(field: &'static str, vi: String, en: String) -> InvestmentError {
     InvestmentError::Rules(vec![(field, vi, en)])
 }
 
-/// The id of the command post `code` that `clearance` sees.
+/// The id of the command post `code` that `clearance` sees, classified no higher than the
+/// item it equips (whose district it gives: a district must not tell more than the item).
 async fn command_post_id(
     tx: &impl GenericClient,
     code: Option<&str>,
     clearance: Classification,
+    item: Classification,
 ) -> Result<Option<i64>, InvestmentError> {
     let Some(code) = code else { return Ok(None) };
     let row = tx
         .query_opt(
-            "SELECT id FROM site WHERE code = $1 AND classification <= $2::text::classification
+            "SELECT id, classification <= $3::text::classification FROM site
+              WHERE code = $1 AND classification <= $2::text::classification
                 AND kind IN ('district_command_post', 'provincial_command_post')",
-            &[&code, &clearance.code()],
+            &[&code, &clearance.code(), &item.code()],
         )
         .await?;
     match row {
-        Some(r) => Ok(Some(r.get(0))),
+        Some(r) if r.get::<_, bool>(1) => Ok(Some(r.get(0))),
+        Some(_) => Err(rule(
+            "command_post",
+            format!("Sở chỉ huy “{code}” có độ mật cao hơn khoản đầu tư: hãy nâng độ mật của khoản đầu tư."),
+            format!("the command post '{code}' is classified above the investment: raise the investment's classification"),
+        )),
         None => Err(rule(
             "command_post",
-            format!("Không có sở chỉ huy mã “{code}”."),
-            format!("no command post '{code}'"),
+            format!("Không có sở chỉ huy mã “{}”.", code.chars().take(60).collect::<String>()),
+            format!("no command post '{}'", code.chars().take(60).collect::<String>()),
         )),
     }
 }
@@ -83,7 +91,13 @@ pub async fn create(
     }
     let kind = item.category.kind();
     let tx = client.transaction().await?;
-    let post = command_post_id(&tx, item.command_post.as_deref(), user.clearance).await?;
+    let post = command_post_id(
+        &tx,
+        item.command_post.as_deref(),
+        user.clearance,
+        item.classification,
+    )
+    .await?;
     let code = if item.code.trim().is_empty() {
         // One code at a time per kind: two officers adding at once get different ones.
         tx.execute(
@@ -176,30 +190,44 @@ pub async fn update(
     version: i32,
 ) -> Result<i32, InvestmentError> {
     may_edit(user)?;
-    let mut wrong = super::check(item, user.clearance);
-    wrong.retain(|w| w.0 != "code");
-    if !wrong.is_empty() {
-        return Err(InvestmentError::Rules(wrong));
-    }
     let tx = client.transaction().await?;
     let Some((before, current, kind)) = load_for_update(&tx, code, user.clearance).await? else {
         return Err(InvestmentError::NotFound(code.to_string()));
     };
+    // The version first: rules are judged on the item as the user saw it.
     if current != version {
         return Err(InvestmentError::Conflict {
             expected: version,
             current,
         });
     }
+    let mut wrong = super::check(item, user.clearance);
+    wrong.retain(|w| w.0 != "code");
+    if item.classification < before.classification && user.role != UserRole::Admin {
+        wrong.push((
+            "classification",
+            "Chỉ quản trị viên được hạ độ mật.".into(),
+            "only administrators lower a classification".into(),
+        ));
+    }
     if item.category.kind() != kind {
-        return Err(rule(
+        wrong.push((
             "category",
             "Không đổi được loại đầu tư (tự động hóa chỉ huy / mua sắm) của một khoản đã có."
                 .into(),
             "an item's kind (command automation or procurement) cannot change".into(),
         ));
     }
-    let post = command_post_id(&tx, item.command_post.as_deref(), user.clearance).await?;
+    if !wrong.is_empty() {
+        return Err(InvestmentError::Rules(wrong));
+    }
+    let post = command_post_id(
+        &tx,
+        item.command_post.as_deref(),
+        user.clearance,
+        item.classification,
+    )
+    .await?;
     let before_post = before.command_post.clone();
     // A post the user may not see stays as it is unless they name another.
     let keep_hidden = item.command_post.is_none() && before_post.is_none();

@@ -110,6 +110,13 @@ pub async fn save(
             current: version + 1,
         });
     };
+    // The work's version moves too: a file exported before this change, imported after it,
+    // is stale (its version check) rather than writing the old plan back.
+    tx.execute(
+        "UPDATE site_all SET version = version + 1, updated_at = now() WHERE id = $1",
+        &[&site_id],
+    )
+    .await?;
     let change = crate::db::audit::Change {
         user_id: Some(user.id),
         actor: &user.username,

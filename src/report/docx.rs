@@ -403,17 +403,14 @@ fn body(mut doc: Docx, r: &Report) -> Docx {
 
 /// Section VIII: the investments without a place on the map (the directive's §3 and §8).
 fn investments(mut doc: Docx, r: &Report) -> Docx {
-    let (estimate, disbursed) = r
-        .investments
-        .iter()
-        .fold((0, 0), |t, (s, _)| (t.0 + s.estimate, t.1 + s.disbursed));
+    let [count, estimate, disbursed] = r.investments_total;
     doc = doc
         .add_paragraph(heading("VIII. ĐẦU TƯ KHÔNG GẮN VỊ TRÍ"))
         .add_paragraph(para(&format!(
             "Tự động hóa chỉ huy, mạng LAN, phần mềm dùng chung; mua sắm trang thiết bị, phương tiện: {} khoản{}, dự toán {} đồng, đã giải ngân {} đồng.",
-            n(r.investments.len() as i64),
-            if r.investments.len() >= REPORT_LIST_LIMIT as usize {
-                format!(" (liệt kê tối đa {REPORT_LIST_LIMIT})")
+            n(count),
+            if count as usize > r.investments.len() {
+                format!(" (liệt kê {REPORT_LIST_LIMIT} khoản đầu)")
             } else {
                 String::new()
             },

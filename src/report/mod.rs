@@ -60,8 +60,10 @@ pub struct Report {
     pub marking: Classification,
     pub dashboard: Dashboard,
     pub late: Vec<SiteRow>,
-    /// The investments without a place on the map, with their category.
+    /// The investments without a place on the map, with their category (at most
+    /// [`REPORT_LIST_LIMIT`]), and how many there are, their estimate and disbursement.
     pub investments: Vec<(SiteRow, String)>,
+    pub investments_total: [i64; 3],
     pub changes: Vec<Change>,
     pub changes_total: i64,
     pub map_png: Vec<u8>,
@@ -84,7 +86,8 @@ pub async fn gather(
     let from = crate::params::cutoff_of(request.from.pred_opt().unwrap_or(request.from))
         .ok_or_else(|| DbError::Data("period start out of range".into()))?;
     let (changes, changes_total) = reports::changes(client, p, from, REPORT_LIST_LIMIT).await?;
-    let investments = reports::investments(client, p, REPORT_LIST_LIMIT).await?;
+    let (investments, investments_total) =
+        reports::investments(client, p, REPORT_LIST_LIMIT).await?;
     let marking = reports::highest_classification(client, p)
         .await?
         .and_then(|c| Classification::from_code(&c))
@@ -121,6 +124,7 @@ pub async fn gather(
         dashboard,
         late,
         investments,
+        investments_total,
         changes,
         changes_total,
         map_png,

@@ -738,6 +738,9 @@ pub fn public_budget(lang: Lang, plan: &[PlanRow], unplaced: &[PlanRow]) -> Mark
             p.lead { (lang.pick("Tự động hóa chỉ huy, mạng LAN, phần mềm dùng chung; mua sắm trang thiết bị, phương tiện, tàu xuồng, trang bị phòng chống lụt bão, cứu hộ cứu nạn.",
                                 "Command automation, LAN and shared software; procurement of equipment, vehicles, boats, flood and rescue gear.")) }
             (disclosure_table("public-budget-investments", unplaced, lang))
+            p.hint { (lang.pick("Chỉ hiện các năm và nguồn vốn gộp từ ", "Only the years and sources summing "))
+                (crate::db::dashboard::DISCLOSED_AT_LEAST)
+                (lang.pick(" khoản trở lên, để không lộ số liệu của từng khoản.", " items or more, so that no single item's money is told.")) }
         }
     };
     layout(

@@ -335,10 +335,12 @@ async fn correct(
     let Some((newest, v)) = newest else {
         return Err(fail(AppError::NotFound(format!("no investment '{code}'"))));
     };
-    let shown = if status == StatusCode::CONFLICT {
-        &newest
+    // After a refusal the form keeps what was sent and the version it was sent over, so
+    // a change made meanwhile still comes back as a conflict.
+    let (shown, v) = if status == StatusCode::CONFLICT {
+        (&newest, v)
     } else {
-        &item
+        (&item, version)
     };
     let editing = Some((code.as_str(), v));
     render(&state, &user, lang, status, Some(shown), editing, &wrong).await

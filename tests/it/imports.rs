@@ -1472,5 +1472,34 @@ async fn a_land_parcels_plan_is_imported_by_the_plans_rules() {
     )];
     std::fs::write(&path, geojson(&again)).unwrap();
     let report = run(&db, &path, dry()).await;
-    assert_eq!((report.counts.unchanged, report.counts.update), (1, 0), "{:?}", report.rows);
+    assert_eq!(
+        (report.counts.unchanged, report.counts.update),
+        (1, 0),
+        "{:?}",
+        report.rows
+    );
+    // An engineer's file may not set the plan (administrators and budget officers keep it).
+    let engineer = Importer {
+        user_id: None,
+        name: "ks".into(),
+        via: "web",
+        clearance: Classification::Secret,
+        declassify: false,
+        districts: None,
+    };
+    let report = import::run(
+        &db.pool(),
+        &path,
+        "land.geojson",
+        &dry(),
+        &engineer,
+        Arc::new(Progress::default()),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.outcome, "refused");
+    assert!(errors_of(&report, 1)
+        .iter()
+        .any(|e| e.contains("administrators and budget officers keep the land-use plan")));
 }

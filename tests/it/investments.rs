@@ -162,30 +162,59 @@ async fn the_demos_investments_are_counted_wherever_the_plan_is_and_drawn_nowher
     assert!(
         page.contains("Cấp tỉnh (không gắn địa bàn)") && page.contains("Mua sắm trang thiết bị")
     );
-    // The public disclosure shows their part of the whole, to anyone.
-    let (status, _, page) = request(&db.app(), "/public/budget?lang=en", &[]).await;
-    assert_eq!(status, StatusCode::OK);
-    let total: i64 = client
-        .query_one(
-            "SELECT sum(b.estimate_vnd)::int8 FROM budget_line b JOIN site_all s ON s.id = b.site_id
-              WHERE s.geom IS NULL AND b.year = 2023 AND b.source = 'provincial'",
-            &[],
+    // The public disclosure shows their part of the whole, to anyone, in the cells that sum
+    // enough items to tell no single one's money: five secret purchases of 2023 make one.
+    client
+        .batch_execute(
+            "WITH s AS (
+                 INSERT INTO site_all (code, name, kind, programme, responsible_unit, classification)
+                 SELECT 'MS-TNH-' || (8000 + n), 'Xuồng ' || n, 'procurement', 'kvpt_2021_2025',
+                        'Phòng Hậu cần', 'secret' FROM generate_series(1, 5) n RETURNING id),
+             i AS (INSERT INTO investment (site_id, category) SELECT id, 'boats' FROM s)
+             INSERT INTO budget_line (site_id, year, source, estimate_vnd, allocated_vnd)
+             SELECT id, 2023, 'other', 1000000000, 0 FROM s",
         )
         .await
-        .unwrap()
-        .get(0);
+        .unwrap();
+    let (status, _, page) = request(&db.app(), "/public/budget?lang=en", &[]).await;
+    assert_eq!(status, StatusCode::OK);
     let table = page
         .split("id=\"public-budget-investments\"")
         .nth(1)
-        .expect("the investments' part");
-    let row = table
-        .split("<tr>")
-        .find(|r| r.contains(">2023<") && r.contains("Provincial budget"))
+        .expect("the investments' part")
+        .split("</table>")
+        .next()
+        .unwrap()
+        .to_string();
+    let cells = client
+        .query(
+            "SELECT b.year, b.source::text, sum(b.estimate_vnd)::int8, count(DISTINCT b.site_id)
+               FROM budget_line b JOIN site_all s ON s.id = b.site_id WHERE s.geom IS NULL
+              GROUP BY 1, 2",
+            &[],
+        )
+        .await
         .unwrap();
-    assert!(
-        row.contains(&kvpt::i18n::format_int(total, kvpt::i18n::Lang::En)),
-        "{row}"
-    );
+    let mut shown = 0;
+    for c in &cells {
+        let (year, source, total, items): (i16, String, i64, i64) =
+            (c.get(0), c.get(1), c.get(2), c.get(3));
+        let label = kvpt::domain::FundingSource::from_code(&source)
+            .unwrap()
+            .label(kvpt::i18n::Lang::En);
+        let row = table
+            .split("<tr>")
+            .find(|r| r.contains(&format!(">{year}<")) && r.contains(label));
+        assert_eq!(row.is_some(), items >= 5, "{year} {source}: {items} items");
+        if let Some(row) = row {
+            shown += 1;
+            assert!(
+                row.contains(&kvpt::i18n::format_int(total, kvpt::i18n::Lang::En)),
+                "{row}"
+            );
+        }
+    }
+    assert!(shown >= 1);
     // No map, feature collection or GIS file holds them.
     let (status, _, body) = request(&app, "/exports/sites.geojson?profile=qk7", &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -357,6 +386,18 @@ async fn budget_officers_add_and_correct_investments_and_nobody_sees_above_clear
             "Không có sở chỉ huy",
         ),
         (vec![("code", "MS-TNH-9999")], "không hợp lệ"),
+        (
+            vec![(
+                "code",
+                "TDH-TNH-99999999999999999999999999999999999999999999999999999",
+            )],
+            "tối đa 40 ký tự",
+        ),
+        // A post classified above the item would tell its district.
+        (
+            vec![("classification", "public")],
+            "có độ mật cao hơn khoản đầu tư",
+        ),
     ] {
         let (status, _, page) = post_form("/investments?lang=vi".into(), form(&fields)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
@@ -540,15 +581,15 @@ async fn budget_officers_add_and_correct_investments_and_nobody_sees_above_clear
         );
     }
     // Each reader sees the items at or below their clearance, and a command post only if
-    // cleared for it.
+    // cleared for it (the item's post classified secret after it was linked).
     client
         .execute(
-            "UPDATE investment SET command_post_id = (SELECT id FROM site WHERE code = $1)
-              WHERE site_id = (SELECT id FROM site WHERE code = $2)",
-            &[&secret_post, &code],
+            "UPDATE site_all SET classification = 'secret' WHERE code = $1",
+            &[&post.0],
         )
         .await
         .unwrap();
+    let secret_post = post.0.clone();
     for clearance in Classification::ALL {
         let app = db.app_as(UserRole::Viewer, *clearance).await;
         let (status, _, page) = request(&app, "/investments?lang=vi", &[]).await;
@@ -581,7 +622,8 @@ async fn budget_officers_add_and_correct_investments_and_nobody_sees_above_clear
             "{clearance:?}"
         );
     }
-    // An officer who cannot see the post keeps it when correcting the rest.
+    // An officer who cannot see the post keeps it when correcting the rest, and may not
+    // lower the item's classification (administrators may).
     let (status, _, _) = post_form(
         edit.clone(),
         form(&[
@@ -597,4 +639,19 @@ async fn budget_officers_add_and_correct_investments_and_nobody_sees_above_clear
         count(&client, &format!("SELECT count(*) FROM investment WHERE command_post_id = (SELECT id FROM site WHERE code = '{secret_post}')")).await,
         1
     );
+    let (status, _, page) = post_form(
+        edit.clone(),
+        form(&[
+            ("version", "3"),
+            ("category", "lan"),
+            ("command_post", ""),
+            ("classification", "internal"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Chỉ quản trị viên được hạ độ mật"), "{page}");
+    // A refused form keeps the version it was sent over: a change made meanwhile is still a
+    // conflict when it is sent again.
+    assert!(page.contains("name=\"version\" value=\"3\""), "{page}");
 }

@@ -534,6 +534,14 @@ impl Checked<'_> {
         if !g.any() {
             return None;
         }
+        if !self.who.declassify {
+            self.err(
+                "land_planned_use",
+                "Quy hoạch sử dụng đất do quản trị viên và cán bộ ngân sách giữ: tệp của bạn không được có các cột land_*.".into(),
+                "administrators and budget officers keep the land-use plan: your file may not set land_* fields".into(),
+            );
+            return None;
+        }
         if kind.is_some_and(|k| k != SiteKind::DefenceLand) {
             self.err(
                 "land_planned_use",

@@ -491,7 +491,11 @@ pub async fn write(
                     SET five_year = excluded.five_year, current_use = excluded.current_use,
                         planned_use = excluded.planned_use, legal_status = excluded.legal_status,
                         decision_no = excluded.decision_no, decision_date = excluded.decision_date,
-                        version = land_parcel.version + 1, updated_at = now())
+                        version = land_parcel.version + 1, updated_at = now()
+                  WHERE (land_parcel.five_year, land_parcel.current_use, land_parcel.planned_use,
+                         land_parcel.legal_status, land_parcel.decision_no, land_parcel.decision_date)
+                        IS DISTINCT FROM (excluded.five_year, excluded.current_use, excluded.planned_use,
+                                          excluded.legal_status, excluded.decision_no, excluded.decision_date))
              INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
              SELECT $1, $2, 'site.import', 'site', u.code,
                     to_jsonb(o) - 'id' - CASE WHEN f.geom_changed THEN '' ELSE 'geom_wkt' END,
