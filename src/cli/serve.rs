@@ -14,6 +14,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "KVPT_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
+    /// Review engineers' progress updates before they count (`on`), or not (`off`): written
+    /// to the database at start, so every instance on it agrees; unset leaves it as it is.
+    #[arg(long, env = "KVPT_REVIEW", value_parser = ["on", "off"])]
+    pub review: Option<String>,
     /// Load the context layers and the demo data when the database has none.
     #[arg(long, env = "KVPT_BOOTSTRAP", value_parser = BoolishValueParser::new())]
     pub bootstrap: bool,
@@ -64,6 +68,11 @@ pub async fn run(url: &str, pool: Pool, args: ServeArgs) -> anyhow::Result<()> {
     let pooled = args.direct_url.is_some();
     let direct = args.direct_url.as_deref().unwrap_or(url);
     db::migrate::migrate_url(direct).await?;
+    if let Some(review) = &args.review {
+        let client = pool.get().await.map_err(db::DbError::from)?;
+        crate::progress::review::set(&client, review == "on").await?;
+        println!("review of engineers' updates: {review}");
+    }
     if args.bootstrap {
         let mut client = pool.get().await.map_err(db::DbError::from)?;
         if crate::geodata::load(&mut client).await? {

@@ -93,7 +93,7 @@ async fn user_command(
         } => {
             let role = UserRole::from_code(&role).ok_or_else(|| {
                 anyhow::anyhow!(
-                    "no role '{role}'; roles are viewer, engineer, budget_officer, admin"
+                    "no role '{role}'; roles are viewer, engineer, budget_officer, reviewer, admin"
                 )
             })?;
             let clearance = Classification::from_code(&clearance).ok_or_else(|| {
@@ -127,7 +127,7 @@ async fn user_command(
             let role = match role {
                 Some(r) => Some(UserRole::from_code(&r).ok_or_else(|| {
                     anyhow::anyhow!(
-                        "no role '{r}'; roles are viewer, engineer, budget_officer, admin"
+                        "no role '{r}'; roles are viewer, engineer, budget_officer, reviewer, admin"
                     )
                 })?),
                 None => None,

@@ -29,6 +29,9 @@ pub struct Params {
     pub stale_days: i32,
     /// The works counted.
     pub scope: Scope,
+    /// Count the engineers' updates waiting for review too (issue 24 §6): each work as its
+    /// latest submitted update would leave it. Only for a dashboard of now.
+    pub submitted: bool,
 }
 
 /// The ten parameters every dashboard query starts with, owned so they can be lent:
@@ -74,7 +77,12 @@ impl Params {
     /// of the date) with its budget and flags (`state`, `budget`, `site_budget`, `plan`,
     /// `flagged`).
     pub(super) fn state(&self) -> String {
-        let start = if self.as_of.is_some() { AS_OF } else { NOW };
+        let start = match (self.as_of, self.submitted) {
+            (Some(_), _) => AS_OF.to_string(),
+            (None, false) => NOW.to_string(),
+            // The view `site_submitted` (migration 0041) in place of `site`.
+            (None, true) => NOW.replacen("      FROM site s\n", "      FROM site_submitted s\n", 1),
+        };
         format!("{start}{FLAGS_SQL}")
     }
 

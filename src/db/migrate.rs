@@ -71,6 +71,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(38, "0038_land_parcel"),
     migration!(39, "0039_tiles_programme_ceiling_history"),
     migration!(40, "0040_investments"),
+    migration!(41, "0041_review"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

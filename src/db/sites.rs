@@ -190,7 +190,10 @@ pub async fn photos(client: &impl GenericClient, site_id: i64) -> Result<Vec<Pho
             &format!(
                 "SELECT {}
                    FROM site_photo p LEFT JOIN progress_history h ON h.id = p.history_id
-                  WHERE p.site_id = $1 ORDER BY p.id",
+                  WHERE p.site_id = $1
+                    -- A photo of an update waiting for review (or returned) is not the work's yet.
+                    AND (p.submission_id IS NULL OR p.history_id IS NOT NULL)
+                  ORDER BY p.id",
                 photo_columns(2, 3)
             ),
             &[&site_id, &PHOTO_FAR_M, &PHOTO_EARLY_DAYS],

@@ -13,6 +13,8 @@ pub struct Overview {
     /// (district name, count); sites outside Vietnam under "" last.
     pub by_district: Vec<(String, i64)>,
     pub abroad: i64,
+    /// Investments without a place and without a district (province-wide purchases).
+    pub province_wide: i64,
     pub total_sites: i64,
     pub districts: i64,
     pub communes: i64,
@@ -69,7 +71,9 @@ pub async fn overview(
                     (SELECT count(*) FROM progress_history h JOIN site s ON s.id = h.site_id
                       WHERE s.classification <= $1::text::classification),
                     (SELECT count(*) FROM budget_line b JOIN site s ON s.id = b.site_id
-                      WHERE s.classification <= $1::text::classification)",
+                      WHERE s.classification <= $1::text::classification),
+                    (SELECT count(*) FROM site
+                      WHERE geom IS NULL AND district_id IS NULL AND classification <= $1::text::classification)",
             &[&clearance],
         )
         .await?;
@@ -78,6 +82,7 @@ pub async fn overview(
         by_district,
         total_sites: row.get(0),
         abroad: row.get(1),
+        province_wide: row.get(9),
         districts: row.get(2),
         communes: row.get(3),
         border_km: row.get(4),

@@ -172,6 +172,7 @@ vocabulary! {
         Viewer => "viewer", "Xem", "Viewer";
         Engineer => "engineer", "Kỹ sư cập nhật tiến độ", "Engineer";
         BudgetOfficer => "budget_officer", "Cán bộ ngân sách", "Budget officer";
+        Reviewer => "reviewer", "Cán bộ duyệt cập nhật", "Reviewer";
         Admin => "admin", "Quản trị", "Administrator";
     }
 }

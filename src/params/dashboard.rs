@@ -114,6 +114,25 @@ impl DashboardQuery {
     }
 }
 
+/// `counted`: the figures of the engineers' updates approved only (`approved`, the default)
+/// or those waiting for review too (`submitted`; only for a dashboard of now).
+pub fn parse_counted(value: Option<&str>, as_of: Option<NaiveDate>) -> Result<bool, ParamError> {
+    match given(value) {
+        None | Some("approved") => Ok(false),
+        Some("submitted") if as_of.is_none() => Ok(true),
+        Some("submitted") => Err(ParamError::new(
+            "counted",
+            "updates waiting for review are counted only in the figures of now, not as of a day",
+        )
+        .vi("chỉ tính cập nhật chờ duyệt cho số liệu hiện tại, không cho một ngày đã qua")),
+        Some(v) => Err(
+            ParamError::new("counted", format!("'{v}' is not approved or submitted")).vi(format!(
+                "“{v}” không phải approved (đã duyệt) hay submitted (tính cả chờ duyệt)"
+            )),
+        ),
+    }
+}
+
 /// The trimmed value, `None` when blank.
 fn given(v: Option<&str>) -> Option<&str> {
     v.map(str::trim).filter(|s| !s.is_empty())

@@ -6,6 +6,7 @@ pub mod conflicts;
 pub mod exif;
 pub mod merge;
 pub mod photos;
+pub mod review;
 pub mod rules;
 pub mod store;
 pub mod sync;

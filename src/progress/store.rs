@@ -60,6 +60,10 @@ pub struct SiteState {
     pub actual_finish: Option<NaiveDate>,
     pub version: i32,
     pub last_update: Option<HistoryEntry>,
+    /// With review on: the engineer's update waits for review as this submission (the
+    /// site stands as it was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted: Option<i64>,
 }
 
 /// What a successful update produced.
@@ -157,6 +161,7 @@ pub async fn state_of(tx: &Transaction<'_>, site_id: i64) -> Result<SiteState, D
         actual_finish: row.get(4),
         version: row.get(5),
         last_update: row.get::<_, Option<i64>>(6).map(|_| history_entry(&row, 6)),
+        submitted: None,
     })
 }
 
@@ -199,7 +204,7 @@ pub async fn lock_site_as(
     code: &str,
     supervising: bool,
 ) -> Result<LockedSite, ProgressError> {
-    let supervising = supervising && user.role == UserRole::Admin;
+    let supervising = supervising && matches!(user.role, UserRole::Admin | UserRole::Reviewer);
     if !supervising {
         may_update(user)?;
     }
@@ -282,6 +287,19 @@ pub async fn apply_in(
     request: &Request,
     today: NaiveDate,
 ) -> Result<Applied, ProgressError> {
+    apply_as(tx, user, request, today, None).await
+}
+
+/// [`apply_in`], its history row recorded as `author`'s (id, name) when given: a reviewer
+/// approving an engineer's submitted update. Without an author, an engineer's update is
+/// kept for review when review is on (`super::review`).
+pub async fn apply_as(
+    tx: &Transaction<'_>,
+    user: &SessionUser,
+    request: &Request,
+    today: NaiveDate,
+    author: Option<&(Option<i32>, String)>,
+) -> Result<Applied, ProgressError> {
     let site = lock_site_as(tx, user, &request.code, request.supervising).await?;
     let (site_id, version, current) = (site.id, site.version, site.current.clone());
     if version != request.expected_version {
@@ -317,6 +335,38 @@ pub async fn apply_in(
             .map(str::to_string)
     };
     let (note, reason) = (text(&update.note), text(&update.correction_reason));
+    if author.is_none()
+        && !request.supervising
+        && user.role == UserRole::Engineer
+        && tx
+            .query_opt("SELECT review FROM app_setting", &[])
+            .await?
+            .is_some_and(|r| r.get::<_, bool>(0))
+    {
+        let id = submit(
+            tx,
+            user,
+            site_id,
+            version,
+            &current,
+            update,
+            (&note, &reason),
+            &request.photos,
+        )
+        .await?;
+        let mut state = state_of(tx, site_id).await?;
+        state.submitted = Some(id);
+        return Ok(Applied {
+            state,
+            history_id: 0,
+            layer: site.layer,
+            layer_versions: Vec::new(),
+        });
+    }
+    let (recorded_by, actor) = match author {
+        Some((id, name)) => (*id, name.clone()),
+        None => (Some(user.id), user.username.clone()),
+    };
     // The site, its history row and the audit row in one statement: one round trip.
     let before = json!({
         "status": current.status.code(), "percent": current.percent,
@@ -333,7 +383,7 @@ pub async fn apply_in(
              h AS (
                  INSERT INTO progress_history (site_id, recorded_by, actor, old_status, new_status,
                         old_pct, new_pct, note, correction_reason, actual_start, actual_finish, site_version)
-                 SELECT $1, $6, $7, $8::text::site_status, $2::text::site_status, $9, $3, $10, $11, $4, $5,
+                 SELECT $1, $16, $17, $8::text::site_status, $2::text::site_status, $9, $3, $10, $11, $4, $5,
                         upd.version
                    FROM upd
                  RETURNING id, recorded_at, site_version),
@@ -363,6 +413,8 @@ pub async fn apply_in(
                 &before,
                 &(request.photos.len() as i32),
                 &request.audit_note,
+                &recorded_by,
+                &actor,
             ],
         )
         .await?;
@@ -379,10 +431,11 @@ pub async fn apply_in(
             actual_start: update.actual_start,
             actual_finish: update.actual_finish,
             version: new_version,
+            submitted: None,
             last_update: Some(HistoryEntry {
                 id: history_id,
                 recorded_at,
-                actor: user.username.clone(),
+                actor: actor.clone(),
                 old_status: Some(current.status.code().to_string()),
                 new_status: update.status.code().to_string(),
                 old_pct: Some(current.percent),
@@ -639,4 +692,66 @@ pub async fn field_extent(
         (Some(w), Some(s), Some(e), Some(n)) => Some([w, s, e, n]),
         _ => None,
     })
+}
+
+/// Keeps `update` of site `site_id` (at `version`, standing at `current`) as submitted by
+/// `user`, with its photos: the submission's id.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn submit(
+    tx: &Transaction<'_>,
+    user: &SessionUser,
+    site_id: i64,
+    version: i32,
+    current: &Progress,
+    update: &Update,
+    texts: (&Option<String>, &Option<String>),
+    photos: &[Photo],
+) -> Result<i64, DbError> {
+    let percent = i16::try_from(update.percent).unwrap_or(0);
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO progress_submission (site_id, submitted_by, actor, base_version, old_status,
+                    old_pct, old_actual_start, old_actual_finish, new_status, new_pct,
+                    new_actual_start, new_actual_finish, note, correction_reason)
+             VALUES ($1, $2, $3, $4, $5::text::site_status, $6, $7, $8, $9::text::site_status, $10,
+                     $11, $12, $13, $14)
+             RETURNING id",
+            &[
+                &site_id,
+                &user.id,
+                &user.username,
+                &version,
+                &current.status.code(),
+                &current.percent,
+                &current.actual_start,
+                &current.actual_finish,
+                &update.status.code(),
+                &percent,
+                &update.actual_start,
+                &update.actual_finish,
+                texts.0,
+                texts.1,
+            ],
+        )
+        .await?
+        .get(0);
+    for photo in photos {
+        let photo_id = insert_photo(tx, site_id, None, user.id, photo).await?;
+        tx.execute(
+            "UPDATE site_photo SET submission_id = $2 WHERE id = $1",
+            &[&photo_id, &id],
+        )
+        .await?;
+    }
+    let after = json!({ "site_id": site_id, "base_version": version,
+                        "status": update.status.code(), "percent": percent,
+                        "actual_start": update.actual_start, "actual_finish": update.actual_finish,
+                        "note": texts.0, "correction_reason": texts.1, "photos": photos.len() });
+    tx.execute(
+        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
+         VALUES ($1, $2, 'review.submit', 'progress_submission', $3, NULL, $4)",
+        &[&user.id, &user.username, &id.to_string(), &after],
+    )
+    .await?;
+    Ok(id)
 }

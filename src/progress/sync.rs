@@ -244,6 +244,11 @@ pub async fn send_photo(
         },
         _ => {
             let id = store::insert_photo(&tx, site.id, history_id, user.id, photo).await?;
+            if history_id.is_none() {
+                // With review on, the update it was queued with waits for review: it
+                // documents that (the user's latest waiting update of the site).
+                super::review::attach_photo(&tx, site.id, user.id, id).await?;
+            }
             store::audit_photo(&tx, user, code, id, history_id).await?;
             Answer {
                 status: 201,

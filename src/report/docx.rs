@@ -207,8 +207,11 @@ fn bottom_block(r: &Report) -> Table {
 fn body(mut doc: Docx, r: &Report) -> Docx {
     let d = &r.dashboard;
     let t = &d.totals;
+    doc = doc.add_paragraph(heading("I. TÌNH HÌNH CHUNG"));
+    if let Some(counted) = &r.counted {
+        doc = doc.add_paragraph(para(counted));
+    }
     doc = doc
-        .add_paragraph(heading("I. TÌNH HÌNH CHUNG"))
         .add_paragraph(para(&format!(
             "Tính đến ngày {}, {} có {} công trình, đã hoàn thành hoặc bàn giao {} ({}); {} công trình chậm tiến độ. Tiến độ bình quân {}, tiến độ theo vốn {}.",
             format_date(r.as_of, Lang::Vi),

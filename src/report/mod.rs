@@ -44,6 +44,8 @@ pub struct Request {
     pub scope_label: String,
     /// The day of issue.
     pub issued: NaiveDate,
+    /// What the figures count, when the deployment reviews updates (issue 24 §6).
+    pub counted: Option<String>,
 }
 
 /// Everything a report says.
@@ -69,6 +71,7 @@ pub struct Report {
     pub map_png: Vec<u8>,
     pub signer: (String, String),
     pub recipients: Vec<String>,
+    pub counted: Option<String>,
 }
 
 /// The map's frame: the scope's district, else the province with its border zone.
@@ -130,5 +133,6 @@ pub async fn gather(
         map_png,
         signer: request.signer.clone(),
         recipients: RECIPIENTS.iter().map(|r| r.to_string()).collect(),
+        counted: request.counted.clone(),
     })
 }

@@ -20,6 +20,10 @@ pub struct View {
     pub scope: Scope,
     /// The districts a scope may name (filled for the pages that offer the choice).
     pub districts: Vec<AreaName>,
+    /// Count the updates waiting for review too (`counted=submitted`).
+    pub submitted: bool,
+    /// Whether the deployment reviews updates (the pages then say what they count).
+    pub review: bool,
 }
 
 impl View {
@@ -33,7 +37,36 @@ impl View {
             self.ahead_points, self.stale_days
         ));
         q.push_str(&self.scope.query());
+        if self.submitted {
+            q.push_str("&counted=submitted");
+        }
         q
+    }
+
+    /// What the figures count, when review is on or updates waiting are counted: a line
+    /// with a link to the other choice.
+    pub fn counted_line(&self, lang: Lang, path: &str) -> Markup {
+        let other = View {
+            submitted: !self.submitted,
+            districts: Vec::new(),
+            scope: self.scope.clone(),
+            ..*self
+        };
+        html! {
+            @if self.review || self.submitted {
+                p.counted #counted {
+                    @if self.submitted {
+                        (lang.pick("Số liệu tính cả cập nhật đang chờ duyệt.", "Figures count the updates waiting for review too."))
+                        " " a href={ (path) "?" (other.query(lang)) } { (lang.pick("Chỉ cập nhật đã duyệt", "Approved updates only")) }
+                    } @else {
+                        (lang.pick("Số liệu chỉ tính cập nhật đã được duyệt.", "Figures count approved updates only."))
+                        @if self.as_of.is_none() {
+                            " " a href={ (path) "?" (other.query(lang)) } { (lang.pick("Tính cả cập nhật chờ duyệt", "Count updates waiting for review too")) }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The scope in words ("Đề án KVPT 2017–2020 · Tân Biên · Kho"), empty for all.
@@ -329,6 +362,7 @@ pub fn page(lang: Lang, d: &Dashboard, view: &View) -> Markup {
         (as_of_form(view, lang, "/dashboard"))
         (as_of_banner(view, lang))
         (scope_banner(view, lang))
+        (view.counted_line(lang, "/dashboard"))
         p.summary-links {
             @for p in Programme::ALL {
                 a href={ "/dashboard/summary?programme=" (p.code()) "&lang=" (lang.code()) } {
@@ -655,6 +689,7 @@ pub fn summary_page(
         (as_of_form(view, lang, "/dashboard/summary"))
         (as_of_banner(view, lang))
         (scope_banner(view, lang))
+        (view.counted_line(lang, "/dashboard/summary"))
         section #summary-works {
             h2 { (lang.pick("Kế hoạch và kết quả thực hiện", "Planned and done")) }
             dl.totals {

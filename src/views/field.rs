@@ -26,6 +26,8 @@ pub struct Home<'a> {
     /// Their districts' extent (west, south, east, north), for the offline map.
     pub extent: Option<[f64; 4]>,
     pub open_conflicts: usize,
+    /// The engineer's updates waiting for review or returned (issue 24 §6).
+    pub review: Markup,
 }
 
 /// `/field`: the sites the engineer may update.
@@ -37,6 +39,7 @@ pub fn home(lang: Lang, page: &Home) -> Markup {
             h1 { (lang.pick("Công trình được giao", "My sites")) }
             p #sync-status .sync role="status" aria-live="polite" {}
             p.field-links { a href={ "/field/photos?lang=" (lang.code()) } { (lang.pick("Ảnh cần xem lại", "Photos to review")) } }
+            (page.review)
             @if open_conflicts > 0 {
                 p.conflict-note {
                     a href={ "/field/conflicts?lang=" (lang.code()) } {

@@ -54,6 +54,12 @@ pub fn page(lang: Lang, overview: &Overview) -> Markup {
                             td { (lang.pick("Trên đất Campuchia", "In Cambodia")) }
                             td.num { (n(overview.abroad)) }
                         }
+                        @if overview.province_wide > 0 {
+                            tr.province-wide {
+                                td { (lang.pick("Cấp tỉnh (đầu tư không gắn địa bàn)", "Province-wide (investments without a district)")) }
+                                td.num { (n(overview.province_wide)) }
+                            }
+                        }
                     }
                 }
             }

@@ -16,6 +16,7 @@ pub mod land;
 pub mod map;
 pub mod progress;
 pub mod reports;
+pub mod review;
 pub mod search;
 pub mod sites;
 
@@ -66,6 +67,7 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
                     label.menu-button for="menu-toggle" aria-label=(lang.pick("Trình đơn", "Menu")) { "☰" }
                     nav.links {
                         (field_link(lang))
+                        (review_link(lang))
                         a href={ "/map?lang=" (lang.code()) } { (lang.pick("Bản đồ", "Map")) }
                         a href={ "/dashboard?lang=" (lang.code()) } { (lang.pick("Tổng hợp", "Dashboard")) }
                         a href={ "/investments?lang=" (lang.code()) } { (lang.pick("Đầu tư", "Investments")) }
@@ -89,6 +91,21 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
 /// The signed-in user's name, which the field scripts key the device's queue and caches by.
 pub(super) fn signed_in_user() -> Option<String> {
     context::current().user.map(|u| u.username.clone())
+}
+
+/// The review list, for reviewers and administrators.
+pub(super) fn review_link(lang: Lang) -> Markup {
+    let reviews = context::current().user.is_some_and(|u| {
+        matches!(
+            u.role,
+            crate::domain::UserRole::Reviewer | crate::domain::UserRole::Admin
+        )
+    });
+    html! {
+        @if reviews {
+            a href={ "/review?lang=" (lang.code()) } { (lang.pick("Duyệt", "Review")) }
+        }
+    }
 }
 
 /// The field app, for those who update sites.

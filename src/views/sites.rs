@@ -27,6 +27,8 @@ pub struct SitePage<'a> {
     pub search: Option<SearchPart<'a>>,
     /// Open conflicts on this site the user may resolve (their own; any for an admin).
     pub conflicts: &'a [crate::progress::conflicts::Conflict],
+    /// Updates of the work waiting for review or returned (issue 24 §6).
+    pub review: Markup,
 }
 
 pub struct SearchPart<'a> {
@@ -142,6 +144,7 @@ pub fn page(lang: Lang, p: &SitePage) -> Markup {
                 }
             }
         }
+        (p.review)
         @if !p.conflicts.is_empty() {
             div.conflict #conflicts role="alert" {
                 p { strong { (lang.pick("Cập nhật xung đột chờ giải quyết", "Conflicting updates waiting to be resolved")) } }
@@ -296,7 +299,7 @@ pub fn photo_card(ph: &PhotoRef, lang: Lang) -> Markup {
     }
 }
 
-fn mini_map(m: &SiteMap) -> Markup {
+pub fn mini_map(m: &SiteMap) -> Markup {
     let [x, y, w, h] = m.view_box;
     let stroke = w.max(h) / 300.0;
     html! {

@@ -58,6 +58,8 @@ struct DashQuery {
     district: Option<String>,
     programme: Option<String>,
     kind: Option<String>,
+    /// `approved` (default) or `submitted`: whether updates waiting for review count.
+    counted: Option<String>,
     /// The plan's drill-down: the district whose works are listed ("" for abroad, "-" for
     /// investments without a district).
     #[serde(rename = "in")]
@@ -84,6 +86,8 @@ fn view_of(q: &DashQuery, defaults: FlagDefaults) -> Result<View, AppError> {
         stale_days: asked.stale_days,
         scope: asked.scope,
         districts: Vec::new(),
+        submitted: crate::params::dashboard::parse_counted(q.counted.as_deref(), asked.as_of)?,
+        review: false,
     })
 }
 
@@ -94,6 +98,7 @@ pub(super) fn params(view: &View, caller: &Caller) -> Result<Params, AppError> {
         ahead_threshold: f64::from(view.ahead_points) / 100.0,
         stale_days: view.stale_days,
         scope: view.scope.clone(),
+        submitted: view.submitted,
     })
 }
 
@@ -134,13 +139,14 @@ impl Default for DashboardCache {
 /// listener is down), when nothing is cached.
 fn cache_key(state: &AppState, p: &Params) -> Option<String> {
     let mut key = format!(
-        "{}|{:?}|{}|{}|{}|{:?}",
+        "{}|{:?}|{}|{}|{}|{:?}|{}",
         p.clearance.code(),
         p.as_of,
         p.ahead_threshold,
         p.stale_days,
         p.day(),
-        p.scope
+        p.scope,
+        p.submitted
     );
     // The versions of what the caller sees: a change above their clearance is no miss.
     let layers = LayerGroup::ALL.iter().map(|g| Some(*g)).chain([None]);
@@ -208,6 +214,9 @@ async fn page(
     view.districts = crate::db::areas::districts(&client)
         .await
         .map_err(|e| fail(e.into()))?;
+    view.review = crate::progress::review::is_on(&client)
+        .await
+        .map_err(|e| fail(e.into()))?;
     Ok(views::dashboard::page(lang, &d, &view).into_response())
 }
 
@@ -252,6 +261,9 @@ async fn summary_page(
         .await
         .map_err(|e| fail(e.into()))?;
     view.districts = crate::db::areas::districts(&client)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    view.review = crate::progress::review::is_on(&client)
         .await
         .map_err(|e| fail(e.into()))?;
     let page = views::dashboard::summary_page(lang, &d, &late, &view, FLAG_LIMIT as usize);

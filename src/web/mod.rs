@@ -28,6 +28,7 @@ mod ogc_tiles;
 mod page;
 mod progress;
 mod reports;
+mod review;
 mod search;
 mod security;
 pub mod server;
@@ -346,6 +347,7 @@ fn areas() -> Router<AppState> {
         .merge(investments::routes())
         .merge(dashboard::routes())
         .merge(reports::routes())
+        .merge(review::routes())
         .merge(admin::routes())
         .merge(account::routes())
         .merge(exports::routes())

@@ -476,7 +476,11 @@ fn key_of(
 /// same Idempotency-Key).
 fn answer_of(outcome: &Result<Synced, ProgressError>) -> Answer {
     let (status, body) = match outcome {
-        Ok(Synced::Applied(a)) => (200, json!({ "site": a.state, "history_id": a.history_id })),
+        // An update waiting for review has no history row yet.
+        Ok(Synced::Applied(a)) => (
+            200,
+            json!({ "site": a.state, "history_id": (a.history_id != 0).then_some(a.history_id) }),
+        ),
         Ok(Synced::Crossed {
             id,
             fields,

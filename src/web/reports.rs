@@ -36,6 +36,7 @@ struct ReportQuery {
     number: Option<String>,
     signer: Option<String>,
     signer_name: Option<String>,
+    counted: Option<String>,
 }
 
 /// The day and scope asked for, checked, with the districts a scope may name.
@@ -60,6 +61,8 @@ async fn view_of(state: &AppState, q: &ReportQuery) -> Result<View, AppError> {
         stale_days: asked.stale_days,
         scope: asked.scope,
         districts: crate::db::areas::districts(&client).await?,
+        submitted: crate::params::dashboard::parse_counted(q.counted.as_deref(), asked.as_of)?,
+        review: crate::progress::review::is_on(&client).await?,
     })
 }
 
@@ -256,6 +259,13 @@ fn request_of(q: &ReportQuery, view: &View) -> Result<report::Request, AppError>
         ),
         scope_label: scope,
         issued: crate::i18n::today_in_vietnam(),
+        counted: (view.review || view.submitted).then(|| {
+            if view.submitted {
+                "Số liệu tính cả các cập nhật tiến độ đang chờ duyệt.".to_string()
+            } else {
+                "Số liệu chỉ tính các cập nhật tiến độ đã được duyệt.".to_string()
+            }
+        }),
     })
 }
 

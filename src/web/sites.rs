@@ -53,11 +53,12 @@ async fn site_page(
     let fail = |e: AppError| PageError::new(lang, e);
     let site = visible_site(&state, &caller, &code).await.map_err(fail)?;
     let client = state.db().await.map_err(|e| fail(e.into()))?;
-    let (map, history, photos, budget) = tokio::try_join!(
+    let (map, history, photos, budget, submitted) = tokio::try_join!(
         db::sites::site_map(&client, site.id),
         store::history(&client, site.id),
         db::sites::photos(&client, site.id),
         db::sites::budget(&client, site.id),
+        crate::progress::review::of_site(&client, site.id),
     )
     .map_err(|e| fail(e.into()))?;
     let may_update = may_update(&client, &caller, site.id)
@@ -67,12 +68,9 @@ async fn site_page(
         .user
         .as_deref()
         .is_some_and(|u| u.role == UserRole::BudgetOfficer);
-    let investment = match map {
-        Some(_) => None,
-        None => investment_of(&client, &caller, &site.code)
-            .await
-            .map_err(fail)?,
-    };
+    let investment = investment_of(&client, &caller, &site.code, map.is_none())
+        .await
+        .map_err(fail)?;
     let search = search_of(&client, &site, &caller, may_update)
         .await
         .map_err(|e| fail(e.into()))?;
@@ -98,6 +96,7 @@ async fn site_page(
                     may_update: *may,
                 }),
             conflicts: &conflicts,
+            review: views::review::notices(lang, &submitted, false),
         },
     )
     .into_response())
@@ -117,12 +116,17 @@ async fn may_update(
     }
 }
 
-/// An investment's own record as the caller sees it, and whether they may correct it.
+/// An investment's own record as the caller sees it, and whether they may correct it (none
+/// for a work with a place).
 async fn investment_of(
     client: &impl deadpool_postgres::GenericClient,
     caller: &Caller,
     code: &str,
+    unplaced: bool,
 ) -> Result<Option<(crate::investment::Investment, bool)>, AppError> {
+    if !unplaced {
+        return Ok(None);
+    }
     let item = crate::investment::store::load(client, code, caller.clearance()?).await?;
     let may_edit = caller
         .user

@@ -55,6 +55,7 @@ const SQL_PLACES: &[&str] = &[
     "src/accounts/tokens.rs",
     "src/progress/store.rs",
     "src/progress/conflicts.rs",
+    "src/progress/review.rs",
     "src/search/store.rs",
     "src/budget/store.rs",
     "src/budget/ceiling.rs",

@@ -100,6 +100,7 @@ async fn commune_and_cambodian_coverage_match_direct_counts_at_each_clearance() 
             ahead_threshold: 0.3,
             stale_days: 180,
             scope: Scope::default(),
+            submitted: false,
         };
         let mut clients = vec![pool.get().await.unwrap(), pool.get().await.unwrap()];
         let d = dashboard::summary(&mut clients, &p).await.unwrap();

@@ -606,6 +606,7 @@ fn params(clearance: Classification, as_of: Option<NaiveDate>) -> Params {
         ahead_threshold: 0.3,
         stale_days: 180,
         scope: Scope::default(),
+        submitted: false,
     }
 }
 

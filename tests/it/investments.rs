@@ -32,6 +32,7 @@ fn params(clearance: Classification) -> Params {
         ahead_threshold: 0.3,
         stale_days: 180,
         scope: Scope::default(),
+        submitted: false,
     }
 }
 

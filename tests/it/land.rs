@@ -51,6 +51,7 @@ async fn land_figures_are_measured_in_vn2000_and_match_a_direct_count() {
             ahead_threshold: 0.3,
             stale_days: 180,
             scope: Scope::default(),
+            submitted: false,
         };
         let rows = client
             .query(

@@ -37,6 +37,7 @@ mod photos;
 mod progress;
 mod replicas;
 mod reports;
+mod review;
 mod schema;
 mod schemathesis;
 mod search;
