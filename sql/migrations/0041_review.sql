@@ -60,7 +60,8 @@ ALTER TABLE site_photo ADD COLUMN submission_id bigint REFERENCES progress_submi
 CREATE INDEX site_photo_submission_idx ON site_photo (submission_id) WHERE submission_id IS NOT NULL;
 
 -- The dashboards "with submitted updates" count each work as its latest submitted update
--- would leave it.
+-- would leave it (one made from the work as it stands: an update made from a state the work
+-- has left can only be returned).
 CREATE VIEW site_submitted AS
 SELECT s.id, s.code, s.name, s.kind, s.district_id, s.commune_id, s.foreign_area_id,
        s.planned_finish, s.zone_area_m2, s.land_area_m2, s.classification, s.programme,
@@ -71,6 +72,8 @@ SELECT s.id, s.code, s.name, s.kind, s.district_id, s.commune_id, s.foreign_area
   LEFT JOIN LATERAL (
         SELECT ps.new_status, ps.new_pct, ps.submitted_at FROM progress_submission ps
          WHERE ps.site_id = s.id AND ps.state = 'submitted'
+           AND (ps.old_status, ps.old_pct, ps.old_actual_start, ps.old_actual_finish)
+               IS NOT DISTINCT FROM (s.status, s.progress_pct, s.actual_start, s.actual_finish)
          ORDER BY ps.id DESC LIMIT 1) p ON true;
 
 -- Dashboards are cached under the versions of what they read: a submission moves its

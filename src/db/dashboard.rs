@@ -842,6 +842,20 @@ mod tests {
     use super::ranges;
 
     #[test]
+    fn the_submitted_figures_read_the_view_in_place_of_the_works() {
+        let p = super::Params {
+            clearance: crate::domain::Classification::Secret,
+            as_of: None,
+            ahead_threshold: 0.3,
+            stale_days: 180,
+            scope: Default::default(),
+            submitted: true,
+        };
+        let sql = p.state();
+        assert!(sql.contains("FROM site_submitted s\n") && !sql.contains("      FROM site s\n"));
+    }
+
+    #[test]
     fn parts_cover_every_id_once() {
         assert_eq!(ranges(1, 100, 1), [(i64::MIN, i64::MAX)]);
         assert_eq!(ranges(1, 100, 2), [(i64::MIN, 51), (51, i64::MAX)]);

@@ -319,20 +319,26 @@ pub async fn ceilings(
         .collect())
 }
 
-/// A photo (or its thumbnail) if `clearance` may see its site: (content type, bytes).
+/// A photo (or its thumbnail) if `clearance` may see its site: (content type, bytes). A
+/// photo of an update waiting for review (or returned) only for its uploader (`user_id`)
+/// and for reviewers (`reviews`).
 pub async fn photo(
     client: &impl GenericClient,
     id: i64,
     thumbnail: bool,
     clearance: Classification,
+    user_id: Option<i32>,
+    reviews: bool,
 ) -> Result<Option<(String, Vec<u8>)>, DbError> {
     let row = client
         .query_opt(
             "SELECT CASE WHEN $2 THEN 'image/jpeg' ELSE p.content_type END,
                     CASE WHEN $2 THEN p.thumbnail ELSE p.image END
                FROM site_photo p JOIN site s ON s.id = p.site_id
-              WHERE p.id = $1 AND s.classification <= $3::text::classification",
-            &[&id, &thumbnail, &clearance.code()],
+              WHERE p.id = $1 AND s.classification <= $3::text::classification
+                AND (p.submission_id IS NULL OR p.history_id IS NOT NULL OR $5
+                     OR p.uploaded_by = $4)",
+            &[&id, &thumbnail, &clearance.code(), &user_id, &reviews],
         )
         .await?;
     Ok(row.map(|r| (r.get(0), r.get(1))))

@@ -39,21 +39,33 @@ pub fn may_review(user: &SessionUser) -> bool {
     matches!(user.role, UserRole::Reviewer | UserRole::Admin)
 }
 
-/// Photo `photo_id` of site `site_id`, sent without an update by `user_id`, documents their
-/// latest update of the site waiting for review, if any.
-pub(super) async fn attach_photo(
+/// Submission `id` of site `site_id` by `user_id`, if it waits or was approved: the history
+/// row its approval wrote (none while it waits). A returned one, or anyone else's, is none.
+pub(super) async fn own_submission(
     tx: &Transaction<'_>,
     site_id: i64,
     user_id: i32,
+    id: i64,
+) -> Result<Option<Option<i64>>, DbError> {
+    Ok(tx
+        .query_opt(
+            "SELECT history_id FROM progress_submission
+              WHERE id = $1 AND site_id = $2 AND submitted_by = $3 AND state <> 'returned'",
+            &[&id, &site_id, &user_id],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// Photo `photo_id` documents submission `submission_id`.
+pub(super) async fn attach_photo(
+    tx: &Transaction<'_>,
     photo_id: i64,
+    submission_id: i64,
 ) -> Result<(), DbError> {
     tx.execute(
-        "UPDATE site_photo SET submission_id = (
-             SELECT p.id FROM progress_submission p
-              WHERE p.site_id = $1 AND p.submitted_by = $2 AND p.state = 'submitted'
-              ORDER BY p.id DESC LIMIT 1)
-          WHERE id = $3",
-        &[&site_id, &user_id, &photo_id],
+        "UPDATE site_photo SET submission_id = $2 WHERE id = $1",
+        &[&photo_id, &submission_id],
     )
     .await?;
     Ok(())
@@ -84,7 +96,7 @@ pub struct Submission {
     pub reason: Option<String>,
     pub decided_actor: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
-    /// The site has moved on since it was made: it can only be returned.
+    /// The work's progress has moved on since it was made: it can only be returned.
     pub stale: bool,
     /// Its photos: id, metres from the site where taken (when known).
     pub photos: Vec<(i64, Option<f64>)>,
@@ -93,7 +105,9 @@ pub struct Submission {
 const SUBMISSION: &str = "SELECT p.id, s.code, s.name, s.kind, d.short_name, s.id, p.actor, p.submitted_at,
         p.old_status::text, p.new_status::text, p.old_pct, p.new_pct, p.old_actual_start,
         p.new_actual_start, p.old_actual_finish, p.new_actual_finish, p.note, p.correction_reason,
-        p.state::text, p.reason, p.decided_actor, p.decided_at, s.version <> p.base_version,
+        p.state::text, p.reason, p.decided_actor, p.decided_at,
+        (p.old_status, p.old_pct, p.old_actual_start, p.old_actual_finish)
+            IS DISTINCT FROM (s.status, s.progress_pct, s.actual_start, s.actual_finish),
         coalesce((SELECT array_agg(ph.id ORDER BY ph.id) FROM site_photo ph WHERE ph.submission_id = p.id), '{}'),
         coalesce((SELECT array_agg(ph.distance_m::float8 ORDER BY ph.id) FROM site_photo ph WHERE ph.submission_id = p.id), '{}')
    FROM progress_submission p JOIN site s ON s.id = p.site_id
@@ -222,7 +236,13 @@ async fn lock_open(
     }
     let row = tx
         .query_opt(
-            "SELECT s.code, p.submitted_by, p.actor, p.base_version, p.new_status::text, p.new_pct,
+            "SELECT s.code, p.submitted_by, p.actor,
+                    -- Applied onto the work as it stands if its progress is still what the
+                    -- update was made from (other fields may have changed meanwhile).
+                    CASE WHEN (p.old_status, p.old_pct, p.old_actual_start, p.old_actual_finish)
+                              IS NOT DISTINCT FROM (s.status, s.progress_pct, s.actual_start, s.actual_finish)
+                         THEN s.version ELSE p.base_version END,
+                    p.new_status::text, p.new_pct,
                     p.new_actual_start, p.new_actual_finish, p.note, p.correction_reason
                FROM progress_submission p JOIN site s ON s.id = p.site_id
               WHERE p.id = $1 AND p.state = 'submitted' AND s.classification <= $2::text::classification
@@ -244,8 +264,8 @@ async fn lock_open(
     Ok((row.get(0), row.get(1), row.get(2), row.get(3), update))
 }
 
-/// Approves submission `id`: applied onto the version it was made from (refused if the
-/// site moved on, or if the rules refuse it now), its history row the engineer's, its
+/// Approves submission `id`: applied onto the work if its progress is still what the update
+/// was made from (refused if it moved on, or if the rules refuse it now), its history row the engineer's, its
 /// photos that row's; audited as the reviewer's.
 pub async fn approve(
     client: &mut deadpool_postgres::Object,

@@ -735,6 +735,16 @@ pub(super) async fn submit(
         )
         .await?
         .get(0);
+    // The engineer's earlier updates of the work still waiting are replaced by this one.
+    tx.execute(
+        "UPDATE progress_submission
+            SET state = 'returned',
+                reason = 'Thay bằng cập nhật #' || $3::int8 || ' / replaced by update #' || $3::int8,
+                decided_by = $2, decided_actor = $4, decided_at = now()
+          WHERE site_id = $1 AND submitted_by = $2 AND state = 'submitted' AND id <> $3::int8",
+        &[&site_id, &user.id, &id, &user.username],
+    )
+    .await?;
     for photo in photos {
         let photo_id = insert_photo(tx, site_id, None, user.id, photo).await?;
         tx.execute(

@@ -223,6 +223,7 @@ pub async fn send_photo(
     user: &SessionUser,
     code: &str,
     history_id: Option<i64>,
+    submission_id: Option<i64>,
     photo: &super::photos::Photo,
     key: Option<&IdempotencyKey>,
 ) -> Result<Answer, ProgressError> {
@@ -234,26 +235,36 @@ pub async fn send_photo(
     }
     // Who may not (403, 404) is an error, not kept with the key: judged afresh next time.
     let site = store::lock_site(&tx, user, code).await?;
-    let answer = match history_id {
-        Some(h) if !store::is_own_update(&tx, site.id, h, user.id).await? => Answer {
-            status: 422,
-            body: json!({
-                "error": format!("history_id {h} is not an update of yours to site {code}"),
-                "status": 422,
+    let refused = |error: String| Answer {
+        status: 422,
+        body: json!({ "error": error, "status": 422 }),
+    };
+    // With review on, an update queued with the photo may wait for review: the photo then
+    // documents that submission (and, once it is approved, its history row).
+    let documents = match submission_id {
+        None => Ok((history_id, None)),
+        Some(s) => super::review::own_submission(&tx, site.id, user.id, s)
+            .await?
+            .map(|h| (h.or(history_id), Some(s)))
+            .ok_or_else(|| {
+                format!("submission_id {s} is not an update of yours to site {code} that waits or was approved")
             }),
-        },
-        _ => {
+    };
+    let answer = match (documents, history_id) {
+        (Err(error), _) => refused(error),
+        (Ok(_), Some(h)) if !store::is_own_update(&tx, site.id, h, user.id).await? => refused(
+            format!("history_id {h} is not an update of yours to site {code}"),
+        ),
+        (Ok((history_id, submission)), _) => {
             let id = store::insert_photo(&tx, site.id, history_id, user.id, photo).await?;
-            if history_id.is_none() {
-                // With review on, the update it was queued with waits for review: it
-                // documents that (the user's latest waiting update of the site).
-                super::review::attach_photo(&tx, site.id, user.id, id).await?;
+            if let Some(s) = submission {
+                super::review::attach_photo(&tx, id, s).await?;
             }
             store::audit_photo(&tx, user, code, id, history_id).await?;
             Answer {
                 status: 201,
                 body: json!({
-                    "photo": id, "history_id": history_id,
+                    "photo": id, "history_id": history_id, "submission_id": submission,
                     "url": format!("/photos/{id}"), "thumbnail": format!("/photos/{id}/thumb"),
                 }),
             }
@@ -355,7 +366,9 @@ pub async fn resolve(
         supervising,
     };
     let mut applied = store::apply_in(&tx, user, &request, today).await?;
-    let resolution = json!({ "picked": picks, "history_id": applied.history_id });
+    let resolution = json!({ "picked": picks,
+                             "history_id": (applied.history_id != 0).then_some(applied.history_id),
+                             "submitted": applied.state.submitted });
     conflicts::mark_resolved(&tx, user, id, &resolution).await?;
     tx.commit().await?;
     store::committed_versions(&*client, std::slice::from_mut(&mut applied)).await?;

@@ -135,6 +135,6 @@ pub(super) async fn resolve_any(
     }
     state.caught_up().await;
     Ok(Some(
-        json!({ "site": applied.state, "history_id": applied.history_id }),
+        json!({ "site": applied.state, "history_id": (applied.history_id != 0).then_some(applied.history_id) }),
     ))
 }

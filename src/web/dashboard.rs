@@ -92,6 +92,10 @@ fn view_of(q: &DashQuery, defaults: FlagDefaults) -> Result<View, AppError> {
 }
 
 pub(super) fn params(view: &View, caller: &Caller) -> Result<Params, AppError> {
+    // Figures not yet approved are for those signed in.
+    if view.submitted && caller.user.is_none() {
+        return Err(AppError::Unauthorized);
+    }
     Ok(Params {
         clearance: caller.clearance()?,
         as_of: view.as_of,

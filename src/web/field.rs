@@ -276,8 +276,23 @@ fn picks_of(form: &HashMap<String, String>) -> Result<HashMap<String, Pick>, App
         .collect()
 }
 
+/// The id in form field `name`, if given.
+fn id_field(
+    fields: &std::collections::HashMap<String, String>,
+    name: &str,
+) -> Result<Option<i64>, AppError> {
+    match fields.get(name).map(|h| h.trim()) {
+        None | Some("") => Ok(None),
+        Some(h) => h
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AppError::bad_request(name, "must be the id of an update (a number)")),
+    }
+}
+
 /// `POST /api/sites/{code}/photos`: one photo (`photo`) and, when it was queued with an
-/// update, that update's `history_id`. With an `Idempotency-Key` the same photo sent again
+/// update, that update's `history_id` (or, waiting for review, its `submission_id`). With an
+/// `Idempotency-Key` the same photo sent again
 /// is stored once (the key is judged by the picture and the update, not by the multipart
 /// wrapping, which a browser draws anew at each try).
 async fn photo(
@@ -299,12 +314,8 @@ async fn photo(
     })?;
     let [file] = <[_; 1]>::try_from(files)
         .map_err(|_| AppError::bad_request("photo", "send exactly one file named 'photo'"))?;
-    let history_id = match fields.get("history_id").map(|h| h.trim()) {
-        None | Some("") => None,
-        Some(h) => Some(h.parse::<i64>().map_err(|_| {
-            AppError::bad_request("history_id", "must be the id of an update (a number)")
-        })?),
-    };
+    let history_id = id_field(&fields, "history_id")?;
+    let submission_id = id_field(&fields, "submission_id")?;
     let name = file.name.clone();
     let photo = tokio::task::spawn_blocking(move || Photo::from_upload(&file.name, file.sink))
         .await
@@ -315,14 +326,30 @@ async fn photo(
             vi: Some(e.vi()),
         })?;
     let history = history_id.map(|h| h.to_be_bytes()).unwrap_or_default();
+    let submission = submission_id.map(|s| s.to_be_bytes()).unwrap_or_default();
     let key = idempotency_key(
         &headers,
         user.id,
-        &[b"POST photo", code.as_bytes(), &history, &photo.sha256],
+        &[
+            b"POST photo",
+            code.as_bytes(),
+            &history,
+            &submission,
+            &photo.sha256,
+        ],
     )?;
     let mut client = state.db().await?;
-    let answer =
-        sync::send_photo(&mut client, &user, &code, history_id, &photo, key.as_ref()).await?;
+    let (history, submission) = (history_id, submission_id);
+    let answer = sync::send_photo(
+        &mut client,
+        &user,
+        &code,
+        history,
+        submission,
+        &photo,
+        key.as_ref(),
+    )
+    .await?;
     tracing::debug!(site = code, file = name, status = answer.status, "photo");
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Ok((status, Json(answer.body)).into_response())

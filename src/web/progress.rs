@@ -71,7 +71,7 @@ fn saw_versions(state: &AppState, applied: &Applied) {
 
 /// A written update seen by this process: its versions, and its listener caught up, so the
 /// writer's next tile and dashboard show it.
-async fn saw(state: &AppState, applied: &Applied) {
+pub(super) async fn saw(state: &AppState, applied: &Applied) {
     saw_versions(state, applied);
     state.caught_up().await;
 }

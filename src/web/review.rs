@@ -72,8 +72,14 @@ async fn page(
 
 #[derive(Debug, Deserialize)]
 struct Decision {
-    csrf: String,
+    csrf: Option<String>,
     reason: Option<String>,
+}
+
+/// The submission's id from the path: a bad one names no update (404).
+fn id_of(id: &str) -> Result<i64, AppError> {
+    id.parse()
+        .map_err(|_| AppError::NotFound(format!("no update '{id}' waits for review")))
 }
 
 /// A decision refused: said on the list (409 when the work moved on, 422 otherwise).
@@ -112,17 +118,25 @@ async fn refused(
 async fn approve(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     Query(q): Query<LangQuery>,
     Form(form): Form<Decision>,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
     let user = reviewer(&caller).map_err(fail)?;
-    caller.check_csrf(Some(&form.csrf)).map_err(fail)?;
+    caller.check_csrf(form.csrf.as_deref()).map_err(fail)?;
+    let id = id_of(&id).map_err(fail)?;
     let mut client = state.db().await.map_err(|e| fail(e.into()))?;
     match review::approve(&mut client, &user, id, today_in_vietnam()).await {
-        Ok(_) => Ok(Redirect::to(&format!("/review?lang={}", lang.code())).into_response()),
+        Ok(mut applied) => {
+            // The writer's next tile and dashboard show it (as after any update).
+            crate::progress::store::committed_versions(&client, std::slice::from_mut(&mut applied))
+                .await
+                .map_err(|e| fail(e.into()))?;
+            super::progress::saw(&state, &applied).await;
+            Ok(Redirect::to(&format!("/review?lang={}", lang.code())).into_response())
+        }
         Err(e) => {
             drop(client);
             refused(&state, &user, lang, e).await
@@ -133,14 +147,15 @@ async fn approve(
 async fn send_back(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     Query(q): Query<LangQuery>,
     Form(form): Form<Decision>,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
     let user = reviewer(&caller).map_err(fail)?;
-    caller.check_csrf(Some(&form.csrf)).map_err(fail)?;
+    caller.check_csrf(form.csrf.as_deref()).map_err(fail)?;
+    let id = id_of(&id).map_err(fail)?;
     let mut client = state.db().await.map_err(|e| fail(e.into()))?;
     let reason = form.reason.as_deref().unwrap_or("");
     match review::send_back(&mut client, &user, id, reason).await {

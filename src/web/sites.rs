@@ -96,10 +96,30 @@ async fn site_page(
                     may_update: *may,
                 }),
             conflicts: &conflicts,
-            review: views::review::notices(lang, &submitted, false),
+            review: review_notices(lang, &caller, may_update, &submitted),
         },
     )
     .into_response())
+}
+
+/// What of the work waits for review or came back: for the engineers who may update it and
+/// for reviewers (others see the work as approved).
+fn review_notices(
+    lang: Lang,
+    caller: &Caller,
+    may_update: bool,
+    submitted: &[crate::progress::review::Submission],
+) -> maud::Markup {
+    let reviews = caller
+        .user
+        .as_deref()
+        .is_some_and(crate::progress::review::may_review);
+    let shown = if may_update || reviews {
+        submitted
+    } else {
+        &[]
+    };
+    views::review::notices(lang, shown, false)
 }
 
 /// Whether the caller is an engineer who may update the site.
@@ -239,9 +259,18 @@ async fn serve_photo(
             .map_err(|_| AppError::bad_request("id", "a photo id is a whole number"))?;
         let clearance = caller.clearance()?;
         let client = state.db().await?;
-        db::sites::photo(&client, id, thumbnail, clearance)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no photo {id}")))
+        let user = caller.user.as_deref();
+        let reviews = user.is_some_and(crate::progress::review::may_review);
+        db::sites::photo(
+            &client,
+            id,
+            thumbnail,
+            clearance,
+            user.map(|u| u.id),
+            reviews,
+        )
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no photo {id}")))
     }
     .await;
     picture(result)

@@ -93,6 +93,7 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
     let client = db.client().await;
     let code = site_in_tan_bien(&db).await;
     let engineer = user(&db, "ks.tbi", UserRole::Engineer, &["TBI"]).await;
+    let engineer2 = user(&db, "ks.tbi2", UserRole::Engineer, &["TBI"]).await;
     let reviewer = user(&db, "duyet", UserRole::Reviewer, &[]).await;
     let admin = user(&db, "qt", UserRole::Admin, &[]).await;
     // Review off: an update applies at once, as before.
@@ -147,7 +148,11 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     // A photo sent after it (as the phone's queue sends it) waits with it, off the work's page.
     let jpeg = crate::common::jpeg_with(64, 48, &[]);
-    let (body, content_type) = multipart(&[], &[("photo", "anh.jpg", &jpeg)]);
+    let submission = submitted.to_string();
+    let (body, content_type) = multipart(
+        &[("submission_id", submission.as_str())],
+        &[("photo", "anh.jpg", &jpeg)],
+    );
     let (status, _, text) = call(
         &engineer.app,
         "POST",
@@ -167,6 +172,15 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
         count(&client, &format!("SELECT count(*) FROM site_photo WHERE id = {photo} AND submission_id = {submitted}")).await,
         1
     );
+    let early = user(&db, "xem.som", UserRole::Viewer, &[]).await;
+    let (status, _, _) = request(&early.app, &format!("/photos/{photo}/thumb"), &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a waiting photo is not the work's yet"
+    );
+    let (status, _, _) = request(&reviewer.app, &format!("/photos/{photo}/thumb"), &[]).await;
+    assert_eq!(status, StatusCode::OK);
     let (_, _, page) = request(&engineer.app, &format!("/sites/{code}?lang=vi"), &[]).await;
     assert!(
         page.contains("id=\"review-waiting\"") && !page.contains(&format!("/photos/{photo}\"")),
@@ -305,7 +319,7 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
     )
     .await;
     let (_, b) = patch(
-        &engineer,
+        &engineer2,
         &code,
         json!({ "version": v, "percent": pct + 2 }),
     )
@@ -335,11 +349,12 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
     assert!(page.contains("Cần lý do trả lại"));
     let (status, _) = decide(&reviewer, b, "return", "Ảnh chưa đúng công trình").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    for uri in [
-        "/field?lang=vi".to_string(),
-        format!("/sites/{code}?lang=vi"),
+    // (B's engineer on /field; any engineer of the work on its page.)
+    for (u, uri) in [
+        (&engineer2, "/field?lang=vi".to_string()),
+        (&engineer, format!("/sites/{code}?lang=vi")),
     ] {
-        let (_, _, page) = request(&engineer.app, &uri, &[]).await;
+        let (_, _, page) = request(&u.app, &uri, &[]).await;
         assert!(
             page.contains("Bị trả lại") && page.contains("Ảnh chưa đúng công trình"),
             "{uri}"
@@ -350,6 +365,71 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
         1
     );
 
+    // An engineer's second update of a work replaces their first one still waiting.
+    let (_, first) = patch(
+        &engineer,
+        &code,
+        json!({ "version": v + 1, "percent": pct + 2 }),
+    )
+    .await;
+    let (_, second) = patch(
+        &engineer,
+        &code,
+        json!({ "version": v + 1, "percent": pct + 3 }),
+    )
+    .await;
+    let (first, second) = (
+        first["site"]["submitted"].as_i64().unwrap(),
+        second["site"]["submitted"].as_i64().unwrap(),
+    );
+    let replaced: (String, String) = {
+        let r = client
+            .query_one(
+                "SELECT state::text, reason FROM progress_submission WHERE id = $1",
+                &[&first],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(replaced.0, "returned");
+    assert!(replaced.1.contains(&format!("#{second}")), "{}", replaced.1);
+    assert_eq!(
+        decide(&reviewer, second, "return", "Chưa cần").await.0,
+        StatusCode::SEE_OTHER
+    );
+    // A bad id is no update; a decision needs the form's token.
+    assert_eq!(
+        decide(&reviewer, 0, "approve", "").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _, _) = call(
+        &reviewer.app,
+        "POST",
+        "/review/abc/approve",
+        &[FORM],
+        format!("csrf={}", reviewer.csrf),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(
+        &reviewer.app,
+        "POST",
+        &format!("/review/{second}/approve"),
+        &[FORM],
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Waiting photos are for their engineer and reviewers only; waiting figures are not shown
+    // to other readers, nor counted for anonymous visitors.
+    let viewer = user(&db, "xem", UserRole::Viewer, &[]).await;
+    let (status, _, _) = request(&viewer.app, &format!("/photos/{photo}/thumb"), &[]).await;
+    assert_eq!(status, StatusCode::OK, "approved: the work's photo now");
+    let (_, _, page) = request(&viewer.app, &format!("/sites/{code}?lang=vi"), &[]).await;
+    assert!(!page.contains("Bị trả lại") && !page.contains("review-notices"));
+    let (status, _, _) = request(&db.app(), "/dashboard?counted=submitted", &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "asked to sign in");
     // A reviewer sees no update of a work above their clearance, and cannot decide it.
     client
         .execute(
@@ -414,6 +494,44 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
             .await
             .0,
         StatusCode::SEE_OTHER
+    );
+    // An engineer's GIS import may not change progress while review is on.
+    let path = std::env::temp_dir().join(format!("kvpt-review-{}.geojson", std::process::id()));
+    std::fs::write(
+        &path,
+        crate::imports::geojson(&[crate::imports::feature(
+            json!({ "code": code, "percent": 99 }),
+            Value::Null,
+        )]),
+    )
+    .unwrap();
+    let engineer_import = kvpt::exchange::import::Importer {
+        user_id: None,
+        name: "ks.tbi".into(),
+        via: "web",
+        clearance: Classification::Confidential,
+        declassify: false,
+        districts: None,
+    };
+    let report = kvpt::exchange::import::run(
+        &db.pool(),
+        &path,
+        "tien-do.geojson",
+        &crate::imports::dry(),
+        &engineer_import,
+        std::sync::Arc::new(kvpt::exchange::import::Progress::default()),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.outcome, "refused");
+    assert!(
+        report.rows[0]
+            .errors
+            .iter()
+            .any(|e| e.en.contains("progress waits for review")),
+        "{:?}",
+        report.rows
     );
     // A bulk file waits too; review off again, updates apply at once.
     let template = format!(

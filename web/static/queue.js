@@ -133,6 +133,8 @@
     }
     if (status === 200) {
       item.history_id = body.history_id;
+      // Kept for review: its photos document the submission.
+      item.submission_id = body.site && body.site.submitted;
       item.applied = body.site;
     } else if (status === 409 && body && body.conflict) {
       item.history_id = null;
@@ -189,6 +191,7 @@
       const form = new FormData();
       form.append('photo', photo.blob, photo.name || `anh-${i + 1}.jpg`);
       if (item.history_id) form.append('history_id', String(item.history_id));
+      if (item.submission_id) form.append('submission_id', String(item.submission_id));
       const { status, body } = await send(`/api/sites/${encodeURIComponent(item.code)}/photos`, {
         method: 'POST',
         headers: { 'idempotency-key': `${item.id}-photo-${i}`, 'x-csrf-token': token },

@@ -62,6 +62,8 @@ pub struct Found {
     pub code_taken: bool,
     /// The geometry matches the work's within a centimetre.
     pub same_geometry: bool,
+    /// The deployment reviews engineers' progress updates (issue 24 §6).
+    pub review: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -627,7 +629,13 @@ impl Checked<'_> {
             note: row.note.clone(),
             correction_reason: row.correction_reason.clone(),
         };
-        if progress_given {
+        if progress_given && self.found.review && !self.who.declassify {
+            self.err(
+                "status",
+                "Tiến độ do kỹ sư gửi phải được duyệt: hãy cập nhật qua trang tiến độ, Hiện trường hoặc tệp CSV tiến độ; tệp nhập không được đổi status, percent, actual_start, actual_finish.".into(),
+                "engineers' progress waits for review: send it through the progress page, the field app or the progress CSV; an import may not change status, percent, actual_start or actual_finish".into(),
+            );
+        } else if progress_given {
             for v in rules::check(&current, &update, today) {
                 self.errors.push(Problem::new(v.field, v.vi, v.en));
             }

@@ -171,6 +171,10 @@ pub async fn analyse(
     for p in placed {
         districts.insert(p.get::<_, i32>(0), p.get::<_, Option<i32>>(1));
     }
+    let review = tx
+        .query_opt("SELECT review FROM app_setting", &[])
+        .await?
+        .is_some_and(|r| r.get::<_, bool>(0));
     let mut out = Vec::with_capacity(found.len());
     let mut outside = Vec::new();
     for row in found {
@@ -225,6 +229,7 @@ pub async fn analyse(
             same_geometry: row.get(28),
             code_taken: row.get(30),
             district_id: districts.get(&r).copied().flatten(),
+            review,
         });
     }
     if !outside.is_empty() {
