@@ -14,7 +14,7 @@ pub enum UserAction {
         /// Full name as shown on pages.
         #[arg(long)]
         name: String,
-        /// viewer, engineer, budget_officer or admin.
+        /// viewer, engineer, budget_officer, reviewer or admin.
         #[arg(long, default_value = "viewer")]
         role: String,
         /// Highest classification the user may see: public, internal, confidential, secret.
@@ -30,7 +30,7 @@ pub enum UserAction {
     /// Change a user's role, clearance, unit or districts (audited; applies at once).
     Set {
         username: String,
-        /// viewer, engineer, budget_officer or admin.
+        /// viewer, engineer, budget_officer, reviewer or admin.
         #[arg(long)]
         role: Option<String>,
         /// public, internal, confidential or secret.

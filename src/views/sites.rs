@@ -122,6 +122,8 @@ pub fn page(lang: Lang, p: &SitePage) -> Markup {
             }
         }
         (None, Some(a)) => format!("{a} ({})", lang.pick("Campuchia", "Cambodia")),
+        // An investment without a district: bought for the whole province.
+        _ if p.map.is_none() => lang.pick("Cấp tỉnh", "Province-wide").into(),
         _ => "—".into(),
     };
     let body = html! {
