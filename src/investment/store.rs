@@ -118,23 +118,14 @@ pub async fn create(
     } else {
         item.code.trim().to_string()
     };
+    let c = columns(item);
     let inserted = tx
         .query_opt(
             "INSERT INTO site_all (code, name, name_en, kind, geom, programme, responsible_unit,
                                    planned_start, planned_finish, classification)
              VALUES ($1, $2, $3, $4, NULL, $5::text::programme, $6, $7, $8, $9::text::classification)
              ON CONFLICT (code) DO NOTHING RETURNING id",
-            &[
-                &code,
-                &item.name.trim(),
-                &item.name_en.as_deref().map(str::trim).filter(|n| !n.is_empty()),
-                &kind.code(),
-                &item.programme.code(),
-                &item.responsible_unit.trim(),
-                &item.planned_start,
-                &item.planned_finish,
-                &item.classification.code(),
-            ],
+            &[&code, &c.0, &c.1, &kind.code(), &c.2, &c.3, &c.4, &c.5, &c.6],
         )
         .await?;
     let Some(row) = inserted else {
@@ -169,6 +160,33 @@ pub async fn create(
     crate::db::audit::record(&tx, &change).await?;
     tx.commit().await?;
     Ok(code)
+}
+
+/// The columns of `site_all` an item's record sets, as written: name, English name,
+/// programme, responsible unit, planned start and finish, classification.
+type Columns<'a> = (
+    &'a str,
+    Option<&'a str>,
+    &'static str,
+    &'a str,
+    Option<chrono::NaiveDate>,
+    Option<chrono::NaiveDate>,
+    &'static str,
+);
+
+fn columns(item: &Investment) -> Columns<'_> {
+    (
+        item.name.trim(),
+        item.name_en
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty()),
+        item.programme.code(),
+        item.responsible_unit.trim(),
+        item.planned_start,
+        item.planned_finish,
+        item.classification.code(),
+    )
 }
 
 fn record_json(item: &Investment, code: &str) -> serde_json::Value {
@@ -231,25 +249,13 @@ pub async fn update(
     let before_post = before.command_post.clone();
     // A post the user may not see stays as it is unless they name another.
     let keep_hidden = item.command_post.is_none() && before_post.is_none();
+    let c = columns(item);
     tx.execute(
         "UPDATE site_all SET name = $2, name_en = $3, programme = $4::text::programme,
                 responsible_unit = $5, planned_start = $6, planned_finish = $7,
                 classification = $8::text::classification, updated_at = now()
           WHERE code = $1",
-        &[
-            &code,
-            &item.name.trim(),
-            &item
-                .name_en
-                .as_deref()
-                .map(str::trim)
-                .filter(|n| !n.is_empty()),
-            &item.programme.code(),
-            &item.responsible_unit.trim(),
-            &item.planned_start,
-            &item.planned_finish,
-            &item.classification.code(),
-        ],
+        &[&code, &c.0, &c.1, &c.2, &c.3, &c.4, &c.5, &c.6],
     )
     .await?;
     let new_version: i32 = tx

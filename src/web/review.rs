@@ -115,6 +115,19 @@ async fn refused(
     render(state, user, lang, status, Some(&(false, message))).await
 }
 
+/// Who decides which submission, over which connection: a reviewer, with the form's token.
+async fn deciding(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    form: &Decision,
+) -> Result<(SessionUser, i64, deadpool_postgres::Object), AppError> {
+    let user = reviewer(caller)?;
+    caller.check_csrf(form.csrf.as_deref())?;
+    let id = id_of(id)?;
+    Ok((user, id, state.db().await?))
+}
+
 async fn approve(
     State(state): State<AppState>,
     caller: Caller,
@@ -124,10 +137,7 @@ async fn approve(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
-    let user = reviewer(&caller).map_err(fail)?;
-    caller.check_csrf(form.csrf.as_deref()).map_err(fail)?;
-    let id = id_of(&id).map_err(fail)?;
-    let mut client = state.db().await.map_err(|e| fail(e.into()))?;
+    let (user, id, mut client) = deciding(&state, &caller, &id, &form).await.map_err(fail)?;
     match review::approve(&mut client, &user, id, today_in_vietnam()).await {
         Ok(mut applied) => {
             // The writer's next tile and dashboard show it (as after any update).
@@ -153,10 +163,7 @@ async fn send_back(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
-    let user = reviewer(&caller).map_err(fail)?;
-    caller.check_csrf(form.csrf.as_deref()).map_err(fail)?;
-    let id = id_of(&id).map_err(fail)?;
-    let mut client = state.db().await.map_err(|e| fail(e.into()))?;
+    let (user, id, mut client) = deciding(&state, &caller, &id, &form).await.map_err(fail)?;
     let reason = form.reason.as_deref().unwrap_or("");
     match review::send_back(&mut client, &user, id, reason).await {
         Ok(()) => Ok(Redirect::to(&format!("/review?lang={}", lang.code())).into_response()),
