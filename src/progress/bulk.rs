@@ -33,6 +33,9 @@ pub struct RowReport {
     pub errors: Vec<RowError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new_version: Option<i32>,
+    /// With review on: the row's update waits for review as this submission.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -344,6 +347,7 @@ pub async fn apply(
                 ok: false,
                 errors,
                 new_version: None,
+                submitted: None,
             }),
             Ok(request) => {
                 if !seen.insert(request.code.clone()) {
@@ -357,6 +361,7 @@ pub async fn apply(
                             "the same site appears twice in the file",
                         )],
                         new_version: None,
+                        submitted: None,
                     });
                     continue;
                 }
@@ -370,6 +375,7 @@ pub async fn apply(
                             ok: true,
                             errors: vec![],
                             new_version: Some(applied.state.version),
+                            submitted: applied.state.submitted,
                         });
                         report.applied.push(applied);
                     }
@@ -381,6 +387,7 @@ pub async fn apply(
                             ok: false,
                             errors: row_errors(err)?,
                             new_version: None,
+                            submitted: None,
                         });
                     }
                 }

@@ -275,6 +275,7 @@ pub async fn apply(
             ok: false,
             errors: vec![],
             new_version: None,
+            submitted: None,
         };
         match parsed {
             Err((code, errors)) => (reported.code, reported.errors) = (code, errors),

@@ -26,7 +26,12 @@ pub fn bulk_page(lang: Lang, csrf: &str, report: Option<&Report>) -> Markup {
         @if let Some(report) = report {
             section #report {
                 @if report.committed {
-                    p.ok role="status" { (lang.pick("Đã ghi ", "Written: ")) (report.rows.len()) (lang.pick(" dòng.", " rows.")) }
+                    @let waiting = report.rows.iter().filter(|r| r.submitted.is_some()).count();
+                    @if waiting > 0 {
+                        p.ok role="status" { (lang.pick("Đã gửi ", "Sent ")) (waiting) (lang.pick(" dòng để duyệt: số liệu được tính khi đã duyệt.", " rows for review: they count once approved.")) }
+                    } @else {
+                        p.ok role="status" { (lang.pick("Đã ghi ", "Written: ")) (report.rows.len()) (lang.pick(" dòng.", " rows.")) }
+                    }
                 } @else {
                     p.errors role="alert" {
                         (lang.pick("Không ghi gì: ", "Nothing written: "))
@@ -51,7 +56,8 @@ pub fn bulk_page(lang: Lang, csrf: &str, report: Option<&Report>) -> Markup {
                                     td.num { (row.line) }
                                     td { (row.code) }
                                     td {
-                                        @if row.ok { (lang.pick("Hợp lệ", "OK")) }
+                                        @if row.ok && row.submitted.is_some() { (lang.pick("Chờ duyệt", "Waiting for review")) }
+                                        @else if row.ok { (lang.pick("Hợp lệ", "OK")) }
                                         @for e in &row.errors { div { strong { (e.field) } ": " (e.message(lang)) } }
                                     }
                                 }

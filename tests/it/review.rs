@@ -551,6 +551,8 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{text}");
+    let bulk: Value = serde_json::from_str(&text).unwrap();
+    assert!(bulk["rows"][0]["submitted"].is_i64(), "{bulk}");
     assert_eq!(
         state(&engineer, &code).await["percent"].as_i64(),
         Some(pct + 1)
