@@ -227,6 +227,7 @@ async fn lock_open(
     tx: &Transaction<'_>,
     user: &SessionUser,
     id: i64,
+    approving: bool,
 ) -> Result<(String, Option<i32>, String, i32, Update), ReviewError> {
     if !may_review(user) {
         return Err(ReviewError::Forbidden(format!(
@@ -243,7 +244,15 @@ async fn lock_open(
                               IS NOT DISTINCT FROM (s.status, s.progress_pct, s.actual_start, s.actual_finish)
                          THEN s.version ELSE p.base_version END,
                     p.new_status::text, p.new_pct,
-                    p.new_actual_start, p.new_actual_finish, p.note, p.correction_reason
+                    p.new_actual_start, p.new_actual_finish, p.note, p.correction_reason,
+                    -- Its engineer may still update the work: an engineer whose account
+                    -- stands, cleared for it, in its district or its unit.
+                    EXISTS (SELECT 1 FROM app_user u
+                             WHERE u.id = p.submitted_by AND NOT u.disabled AND u.role = 'engineer'
+                               AND s.classification <= u.clearance
+                               AND (EXISTS (SELECT 1 FROM user_district ud
+                                             WHERE ud.user_id = u.id AND ud.district_id = s.district_id)
+                                    OR coalesce(s.responsible_unit = u.unit, false)))
                FROM progress_submission p JOIN site s ON s.id = p.site_id
               WHERE p.id = $1 AND p.state = 'submitted' AND s.classification <= $2::text::classification
                 FOR UPDATE OF p",
@@ -261,6 +270,12 @@ async fn lock_open(
         note: row.get(8),
         correction_reason: row.get(9),
     };
+    if approving && !row.get::<_, bool>(10) {
+        return Err(ReviewError::Refused {
+            vi: "Người gửi không còn được cập nhật công trình này (tài khoản bị khóa, đổi vai trò, địa bàn hoặc độ mật): hãy trả lại.".into(),
+            en: "its engineer may no longer update this work (account disabled, or role, districts or clearance changed): return it".into(),
+        });
+    }
     Ok((row.get(0), row.get(1), row.get(2), row.get(3), update))
 }
 
@@ -274,7 +289,7 @@ pub async fn approve(
     today: NaiveDate,
 ) -> Result<Applied, ReviewError> {
     let tx = client.transaction().await?;
-    let (code, author_id, author, base_version, update) = lock_open(&tx, user, id).await?;
+    let (code, author_id, author, base_version, update) = lock_open(&tx, user, id, true).await?;
     let request = Request {
         code,
         update,
@@ -336,7 +351,7 @@ pub async fn send_back(
         });
     }
     let tx = client.transaction().await?;
-    let (code, ..) = lock_open(&tx, user, id).await?;
+    let (code, ..) = lock_open(&tx, user, id, false).await?;
     tx.execute(
         "UPDATE progress_submission SET state = 'returned', decided_by = $2, decided_actor = $3,
                 decided_at = now(), reason = $4

@@ -584,4 +584,36 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
         !page.contains("id=\"counted\""),
         "review off: the dashboard says nothing of it"
     );
+    // An update whose engineer may no longer update the work (account disabled since) is
+    // not applied: it can only be returned.
+    kvpt::progress::review::set(&db.pool().get().await.unwrap(), true)
+        .await
+        .unwrap();
+    let now = state(&engineer, &code).await;
+    let (_, last) = patch(
+        &engineer,
+        &code,
+        json!({ "version": now["version"], "percent": pct + 5 }),
+    )
+    .await;
+    let last = last["site"]["submitted"].as_i64().expect("kept for review");
+    client
+        .execute(
+            "UPDATE app_user SET disabled = true WHERE username = 'ks.tbi'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (status, page) = decide(&reviewer, last, "approve", "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("Người gửi không còn được cập nhật công trình này"),
+        "{page}"
+    );
+    assert_eq!(
+        decide(&reviewer, last, "return", "Tài khoản đã khóa")
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
 }
