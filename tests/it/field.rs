@@ -10,9 +10,10 @@ use serde_json::{json, Value};
 use crate::common::{call, count, with_cookie, TestDb};
 use crate::progress::{history_rows as history, site_in_tan_bien as site};
 
-struct Engineer {
-    app: axum::Router,
-    csrf: String,
+/// A signed-in user's app and CSRF token (an engineer here; other roles in `review`).
+pub(crate) struct Engineer {
+    pub(crate) app: axum::Router,
+    pub(crate) csrf: String,
 }
 
 async fn engineer(db: &TestDb, name: &str) -> Engineer {
@@ -29,7 +30,7 @@ async fn engineer(db: &TestDb, name: &str) -> Engineer {
     Engineer { app, csrf }
 }
 
-async fn state(e: &Engineer, code: &str) -> Value {
+pub(crate) async fn state(e: &Engineer, code: &str) -> Value {
     let (status, _, body) = call(
         &e.app,
         "GET",
@@ -42,7 +43,12 @@ async fn state(e: &Engineer, code: &str) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
-async fn patch(e: &Engineer, code: &str, key: Option<&str>, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn patch(
+    e: &Engineer,
+    code: &str,
+    key: Option<&str>,
+    body: Value,
+) -> (StatusCode, Value) {
     let mut headers = vec![
         ("x-csrf-token", e.csrf.as_str()),
         ("content-type", "application/json"),

@@ -14,10 +14,7 @@ use serde_json::{json, Value};
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 
-struct User {
-    app: axum::Router,
-    csrf: String,
-}
+use crate::field::{state, Engineer as User};
 
 async fn user(db: &TestDb, name: &str, role: UserRole, districts: &[&str]) -> User {
     let cookie = db
@@ -28,35 +25,8 @@ async fn user(db: &TestDb, name: &str, role: UserRole, districts: &[&str]) -> Us
     User { app, csrf }
 }
 
-async fn state(u: &User, code: &str) -> Value {
-    let (status, _, body) = call(
-        &u.app,
-        "GET",
-        &format!("/api/sites/{code}/progress"),
-        &[],
-        "",
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    serde_json::from_str(&body).unwrap()
-}
-
 async fn patch(u: &User, code: &str, body: Value) -> (StatusCode, Value) {
-    let (status, _, text) = call(
-        &u.app,
-        "PATCH",
-        &format!("/api/sites/{code}/progress"),
-        &[
-            ("x-csrf-token", &u.csrf),
-            ("content-type", "application/json"),
-        ],
-        body.to_string(),
-    )
-    .await;
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|_| json!({ "text": text })),
-    )
+    crate::field::patch(u, code, None, body).await
 }
 
 async fn decide(u: &User, id: i64, what: &str, reason: &str) -> (StatusCode, String) {
