@@ -80,8 +80,15 @@ impl Params {
         let start = match (self.as_of, self.submitted) {
             (Some(_), _) => AS_OF.to_string(),
             (None, false) => NOW.to_string(),
-            // The view `site_submitted` (migration 0041) in place of `site`.
-            (None, true) => NOW.replacen("      FROM site s\n", "      FROM site_submitted s\n", 1),
+            // The views `site_submitted` (migration 0041) and `search_zone_submitted`
+            // (0042) in place of `site` and `search_zone`.
+            (None, true) => NOW
+                .replacen("      FROM site s\n", "      FROM site_submitted s\n", 1)
+                .replacen(
+                    "      FROM search_zone z\n",
+                    "      FROM search_zone_submitted z\n",
+                    1,
+                ),
         };
         format!("{start}{FLAGS_SQL}")
     }
@@ -853,6 +860,10 @@ mod tests {
         };
         let sql = p.state();
         assert!(sql.contains("FROM site_submitted s\n") && !sql.contains("      FROM site s\n"));
+        assert!(
+            sql.contains("FROM search_zone_submitted z\n")
+                && !sql.contains("      FROM search_zone z\n")
+        );
     }
 
     #[test]

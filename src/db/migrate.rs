@@ -72,6 +72,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(39, "0039_tiles_programme_ceiling_history"),
     migration!(40, "0040_investments"),
     migration!(41, "0041_review"),
+    migration!(42, "0042_search_review"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

@@ -413,14 +413,18 @@ pub async fn delete(
     )
     .await?;
     // Updates of it waiting for review have nothing left to count on.
-    tx.execute(
-        "UPDATE progress_submission
-            SET state = 'returned', reason = 'Công trình đã bị xóa / the work was deleted',
-                decided_by = $2, decided_actor = $3, decided_at = now()
-          WHERE site_id = $1 AND state = 'submitted'",
-        &[&id, &who.user_id, &who.name],
-    )
-    .await?;
+    for table in ["progress_submission", "search_submission"] {
+        tx.execute(
+            &format!(
+                "UPDATE {table}
+                    SET state = 'returned', reason = 'Công trình đã bị xóa / the work was deleted',
+                        decided_by = $2, decided_actor = $3, decided_at = now()
+                  WHERE site_id = $1 AND state = 'submitted'"
+            ),
+            &[&id, &who.user_id, &who.name],
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

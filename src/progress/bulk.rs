@@ -403,6 +403,7 @@ pub async fn apply(
         report.applied.clear();
         for row in &mut report.rows {
             row.new_version = None;
+            row.submitted = None;
         }
     }
     Ok(report)

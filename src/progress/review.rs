@@ -71,9 +71,11 @@ pub(super) async fn attach_photo(
     Ok(())
 }
 
-/// A submitted update as the review list, the field page and the site page show it.
+/// A submitted update as the review list, the field page and the site page show it: what
+/// every kind of update shares, and `change`, what it changes (a work's progress here, a
+/// zone's search figures in `search::review`).
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Submission {
+pub struct Submission<C = ProgressChange> {
     pub id: i64,
     pub code: String,
     pub name: String,
@@ -82,6 +84,22 @@ pub struct Submission {
     pub site_id: i64,
     pub actor: String,
     pub submitted_at: DateTime<Utc>,
+    pub change: C,
+    pub note: Option<String>,
+    pub correction_reason: Option<String>,
+    pub state: String,
+    pub reason: Option<String>,
+    pub decided_actor: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    /// The work has moved on since it was made: it can only be returned.
+    pub stale: bool,
+    /// Its photos: id, metres from the site where taken (when known).
+    pub photos: Vec<(i64, Option<f64>)>,
+}
+
+/// What a progress update changes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProgressChange {
     pub old_status: String,
     pub new_status: String,
     pub old_pct: i16,
@@ -90,32 +108,16 @@ pub struct Submission {
     pub new_actual_start: Option<NaiveDate>,
     pub old_actual_finish: Option<NaiveDate>,
     pub new_actual_finish: Option<NaiveDate>,
-    pub note: Option<String>,
-    pub correction_reason: Option<String>,
-    pub state: String,
-    pub reason: Option<String>,
-    pub decided_actor: Option<String>,
-    pub decided_at: Option<DateTime<Utc>>,
-    /// The work's progress has moved on since it was made: it can only be returned.
-    pub stale: bool,
-    /// Its photos: id, metres from the site where taken (when known).
-    pub photos: Vec<(i64, Option<f64>)>,
 }
 
-const SUBMISSION: &str = "SELECT p.id, s.code, s.name, s.kind, d.short_name, s.id, p.actor, p.submitted_at,
-        p.old_status::text, p.new_status::text, p.old_pct, p.new_pct, p.old_actual_start,
-        p.new_actual_start, p.old_actual_finish, p.new_actual_finish, p.note, p.correction_reason,
-        p.state::text, p.reason, p.decided_actor, p.decided_at,
-        (p.old_status, p.old_pct, p.old_actual_start, p.old_actual_finish)
-            IS DISTINCT FROM (s.status, s.progress_pct, s.actual_start, s.actual_finish),
-        coalesce((SELECT array_agg(ph.id ORDER BY ph.id) FROM site_photo ph WHERE ph.submission_id = p.id), '{}'),
-        coalesce((SELECT array_agg(ph.distance_m::float8 ORDER BY ph.id) FROM site_photo ph WHERE ph.submission_id = p.id), '{}')
-   FROM progress_submission p JOIN site s ON s.id = p.site_id
-   LEFT JOIN admin_unit d ON d.id = s.district_id";
+/// The columns every submission list selects first (of `p`, its work `s`, district `d`):
+/// read back by [`submission_of`].
+pub(crate) const HEAD: &str =
+    "p.id, s.code, s.name, s.kind, d.short_name, s.id, p.actor, p.submitted_at,
+        p.note, p.correction_reason, p.state::text, p.reason, p.decided_actor, p.decided_at";
 
-fn submission(r: &tokio_postgres::Row) -> Submission {
-    let ids: Vec<i64> = r.get(23);
-    let distances: Vec<Option<f64>> = r.get(24);
+/// A submission from a row of [`HEAD`], then `stale` at column 14, and `change`.
+pub(crate) fn submission_of<C>(r: &tokio_postgres::Row, change: C) -> Submission<C> {
     Submission {
         id: r.get(0),
         code: r.get(1),
@@ -125,78 +127,128 @@ fn submission(r: &tokio_postgres::Row) -> Submission {
         site_id: r.get(5),
         actor: r.get(6),
         submitted_at: r.get(7),
-        old_status: r.get(8),
-        new_status: r.get(9),
-        old_pct: r.get(10),
-        new_pct: r.get(11),
-        old_actual_start: r.get(12),
-        new_actual_start: r.get(13),
-        old_actual_finish: r.get(14),
-        new_actual_finish: r.get(15),
-        note: r.get(16),
-        correction_reason: r.get(17),
-        state: r.get(18),
-        reason: r.get(19),
-        decided_actor: r.get(20),
-        decided_at: r.get(21),
-        stale: r.get(22),
-        photos: ids.into_iter().zip(distances).collect(),
+        note: r.get(8),
+        correction_reason: r.get(9),
+        state: r.get(10),
+        reason: r.get(11),
+        decided_actor: r.get(12),
+        decided_at: r.get(13),
+        stale: r.get(14),
+        change,
+        photos: Vec::new(),
     }
 }
 
-/// The updates waiting for review on works `clearance` sees, oldest first.
+/// The submissions' query up to its `WHERE`.
+fn select() -> String {
+    format!("SELECT {HEAD},
+        (p.old_status, p.old_pct, p.old_actual_start, p.old_actual_finish)
+            IS DISTINCT FROM (s.status, s.progress_pct, s.actual_start, s.actual_finish),
+        p.old_status::text, p.new_status::text, p.old_pct, p.new_pct, p.old_actual_start,
+        p.new_actual_start, p.old_actual_finish, p.new_actual_finish,
+        coalesce((SELECT array_agg(ph.id ORDER BY ph.id) FROM site_photo ph WHERE ph.submission_id = p.id), '{{}}'),
+        coalesce((SELECT array_agg(ph.distance_m::float8 ORDER BY ph.id) FROM site_photo ph WHERE ph.submission_id = p.id), '{{}}')
+   FROM progress_submission p JOIN site s ON s.id = p.site_id
+   LEFT JOIN admin_unit d ON d.id = s.district_id")
+}
+
+fn submission(r: &tokio_postgres::Row) -> Submission {
+    let ids: Vec<i64> = r.get(23);
+    let distances: Vec<Option<f64>> = r.get(24);
+    let change = ProgressChange {
+        old_status: r.get(15),
+        new_status: r.get(16),
+        old_pct: r.get(17),
+        new_pct: r.get(18),
+        old_actual_start: r.get(19),
+        new_actual_start: r.get(20),
+        old_actual_finish: r.get(21),
+        new_actual_finish: r.get(22),
+    };
+    Submission {
+        photos: ids.into_iter().zip(distances).collect(),
+        ..submission_of(r, change)
+    }
+}
+
+/// Which submissions a list holds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Which<'a> {
+    /// Waiting, on works the clearance sees, oldest first (the review list).
+    Open(Classification),
+    /// The user's own waiting or returned in the last 60 days, newest first (/field).
+    OfAuthor(&'a SessionUser),
+    /// The work's waiting or returned in the last 60 days, newest first (its page).
+    OfSite(i64),
+}
+
+/// The submissions of `which`, by `select` (a query up to its `WHERE` over submissions `p`
+/// and works `s`) read by `row`.
+pub(crate) async fn list<C>(
+    client: &impl GenericClient,
+    select: &str,
+    which: Which<'_>,
+    row: fn(&tokio_postgres::Row) -> Submission<C>,
+) -> Result<Vec<Submission<C>>, DbError> {
+    const RECENT: &str = "(p.state = 'submitted'
+                         OR (p.state = 'returned' AND p.decided_at > now() - interval '60 days'))";
+    let rows = match which {
+        Which::Open(clearance) => {
+            client
+                .query(
+                    &format!(
+                        "{select} WHERE p.state = 'submitted' AND s.classification <= $1::text::classification
+                          ORDER BY p.submitted_at, p.id LIMIT 500"
+                    ),
+                    &[&clearance.code()],
+                )
+                .await?
+        }
+        Which::OfAuthor(user) => {
+            client
+                .query(
+                    &format!(
+                        "{select} WHERE p.submitted_by = $1 AND s.classification <= $2::text::classification
+                            AND {RECENT} ORDER BY p.id DESC LIMIT 200"
+                    ),
+                    &[&user.id, &user.clearance.code()],
+                )
+                .await?
+        }
+        Which::OfSite(site_id) => {
+            client
+                .query(
+                    &format!("{select} WHERE p.site_id = $1 AND {RECENT} ORDER BY p.id DESC LIMIT 50"),
+                    &[&site_id],
+                )
+                .await?
+        }
+    };
+    Ok(rows.iter().map(row).collect())
+}
+
+/// The progress updates waiting for review on works `clearance` sees, oldest first.
 pub async fn open(
     client: &impl GenericClient,
     clearance: Classification,
 ) -> Result<Vec<Submission>, DbError> {
-    let rows = client
-        .query(
-            &format!(
-                "{SUBMISSION} WHERE p.state = 'submitted' AND s.classification <= $1::text::classification
-                  ORDER BY p.submitted_at, p.id LIMIT 500"
-            ),
-            &[&clearance.code()],
-        )
-        .await?;
-    Ok(rows.iter().map(submission).collect())
+    list(client, &select(), Which::Open(clearance), submission).await
 }
 
-/// `user`'s own updates waiting or returned in the last 60 days, newest first (for /field).
+/// `user`'s own progress updates waiting or returned in the last 60 days, newest first.
 pub async fn of_author(
     client: &impl GenericClient,
     user: &SessionUser,
 ) -> Result<Vec<Submission>, DbError> {
-    let rows = client
-        .query(
-            &format!(
-                "{SUBMISSION} WHERE p.submitted_by = $1 AND s.classification <= $2::text::classification
-                    AND (p.state = 'submitted'
-                         OR (p.state = 'returned' AND p.decided_at > now() - interval '60 days'))
-                  ORDER BY p.id DESC LIMIT 200"
-            ),
-            &[&user.id, &user.clearance.code()],
-        )
-        .await?;
-    Ok(rows.iter().map(submission).collect())
+    list(client, &select(), Which::OfAuthor(user), submission).await
 }
 
-/// The site's updates waiting, and those returned in the last 60 days (for its page).
+/// The site's progress updates waiting, and those returned in the last 60 days.
 pub async fn of_site(
     client: &impl GenericClient,
     site_id: i64,
 ) -> Result<Vec<Submission>, DbError> {
-    let rows = client
-        .query(
-            &format!(
-                "{SUBMISSION} WHERE p.site_id = $1
-                    AND (p.state = 'submitted'
-                         OR (p.state = 'returned' AND p.decided_at > now() - interval '60 days'))
-                  ORDER BY p.id DESC LIMIT 50"
-            ),
-            &[&site_id],
-        )
-        .await?;
-    Ok(rows.iter().map(submission).collect())
+    list(client, &select(), Which::OfSite(site_id), submission).await
 }
 
 /// Why a decision was not taken.
@@ -227,7 +279,6 @@ async fn lock_open(
     tx: &Transaction<'_>,
     user: &SessionUser,
     id: i64,
-    approving: bool,
 ) -> Result<(String, Option<i32>, String, i32, Update), ReviewError> {
     if !may_review(user) {
         return Err(ReviewError::Forbidden(format!(
@@ -270,7 +321,7 @@ async fn lock_open(
         note: row.get(8),
         correction_reason: row.get(9),
     };
-    if approving && !row.get::<_, bool>(10) {
+    if !row.get::<_, bool>(10) {
         return Err(ReviewError::Refused {
             vi: "Người gửi không còn được cập nhật công trình này (tài khoản bị khóa, đổi vai trò, địa bàn hoặc độ mật): hãy trả lại.".into(),
             en: "its engineer may no longer update this work (account disabled, or role, districts or clearance changed): return it".into(),
@@ -289,7 +340,7 @@ pub async fn approve(
     today: NaiveDate,
 ) -> Result<Applied, ReviewError> {
     let tx = client.transaction().await?;
-    let (code, author_id, author, base_version, update) = lock_open(&tx, user, id, true).await?;
+    let (code, author_id, author, base_version, update) = lock_open(&tx, user, id).await?;
     let request = Request {
         code,
         update,
@@ -336,10 +387,37 @@ pub async fn approve(
     Ok(applied)
 }
 
-/// Returns submission `id` to its engineer with `reason`; audited.
+/// The tables submissions wait in: a work's progress, a zone's search figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Progress,
+    Search,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Progress => "progress_submission",
+            Table::Search => "search_submission",
+        }
+    }
+}
+
+/// Returns progress submission `id` to its engineer with `reason`; audited.
 pub async fn send_back(
     client: &mut deadpool_postgres::Object,
     user: &SessionUser,
+    id: i64,
+    reason: &str,
+) -> Result<(), ReviewError> {
+    send_back_from(client, user, Table::Progress, id, reason).await
+}
+
+/// Returns submission `id` of `table` to its engineer with `reason`; audited.
+pub async fn send_back_from(
+    client: &mut deadpool_postgres::Object,
+    user: &SessionUser,
+    table: Table,
     id: i64,
     reason: &str,
 ) -> Result<(), ReviewError> {
@@ -350,12 +428,33 @@ pub async fn send_back(
             en: "a reason for returning it is needed (1 to 1000 characters)".into(),
         });
     }
+    if !may_review(user) {
+        return Err(ReviewError::Forbidden(format!(
+            "reviewers and administrators review updates; you are {}",
+            user.role.code()
+        )));
+    }
     let tx = client.transaction().await?;
-    let (code, ..) = lock_open(&tx, user, id, false).await?;
+    let code: String = tx
+        .query_opt(
+            &format!(
+                "SELECT s.code FROM {} p JOIN site s ON s.id = p.site_id
+                  WHERE p.id = $1 AND p.state = 'submitted' AND s.classification <= $2::text::classification
+                    FOR UPDATE OF p",
+                table.name()
+            ),
+            &[&id, &user.clearance.code()],
+        )
+        .await?
+        .ok_or(ReviewError::NotFound(id))?
+        .get(0);
     tx.execute(
-        "UPDATE progress_submission SET state = 'returned', decided_by = $2, decided_actor = $3,
-                decided_at = now(), reason = $4
-          WHERE id = $1",
+        &format!(
+            "UPDATE {} SET state = 'returned', decided_by = $2, decided_actor = $3,
+                    decided_at = now(), reason = $4
+              WHERE id = $1",
+            table.name()
+        ),
         &[&id, &user.id, &user.username, &reason],
     )
     .await?;
@@ -365,7 +464,7 @@ pub async fn send_back(
             user_id: Some(user.id),
             actor: &user.username,
             action: "review.return",
-            entity: "progress_submission",
+            entity: table.name(),
             key: &id.to_string(),
             before: Some(json!({ "state": "submitted", "site": code })),
             after: json!({ "state": "returned", "reason": reason }),

@@ -296,6 +296,11 @@ pub async fn apply(
                         reported.ok = true;
                         reported.new_version = Some(state.version);
                     }
+                    Ok(Outcome::Submitted { submission, .. }) => {
+                        savepoint.commit().await?;
+                        reported.ok = true;
+                        reported.submitted = Some(submission);
+                    }
                     // An exact version never crosses: a later one is a conflict.
                     Ok(Outcome::Crossed { .. }) => {
                         savepoint.rollback().await?;
@@ -321,6 +326,7 @@ pub async fn apply(
         tx.rollback().await?;
         for row in &mut report.rows {
             row.new_version = None;
+            row.submitted = None;
         }
     }
     Ok(report)

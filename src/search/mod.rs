@@ -4,5 +4,6 @@
 
 pub mod bulk;
 pub mod form;
+pub mod review;
 pub mod rules;
 pub mod store;

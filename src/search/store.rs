@@ -109,7 +109,7 @@ async fn lock_as(
     code: &str,
     supervising: bool,
 ) -> Result<Locked, SearchError> {
-    let supervising = supervising && user.role == UserRole::Admin;
+    let supervising = supervising && matches!(user.role, UserRole::Admin | UserRole::Reviewer);
     if user.role != UserRole::Engineer && !supervising {
         return Err(SearchError::Forbidden(format!(
             "only engineers and search teams update search zones; you are {}",
@@ -201,15 +201,33 @@ pub enum Outcome {
         mine: Asked,
         theirs: ZoneState,
     },
+    /// With review on, an engineer's update waits for review as `submission` (the zone
+    /// stands as it was).
+    Submitted {
+        state: ZoneState,
+        submission: i64,
+    },
 }
 
 /// Applies `request` inside `tx` (which the caller commits): the rules, then the zone, its
-/// history and an audit row.
+/// history and an audit row; with review on, an engineer's update is kept as submitted.
 pub async fn apply_in(
     tx: &Transaction<'_>,
     user: &SessionUser,
     request: &Request,
     today: NaiveDate,
+) -> Result<Outcome, SearchError> {
+    apply_as(tx, user, request, today, None).await
+}
+
+/// [`apply_in`], with the history row `author`'s (id, name) when given: a reviewer
+/// approving a search team's submitted update.
+pub(super) async fn apply_as(
+    tx: &Transaction<'_>,
+    user: &SessionUser,
+    request: &Request,
+    today: NaiveDate,
+    author: Option<&(Option<i32>, String)>,
 ) -> Result<Outcome, SearchError> {
     let zone = lock_as(tx, user, &request.code, request.supervising).await?;
     let current = &zone.state;
@@ -274,6 +292,24 @@ pub async fn apply_in(
     if !broken.is_empty() {
         return Err(SearchError::Rules(broken));
     }
+    if author.is_none()
+        && !request.supervising
+        && user.role == UserRole::Engineer
+        && tx
+            .query_opt("SELECT review FROM app_setting", &[])
+            .await?
+            .is_some_and(|r| r.get::<_, bool>(0))
+    {
+        let submission = submit(tx, user, zone.site_id, current, &after, (&note, &reason)).await?;
+        return Ok(Outcome::Submitted {
+            state: current.clone(),
+            submission,
+        });
+    }
+    let (recorded_by, actor) = match author {
+        Some((id, name)) => (*id, name.clone()),
+        None => (Some(user.id), user.username.clone()),
+    };
     let written = tx
         .query_one(
             "WITH upd AS (
@@ -285,7 +321,7 @@ pub async fn apply_in(
                  INSERT INTO search_history (site_id, recorded_by, actor, zone_version, remains_expected,
                         remains_found, area_concluded_ha, map_drawn, map_drawn_on, concluded_on,
                         unit_in_charge, note)
-                 SELECT $1, $9, $10, upd.version, $2, $3, $4::float8::numeric(12, 2), $5, $6, $7, $8, $11
+                 SELECT $1, $16, $17, upd.version, $2, $3, $4::float8::numeric(12, 2), $5, $6, $7, $8, $11
                    FROM upd RETURNING id, zone_version),
              a AS (
                  INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
@@ -310,6 +346,8 @@ pub async fn apply_in(
                 &json!(current),
                 &audited(&after, request.audit_note.as_ref()),
                 &reason,
+                &recorded_by,
+                &actor,
             ],
         )
         .await?;
@@ -322,6 +360,64 @@ pub async fn apply_in(
         },
         history_id: written.get(1),
     })
+}
+
+/// Keeps `after` of zone `site_id` (standing at `current`) as submitted by `user`, in
+/// place of their earlier ones of the zone still waiting: its id.
+async fn submit(
+    tx: &Transaction<'_>,
+    user: &SessionUser,
+    site_id: i64,
+    current: &ZoneState,
+    after: &Figures,
+    texts: (&Option<String>, &Option<String>),
+) -> Result<i64, DbError> {
+    let old = &current.figures;
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO search_submission (site_id, submitted_by, actor, base_version,
+                    old_remains_expected, old_remains_found, old_area_concluded_ha, old_map_drawn,
+                    old_map_drawn_on, old_concluded_on, old_unit_in_charge,
+                    new_remains_expected, new_remains_found, new_area_concluded_ha, new_map_drawn,
+                    new_map_drawn_on, new_concluded_on, new_unit_in_charge, note, correction_reason)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::float8::numeric(12, 2), $8, $9, $10, $11,
+                     $12, $13, $14::float8::numeric(12, 2), $15, $16, $17, $18, $19, $20)
+             RETURNING id",
+            &[
+                &site_id,
+                &user.id,
+                &user.username,
+                &current.version,
+                &old.remains_expected,
+                &old.remains_found,
+                &old.area_concluded_ha,
+                &old.map_drawn,
+                &old.map_drawn_on,
+                &old.concluded_on,
+                &old.unit_in_charge,
+                &after.remains_expected,
+                &after.remains_found,
+                &after.area_concluded_ha,
+                &after.map_drawn,
+                &after.map_drawn_on,
+                &after.concluded_on,
+                &after.unit_in_charge,
+                texts.0,
+                texts.1,
+            ],
+        )
+        .await?
+        .get(0);
+    tx.execute(
+        "UPDATE search_submission
+            SET state = 'returned',
+                reason = 'Thay bằng cập nhật #' || $3::int8 || ' / replaced by update #' || $3::int8,
+                decided_by = $2, decided_actor = $4, decided_at = now()
+          WHERE site_id = $1 AND submitted_by = $2 AND state = 'submitted' AND id <> $3::int8",
+        &[&site_id, &user.id, &id, &user.username],
+    )
+    .await?;
+    Ok(id)
 }
 
 /// What a crossed update asked (only the fields it changes, as values), with its note and
@@ -351,6 +447,9 @@ fn answer_of(outcome: &Result<Outcome, SearchError>) -> (u16, Value) {
     match outcome {
         Ok(Outcome::Applied { state, history_id }) => {
             (200, json!({ "zone": state, "history_id": history_id }))
+        }
+        Ok(Outcome::Submitted { state, submission }) => {
+            (200, json!({ "zone": state, "submitted": submission }))
         }
         Ok(Outcome::Crossed {
             conflict,
@@ -430,14 +529,15 @@ pub async fn send(
 /// the zone) with a pick for every field it names: the other fields asked and the picked
 /// ones of "mine" applied onto the zone as it now stands under the search rules, one
 /// history row and one audit row naming both authors and the resolver. `None` when `user`
-/// has no such open search conflict.
+/// has no such open search conflict. With review on, an engineer's own resolution waits
+/// for review like any update of theirs: `Resolved::submitted`.
 pub async fn resolve(
     client: &mut Object,
     user: &SessionUser,
     id: i64,
     picks: &HashMap<String, Pick>,
     today: NaiveDate,
-) -> Result<Option<(ZoneState, i64)>, SearchError> {
+) -> Result<Option<Resolved>, SearchError> {
     let tx = client.transaction().await?;
     let Some(conflict) = conflicts::lock_resolvable(&tx, user, id).await? else {
         return Ok(None);
@@ -503,15 +603,38 @@ pub async fn resolve(
                           "resolved_by": user.username, "picked": picks },
         })),
     };
-    let Outcome::Applied { state, history_id } = apply_in(&tx, user, &request, today).await? else {
-        return Err(
-            DbError::Data(format!("conflict {id} crossed again at its own version")).into(),
-        );
+    let resolved = match apply_in(&tx, user, &request, today).await? {
+        Outcome::Applied { state, history_id } => Resolved {
+            state,
+            history_id: Some(history_id),
+            submitted: None,
+        },
+        Outcome::Submitted { state, submission } => Resolved {
+            state,
+            history_id: None,
+            submitted: Some(submission),
+        },
+        Outcome::Crossed { .. } => {
+            return Err(
+                DbError::Data(format!("conflict {id} crossed again at its own version")).into(),
+            )
+        }
     };
-    let resolution = json!({ "picked": picks, "history_id": history_id });
+    let resolution = json!({ "picked": picks, "history_id": resolved.history_id,
+                             "submitted": resolved.submitted });
     conflicts::mark_resolved(&tx, user, id, &resolution).await?;
     tx.commit().await?;
-    Ok(Some((state, history_id)))
+    Ok(Some(resolved))
+}
+
+/// What a resolved search conflict came to.
+#[derive(Debug, Serialize)]
+pub struct Resolved {
+    #[serde(rename = "zone")]
+    pub state: ZoneState,
+    pub history_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted: Option<i64>,
 }
 
 /// The search zones' layer versions as they stand (bumped at commit by the search_zone

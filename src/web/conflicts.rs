@@ -109,7 +109,7 @@ pub(super) async fn resolve_any(
         .await
         .map_err(|e| Failed::Progress(ProgressError::Db(e)))?;
     if kind.as_deref() == Some("search") {
-        let Some((zone, history_id)) = search::store::resolve(client, user, id, picks, today)
+        let Some(resolved) = search::store::resolve(client, user, id, picks, today)
             .await
             .map_err(Failed::Search)?
         else {
@@ -122,7 +122,7 @@ pub(super) async fn resolve_any(
             state.saw_version(&layer, version);
         }
         state.caught_up().await;
-        return Ok(Some(json!({ "zone": zone, "history_id": history_id })));
+        return Ok(Some(json!(resolved)));
     }
     let Some(applied) = sync::resolve(client, user, id, picks, today)
         .await

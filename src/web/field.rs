@@ -92,11 +92,12 @@ async fn home(
     let fail = |e: AppError| PageError::new(lang, e);
     let user = engineer(&caller).map_err(fail)?;
     let client = state.db().await.map_err(|e| fail(e.into()))?;
-    let (mut sites, extent, open, submitted) = tokio::try_join!(
+    let (mut sites, extent, open, submitted, zone_submitted) = tokio::try_join!(
         store::updatable_sites(&client, user),
         store::field_extent(&client, user),
         conflicts::open(&client, user),
         crate::progress::review::of_author(&client, user),
+        crate::search::review::of_author(&client, user),
     )
     .map_err(|e| fail(e.into()))?;
     let total = sites.len();
@@ -110,7 +111,11 @@ async fn home(
         query: q.q.as_deref().unwrap_or(""),
         extent,
         open_conflicts: open.len(),
-        review: views::review::notices(lang, &submitted, true),
+        review: views::review::notices(
+            lang,
+            &views::review::notices_of(lang, &submitted, &zone_submitted),
+            true,
+        ),
     };
     Ok(views::field::home(lang, &page).into_response())
 }

@@ -14,7 +14,7 @@ use super::{AppState, PageError};
 use crate::accounts::sessions::SessionUser;
 use crate::error::AppError;
 use crate::i18n::{today_in_vietnam, Lang};
-use crate::progress::review::{self, ReviewError};
+use crate::progress::review::{self, ReviewError, Table};
 use crate::views;
 
 pub fn routes() -> Router<AppState> {
@@ -22,6 +22,8 @@ pub fn routes() -> Router<AppState> {
         .route("/review", get(page))
         .route("/review/{id}/approve", post(approve))
         .route("/review/{id}/return", post(send_back))
+        .route("/review/search/{id}/approve", post(approve_search))
+        .route("/review/search/{id}/return", post(send_back_search))
 }
 
 /// The caller, if they review.
@@ -46,16 +48,29 @@ async fn render(
 ) -> Result<Response, PageError> {
     let fail = |e: AppError| PageError::new(lang, e);
     let client = state.db().await.map_err(|e| fail(e.into()))?;
-    let open = review::open(&client, user.clearance)
-        .await
-        .map_err(|e| fail(e.into()))?;
-    let mut items = Vec::with_capacity(open.len());
-    for s in open {
-        let map = crate::db::sites::site_map(&client, s.site_id)
-            .await
-            .map_err(|e| fail(e.into()))?;
-        items.push((s, map));
+    let (open, zones) = tokio::try_join!(
+        review::open(&client, user.clearance),
+        crate::search::review::open(&client, user.clearance),
+    )
+    .map_err(|e| fail(e.into()))?;
+    let mut maps = std::collections::HashMap::new();
+    for site_id in open
+        .iter()
+        .map(|s| s.site_id)
+        .chain(zones.iter().map(|s| s.site_id))
+    {
+        if let std::collections::hash_map::Entry::Vacant(e) = maps.entry(site_id) {
+            let map = crate::db::sites::site_map(&client, site_id)
+                .await
+                .map_err(|e| fail(e.into()))?;
+            e.insert(map);
+        }
     }
+    let items = views::review::Items {
+        progress: &open,
+        search: &zones,
+        maps: &maps,
+    };
     let page = views::review::page(lang, &items, &user.csrf_token, outcome);
     Ok((status, page).into_response())
 }
@@ -129,24 +144,67 @@ async fn deciding(
 }
 
 async fn approve(
-    State(state): State<AppState>,
+    state: State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    q: Query<LangQuery>,
+    form: Form<Decision>,
+) -> Result<Response, PageError> {
+    decide(state, caller, (Table::Progress, id), q, form, true).await
+}
+
+async fn send_back(
+    state: State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    q: Query<LangQuery>,
+    form: Form<Decision>,
+) -> Result<Response, PageError> {
+    decide(state, caller, (Table::Progress, id), q, form, false).await
+}
+
+async fn approve_search(
+    state: State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    q: Query<LangQuery>,
+    form: Form<Decision>,
+) -> Result<Response, PageError> {
+    decide(state, caller, (Table::Search, id), q, form, true).await
+}
+
+async fn send_back_search(
+    state: State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    q: Query<LangQuery>,
+    form: Form<Decision>,
+) -> Result<Response, PageError> {
+    decide(state, caller, (Table::Search, id), q, form, false).await
+}
+
+/// Approves (or returns, with the form's reason) the submission of `table` named by the path.
+async fn decide(
+    State(state): State<AppState>,
+    caller: Caller,
+    (table, id): (Table, String),
     Query(q): Query<LangQuery>,
     Form(form): Form<Decision>,
+    approving: bool,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
     let (user, id, mut client) = deciding(&state, &caller, &id, &form).await.map_err(fail)?;
-    match review::approve(&mut client, &user, id, today_in_vietnam()).await {
-        Ok(mut applied) => {
-            // The writer's next tile and dashboard show it (as after any update).
-            crate::progress::store::committed_versions(&client, std::slice::from_mut(&mut applied))
-                .await
-                .map_err(|e| fail(e.into()))?;
-            super::progress::saw(&state, &applied).await;
-            Ok(Redirect::to(&format!("/review?lang={}", lang.code())).into_response())
-        }
+    let decided = if approving {
+        approved(&state, &mut client, &user, table, id)
+            .await
+            .map_err(fail)?
+    } else {
+        let reason = form.reason.as_deref().unwrap_or("");
+        review::send_back_from(&mut client, &user, table, id, reason).await
+    };
+    match decided {
+        Ok(()) => Ok(Redirect::to(&format!("/review?lang={}", lang.code())).into_response()),
         Err(e) => {
             drop(client);
             refused(&state, &user, lang, e).await
@@ -154,22 +212,35 @@ async fn approve(
     }
 }
 
-async fn send_back(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Query(q): Query<LangQuery>,
-    Form(form): Form<Decision>,
-) -> Result<Response, PageError> {
-    let lang = Lang::from_param(q.lang.as_deref());
-    let fail = |e: AppError| PageError::new(lang, e);
-    let (user, id, mut client) = deciding(&state, &caller, &id, &form).await.map_err(fail)?;
-    let reason = form.reason.as_deref().unwrap_or("");
-    match review::send_back(&mut client, &user, id, reason).await {
-        Ok(()) => Ok(Redirect::to(&format!("/review?lang={}", lang.code())).into_response()),
-        Err(e) => {
-            drop(client);
-            refused(&state, &user, lang, e).await
-        }
+/// Approves submission `id` of `table`; once applied, the writer's next tile and dashboard
+/// show it (as after any update).
+async fn approved(
+    state: &AppState,
+    client: &mut deadpool_postgres::Object,
+    user: &SessionUser,
+    table: Table,
+    id: i64,
+) -> Result<Result<(), ReviewError>, AppError> {
+    let today = today_in_vietnam();
+    match table {
+        Table::Progress => match review::approve(client, user, id, today).await {
+            Ok(mut applied) => {
+                let applied_one = std::slice::from_mut(&mut applied);
+                crate::progress::store::committed_versions(&*client, applied_one).await?;
+                super::progress::saw(state, &applied).await;
+                Ok(Ok(()))
+            }
+            Err(e) => Ok(Err(e)),
+        },
+        Table::Search => match crate::search::review::approve(client, user, id, today).await {
+            Ok(_) => {
+                for (layer, version) in crate::search::store::layer_versions(&*client).await? {
+                    state.saw_version(&layer, version);
+                }
+                state.caught_up().await;
+                Ok(Ok(()))
+            }
+            Err(e) => Ok(Err(e)),
+        },
     }
 }

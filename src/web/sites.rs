@@ -53,21 +53,16 @@ async fn site_page(
     let fail = |e: AppError| PageError::new(lang, e);
     let site = visible_site(&state, &caller, &code).await.map_err(fail)?;
     let client = state.db().await.map_err(|e| fail(e.into()))?;
-    let (map, history, photos, budget, submitted) = tokio::try_join!(
+    let (map, history, photos, budget) = tokio::try_join!(
         db::sites::site_map(&client, site.id),
         store::history(&client, site.id),
         db::sites::photos(&client, site.id),
         db::sites::budget(&client, site.id),
-        crate::progress::review::of_site(&client, site.id),
     )
     .map_err(|e| fail(e.into()))?;
     let may_update = may_update(&client, &caller, site.id)
         .await
         .map_err(|e| fail(e.into()))?;
-    let may_edit_budget = caller
-        .user
-        .as_deref()
-        .is_some_and(|u| u.role == UserRole::BudgetOfficer);
     let investment = investment_of(&client, &caller, &site.code, map.is_none())
         .await
         .map_err(fail)?;
@@ -75,6 +70,10 @@ async fn site_page(
         .await
         .map_err(|e| fail(e.into()))?;
     let conflicts = conflicts_of(&client, &caller, site.id)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let may_either = may_update || search.as_ref().is_some_and(|(_, _, may)| *may);
+    let review = review_notices(&client, lang, &caller, may_either, site.id)
         .await
         .map_err(|e| fail(e.into()))?;
     Ok(views::sites::page(
@@ -87,7 +86,10 @@ async fn site_page(
             photos: &photos,
             budget: &budget,
             may_update,
-            may_edit_budget,
+            may_edit_budget: caller
+                .user
+                .as_deref()
+                .is_some_and(|u| u.role == UserRole::BudgetOfficer),
             search: search
                 .as_ref()
                 .map(|(figures, history, may)| views::sites::SearchPart {
@@ -96,7 +98,7 @@ async fn site_page(
                     may_update: *may,
                 }),
             conflicts: &conflicts,
-            review: review_notices(lang, &caller, may_update, &submitted),
+            review,
         },
     )
     .into_response())
@@ -104,22 +106,26 @@ async fn site_page(
 
 /// What of the work waits for review or came back: for the engineers who may update it and
 /// for reviewers (others see the work as approved).
-fn review_notices(
+async fn review_notices(
+    client: &deadpool_postgres::Object,
     lang: Lang,
     caller: &Caller,
     may_update: bool,
-    submitted: &[crate::progress::review::Submission],
-) -> maud::Markup {
+    site_id: i64,
+) -> Result<maud::Markup, crate::db::DbError> {
     let reviews = caller
         .user
         .as_deref()
         .is_some_and(crate::progress::review::may_review);
-    let shown = if may_update || reviews {
-        submitted
-    } else {
-        &[]
-    };
-    views::review::notices(lang, shown, false)
+    if !may_update && !reviews {
+        return Ok(maud::html! {});
+    }
+    let (progress, search) = tokio::try_join!(
+        crate::progress::review::of_site(client, site_id),
+        crate::search::review::of_site(client, site_id),
+    )?;
+    let notices = views::review::notices_of(lang, &progress, &search);
+    Ok(views::review::notices(lang, &notices, false))
 }
 
 /// Whether the caller is an engineer who may update the site.

@@ -46,6 +46,8 @@ const NOT_IN_THE_API: &[(&str, &str, &str)] = &[
     ("GET", "/review", "page"),
     ("POST", "/review/{}/approve", "form"),
     ("POST", "/review/{}/return", "form"),
+    ("POST", "/review/search/{}/approve", "form"),
+    ("POST", "/review/search/{}/return", "form"),
     ("GET", "/investments", "page"),
     ("POST", "/investments", "form"),
     ("GET", "/investments/new", "page"),

@@ -57,6 +57,7 @@ const SQL_PLACES: &[&str] = &[
     "src/progress/conflicts.rs",
     "src/progress/review.rs",
     "src/search/store.rs",
+    "src/search/review.rs",
     "src/budget/store.rs",
     "src/budget/ceiling.rs",
     "src/report/log.rs",

@@ -691,3 +691,386 @@ async fn the_search_template_comes_back_as_a_bulk_update_written_whole_or_not_at
     assert_eq!(report["rows"][0]["errors"][0]["field"], "version");
     assert_eq!(rows(&db, &code).await, (history0 + 1, audit0 + 1));
 }
+
+/// A signed-in user of `role` at `clearance`, with no districts.
+async fn other_role(db: &TestDb, name: &str, role: UserRole, clearance: Classification) -> User {
+    let cookie = db.sign_in(name, role, clearance, &[]).await;
+    let app = with_cookie(db.app(), &cookie);
+    let csrf = csrf_of(&app).await;
+    User { app, csrf }
+}
+
+/// Approves or returns zone submission `id` through the review page's forms.
+async fn decide(u: &User, id: i64, what: &str, reason: &str) -> (StatusCode, String) {
+    let body = format!("csrf={}&reason={}", u.csrf, reason.replace(' ', "+"));
+    let (status, _, page) = call(
+        &u.app,
+        "POST",
+        &format!("/review/search/{id}/{what}?lang=vi"),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        body,
+    )
+    .await;
+    (status, page)
+}
+
+/// The remains found in Tân Biên's zones, with the waiting updates counted or not.
+async fn found_in_tan_bien(db: &TestDb, submitted: bool) -> i64 {
+    let p = kvpt::db::dashboard::Params {
+        clearance: Classification::Secret,
+        as_of: None,
+        ahead_threshold: 0.3,
+        stale_days: 180,
+        scope: kvpt::db::dashboard::Scope {
+            district: Some("705".into()),
+            ..Default::default()
+        },
+        submitted,
+    };
+    let mut clients = vec![db.pool().get().await.unwrap()];
+    kvpt::db::dashboard::summary(&mut clients, &p)
+        .await
+        .unwrap()
+        .search
+        .remains_found
+}
+
+/// Issue 24 §6 for search zones: with review on, a search team's update of a zone's figures
+/// (API, form, bulk CSV) waits as submitted — the zone stands as it was, the dashboards
+/// count it only when asked for submitted figures — until a reviewer approves it (applied,
+/// its history row the team's) or returns it with a reason the team sees. An engineer's
+/// import may not change the figures meanwhile; each role may do only its part.
+#[tokio::test]
+async fn with_review_on_a_zone_update_waits_until_approved_and_comes_back_when_returned() {
+    let db = TestDb::with_demo(400, 31).await;
+    let client = db.client().await;
+    let code = zone(&db).await;
+    let a = user(&db, "ks.a", Classification::Confidential, &["TBI"], None).await;
+    let team = user(
+        &db,
+        "doi.k71",
+        Classification::Internal,
+        &[],
+        Some("Đội K71"),
+    )
+    .await;
+    let reviewer = other_role(
+        &db,
+        "duyet",
+        UserRole::Reviewer,
+        Classification::Confidential,
+    )
+    .await;
+    let low = other_role(
+        &db,
+        "duyet.thap",
+        UserRole::Reviewer,
+        Classification::Public,
+    )
+    .await;
+    let viewer = other_role(&db, "xem", UserRole::Viewer, Classification::Secret).await;
+    kvpt::progress::review::set(&db.pool().get().await.unwrap(), true)
+        .await
+        .unwrap();
+    let before = state(&a, &code).await;
+    let (history0, audit0) = rows(&db, &code).await;
+    let found0 = before["remains_found"].as_i64().unwrap();
+    let dashboard0 = found_in_tan_bien(&db, false).await;
+
+    // The team's update waits; the zone stands as it was; a repeat of its key writes nothing.
+    let body = json!({ "version": before["version"], "remains_found": found0 + 2, "note": "Quy tập 2 hài cốt" });
+    let (status, answer) = put(&team, &code, Some("zone-review-1"), body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let waiting = answer["submitted"].as_i64().expect("kept for review");
+    assert_eq!(answer["zone"]["remains_found"], found0, "{answer}");
+    assert_eq!(
+        put(&team, &code, Some("zone-review-1"), body).await.1,
+        answer
+    );
+    assert_eq!(
+        rows(&db, &code).await,
+        (history0, audit0),
+        "nothing applied"
+    );
+    assert_eq!(state(&a, &code).await["remains_found"], found0);
+    assert_eq!(
+        count(&client, &format!("SELECT count(*) FROM search_submission p JOIN site s ON s.id = p.site_id WHERE s.code = '{code}'")).await,
+        1
+    );
+    // The rules still answer at once.
+    let (status, _) = put(
+        &team,
+        &code,
+        None,
+        json!({ "version": before["version"], "remains_found": -1 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Counted only when the submitted figures are asked for.
+    assert_eq!(found_in_tan_bien(&db, false).await, dashboard0);
+    assert_eq!(found_in_tan_bien(&db, true).await, dashboard0 + 2);
+
+    // Notices: the team on /field, the zone's engineer on its page; a viewer sees none.
+    let (_, page) = get(&team.app, "/field?lang=vi").await;
+    assert!(
+        page.contains("Chờ duyệt") && page.contains("tìm kiếm:"),
+        "{page}"
+    );
+    let site_page = format!("/sites/{code}?lang=vi");
+    assert!(get(&a.app, &site_page).await.1.contains("review-waiting"));
+    assert!(!get(&viewer.app, &site_page)
+        .await
+        .1
+        .contains("review-notices"));
+
+    // The review list: the reviewer sees old → new; one cleared below the zone sees nothing.
+    let (status, page) = get(&reviewer.app, "/review?lang=vi").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("id=\"z{waiting}\""))
+            && page.contains("Tìm kiếm, quy tập hài cốt")
+            && page.contains("Quy tập 2 hài cốt"),
+        "{page}"
+    );
+    let (_, page) = get(&low.app, "/review?lang=vi").await;
+    assert!(!page.contains(&code) && page.contains("review-empty"));
+    assert_eq!(
+        decide(&low, waiting, "approve", "").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        decide(&a, waiting, "approve", "").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        decide(&viewer, waiting, "return", "x").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        decide(&reviewer, 0, "approve", "").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Approved: applied, its history row the team's, the audit naming the reviewer.
+    assert_eq!(
+        decide(&reviewer, waiting, "approve", "").await.0,
+        StatusCode::SEE_OTHER
+    );
+    let now = state(&a, &code).await;
+    assert_eq!(now["remains_found"], found0 + 2);
+    assert_eq!(now["version"], before["version"].as_i64().unwrap() + 1);
+    assert_eq!(rows(&db, &code).await, (history0 + 1, audit0 + 1));
+    let row = client
+        .query_one(
+            "SELECT h.actor, h.note, p.state::text FROM search_submission p
+               JOIN search_history h ON h.id = p.history_id WHERE p.id = $1",
+            &[&waiting],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            row.get::<_, String>(0),
+            row.get::<_, Option<String>>(1),
+            row.get::<_, String>(2)
+        ),
+        (
+            "doi.k71".into(),
+            Some("Quy tập 2 hài cốt".into()),
+            "approved".into()
+        )
+    );
+    assert_eq!(
+        count(&client, &format!("SELECT count(*) FROM audit_log WHERE action = 'site.search' AND entity_key = '{code}' AND after->>'approved_by' = 'duyet' AND after->>'submitted_by' = 'doi.k71'")).await,
+        1
+    );
+    assert_eq!(found_in_tan_bien(&db, false).await, dashboard0 + 2);
+    assert_eq!(
+        decide(&reviewer, waiting, "approve", "").await.0,
+        StatusCode::NOT_FOUND,
+        "decided once"
+    );
+
+    // Two from the same figures: the first approved, the second can only be returned.
+    let version = now["version"].clone();
+    let (_, first) = put(
+        &a,
+        &code,
+        None,
+        json!({ "version": version, "remains_expected": 9 }),
+    )
+    .await;
+    let (_, second) = put(
+        &team,
+        &code,
+        None,
+        json!({ "version": version, "area_concluded_ha": 0.5 }),
+    )
+    .await;
+    let (first, second) = (
+        first["submitted"].as_i64().unwrap(),
+        second["submitted"].as_i64().unwrap(),
+    );
+    assert_eq!(
+        decide(&reviewer, first, "approve", "").await.0,
+        StatusCode::SEE_OTHER
+    );
+    let (_, page) = get(&reviewer.app, "/review?lang=vi").await;
+    assert!(page.contains("chỉ có thể trả lại"), "the stale one says so");
+    let (status, page) = decide(&reviewer, second, "approve", "").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("Khu vực đã thay đổi"), "{page}");
+    assert_eq!(
+        state(&a, &code).await["remains_expected"],
+        9,
+        "nothing overwritten"
+    );
+    let (status, page) = decide(&reviewer, second, "return", " ").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Cần lý do trả lại"));
+    assert_eq!(
+        decide(&reviewer, second, "return", "Diện tích chưa đo lại")
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    let (_, page) = get(&team.app, "/field?lang=vi").await;
+    assert!(
+        page.contains("Bị trả lại") && page.contains("Diện tích chưa đo lại"),
+        "{page}"
+    );
+    assert!(!get(&viewer.app, &site_page)
+        .await
+        .1
+        .contains("Diện tích chưa đo lại"));
+
+    // The form's update waits too, and the bulk CSV says each row was sent for review.
+    let now = state(&a, &code).await;
+    let version = now["version"].as_i64().unwrap();
+    let mut form = format!(
+        "csrf={}&version={version}&remains_expected=9&remains_found={}&area_concluded_ha={}&unit_in_charge=%C4%90%E1%BB%99i+K71&note=form",
+        team.csrf,
+        found0 + 3,
+        now["area_concluded_ha"]
+    );
+    if now["map_drawn"] == true {
+        form.push_str(&format!(
+            "&map_drawn=on&map_drawn_on={}",
+            now["map_drawn_on"].as_str().unwrap_or("")
+        ));
+    }
+    if let Some(day) = now["concluded_on"].as_str() {
+        form.push_str(&format!("&concluded_on={day}"));
+    }
+    let (status, _, _) = call(
+        &team.app,
+        "POST",
+        &format!("/sites/{code}/search?lang=vi"),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        form,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(state(&a, &code).await["remains_found"], found0 + 2);
+    let (_, template) = get(&team.app, "/api/search/template.csv").await;
+    let template = template.trim_start_matches('\u{feff}');
+    let line = template
+        .lines()
+        .find(|l| l.starts_with(&format!("{code},")))
+        .unwrap();
+    let cells: Vec<&str> = line.splitn(5, ',').collect();
+    let csv = format!(
+        "{}\n{code},{version},{},{},{}\n",
+        template.lines().next().unwrap(),
+        cells[2],
+        found0 + 4,
+        cells[4]
+    );
+    let (status, _, text) = call(
+        &team.app,
+        "POST",
+        "/api/progress/bulk",
+        &[
+            ("x-csrf-token", team.csrf.as_str()),
+            ("content-type", "text/csv"),
+        ],
+        csv,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let report: Value = serde_json::from_str(&text).unwrap();
+    assert!(report["rows"][0]["submitted"].is_i64(), "{report}");
+    assert_eq!(state(&a, &code).await["remains_found"], found0 + 2);
+    assert_eq!(
+        count(&client, &format!("SELECT count(*) FROM search_submission p JOIN site s ON s.id = p.site_id WHERE s.code = '{code}' AND p.state = 'submitted'")).await,
+        1,
+        "the team's newest replaces its waiting one"
+    );
+
+    // An engineer's import may not change the figures; the same figures pass.
+    let path =
+        std::env::temp_dir().join(format!("kvpt-zone-review-{}.geojson", std::process::id()));
+    let import = |found: i64| {
+        std::fs::write(
+            &path,
+            crate::imports::geojson(&[crate::imports::feature(
+                json!({ "code": code, "remains_found": found }),
+                Value::Null,
+            )]),
+        )
+        .unwrap();
+        let path = path.clone();
+        let pool = db.pool();
+        async move {
+            kvpt::exchange::import::run(
+                &pool,
+                &path,
+                "tim-kiem.geojson",
+                &crate::imports::dry(),
+                &kvpt::exchange::import::Importer {
+                    user_id: None,
+                    name: "ks.a".into(),
+                    via: "web",
+                    clearance: Classification::Confidential,
+                    declassify: false,
+                    districts: None,
+                },
+                std::sync::Arc::new(kvpt::exchange::import::Progress::default()),
+                None,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let report = import(found0 + 5).await;
+    assert_eq!(report.outcome, "refused");
+    assert!(
+        report.rows[0]
+            .errors
+            .iter()
+            .any(|e| e.en.contains("search teams' figures wait for review")),
+        "{:?}",
+        report.rows
+    );
+    let report = import(found0 + 2).await;
+    assert_ne!(report.outcome, "refused", "{:?}", report.rows);
+    assert!(report.rows.iter().all(|r| r.errors.is_empty()), "{:?}", report.rows);
+
+    // Review off: an update applies at once.
+    kvpt::progress::review::set(&db.pool().get().await.unwrap(), false)
+        .await
+        .unwrap();
+    let (status, answer) = put(
+        &team,
+        &code,
+        None,
+        json!({ "version": version, "remains_found": found0 + 6 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(
+        answer["submitted"].is_null() && answer["history_id"].is_i64(),
+        "{answer}"
+    );
+    assert_eq!(state(&a, &code).await["remains_found"], found0 + 6);
+}

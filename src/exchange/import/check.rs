@@ -516,6 +516,14 @@ impl Checked<'_> {
         }
         let before = existing.and_then(|e| e.zone.clone()).unwrap_or_default();
         let after = zone_after(row, existing);
+        if self.found.review && !self.who.declassify && after != before {
+            self.err(
+                "remains_found",
+                "Số liệu tìm kiếm do tổ tìm kiếm gửi phải được duyệt: hãy cập nhật qua trang tìm kiếm, Hiện trường hoặc tệp CSV tìm kiếm; tệp nhập không được đổi số liệu tìm kiếm.".into(),
+                "search teams' figures wait for review: send them through the search page, the field app or the search CSV; an import may not change a zone's search figures".into(),
+            );
+            return;
+        }
         let broken = crate::search::rules::check(
             &before,
             &after,
@@ -629,7 +637,18 @@ impl Checked<'_> {
             note: row.note.clone(),
             correction_reason: row.correction_reason.clone(),
         };
-        if progress_given && self.found.review && !self.who.declassify {
+        let changes = (
+            update.status,
+            update.percent,
+            update.actual_start,
+            update.actual_finish,
+        ) != (
+            current.status,
+            i64::from(current.percent),
+            current.actual_start,
+            current.actual_finish,
+        );
+        if progress_given && changes && self.found.review && !self.who.declassify {
             self.err(
                 "status",
                 "Tiến độ do kỹ sư gửi phải được duyệt: hãy cập nhật qua trang tiến độ, Hiện trường hoặc tệp CSV tiến độ; tệp nhập không được đổi status, percent, actual_start, actual_finish.".into(),
