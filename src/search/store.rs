@@ -449,7 +449,7 @@ fn answer_of(outcome: &Result<Outcome, SearchError>) -> (u16, Value) {
             (200, json!({ "zone": state, "history_id": history_id }))
         }
         Ok(Outcome::Submitted { state, submission }) => {
-            (200, json!({ "zone": state, "submitted": submission }))
+            (200, json!({ "zone": state, "history_id": null, "submitted": submission }))
         }
         Ok(Outcome::Crossed {
             conflict,

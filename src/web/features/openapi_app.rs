@@ -387,7 +387,7 @@ pub fn paths() -> Map<String, Value> {
             ),
             vec![code(), idempotency()],
             json_body(search_body()),
-            json_ok("Recorded: the new figures"),
+            json_ok("Recorded: the new figures; with review on, kept for review as `submitted` (the zone as it stands)"),
         ),
     );
     add("/api/sites/{code}/budget/{year}/{source}", "put", writing(op("putBudgetLine", "A work's budget line for a year and funding source: estimate, allocated, disbursed, settled (VND), from the version you read"),
