@@ -11,15 +11,30 @@
            count(*) FILTER (WHERE f.settled_not_done)::int8 AS settled_not_done,
            count(*) FILTER (WHERE f.done_nothing_disbursed)::int8 AS done_nothing_disbursed,
            count(*) FILTER (WHERE f.stale)::int8 AS stale,
-           count(*) FILTER (WHERE f.over_ceiling)::int8 AS over_ceiling,
-           -- The land-use plan's parcels in the same pass (null keys for other works):
-           -- whole m² per parcel, summed exactly, so the parts add up to the same figure.
-           f.land_use, f.land_legal, f.land_five,
-           coalesce(sum(round(f.land_area_m2)) FILTER (WHERE f.land_use IS NOT NULL), 0)::int8 AS land_m2,
-           coalesce(sum(round(f.land_area_m2)) FILTER (WHERE f.land_in_use), 0)::int8 AS land_in_use_m2
+           count(*) FILTER (WHERE f.over_ceiling)::int8 AS over_ceiling
       FROM flagged f
       LEFT JOIN admin_unit d ON d.id = f.district_id
-     GROUP BY f.kind, d.code, d.short_name, f.status, f.late, f.land_use, f.land_legal, f.land_five
+     GROUP BY f.kind, d.code, d.short_name, f.status, f.late
+)
+-- The defence land-use plan (migration 0038) as it stands, of this part's parcels: by
+-- planned use × district × legal status × 5-year period, a small grouping of its own (the
+-- parcels are a tenth of the works). Whole m² per parcel, summed exactly, so the parts
+-- add up to the same figure.
+, land AS (
+    SELECT l.planned_use::text AS planned_use, area_key(d.code, st.kind) AS district,
+           coalesce(d.short_name, '') AS district_name, l.legal_status::text AS legal_status,
+           l.five_year, count(*)::int8 AS parcels,
+           coalesce(sum(round(st.land_area_m2)), 0)::int8 AS area_m2,
+           count(*) FILTER (WHERE st.status IN ('completed', 'handed_over'))::int8 AS done,
+           coalesce(sum(round(st.land_area_m2))
+                    FILTER (WHERE st.status IN ('completed', 'handed_over')), 0)::int8 AS done_m2,
+           coalesce(sum(round(st.land_area_m2))
+                    FILTER (WHERE l.current_use = l.planned_use), 0)::int8 AS in_use_m2
+      FROM land_parcel l
+      JOIN state st ON st.id = l.site_id
+      LEFT JOIN admin_unit d ON d.id = st.district_id
+     WHERE l.site_id >= $6::int8 AND l.site_id < $7::int8
+     GROUP BY l.planned_use, d.code, d.short_name, st.kind, l.legal_status, l.five_year
 )
 -- The remains search figures of this part's zones (a work has at most one) as they stand
 -- or stood (`zone`, from dashboard_now.sql or dashboard_as_of.sql's history), and the
@@ -50,6 +65,7 @@
 )
 SELECT json_build_object(
   'cells', (SELECT coalesce(json_agg(c), '[]') FROM cells c),
+  'land', (SELECT coalesce(json_agg(g), '[]') FROM land g),
   'plan', (SELECT coalesce(json_agg(g), '[]') FROM (
       SELECT year, source::text AS source, estimate::int8, allocated::int8, disbursed::int8,
              settled::int8

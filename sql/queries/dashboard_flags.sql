@@ -36,11 +36,7 @@
            (coalesce(st.planned_finish < p.day, false)
             AND st.status NOT IN ('completed', 'handed_over', 'cancelled')) AS late,
            -- A hashed lookup (not a join: few works have a ceiling, every work is probed).
-           (st.id IN (SELECT site_id FROM over_ceiling)) AS over_ceiling,
-           -- A defence land parcel's plan (migration 0038), as it stands.
-           l.planned_use::text AS land_use, l.legal_status::text AS land_legal,
-           l.five_year AS land_five, (l.current_use = l.planned_use) AS land_in_use
+           (st.id IN (SELECT site_id FROM over_ceiling)) AS over_ceiling
       FROM state st CROSS JOIN params p
       LEFT JOIN site_budget sb ON sb.site_id = st.id
-      LEFT JOIN land_parcel l ON l.site_id = st.id
 )

@@ -329,12 +329,6 @@ struct Cell {
     done_nothing_disbursed: i64,
     stale: i64,
     over_ceiling: i64,
-    /// A land parcel's planned use, legal status and 5-year period (none for other works).
-    land_use: Option<String>,
-    land_legal: Option<String>,
-    land_five: Option<String>,
-    land_m2: i64,
-    land_in_use_m2: i64,
 }
 
 /// One year × source's ceilings in one part (dashboard_cells.sql).
@@ -365,6 +359,7 @@ struct PartSearch {
 #[derive(Debug, Deserialize)]
 struct Part {
     cells: Vec<Cell>,
+    land: Vec<LandRow>,
     plan: Vec<PlanRow>,
     ceilings: Vec<PartCeiling>,
     search: PartSearch,
@@ -516,32 +511,26 @@ impl Dashboard {
         let mut abroad: BTreeMap<(String, String), (String, i64, i64, f64, i64)> = BTreeMap::new();
         let mut land: BTreeMap<(String, String, String, String), LandRow> = BTreeMap::new();
         for part in parts {
-            for c in &part.cells {
-                let (Some(use_), Some(legal), Some(five)) =
-                    (&c.land_use, &c.land_legal, &c.land_five)
-                else {
-                    continue;
-                };
+            for row in part.land {
                 let key = (
-                    use_.clone(),
-                    c.district.clone(),
-                    legal.clone(),
-                    five.clone(),
+                    row.planned_use.clone(),
+                    row.district.clone(),
+                    row.legal_status.clone(),
+                    row.five_year.clone(),
                 );
                 let sum = land.entry(key).or_insert_with(|| LandRow {
-                    planned_use: use_.clone(),
-                    district: c.district.clone(),
-                    district_name: c.district_name.clone(),
-                    legal_status: legal.clone(),
-                    five_year: five.clone(),
-                    ..LandRow::default()
+                    parcels: 0,
+                    area_m2: 0,
+                    done: 0,
+                    done_m2: 0,
+                    in_use_m2: 0,
+                    ..row.clone()
                 });
-                let done = matches!(c.status.as_str(), "completed" | "handed_over");
-                sum.parcels += c.n;
-                sum.area_m2 += c.land_m2;
-                sum.done += if done { c.n } else { 0 };
-                sum.done_m2 += if done { c.land_m2 } else { 0 };
-                sum.in_use_m2 += c.land_in_use_m2;
+                sum.parcels += row.parcels;
+                sum.area_m2 += row.area_m2;
+                sum.done += row.done;
+                sum.done_m2 += row.done_m2;
+                sum.in_use_m2 += row.in_use_m2;
             }
             searches.push(part.search);
             for a in part.abroad {

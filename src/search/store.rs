@@ -448,9 +448,10 @@ fn answer_of(outcome: &Result<Outcome, SearchError>) -> (u16, Value) {
         Ok(Outcome::Applied { state, history_id }) => {
             (200, json!({ "zone": state, "history_id": history_id }))
         }
-        Ok(Outcome::Submitted { state, submission }) => {
-            (200, json!({ "zone": state, "history_id": null, "submitted": submission }))
-        }
+        Ok(Outcome::Submitted { state, submission }) => (
+            200,
+            json!({ "zone": state, "history_id": null, "submitted": submission }),
+        ),
         Ok(Outcome::Crossed {
             conflict,
             fields,

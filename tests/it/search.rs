@@ -1054,7 +1054,11 @@ async fn with_review_on_a_zone_update_waits_until_approved_and_comes_back_when_r
     );
     let report = import(found0 + 2).await;
     assert_ne!(report.outcome, "refused", "{:?}", report.rows);
-    assert!(report.rows.iter().all(|r| r.errors.is_empty()), "{:?}", report.rows);
+    assert!(
+        report.rows.iter().all(|r| r.errors.is_empty()),
+        "{:?}",
+        report.rows
+    );
 
     // Review off: an update applies at once.
     kvpt::progress::review::set(&db.pool().get().await.unwrap(), false)
