@@ -84,6 +84,8 @@ pub async fn load(
     let tx = client.transaction().await?;
     // One version bump per layer for the whole load, not one queued event per row.
     tx.batch_execute("SET LOCAL kvpt.bulk = 'on'").await?;
+    tx.batch_execute(include_str!("../../sql/demo/indexes_off.sql"))
+        .await?;
     // Before the works, whose communes are then derived from where they lie.
     tx.batch_execute(include_str!("../../sql/demo/communes.sql"))
         .await?;
@@ -92,6 +94,13 @@ pub async fn load(
         .await?;
     tx.batch_execute(include_str!("../../sql/demo/profiles.sql"))
         .await?;
+    tx.batch_execute(include_str!("../../sql/demo/indexes_on.sql"))
+        .await?;
+    tx.batch_execute(
+        "ANALYZE site_all; ANALYZE progress_history; ANALYZE budget_line; ANALYZE site_budget_total;
+         ANALYZE budget_history",
+    )
+    .await?;
     tx.batch_execute("SELECT bulk_load_done()").await?;
     tx.commit().await?;
     Ok(DemoReport::Loaded {
@@ -238,8 +247,6 @@ pub async fn write(tx: &Transaction<'_>, sites: &[DemoSite]) -> Result<(), DbErr
            FROM demo_zone z JOIN site s USING (code)",
         // Their history as the dashboards read it (migration 0025).
         "SELECT search_history_seed()",
-        "ANALYZE site_all; ANALYZE progress_history; ANALYZE budget_line; ANALYZE site_budget_total;
-         ANALYZE budget_history",
     ] {
         tx.batch_execute(statement).await?;
     }

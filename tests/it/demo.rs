@@ -260,3 +260,51 @@ async fn a_demo_load_moves_each_layer_version_once() {
         "context layers untouched"
     );
 }
+
+/// The indexes and foreign keys of the schema, as PostgreSQL would write them again.
+async fn indexes_and_keys(db: &TestDb) -> Vec<String> {
+    db.client()
+        .await
+        .query(
+            "SELECT 'index ' || indexname || ': ' || indexdef FROM pg_indexes
+              WHERE schemaname = current_schema()
+             UNION ALL
+             SELECT 'constraint ' || conrelid::regclass || '.' || conname || ': ' || pg_get_constraintdef(oid)
+               FROM pg_constraint WHERE connamespace = current_schema()::regnamespace AND convalidated
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// The load sets the big tables' secondary indexes and foreign keys aside and builds them
+/// again at the end: the schema after it is the migrated one, every key checked.
+#[tokio::test]
+async fn a_demo_load_leaves_every_index_and_foreign_key_as_migrated() {
+    let migrated = indexes_and_keys(&TestDb::new().await).await;
+    let loaded = TestDb::with_demo(300, 5).await;
+    assert_eq!(indexes_and_keys(&loaded).await, migrated);
+    assert!(migrated
+        .iter()
+        .any(|l| l.contains("progress_history_site_id_fkey")));
+    assert!(migrated.iter().any(|l| l.contains("site_search_key_idx")));
+    // And the keys hold: a history row of no work is refused.
+    let err = loaded
+        .client()
+        .await
+        .execute(
+            "INSERT INTO progress_history (site_id, actor, new_status, new_pct) VALUES (-1, 't', 'planned', 0)",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    let why = err
+        .as_db_error()
+        .map(|e| e.message().to_string())
+        .unwrap_or_default();
+    assert!(why.contains("foreign key"), "{err:?}");
+}
