@@ -66,6 +66,21 @@ pub async fn communes(
         .collect())
 }
 
+/// The communes with a boundary, by where their boundaries come from ("simulated …" for
+/// the demo's, "imported from FILE …" for an import's): (source, how many).
+pub async fn boundary_sources(client: &impl GenericClient) -> Result<Vec<(String, i64)>, DbError> {
+    Ok(client
+        .query(
+            "SELECT coalesce(source, ''), count(*) FROM admin_unit
+              WHERE level = 'commune' AND geom IS NOT NULL GROUP BY 1 ORDER BY 1",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
 /// Where the boundaries of one import wait until they are written (dropped at commit).
 pub async fn stage_boundaries(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), DbError> {
     tx.batch_execute(

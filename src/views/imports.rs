@@ -9,7 +9,7 @@ use crate::domain::SiteKind;
 use crate::exchange::import::{Progress, Report};
 use crate::i18n::{format_int, Lang};
 
-const SRS_CHOICES: &[(&str, &str, &str)] = &[
+pub(super) const SRS_CHOICES: &[(&str, &str, &str)] = &[
     (
         "",
         "Theo tệp (.prj, GeoPackage…)",

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod budget;
+pub mod communes;
 pub mod context;
 pub mod dashboard;
 pub mod exports;
@@ -128,6 +129,7 @@ pub fn user_menu(lang: Lang) -> Markup {
             @if user.role == crate::domain::UserRole::Admin {
                 a href={ "/admin/users?lang=" (lang.code()) } { (lang.pick("Tài khoản", "Accounts")) }
                 a href={ "/admin/profiles?lang=" (lang.code()) } { (lang.pick("Hồ sơ xuất", "Export profiles")) }
+                a href={ "/admin/communes?lang=" (lang.code()) } { (lang.pick("Ranh giới xã", "Communes")) }
             }
             @if matches!(user.role, crate::domain::UserRole::Admin | crate::domain::UserRole::Engineer) {
                 a href={ "/imports?lang=" (lang.code()) } { (lang.pick("Nhập tệp", "Import")) }

@@ -197,6 +197,82 @@ async fn receive(
     Ok((fields, names))
 }
 
+/// An upload received into a folder of its own: its token and folder, the path an import
+/// reads (one file as itself, several — a Shapefile's parts — as their folder), the name
+/// shown, and the form's text fields.
+pub(super) struct Received {
+    pub token: String,
+    pub dir: std::path::PathBuf,
+    pub path: std::path::PathBuf,
+    pub shown: String,
+    pub fields: HashMap<String, String>,
+}
+
+impl Received {
+    /// The file the kept upload reads ("" for the whole folder).
+    pub fn source(&self) -> String {
+        if self.path == self.dir {
+            String::new()
+        } else {
+            files_name(&self.path)
+        }
+    }
+
+    /// Drops the folder (a refused upload).
+    pub fn discard(&self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Receives the form's files into a new folder, with its token checked: a page saying the
+/// file is too large (413) or what else was wrong, in `lang`, when not.
+pub(super) async fn receive_upload(
+    state: &AppState,
+    caller: &Caller,
+    lang: Lang,
+    multipart: &mut Multipart,
+) -> Result<Received, Response> {
+    let fail = |e: AppError| PageError::new(lang, e).into_response();
+    let token = crate::accounts::sessions::random_token()[..24].to_string();
+    let dir = import::uploads_dir().join(&token);
+    std::fs::create_dir_all(&dir).map_err(|e| fail(AppError::Internal(e.into())))?;
+    let accepted = async {
+        let (fields, files) = receive(multipart, &dir).await?;
+        caller.check_csrf(fields.get("csrf").map(String::as_str))?;
+        if files.is_empty() {
+            return Err(Refusal::Error(AppError::bad_request(
+                "file",
+                lang.pick("Chưa chọn tệp nào.", "no file chosen"),
+            )));
+        }
+        let (path, shown) = if files.len() == 1 {
+            (dir.join(&files[0]), files[0].clone())
+        } else {
+            (dir.clone(), files.join(", "))
+        };
+        std::fs::write(dir.join(uploads::SOURCE), path.to_string_lossy().as_bytes())
+            .map_err(|e| Refusal::Error(AppError::Internal(e.into())))?;
+        Ok((fields, path, shown))
+    }
+    .await;
+    match accepted {
+        Ok((fields, path, shown)) => Ok(Received {
+            token,
+            dir,
+            path,
+            shown,
+            fields,
+        }),
+        Err(refusal) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            Err(match refusal {
+                Refusal::TooLarge(_) => too_large(lang, state.import_max_bytes),
+                Refusal::Error(e) => fail(e),
+            })
+        }
+    }
+}
+
 async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -207,51 +283,34 @@ async fn upload(
     let fail = |e: AppError| PageError::new(lang, e);
     let (_, who) = importer(&state, &caller).await.map_err(fail)?;
     let admitted = state.heavy_work.admit().map_err(fail)?;
-    let token = crate::accounts::sessions::random_token()[..24].to_string();
-    let dir = import::uploads_dir().join(&token);
-    std::fs::create_dir_all(&dir).map_err(|e| fail(AppError::Internal(e.into())))?;
-    let accepted = async {
-        let (fields, files) = receive(&mut multipart, &dir).await?;
-        caller.check_csrf(fields.get("csrf").map(String::as_str))?;
-        if files.is_empty() {
-            return Err(Refusal::Error(AppError::bad_request(
-                "file",
-                lang.pick("Chưa chọn tệp nào.", "no file chosen"),
-            )));
-        }
-        let options = options_of(lang, &fields)?;
-        // One file is read as itself; several (a Shapefile's parts) as their folder.
-        let (path, shown) = if files.len() == 1 {
-            (dir.join(&files[0]), files[0].clone())
-        } else {
-            (dir.clone(), files.join(", "))
-        };
-        std::fs::write(dir.join(uploads::SOURCE), path.to_string_lossy().as_bytes())
-            .map_err(|e| Refusal::Error(AppError::Internal(e.into())))?;
-        Ok((path, shown, options))
-    }
-    .await;
-    let (path, shown, options) = match accepted {
-        Ok(a) => a,
-        Err(refusal) => {
-            let _ = std::fs::remove_dir_all(&dir);
-            return match refusal {
-                Refusal::TooLarge(_) => Ok(too_large(lang, state.import_max_bytes)),
-                Refusal::Error(e) => Err(fail(e)),
-            };
+    let received = match receive_upload(&state, &caller, lang, &mut multipart).await {
+        Ok(r) => r,
+        Err(page) => return Ok(page),
+    };
+    let options = match options_of(lang, &received.fields) {
+        Ok(o) => o,
+        Err(e) => {
+            received.discard();
+            return Err(fail(e));
         }
     };
     // Kept in PostgreSQL too: "check again" and "write" may reach another instance.
-    let source = if path == dir {
-        String::new()
-    } else {
-        files_name(&path)
-    };
-    if let Err(e) = keep_upload(&state, &token, &who, &dir, &source).await {
-        let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = keep_upload(
+        &state,
+        &received.token,
+        &who,
+        &received.dir,
+        &received.source(),
+    )
+    .await
+    {
+        received.discard();
         return Err(fail(e));
     }
     forget_old_uploads();
+    let Received {
+        token, path, shown, ..
+    } = received;
     start(&state, admitted, token.clone(), path, shown, options, who)
         .await
         .map_err(fail)?;
@@ -266,7 +325,7 @@ fn files_name(path: &std::path::Path) -> String {
 }
 
 /// Keeps the upload in `dir` in PostgreSQL, for the instances that did not receive it.
-async fn keep_upload(
+pub(super) async fn keep_upload(
     state: &AppState,
     token: &str,
     who: &Importer,
@@ -441,7 +500,7 @@ async fn job_of(
 }
 
 /// Uploads left from a day ago or more (checked and never written) are removed.
-fn forget_old_uploads() {
+pub(super) fn forget_old_uploads() {
     let Ok(entries) = std::fs::read_dir(import::uploads_dir()) else {
         return;
     };
@@ -654,7 +713,7 @@ async fn again(
 /// The kept upload of a run (its token and the path it is read from, copied to this
 /// instance's disk when another received it): only its uploader may run it again, and
 /// only while it is kept.
-async fn kept_upload(
+pub(super) async fn kept_upload(
     state: &AppState,
     lang: Lang,
     upload: Option<String>,

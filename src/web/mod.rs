@@ -8,6 +8,7 @@ pub mod auth;
 mod budget;
 pub mod caller;
 pub mod client_addr;
+mod communes;
 mod conflicts;
 pub mod dashboard;
 pub mod exports;
@@ -364,6 +365,7 @@ pub fn router(state: AppState) -> Router {
     let compressed = Router::new()
         .merge(timed)
         .merge(imports::routes(state.import_max_bytes))
+        .merge(communes::routes(state.import_max_bytes))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             caller::identify,

@@ -233,6 +233,26 @@ async fn boundary_file(
     path
 }
 
+/// "Real" boundaries: each Tân Biên commune gets the simulated cell of the next one, so the
+/// works' communes must change.
+const SHUFFLED: &str =
+    "SELECT code, name, coalesce(lead(geom) OVER w, first_value(geom) OVER w) AS geom,
+            row_number() OVER w AS k
+       FROM (SELECT c.code, c.name, c.geom FROM admin_unit c
+               JOIN admin_unit d ON d.id = c.parent_id WHERE d.code = '705') t
+      WINDOW w AS (ORDER BY code)";
+
+/// The shuffled boundaries as a provincial office's file names them: the first by code,
+/// the others by names typed without diacritics or "Xã", with their district.
+fn clean_rows() -> String {
+    format!(
+        "SELECT CASE WHEN k = 1 THEN json_build_object('MA_XA', code, 'TEN_XA', 'whatever')
+                     ELSE json_build_object('TEN_XA', replace(replace(lower(unaccent(name)), 'xa ', ''), 'thi tran ', 'TT '),
+                                            'TEN_HUYEN', CASE WHEN k % 2 = 0 THEN 'Huyện Tân Biên' ELSE 'Tan Bien' END) END AS props,
+                geom FROM ({SHUFFLED}) s"
+    )
+}
+
 /// Tân Biên's communes from a file in VN-2000: matched by code, or by names typed without
 /// diacritics or "Xã" (with their district); an unknown name, a name two districts have
 /// with no district given, and a commune given twice are refused, and nothing is written; the clean file is written, replacing the simulated boundaries, and every work's
@@ -244,18 +264,7 @@ async fn commune_boundaries_import_from_a_file_matched_by_code_or_name() {
     let pool = db.pool();
     // "Real" boundaries: each Tân Biên commune gets the simulated cell of the next one, so
     // the works' communes must change.
-    let shuffled =
-        "SELECT code, name, coalesce(lead(geom) OVER w, first_value(geom) OVER w) AS geom,
-                           row_number() OVER w AS k
-                      FROM (SELECT c.code, c.name, c.geom FROM admin_unit c
-                              JOIN admin_unit d ON d.id = c.parent_id WHERE d.code = '705') t
-                     WINDOW w AS (ORDER BY code)";
-    let clean = format!(
-        "SELECT CASE WHEN k = 1 THEN json_build_object('MA_XA', code, 'TEN_XA', 'whatever')
-                     ELSE json_build_object('TEN_XA', replace(replace(lower(unaccent(name)), 'xa ', ''), 'thi tran ', 'TT '),
-                                            'TEN_HUYEN', CASE WHEN k % 2 = 0 THEN 'Huyện Tân Biên' ELSE 'Tan Bien' END) END AS props,
-                geom FROM ({shuffled}) s"
-    );
+    let (shuffled, clean) = (SHUFFLED, clean_rows());
     client
         .batch_execute("CREATE EXTENSION IF NOT EXISTS unaccent")
         .await
@@ -378,4 +387,174 @@ async fn commune_boundaries_import_from_a_file_matched_by_code_or_name() {
             .await
             .unwrap();
     assert!(r.file_error.is_some() && !r.written);
+}
+
+/// The same import through `/admin/communes`: an administrator uploads the file and reads
+/// the check (matched, refused, left out; nothing written), then writes it with the
+/// button; only administrators reach the page, only the uploader writes the upload, and
+/// a written upload cannot be written twice. Every refusal is said in Vietnamese.
+#[tokio::test]
+async fn an_administrator_checks_then_writes_commune_boundaries_through_the_page() {
+    use crate::common::{call, csrf_of, multipart, with_cookie};
+    let db = TestDb::with_demo(300, 65).await;
+    let client = db.client().await;
+    client
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+        .await
+        .unwrap();
+    let clean = clean_rows();
+    let bad = boundary_file(
+        &client,
+        "web-bad.geojson",
+        &format!("{clean} UNION ALL SELECT json_build_object('TEN_XA', 'Xã Không Có'), geom FROM ({SHUFFLED}) s WHERE k = 2"),
+    )
+    .await;
+    let good = boundary_file(&client, "web-good.geojson", &clean).await;
+    let signed = |name: &'static str, role: UserRole| {
+        let db = &db;
+        async move {
+            let cookie = db.sign_in(name, role, Classification::Secret, &[]).await;
+            let app = with_cookie(db.app(), &cookie);
+            let csrf = csrf_of(&app).await;
+            (app, csrf)
+        }
+    };
+    let (admin, csrf) = signed("qt.xa", UserRole::Admin).await;
+    let (other, other_csrf) = signed("qt.khac", UserRole::Admin).await;
+    let (engineer, _) = signed("ks.xa", UserRole::Engineer).await;
+    let upload = |app: axum::Router,
+                  csrf: String,
+                  path: Option<std::path::PathBuf>,
+                  srs: &'static str| async move {
+        let bytes = path
+            .as_ref()
+            .map(|p| std::fs::read(p).unwrap())
+            .unwrap_or_default();
+        let files: Vec<(&str, &str, &[u8])> = match &path {
+            Some(_) => vec![("file", "ranh-gioi-xa.geojson", bytes.as_slice())],
+            None => vec![],
+        };
+        let (body, content_type) = multipart(&[("csrf", csrf.as_str()), ("srs", srs)], &files);
+        call(
+            &app,
+            "POST",
+            "/admin/communes?lang=vi",
+            &[("content-type", content_type.as_str())],
+            body,
+        )
+        .await
+    };
+    let simulated =
+        "SELECT count(*) FROM admin_unit WHERE level = 'commune' AND source LIKE 'simulated%'";
+    let before = count(&client, simulated).await;
+
+    // Only administrators.
+    for app in [&engineer, &db.app()] {
+        let (status, _, _) = request(app, "/admin/communes?lang=vi", &[]).await;
+        assert!(
+            matches!(
+                status,
+                StatusCode::FORBIDDEN | StatusCode::SEE_OTHER | StatusCode::UNAUTHORIZED
+            ),
+            "{status}"
+        );
+    }
+    let (status, _, page) = request(&admin, "/admin/communes?lang=vi", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Mô phỏng") && page.contains("commune-form"),
+        "the simulated boundaries are said to be so"
+    );
+
+    // No file, an unknown coordinate system: said, in Vietnamese.
+    let (status, _, page) = upload(admin.clone(), csrf.clone(), None, "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("Chưa chọn tệp nào"));
+    let (status, _, page) = upload(
+        admin.clone(),
+        csrf.clone(),
+        Some(good.clone()),
+        "EPSG:99999",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("không hợp lệ"));
+
+    // A feature refused: the report says which and why; no write button; nothing written.
+    let (status, _, page) = upload(admin.clone(), csrf.clone(), Some(bad), "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        page.contains("commune-refused") && page.contains("Không có xã “Xã Không Có”"),
+        "{page}"
+    );
+    assert!(!page.contains("commune-write"));
+    assert_eq!(count(&client, simulated).await, before);
+
+    // The clean file: every feature matched, the rest of the list left out; written only
+    // by its uploader's button.
+    let (status, _, page) = upload(admin.clone(), csrf.clone(), Some(good), "").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("commune-matched")
+            && page.contains("commune-missing")
+            && page.contains("84 xã"),
+        "{page}"
+    );
+    assert_eq!(
+        count(&client, simulated).await,
+        before,
+        "a check writes nothing"
+    );
+    let action = page
+        .split("action=\"")
+        .find(|a| a.starts_with("/admin/communes/"))
+        .and_then(|a| a.split('"').next())
+        .expect("a write button")
+        .replace("&amp;", "&");
+    let form = |csrf: &str| format!("csrf={csrf}&srs=&name=ranh-gioi-xa.geojson");
+    let form_type = [("content-type", "application/x-www-form-urlencoded")];
+    let (status, _, _) = call(&other, "POST", &action, &form_type, form(&other_csrf)).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "another administrator's upload"
+    );
+    let (status, _, page) = call(&admin, "POST", &action, &form_type, form(&csrf)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("commune-written") && page.contains("Đã ghi ranh giới của 10 xã"),
+        "{page}"
+    );
+    assert!(
+        page.contains("ranh-gioi-xa.geojson"),
+        "the new source is shown"
+    );
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM admin_unit WHERE level = 'commune' AND geom IS NOT NULL AND source LIKE 'imported from ranh-gioi-xa.geojson%'").await,
+        10
+    );
+    assert_eq!(count(&client, simulated).await, 0);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM site s
+              WHERE s.geom IS NOT NULL
+                AND s.commune_id IS DISTINCT FROM commune_of(ST_PointOnSurface(s.geom), s.district_id)"
+        )
+        .await,
+        0,
+        "every work's commune derived again"
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM audit_log WHERE action = 'communes.import' AND actor = 'qt.xa'"
+        )
+        .await,
+        1
+    );
+    // Written once: the upload is gone.
+    let (status, _, page) = call(&admin, "POST", &action, &form_type, form(&csrf)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("Tệp tải lên không còn"), "{page}");
 }

@@ -87,6 +87,17 @@ pub async fn exists(client: &impl GenericClient, token: &str) -> Result<bool, Db
         .is_some())
 }
 
+/// Who uploaded `token`, while it is kept.
+pub async fn owner(client: &impl GenericClient, token: &str) -> Result<Option<i32>, DbError> {
+    Ok(client
+        .query_opt(
+            "SELECT owner FROM import_upload WHERE token = $1",
+            &[&token],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}
+
 /// The path the import reads for upload `token` in `dir`, copied there from PostgreSQL
 /// when this instance does not have it; `None` when it is not kept (written through
 /// another instance, or too old: this instance's copy, if any, goes too).
