@@ -45,7 +45,8 @@ CREATE INDEX search_submission_site_idx ON search_submission (site_id, id);
 CREATE INDEX search_submission_author_idx ON search_submission (submitted_by, state);
 
 -- The dashboards "with submitted updates" count each zone as its latest submitted update
--- would leave it (one made from the figures as they stand).
+-- would leave it (one made from the figures as they stand: a zone's version also moves
+-- when its work is imported again, which leaves a waiting update as good as it was).
 CREATE VIEW search_zone_submitted AS
 SELECT z.site_id,
        coalesce(p.new_remains_expected, z.remains_expected) AS remains_expected,
@@ -59,7 +60,11 @@ SELECT z.site_id,
   FROM search_zone z
   LEFT JOIN LATERAL (
         SELECT ps.* FROM search_submission ps
-         WHERE ps.site_id = z.site_id AND ps.state = 'submitted' AND ps.base_version = z.version
+         WHERE ps.site_id = z.site_id AND ps.state = 'submitted'
+           AND (ps.old_remains_expected, ps.old_remains_found, ps.old_area_concluded_ha, ps.old_map_drawn,
+                ps.old_map_drawn_on, ps.old_concluded_on, ps.old_unit_in_charge)
+               IS NOT DISTINCT FROM (z.remains_expected, z.remains_found, z.area_concluded_ha, z.map_drawn,
+                                     z.map_drawn_on, z.concluded_on, z.unit_in_charge)
          ORDER BY ps.id DESC LIMIT 1) p ON true;
 
 CREATE CONSTRAINT TRIGGER search_submission_version

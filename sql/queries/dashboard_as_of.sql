@@ -66,7 +66,7 @@ plan AS NOT MATERIALIZED (
 -- the cutoff (migration 0025); a zone with none had nothing recorded yet.
 zone AS NOT MATERIALIZED (
     SELECT DISTINCT ON (h.site_id) h.site_id, h.remains_expected, h.remains_found, h.area_concluded_ha,
-           h.map_drawn, h.concluded_on
+           h.map_drawn, h.concluded_on, h.unit_in_charge
       FROM search_history h
      WHERE h.recorded_at < $2::timestamptz
        AND h.site_id >= $6::int8 AND h.site_id < $7::int8

@@ -43,7 +43,8 @@
 , zoned AS MATERIALIZED (
     -- The part's zones with their works, read once for the figures and the areas abroad.
     SELECT st.id, st.district_id, st.commune_id, st.foreign_area_id, st.zone_area_m2,
-           z.concluded_on, z.map_drawn, z.area_concluded_ha, z.remains_expected, z.remains_found
+           z.concluded_on, z.map_drawn, z.area_concluded_ha, z.remains_expected, z.remains_found,
+           z.unit_in_charge
       FROM state st
       JOIN zone z ON z.site_id = st.id
 )
@@ -78,17 +79,16 @@ SELECT json_build_object(
         FROM ceiling_allocated c JOIN state st ON st.id = c.site_id
        GROUP BY c.year, c.source) g),
   'search', (SELECT row_to_json(z) FROM zones z),
-  -- The zones in Cambodia by area (Cambodian province) and unit in charge: the "unit
-  -- areas in Cambodia" whose search the directive counts.
+  -- The zones in Cambodia by area (Cambodian province) and unit in charge (as it stands,
+  -- or stood): the "unit areas in Cambodia" whose search the directive counts.
   'abroad', (SELECT coalesce(json_agg(g), '[]') FROM (
-      SELECT a.code, coalesce(a.name_vi, a.name) AS name, coalesce(sz.unit_in_charge, '') AS unit,
+      SELECT a.code, coalesce(a.name_vi, a.name) AS name, coalesce(z.unit_in_charge, '') AS unit,
              count(*)::int8 AS zones,
              count(*) FILTER (WHERE z.map_drawn AND z.concluded_on <= p.day)::int8 AS concluded,
              coalesce(sum(z.zone_area_m2), 0)::float8 AS zone_area_m2,
              coalesce(sum(z.area_concluded_ha * 100), 0)::int8 AS concluded_ha_100
         FROM zoned z
         JOIN adjacent_area a ON a.id = z.foreign_area_id
-        LEFT JOIN search_zone sz ON sz.site_id = z.id
        CROSS JOIN params p
        GROUP BY 1, 2, 3) g),
   -- The units counted: the province's, or the scope's district and its communes.

@@ -55,7 +55,8 @@ plan AS NOT MATERIALIZED (
 ,
 -- The remains search figures as they stand.
 zone AS NOT MATERIALIZED (
-    SELECT z.site_id, z.remains_expected, z.remains_found, z.area_concluded_ha, z.map_drawn, z.concluded_on
+    SELECT z.site_id, z.remains_expected, z.remains_found, z.area_concluded_ha, z.map_drawn, z.concluded_on,
+           z.unit_in_charge
       FROM search_zone z
      WHERE z.site_id >= $6::int8 AND z.site_id < $7::int8
 )

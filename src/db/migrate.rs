@@ -73,6 +73,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(40, "0040_investments"),
     migration!(41, "0041_review"),
     migration!(42, "0042_search_review"),
+    migration!(43, "0043_upload_purpose"),
 ];
 
 /// Serialises migration runs across processes: any fixed 64-bit key ("kvpt").

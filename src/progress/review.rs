@@ -340,6 +340,13 @@ pub async fn approve(
     today: NaiveDate,
 ) -> Result<Applied, ReviewError> {
     let tx = client.transaction().await?;
+    // The work first, then the submission: the order an engineer's update takes them in.
+    tx.execute(
+        "SELECT 1 FROM site_all s WHERE s.id = (SELECT site_id FROM progress_submission WHERE id = $1)
+            FOR UPDATE",
+        &[&id],
+    )
+    .await?;
     let (code, author_id, author, base_version, update) = lock_open(&tx, user, id).await?;
     let request = Request {
         code,

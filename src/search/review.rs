@@ -47,12 +47,19 @@ fn figures_at(r: &tokio_postgres::Row, at: usize) -> Figures {
     }
 }
 
-/// The submissions' query up to its `WHERE`: stale when the figures moved on since.
+/// A submission `p` whose zone `z`'s figures moved on since it was made (another update,
+/// an import changing them): it can only be returned.
+const STALE: &str = "(p.old_remains_expected, p.old_remains_found, p.old_area_concluded_ha, p.old_map_drawn,
+                      p.old_map_drawn_on, p.old_concluded_on, p.old_unit_in_charge)
+                     IS DISTINCT FROM (z.remains_expected, z.remains_found, z.area_concluded_ha, z.map_drawn,
+                                       z.map_drawn_on, z.concluded_on, z.unit_in_charge)";
+
+/// The submissions' query up to its `WHERE`.
 fn select() -> String {
     let old: Vec<String> = FIGURES.iter().map(|f| format!("p.old_{f}")).collect();
     let new: Vec<String> = FIGURES.iter().map(|f| format!("p.new_{f}")).collect();
     format!(
-        "SELECT {HEAD}, p.base_version <> z.version, {}, {}
+        "SELECT {HEAD}, {STALE}, {}, {}
            FROM search_submission p JOIN site s ON s.id = p.site_id
            JOIN search_zone z ON z.site_id = s.id
            LEFT JOIN admin_unit d ON d.id = s.district_id",
@@ -93,9 +100,9 @@ pub async fn of_site(
     list(client, &select(), Which::OfSite(site_id), submission).await
 }
 
-/// Approves submission `id`: applied onto the zone if its figures are still at the version
-/// it was made from (refused if they moved on, or if the rules refuse it now), its history
-/// row the team's; audited as the reviewer's. The zone as it now stands.
+/// Approves submission `id`: applied onto the zone if its figures are still those it was
+/// made from (refused if they moved on, or if the rules refuse it now), its history row the
+/// team's; audited as the reviewer's. The zone as it now stands.
 pub async fn approve(
     client: &mut deadpool_postgres::Object,
     user: &SessionUser,
@@ -109,11 +116,22 @@ pub async fn approve(
         )));
     }
     let tx = client.transaction().await?;
+    // The zone first, then the submission: the order an engineer's update takes them in.
+    tx.execute(
+        "SELECT 1 FROM search_zone z WHERE z.site_id = (SELECT site_id FROM search_submission WHERE id = $1)
+            FOR UPDATE",
+        &[&id],
+    )
+    .await?;
     let new: Vec<String> = FIGURES.iter().map(|f| format!("p.new_{f}")).collect();
     let row = tx
         .query_opt(
             &format!(
-                "SELECT s.code, p.submitted_by, p.actor, p.base_version, p.note, p.correction_reason,
+                "SELECT s.code, p.submitted_by, p.actor,
+                        -- Applied onto the zone as it stands if its figures are still those
+                        -- the update was made from (its work may have been imported again).
+                        CASE WHEN {STALE} THEN p.base_version ELSE z.version END,
+                        p.note, p.correction_reason,
                         -- Its author may still update the zone: an engineer whose account
                         -- stands, cleared for it, in its district, its unit or its unit in charge.
                         EXISTS (SELECT 1 FROM app_user u

@@ -417,6 +417,20 @@ async fn submit(
         &[&site_id, &user.id, &id, &user.username],
     )
     .await?;
+    let after = json!({ "site": current.code, "base_version": current.version, "figures": after,
+                        "note": texts.0, "correction_reason": texts.1 });
+    tx.execute(
+        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
+         VALUES ($1, $2, 'review.submit', 'search_submission', $3, $4, $5)",
+        &[
+            &user.id,
+            &user.username,
+            &id.to_string(),
+            &json!(old),
+            &after,
+        ],
+    )
+    .await?;
     Ok(id)
 }
 

@@ -20,7 +20,7 @@ use crate::domain::UserRole;
 use crate::error::AppError;
 use crate::exchange::import::communes::{self, CommuneReport};
 use crate::exchange::import::srs::{self, SourceCrs};
-use crate::exchange::import::uploads;
+use crate::exchange::import::uploads::{self, Purpose};
 use crate::i18n::Lang;
 use crate::views;
 
@@ -115,7 +115,7 @@ async fn check(
         uploads::keep(
             &mut client,
             &received.token,
-            user.id,
+            (user.id, Purpose::Communes),
             &received.dir,
             &received.source(),
         )
@@ -150,7 +150,7 @@ async fn check(
 
 #[derive(Debug, Deserialize)]
 struct WriteForm {
-    csrf: String,
+    csrf: Option<String>,
     #[serde(default)]
     srs: String,
     /// The file's name as the check showed it (names the boundaries' source).
@@ -159,7 +159,7 @@ struct WriteForm {
 }
 
 /// `POST /admin/communes/{token}/write`: the checked upload written, if every feature
-/// still matches; only its uploader may.
+/// still matches; only its uploader may, once (the upload is gone after, written or not).
 async fn write(
     State(state): State<AppState>,
     caller: Caller,
@@ -170,35 +170,41 @@ async fn write(
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
     let user = admin(&caller, lang)?;
-    caller.check_csrf(Some(&form.csrf)).map_err(fail)?;
+    caller.check_csrf(form.csrf.as_deref()).map_err(fail)?;
     let forced = forced_crs(lang, Some(&form.srs)).map_err(fail)?;
     let owner = {
         let client = state.db().await.map_err(|e| fail(e.into()))?;
-        uploads::owner(&client, &token)
+        uploads::owner(&client, &token, Purpose::Communes)
             .await
             .map_err(|e| fail(e.into()))?
     };
-    let own = owner == Some(user.id);
     let upload = owner.map(|_| token.clone());
-    let (token, path) = kept_upload(&state, lang, upload, own).await.map_err(fail)?;
+    let (token, path) = kept_upload(&state, lang, upload, owner == Some(user.id))
+        .await
+        .map_err(fail)?;
     let name: String = form.name.trim().chars().take(200).collect();
     let name = if name.is_empty() {
-        "upload".to_string()
+        "upload".into()
     } else {
         name
     };
     let admitted = state.heavy_work.admit().map_err(fail)?;
-    let report = communes::import(&state.pool, &path, &name, forced, true, &user.username)
-        .await
-        .map_err(|e| fail(e.into()))?;
-    drop(admitted);
-    if report.written {
-        let client = state.db().await.map_err(|e| fail(e.into()))?;
-        uploads::forget(&client, &token)
-            .await
-            .map_err(|e| fail(e.into()))?;
-        let _ = std::fs::remove_dir_all(crate::exchange::import::uploads_dir().join(&token));
+    // Claimed before it is written: a second press, here or on another instance, finds it gone.
+    let claimed = async {
+        let client = state.db().await?;
+        uploads::claim(&client, &token, user.id, Purpose::Communes).await
+    };
+    let gone = lang.pick(
+        "Tệp tải lên không còn (đã ghi hoặc quá một ngày): hãy tải lên lại.",
+        "the upload is gone (written already, or a day old): upload it again",
+    );
+    if !claimed.await.map_err(|e| fail(e.into()))? {
+        return Err(fail(AppError::Conflict(gone.into())));
     }
+    let report = communes::import(&state.pool, &path, &name, forced, true, &user.username).await;
+    let _ = std::fs::remove_dir_all(crate::exchange::import::uploads_dir().join(&token));
+    let report = report.map_err(|e| fail(e.into()))?;
+    drop(admitted);
     render(
         &state,
         &user,

@@ -336,7 +336,14 @@ pub(super) async fn keep_upload(
         .user_id
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a web import without a user")))?;
     let mut client = state.db().await?;
-    uploads::keep(&mut client, token, owner, dir, source).await?;
+    uploads::keep(
+        &mut client,
+        token,
+        (owner, uploads::Purpose::Works),
+        dir,
+        source,
+    )
+    .await?;
     Ok(())
 }
 

@@ -72,8 +72,8 @@ async fn site_page(
     let conflicts = conflicts_of(&client, &caller, site.id)
         .await
         .map_err(|e| fail(e.into()))?;
-    let may_either = may_update || search.as_ref().is_some_and(|(_, _, may)| *may);
-    let review = review_notices(&client, lang, &caller, may_either, site.id)
+    let may_search = search.as_ref().is_some_and(|(_, _, may)| *may);
+    let review = review_notices(&client, lang, &caller, (may_update, may_search), site.id)
         .await
         .map_err(|e| fail(e.into()))?;
     Ok(views::sites::page(
@@ -104,25 +104,33 @@ async fn site_page(
     .into_response())
 }
 
-/// What of the work waits for review or came back: for the engineers who may update it and
-/// for reviewers (others see the work as approved).
+/// What of the work waits for review or came back: its progress updates for the engineers
+/// who may update its progress, its zone's for those who may update the zone's figures,
+/// both for reviewers (others see the work as approved).
 async fn review_notices(
     client: &deadpool_postgres::Object,
     lang: Lang,
     caller: &Caller,
-    may_update: bool,
+    (may_update, may_search): (bool, bool),
     site_id: i64,
 ) -> Result<maud::Markup, crate::db::DbError> {
     let reviews = caller
         .user
         .as_deref()
         .is_some_and(crate::progress::review::may_review);
-    if !may_update && !reviews {
-        return Ok(maud::html! {});
-    }
     let (progress, search) = tokio::try_join!(
-        crate::progress::review::of_site(client, site_id),
-        crate::search::review::of_site(client, site_id),
+        async {
+            match may_update || reviews {
+                true => crate::progress::review::of_site(client, site_id).await,
+                false => Ok(Vec::new()),
+            }
+        },
+        async {
+            match may_search || reviews {
+                true => crate::search::review::of_site(client, site_id).await,
+                false => Ok(Vec::new()),
+            }
+        },
     )?;
     let notices = views::review::notices_of(lang, &progress, &search);
     Ok(views::review::notices(lang, &notices, false))

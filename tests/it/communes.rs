@@ -557,4 +557,42 @@ async fn an_administrator_checks_then_writes_commune_boundaries_through_the_page
     let (status, _, page) = call(&admin, "POST", &action, &form_type, form(&csrf)).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(page.contains("Tệp tải lên không còn"), "{page}");
+    // An upload of works to import is not a boundary file this page writes.
+    let (body, content_type) = multipart(
+        &[("csrf", csrf.as_str())],
+        &[(
+            "file",
+            "cong-trinh.geojson",
+            br#"{"type":"FeatureCollection","features":[]}"#,
+        )],
+    );
+    let (status, headers, _) = call(
+        &admin,
+        "POST",
+        "/imports?lang=vi",
+        &[("content-type", content_type.as_str())],
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let works_token = headers["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/imports/jobs/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, _, _) = call(
+        &admin,
+        "POST",
+        &format!("/admin/communes/{works_token}/write?lang=vi"),
+        &form_type,
+        form(&csrf),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // A form without its token is refused, in Vietnamese.
+    let (status, _, _) = call(&admin, "POST", &action, &form_type, "srs=").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

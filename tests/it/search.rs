@@ -700,6 +700,13 @@ async fn other_role(db: &TestDb, name: &str, role: UserRole, clearance: Classifi
     User { app, csrf }
 }
 
+/// The submission a bulk file's first row waits as.
+fn report_submission(report: &Value) -> i64 {
+    report["rows"][0]["submitted"]
+        .as_i64()
+        .expect("kept for review")
+}
+
 /// Approves or returns zone submission `id` through the review page's forms.
 async fn decide(u: &User, id: i64, what: &str, reason: &str) -> (StatusCode, String) {
     let body = format!("csrf={}&reason={}", u.csrf, reason.replace(' ', "+"));
@@ -998,8 +1005,8 @@ async fn with_review_on_a_zone_update_waits_until_approved_and_comes_back_when_r
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    let report: Value = serde_json::from_str(&text).unwrap();
-    assert!(report["rows"][0]["submitted"].is_i64(), "{report}");
+    let report_csv: Value = serde_json::from_str(&text).unwrap();
+    assert!(report_csv["rows"][0]["submitted"].is_i64(), "{report_csv}");
     assert_eq!(state(&a, &code).await["remains_found"], found0 + 2);
     assert_eq!(
         count(&client, &format!("SELECT count(*) FROM search_submission p JOIN site s ON s.id = p.site_id WHERE s.code = '{code}' AND p.state = 'submitted'")).await,
@@ -1010,13 +1017,10 @@ async fn with_review_on_a_zone_update_waits_until_approved_and_comes_back_when_r
     // An engineer's import may not change the figures; the same figures pass.
     let path =
         std::env::temp_dir().join(format!("kvpt-zone-review-{}.geojson", std::process::id()));
-    let import = |found: i64| {
+    let import = |props: Value, write: bool| {
         std::fs::write(
             &path,
-            crate::imports::geojson(&[crate::imports::feature(
-                json!({ "code": code, "remains_found": found }),
-                Value::Null,
-            )]),
+            crate::imports::geojson(&[crate::imports::feature(props, Value::Null)]),
         )
         .unwrap();
         let path = path.clone();
@@ -1026,13 +1030,16 @@ async fn with_review_on_a_zone_update_waits_until_approved_and_comes_back_when_r
                 &pool,
                 &path,
                 "tim-kiem.geojson",
-                &crate::imports::dry(),
+                &kvpt::exchange::import::Options {
+                    dry_run: !write,
+                    ..Default::default()
+                },
                 &kvpt::exchange::import::Importer {
                     user_id: None,
-                    name: "ks.a".into(),
+                    name: if write { "qt" } else { "ks.a" }.into(),
                     via: "web",
                     clearance: Classification::Confidential,
-                    declassify: false,
+                    declassify: write,
                     districts: None,
                 },
                 std::sync::Arc::new(kvpt::exchange::import::Progress::default()),
@@ -1042,7 +1049,7 @@ async fn with_review_on_a_zone_update_waits_until_approved_and_comes_back_when_r
             .unwrap()
         }
     };
-    let report = import(found0 + 5).await;
+    let report = import(json!({ "code": code, "remains_found": found0 + 5 }), false).await;
     assert_eq!(report.outcome, "refused");
     assert!(
         report.rows[0]
@@ -1052,13 +1059,30 @@ async fn with_review_on_a_zone_update_waits_until_approved_and_comes_back_when_r
         "{:?}",
         report.rows
     );
-    let report = import(found0 + 2).await;
+    let report = import(json!({ "code": code, "remains_found": found0 + 2 }), false).await;
     assert_ne!(report.outcome, "refused", "{:?}", report.rows);
     assert!(
         report.rows.iter().all(|r| r.errors.is_empty()),
         "{:?}",
         report.rows
     );
+    // An administrator's import renaming the zone leaves its figures, and the waiting
+    // update stays good: listed as approvable, counted, and approved onto the zone.
+    let report = import(
+        json!({ "code": code, "name": "Khu vực tìm kiếm đổi tên" }),
+        true,
+    )
+    .await;
+    assert_eq!(report.outcome, "committed", "{:?}", report.rows);
+    let (_, page) = get(&reviewer.app, "/review?lang=vi").await;
+    assert!(!page.contains("chỉ có thể trả lại"), "{page}");
+    assert_eq!(found_in_tan_bien(&db, true).await, dashboard0 + 4);
+    let bulk = report_submission(&report_csv);
+    assert_eq!(
+        decide(&reviewer, bulk, "approve", "").await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(state(&a, &code).await["remains_found"], found0 + 4);
 
     // Review off: an update applies at once.
     kvpt::progress::review::set(&db.pool().get().await.unwrap(), false)
@@ -1068,7 +1092,7 @@ async fn with_review_on_a_zone_update_waits_until_approved_and_comes_back_when_r
         &team,
         &code,
         None,
-        json!({ "version": version, "remains_found": found0 + 6 }),
+        json!({ "version": state(&a, &code).await["version"], "remains_found": found0 + 6 }),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{answer}");

@@ -134,7 +134,8 @@
     if (status === 200) {
       item.history_id = body.history_id;
       // Kept for review: its photos document the submission.
-      item.submission_id = (body.site && body.site.submitted) || body.submitted;
+      // (A zone's update carries no photos.)
+      item.submission_id = body.site && body.site.submitted;
       item.applied = body.site;
     } else if (status === 409 && body && body.conflict) {
       item.history_id = null;

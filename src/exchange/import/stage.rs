@@ -79,6 +79,17 @@ pub async fn analyse(
             &[],
         )
         .await?;
+        // And their zones' figures, which search teams write locking the zone alone: an
+        // update committed meanwhile is not written over with what was read before it.
+        tx.execute(
+            &format!(
+                "SELECT 1 FROM search_zone z JOIN site s ON s.id = z.site_id
+                  WHERE s.code IN (SELECT code FROM import_row) AND {visible}
+                  ORDER BY z.site_id FOR UPDATE OF z"
+            ),
+            &[],
+        )
+        .await?;
     }
     // The geometry in WGS 84, curves made lines, closed lines made polygons where the
     // work's kind takes polygons and no lines, single points out of one-point multipoints.
@@ -485,7 +496,14 @@ pub async fn write(
                     SET remains_expected = excluded.remains_expected, remains_found = excluded.remains_found,
                         area_concluded_ha = excluded.area_concluded_ha, map_drawn = excluded.map_drawn,
                         map_drawn_on = excluded.map_drawn_on, concluded_on = excluded.concluded_on,
-                        unit_in_charge = excluded.unit_in_charge, version = search_zone.version + 1),
+                        unit_in_charge = excluded.unit_in_charge, version = search_zone.version + 1
+                  -- Unchanged figures keep their version: waiting submissions stay current.
+                  WHERE (search_zone.remains_expected, search_zone.remains_found, search_zone.area_concluded_ha,
+                         search_zone.map_drawn, search_zone.map_drawn_on, search_zone.concluded_on,
+                         search_zone.unit_in_charge)
+                        IS DISTINCT FROM (excluded.remains_expected, excluded.remains_found, excluded.area_concluded_ha,
+                                          excluded.map_drawn, excluded.map_drawn_on, excluded.concluded_on,
+                                          excluded.unit_in_charge)),
              l AS (
                  INSERT INTO land_parcel (site_id, five_year, current_use, planned_use, legal_status,
                                           decision_no, decision_date)

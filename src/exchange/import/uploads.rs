@@ -15,19 +15,37 @@ const PART: usize = 1024 * 1024;
 /// The file in an upload's folder that names what the import reads.
 pub const SOURCE: &str = ".source";
 
+/// What an upload is for (migration 0043).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Works to import (`/imports`).
+    Works,
+    /// Commune boundaries (`/admin/communes`).
+    Communes,
+}
+
+impl Purpose {
+    fn code(self) -> &'static str {
+        match self {
+            Purpose::Works => "works",
+            Purpose::Communes => "communes",
+        }
+    }
+}
+
 /// Keeps the upload in `dir` (every file but [`SOURCE`]) under `token`, in one transaction;
 /// `source` is the file the import reads, or "" for the whole folder.
 pub async fn keep(
     client: &mut deadpool_postgres::Object,
     token: &str,
-    owner: i32,
+    (owner, purpose): (i32, Purpose),
     dir: &Path,
     source: &str,
 ) -> Result<(), DbError> {
     let tx = client.transaction().await?;
     tx.execute(
-        "INSERT INTO import_upload (token, owner, source) VALUES ($1, $2, $3)",
-        &[&token, &owner, &source],
+        "INSERT INTO import_upload (token, owner, source, purpose) VALUES ($1, $2, $3, $4)",
+        &[&token, &owner, &source, &purpose.code()],
     )
     .await?;
     let insert = tx
@@ -87,15 +105,36 @@ pub async fn exists(client: &impl GenericClient, token: &str) -> Result<bool, Db
         .is_some())
 }
 
-/// Who uploaded `token`, while it is kept.
-pub async fn owner(client: &impl GenericClient, token: &str) -> Result<Option<i32>, DbError> {
+/// Who uploaded `token` for `purpose`, while it is kept.
+pub async fn owner(
+    client: &impl GenericClient,
+    token: &str,
+    purpose: Purpose,
+) -> Result<Option<i32>, DbError> {
     Ok(client
         .query_opt(
-            "SELECT owner FROM import_upload WHERE token = $1",
-            &[&token],
+            "SELECT owner FROM import_upload WHERE token = $1 AND purpose = $2",
+            &[&token, &purpose.code()],
         )
         .await?
         .map(|r| r.get(0)))
+}
+
+/// Takes upload `token` of `owner` for `purpose` out of the kept ones, once: whether this
+/// call did (another, at the same time, finds it gone).
+pub async fn claim(
+    client: &impl GenericClient,
+    token: &str,
+    owner: i32,
+    purpose: Purpose,
+) -> Result<bool, DbError> {
+    Ok(client
+        .execute(
+            "DELETE FROM import_upload WHERE token = $1 AND owner = $2 AND purpose = $3",
+            &[&token, &owner, &purpose.code()],
+        )
+        .await?
+        == 1)
 }
 
 /// The path the import reads for upload `token` in `dir`, copied there from PostgreSQL
