@@ -78,8 +78,8 @@ fn search_rows(c: &SearchChange, lang: Lang) -> Vec<Row> {
         ),
         (
             lang.pick("Bản đồ tìm kiếm", "Search map"),
-            html! { (yes_no(o.map_drawn)) " " (date(o.map_drawn_on, lang)) },
-            html! { (yes_no(n.map_drawn)) " " (date(n.map_drawn_on, lang)) },
+            html! { (yes_no(o.map_drawn)) @if o.map_drawn_on.is_some() { " (" (date(o.map_drawn_on, lang)) ")" } },
+            html! { (yes_no(n.map_drawn)) @if n.map_drawn_on.is_some() { " (" (date(n.map_drawn_on, lang)) ")" } },
             (o.map_drawn, o.map_drawn_on) != (n.map_drawn, n.map_drawn_on),
         ),
         (
