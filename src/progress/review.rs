@@ -39,6 +39,17 @@ pub fn may_review(user: &SessionUser) -> bool {
     matches!(user.role, UserRole::Reviewer | UserRole::Admin)
 }
 
+/// [`may_review`], or why not.
+pub(crate) fn must_review(user: &SessionUser) -> Result<(), ReviewError> {
+    if may_review(user) {
+        return Ok(());
+    }
+    Err(ReviewError::Forbidden(format!(
+        "reviewers and administrators review updates; you are {}",
+        user.role.code()
+    )))
+}
+
 /// Submission `id` of site `site_id` by `user_id`, if it waits or was approved: the history
 /// row its approval wrote (none while it waits). A returned one, or anyone else's, is none.
 pub(super) async fn own_submission(
@@ -280,12 +291,7 @@ async fn lock_open(
     user: &SessionUser,
     id: i64,
 ) -> Result<(String, Option<i32>, String, i32, Update), ReviewError> {
-    if !may_review(user) {
-        return Err(ReviewError::Forbidden(format!(
-            "reviewers and administrators review updates; you are {}",
-            user.role.code()
-        )));
-    }
+    must_review(user)?;
     let row = tx
         .query_opt(
             "SELECT s.code, p.submitted_by, p.actor,
@@ -330,6 +336,16 @@ async fn lock_open(
     Ok((row.get(0), row.get(1), row.get(2), row.get(3), update))
 }
 
+/// A submission the rules refuse now (`broken`): it cannot be applied.
+pub(crate) fn refused_by(broken: &[super::rules::Violation]) -> ReviewError {
+    let (vi, en): (Vec<String>, Vec<String>) =
+        broken.iter().map(|b| (b.vi.clone(), b.en.clone())).unzip();
+    ReviewError::Refused {
+        vi: format!("Không áp dụng được: {}", vi.join("; ")),
+        en: format!("cannot be applied: {}", en.join("; ")),
+    }
+}
+
 /// Approves submission `id`: applied onto the work if its progress is still what the update
 /// was made from (refused if it moved on, or if the rules refuse it now), its history row the engineer's, its
 /// photos that row's; audited as the reviewer's.
@@ -368,14 +384,7 @@ pub async fn approve(
                 en: "the work changed since this update was submitted: return it so the engineer updates again".into(),
             })
         }
-        Err(ProgressError::Rules(broken)) => {
-            let (vi, en): (Vec<String>, Vec<String>) =
-                broken.iter().map(|b| (b.vi.clone(), b.en.clone())).unzip();
-            return Err(ReviewError::Refused {
-                vi: format!("Không áp dụng được: {}", vi.join("; ")),
-                en: format!("cannot be applied: {}", en.join("; ")),
-            });
-        }
+        Err(ProgressError::Rules(broken)) => return Err(refused_by(&broken)),
         Err(e) => return Err(e.into()),
     };
     tx.execute(
@@ -435,12 +444,7 @@ pub async fn send_back_from(
             en: "a reason for returning it is needed (1 to 1000 characters)".into(),
         });
     }
-    if !may_review(user) {
-        return Err(ReviewError::Forbidden(format!(
-            "reviewers and administrators review updates; you are {}",
-            user.role.code()
-        )));
-    }
+    must_review(user)?;
     let tx = client.transaction().await?;
     let code: String = tx
         .query_opt(

@@ -2,7 +2,7 @@
 //! one transaction, against the version the engineer saw (optimistic concurrency).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio_postgres::Transaction;
 
 use super::photos::Photo;
@@ -735,16 +735,6 @@ pub(super) async fn submit(
         )
         .await?
         .get(0);
-    // The engineer's earlier updates of the work still waiting are replaced by this one.
-    tx.execute(
-        "UPDATE progress_submission
-            SET state = 'returned',
-                reason = 'Thay bằng cập nhật #' || $3::int8 || ' / replaced by update #' || $3::int8,
-                decided_by = $2, decided_actor = $4, decided_at = now()
-          WHERE site_id = $1 AND submitted_by = $2 AND state = 'submitted' AND id <> $3::int8",
-        &[&site_id, &user.id, &id, &user.username],
-    )
-    .await?;
     for photo in photos {
         let photo_id = insert_photo(tx, site_id, None, user.id, photo).await?;
         tx.execute(
@@ -757,11 +747,43 @@ pub(super) async fn submit(
                         "status": update.status.code(), "percent": percent,
                         "actual_start": update.actual_start, "actual_finish": update.actual_finish,
                         "note": texts.0, "correction_reason": texts.1, "photos": photos.len() });
+    submitted(tx, user, ("progress_submission", id, site_id), None, &after).await?;
+    Ok(id)
+}
+
+/// After submission `id` of `table` (`progress_submission` or `search_submission`) on site
+/// `site_id` was written: `user`'s earlier ones of the site still waiting are replaced by
+/// it, and it is audited (`before`, `after`).
+pub(crate) async fn submitted(
+    tx: &Transaction<'_>,
+    user: &SessionUser,
+    (table, id, site_id): (&str, i64, i64),
+    before: Option<&Value>,
+    after: &Value,
+) -> Result<(), DbError> {
     tx.execute(
-        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
-         VALUES ($1, $2, 'review.submit', 'progress_submission', $3, NULL, $4)",
-        &[&user.id, &user.username, &id.to_string(), &after],
+        &format!(
+            "UPDATE {table}
+                SET state = 'returned',
+                    reason = 'Thay bằng cập nhật #' || $3::int8 || ' / replaced by update #' || $3::int8,
+                    decided_by = $2, decided_actor = $4, decided_at = now()
+              WHERE site_id = $1 AND submitted_by = $2 AND state = 'submitted' AND id <> $3::int8"
+        ),
+        &[&site_id, &user.id, &id, &user.username],
     )
     .await?;
-    Ok(id)
+    tx.execute(
+        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
+         VALUES ($1, $2, 'review.submit', $3, $4, $5, $6)",
+        &[
+            &user.id,
+            &user.username,
+            &table,
+            &id.to_string(),
+            &before,
+            &after,
+        ],
+    )
+    .await?;
+    Ok(())
 }

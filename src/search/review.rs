@@ -34,19 +34,6 @@ const FIGURES: [&str; 7] = [
     "unit_in_charge",
 ];
 
-/// Figures from the columns at `at` onwards, in [`FIGURES`]' order.
-fn figures_at(r: &tokio_postgres::Row, at: usize) -> Figures {
-    Figures {
-        remains_expected: r.get(at),
-        remains_found: r.get(at + 1),
-        area_concluded_ha: r.get(at + 2),
-        map_drawn: r.get(at + 3),
-        map_drawn_on: r.get(at + 4),
-        concluded_on: r.get(at + 5),
-        unit_in_charge: r.get(at + 6),
-    }
-}
-
 /// A submission `p` whose zone `z`'s figures moved on since it was made (another update,
 /// an import changing them): it can only be returned.
 const STALE: &str = "(p.old_remains_expected, p.old_remains_found, p.old_area_concluded_ha, p.old_map_drawn,
@@ -70,8 +57,8 @@ fn select() -> String {
 
 fn submission(r: &tokio_postgres::Row) -> Submission<SearchChange> {
     let change = SearchChange {
-        old: figures_at(r, 15),
-        new: figures_at(r, 22),
+        old: store::figures_of(r, 15),
+        new: store::figures_of(r, 22),
     };
     submission_of(r, change)
 }
@@ -109,12 +96,7 @@ pub async fn approve(
     id: i64,
     today: NaiveDate,
 ) -> Result<ZoneState, ReviewError> {
-    if !review::may_review(user) {
-        return Err(ReviewError::Forbidden(format!(
-            "reviewers and administrators review updates; you are {}",
-            user.role.code()
-        )));
-    }
+    review::must_review(user)?;
     let tx = client.transaction().await?;
     // The zone first, then the submission: the order an engineer's update takes them in.
     tx.execute(
@@ -158,7 +140,7 @@ pub async fn approve(
             en: "its author may no longer update this zone (account disabled, or role, districts or clearance changed): return it".into(),
         });
     }
-    let new = figures_at(&row, 7);
+    let new = store::figures_of(&row, 7);
     let author: (Option<i32>, String) = (row.get(1), row.get(2));
     let request = Request {
         code: row.get(0),
@@ -189,14 +171,7 @@ pub async fn approve(
                     en: "the zone changed since this update was submitted: return it so the team updates again".into(),
                 })
             }
-            Err(SearchError::Rules(broken)) => {
-                let (vi, en): (Vec<String>, Vec<String>) =
-                    broken.iter().map(|b| (b.vi.clone(), b.en.clone())).unzip();
-                return Err(ReviewError::Refused {
-                    vi: format!("Không áp dụng được: {}", vi.join("; ")),
-                    en: format!("cannot be applied: {}", en.join("; ")),
-                });
-            }
+            Err(SearchError::Rules(broken)) => return Err(review::refused_by(&broken)),
             Err(SearchError::NotFound(_)) => return Err(ReviewError::NotFound(id)),
             Err(SearchError::Forbidden(why)) => return Err(ReviewError::Forbidden(why)),
             Err(SearchError::Db(e)) => return Err(ReviewError::Db(e)),

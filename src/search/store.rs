@@ -83,7 +83,8 @@ const ZONE_COLUMNS: &str =
     "z.remains_expected, z.remains_found, z.area_concluded_ha::float8, z.map_drawn,
                             z.map_drawn_on, z.concluded_on, z.unit_in_charge";
 
-fn figures_of(r: &tokio_postgres::Row, at: usize) -> Figures {
+/// A zone's figures from the columns at `at` onwards, in [`ZONE_COLUMNS`]' order.
+pub(super) fn figures_of(r: &tokio_postgres::Row, at: usize) -> Figures {
     Figures {
         remains_expected: r.get(at),
         remains_found: r.get(at + 1),
@@ -408,29 +409,10 @@ async fn submit(
         )
         .await?
         .get(0);
-    tx.execute(
-        "UPDATE search_submission
-            SET state = 'returned',
-                reason = 'Thay bằng cập nhật #' || $3::int8 || ' / replaced by update #' || $3::int8,
-                decided_by = $2, decided_actor = $4, decided_at = now()
-          WHERE site_id = $1 AND submitted_by = $2 AND state = 'submitted' AND id <> $3::int8",
-        &[&site_id, &user.id, &id, &user.username],
-    )
-    .await?;
     let after = json!({ "site": current.code, "base_version": current.version, "figures": after,
                         "note": texts.0, "correction_reason": texts.1 });
-    tx.execute(
-        "INSERT INTO audit_log (user_id, actor, action, entity, entity_key, before, after)
-         VALUES ($1, $2, 'review.submit', 'search_submission', $3, $4, $5)",
-        &[
-            &user.id,
-            &user.username,
-            &id.to_string(),
-            &json!(old),
-            &after,
-        ],
-    )
-    .await?;
+    let table = ("search_submission", id, site_id);
+    crate::progress::store::submitted(tx, user, table, Some(&json!(old)), &after).await?;
     Ok(id)
 }
 

@@ -12,7 +12,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::caller::Caller;
-use super::imports::{forget_old_uploads, kept_upload, receive_upload};
+use super::imports::{forget_old_uploads, kept_upload, receive_upload, upload_gone};
 use super::sites::LangQuery;
 use super::{AppState, PageError};
 use crate::accounts::sessions::SessionUser;
@@ -194,12 +194,8 @@ async fn write(
         let client = state.db().await?;
         uploads::claim(&client, &token, user.id, Purpose::Communes).await
     };
-    let gone = lang.pick(
-        "Tệp tải lên không còn (đã ghi hoặc quá một ngày): hãy tải lên lại.",
-        "the upload is gone (written already, or a day old): upload it again",
-    );
     if !claimed.await.map_err(|e| fail(e.into()))? {
-        return Err(fail(AppError::Conflict(gone.into())));
+        return Err(fail(upload_gone(lang)));
     }
     let report = communes::import(&state.pool, &path, &name, forced, true, &user.username).await;
     let _ = std::fs::remove_dir_all(crate::exchange::import::uploads_dir().join(&token));

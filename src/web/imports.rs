@@ -717,6 +717,17 @@ async fn again(
     Ok(Redirect::to(&format!("/imports/jobs/{token}?lang={}", lang.code())).into_response())
 }
 
+/// 409: the upload is no longer kept.
+pub(super) fn upload_gone(lang: Lang) -> AppError {
+    AppError::Conflict(
+        lang.pick(
+            "Tệp tải lên không còn (đã ghi hoặc quá một ngày): hãy tải lên lại.",
+            "the upload is gone (written already, or a day old): upload it again",
+        )
+        .into(),
+    )
+}
+
 /// The kept upload of a run (its token and the path it is read from, copied to this
 /// instance's disk when another received it): only its uploader may run it again, and
 /// only while it is kept.
@@ -726,15 +737,7 @@ pub(super) async fn kept_upload(
     upload: Option<String>,
     own: bool,
 ) -> Result<(String, std::path::PathBuf), AppError> {
-    let gone = || {
-        AppError::Conflict(
-            lang.pick(
-                "Tệp tải lên không còn (đã ghi hoặc quá một ngày): hãy tải lên lại.",
-                "the upload is gone (written already, or a day old): upload it again",
-            )
-            .into(),
-        )
-    };
+    let gone = || upload_gone(lang);
     let token = upload.ok_or_else(gone)?;
     if !own {
         return Err(AppError::Forbidden(

@@ -20,10 +20,8 @@ use crate::views;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/review", get(page))
-        .route("/review/{id}/approve", post(approve))
-        .route("/review/{id}/return", post(send_back))
-        .route("/review/search/{id}/approve", post(approve_search))
-        .route("/review/search/{id}/return", post(send_back_search))
+        .route("/review/{id}/{decision}", post(decide_progress))
+        .route("/review/search/{id}/{decision}", post(decide_search))
 }
 
 /// The caller, if they review.
@@ -143,57 +141,46 @@ async fn deciding(
     Ok((user, id, state.db().await?))
 }
 
-async fn approve(
+async fn decide_progress(
     state: State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path((id, decision)): Path<(String, String)>,
     q: Query<LangQuery>,
     form: Form<Decision>,
 ) -> Result<Response, PageError> {
-    decide(state, caller, (Table::Progress, id), q, form, true).await
+    decide(state, caller, (Table::Progress, id, decision), q, form).await
 }
 
-async fn send_back(
+async fn decide_search(
     state: State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path((id, decision)): Path<(String, String)>,
     q: Query<LangQuery>,
     form: Form<Decision>,
 ) -> Result<Response, PageError> {
-    decide(state, caller, (Table::Progress, id), q, form, false).await
+    decide(state, caller, (Table::Search, id, decision), q, form).await
 }
 
-async fn approve_search(
-    state: State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    q: Query<LangQuery>,
-    form: Form<Decision>,
-) -> Result<Response, PageError> {
-    decide(state, caller, (Table::Search, id), q, form, true).await
-}
-
-async fn send_back_search(
-    state: State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    q: Query<LangQuery>,
-    form: Form<Decision>,
-) -> Result<Response, PageError> {
-    decide(state, caller, (Table::Search, id), q, form, false).await
-}
-
-/// Approves (or returns, with the form's reason) the submission of `table` named by the path.
+/// Approves or returns (with the form's reason) the submission of `table` the path names:
+/// `approve` or `return`.
 async fn decide(
     State(state): State<AppState>,
     caller: Caller,
-    (table, id): (Table, String),
+    (table, id, decision): (Table, String, String),
     Query(q): Query<LangQuery>,
     Form(form): Form<Decision>,
-    approving: bool,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
+    let approving = match decision.as_str() {
+        "approve" => true,
+        "return" => false,
+        _ => {
+            return Err(fail(AppError::NotFound(format!(
+                "no decision '{decision}'"
+            ))))
+        }
+    };
     let (user, id, mut client) = deciding(&state, &caller, &id, &form).await.map_err(fail)?;
     let decided = if approving {
         approved(&state, &mut client, &user, table, id)
