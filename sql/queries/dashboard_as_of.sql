@@ -15,7 +15,7 @@ WITH params AS (
            coalesce($2::timestamptz, now()) - make_interval(days => $5::int) AS stale_before
 ),
 state AS MATERIALIZED (
-    SELECT s.id, s.code, s.name, s.kind, s.district_id, s.commune_id, s.foreign_area_id, s.planned_finish,
+    SELECT s.id, s.kind, s.district_id, s.commune_id, s.foreign_area_id, s.planned_finish,
            s.zone_area_m2, s.land_area_m2, coalesce(h.new_status, 'planned') AS status, coalesce(h.new_pct, 0::smallint) AS pct,
            h.recorded_at AS last_update
       FROM site_all s

@@ -10,7 +10,7 @@ WITH params AS (
            coalesce($2::timestamptz, now()) - make_interval(days => $5::int) AS stale_before
 ),
 state AS NOT MATERIALIZED (
-    SELECT s.id, s.code, s.name, s.kind, s.district_id, s.commune_id, s.foreign_area_id, s.planned_finish,
+    SELECT s.id, s.kind, s.district_id, s.commune_id, s.foreign_area_id, s.planned_finish,
            s.zone_area_m2, s.land_area_m2, s.status, s.progress_pct AS pct, s.updated_at AS last_update
       FROM site s
      -- The ceiling once, not the text-to-enum cast on every row.

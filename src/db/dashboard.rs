@@ -687,9 +687,9 @@ pub struct SiteRow {
 }
 
 pub(super) const SITE_ROW: &str =
-    "SELECT f.code, f.name, f.kind, coalesce(dd.short_name, ''), f.status::text, f.pct,
+    "SELECT sa.code, sa.name, f.kind, coalesce(dd.short_name, ''), f.status::text, f.pct,
         f.e, f.a, f.d, f.s, f.last_update
-   FROM flagged f LEFT JOIN admin_unit dd ON dd.id = f.district_id";
+   FROM flagged f JOIN site_all sa ON sa.id = f.id LEFT JOIN admin_unit dd ON dd.id = f.district_id";
 
 pub(super) fn site_rows(rows: &[tokio_postgres::Row]) -> Vec<SiteRow> {
     rows.iter()
@@ -721,7 +721,7 @@ pub async fn flagged(
         .find(|f| **f == flag)
         .ok_or_else(|| DbError::Data(format!("no flag '{flag}'")))?;
     let sql = format!(
-        "{}\n{SITE_ROW} WHERE f.{flag} ORDER BY f.code LIMIT $11",
+        "{}\n{SITE_ROW} WHERE f.{flag} ORDER BY sa.code LIMIT $11",
         p.state()
     );
     let bound = p.bound();
@@ -780,12 +780,12 @@ pub async fn plan_sites(
 ) -> Result<Vec<SiteRow>, DbError> {
     let sql = format!(
         "{}
-         SELECT f.code, f.name, f.kind, coalesce(dd.short_name, ''), f.status::text, f.pct,
+         SELECT sa.code, sa.name, f.kind, coalesce(dd.short_name, ''), f.status::text, f.pct,
                 b.estimate_vnd, b.allocated_vnd, b.disbursed_vnd, b.settled_vnd, f.last_update
-           FROM flagged f JOIN budget b ON b.site_id = f.id
+           FROM flagged f JOIN site_all sa ON sa.id = f.id JOIN budget b ON b.site_id = f.id
            LEFT JOIN admin_unit dd ON dd.id = f.district_id
           WHERE b.year = $11 AND b.source = $12::text::funding_source AND area_key(dd.code, f.kind) = $13
-          ORDER BY b.estimate_vnd DESC, f.code LIMIT 1000",
+          ORDER BY b.estimate_vnd DESC, sa.code LIMIT 1000",
         p.state()
     );
     let bound = p.bound();

@@ -39,9 +39,9 @@ pub async fn changes(
                     h.new_status::text AS new_status, h.old_pct, h.new_pct, h.id
                FROM progress_history h JOIN state st ON st.id = h.site_id
               WHERE h.recorded_at >= $11 AND h.recorded_at < coalesce($2::timestamptz, now()))
-         SELECT st.code, st.name, st.kind, coalesce(d.short_name, ''), c.recorded_at, c.old_status,
+         SELECT sa.code, sa.name, st.kind, coalesce(d.short_name, ''), c.recorded_at, c.old_status,
                 c.new_status, c.old_pct, c.new_pct, count(*) OVER ()
-           FROM changed c JOIN state st ON st.id = c.site_id
+           FROM changed c JOIN state st ON st.id = c.site_id JOIN site_all sa ON sa.id = c.site_id
            LEFT JOIN admin_unit d ON d.id = st.district_id
           ORDER BY c.recorded_at DESC, c.id DESC LIMIT $12",
         p.state()
@@ -75,7 +75,7 @@ pub async fn investments(
     limit: i64,
 ) -> Result<(Vec<(SiteRow, String)>, [i64; 3]), DbError> {
     let sql = format!(
-        "{}\n{} JOIN investment i ON i.site_id = f.id ORDER BY f.code LIMIT $11",
+        "{}\n{} JOIN investment i ON i.site_id = f.id ORDER BY sa.code LIMIT $11",
         p.state(),
         SITE_ROW.replace(
             ", f.last_update",
