@@ -11,10 +11,42 @@ pub fn query_params(data: &[u8]) {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let allowed = [
-        "f", "lang", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "kind", "status",
-        "district", "phase", "q",
+        "f",
+        "lang",
+        "limit",
+        "offset",
+        "bbox",
+        "bbox-crs",
+        "crs",
+        "datetime",
+        "kind",
+        "status",
+        "district",
+        "phase",
+        "programme",
+        "q",
     ];
     let _ = crate::params::ItemsQuery::parse(&pairs, &allowed);
+    // The dashboard's and reports' scope, dates and thresholds.
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if let Ok(scope) =
+        crate::params::dashboard::Scope::parse(get("programme"), get("district"), get("kind"))
+    {
+        if let Ok(q) = crate::params::dashboard::DashboardQuery::parse(
+            get("as_of"),
+            get("ahead"),
+            get("stale"),
+            (30, 180),
+            scope,
+        ) {
+            let _ = crate::params::dashboard::parse_counted(get("counted"), q.as_of);
+        }
+    }
     for (name, value) in &pairs {
         match name.as_str() {
             "datetime" => drop(crate::params::items::parse_datetime(value)),

@@ -58,6 +58,7 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             "bbox=106.0,11.0,106.5,11.5&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4326",
             "datetime=2021-01-01T00:00:00Z/..&crs=EPSG:9209",
             "kind=border_marker,warehouse&status=completed&district=TBI&phase=2",
+            "programme=kvpt_2017_2020,mr7_roadmap&as_of=2025-12-31&counted=submitted",
             "q=li%C3%AAn%20k%E1%BB%81&as_of=31/12/2023&lang=vi",
             "datetime=../2024-06-30&bbox=1,2,3,4,5,6",
         ]),

@@ -33,6 +33,9 @@ pub struct ExportArgs {
     /// Phases, comma-separated.
     #[arg(long)]
     pub phase: Option<String>,
+    /// Programmes, comma-separated (kvpt_2017_2020, kvpt_2021_2025, mr7_roadmap).
+    #[arg(long)]
+    pub programme: Option<String>,
     /// Code or name contains (diacritics ignored).
     #[arg(long)]
     pub q: Option<String>,
@@ -60,6 +63,7 @@ impl ExportArgs {
             ("status", &self.status),
             ("district", &self.district),
             ("phase", &self.phase),
+            ("programme", &self.programme),
             ("q", &self.q),
             ("bbox", &self.bbox),
             ("bbox-crs", &self.bbox_crs),

@@ -508,7 +508,9 @@ impl Dashboard {
         let mut plan: BTreeMap<(i16, String), PlanRow> = BTreeMap::new();
         let (mut districts_total, mut communes_total) = (0, 0);
         let mut searches = Vec::new();
-        let mut abroad: BTreeMap<(String, String), (String, i64, i64, f64, i64)> = BTreeMap::new();
+        // (Cambodian area, unit) → (area name, zones, concluded, zone m², concluded ha × 100).
+        type Abroad = BTreeMap<(String, String), (String, i64, i64, f64, i64)>;
+        let mut abroad: Abroad = BTreeMap::new();
         let mut land: BTreeMap<(String, String, String, String), LandRow> = BTreeMap::new();
         for part in parts {
             for row in part.land {

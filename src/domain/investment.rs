@@ -31,7 +31,7 @@ pub fn check(item: &Investment, clearance: Classification) -> Vec<(&'static str,
     let prefix = item.category.kind().code_prefix();
     let code = item.code.trim();
     if !code.is_empty()
-        && !(code.len() <= 40 && looks_like_code(code) && code.starts_with(&format!("{prefix}-")))
+        && (code.len() > 40 || !looks_like_code(code) || !code.starts_with(&format!("{prefix}-")))
     {
         wrong.push((
             "code",

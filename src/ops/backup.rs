@@ -21,6 +21,11 @@ pub const COUNTED: &[(&str, &str)] = &[
     ("audit_log", "audit rows"),
     ("export_log", "exports logged"),
     ("import_log", "imports logged"),
+    ("report_log", "reports logged"),
+    ("progress_submission", "updates sent for review"),
+    ("search_submission", "search updates sent for review"),
+    ("land_parcel", "defence land plans"),
+    ("investment", "investments without a place"),
 ];
 
 /// Counts per table and the audit chain's head.

@@ -517,8 +517,7 @@ fn land_section(land: &[crate::db::dashboard::LandRow], view: &View, lang: Lang)
                     } }
                     tbody {
                         @for u in LandUse::ALL {
-                            @let mut districts: Vec<(&str, &str)> = land.iter().filter(|l| l.planned_use == u.code()).map(|l| (l.district.as_str(), l.district_name.as_str())).collect();
-                            @let _ = { districts.sort(); districts.dedup(); };
+                            @let districts: std::collections::BTreeSet<(&str, &str)> = land.iter().filter(|l| l.planned_use == u.code()).map(|l| (l.district.as_str(), l.district_name.as_str())).collect();
                             @for (code, name) in &districts {
                                 @let rows: Vec<_> = land.iter().filter(|l| l.planned_use == u.code() && l.district == *code).collect();
                                 tr data-use=(u.code()) data-district=(code) {

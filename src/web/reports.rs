@@ -261,9 +261,9 @@ fn request_of(q: &ReportQuery, view: &View) -> Result<report::Request, AppError>
         issued: crate::i18n::today_in_vietnam(),
         counted: (view.review || view.submitted).then(|| {
             if view.submitted {
-                "Số liệu tính cả các cập nhật tiến độ đang chờ duyệt.".to_string()
+                "Số liệu tính cả các cập nhật đang chờ duyệt.".to_string()
             } else {
-                "Số liệu chỉ tính các cập nhật tiến độ đã được duyệt.".to_string()
+                "Số liệu chỉ tính các cập nhật đã được duyệt.".to_string()
             }
         }),
     })

@@ -330,6 +330,65 @@ async fn commune_boundaries_import_from_a_file_matched_by_code_or_name() {
     );
     // The clean file: written.
     let good = boundary_file(&client, "good.geojson", &clean).await;
+    // The same boundaries as a GeoPackage and as a zipped Shapefile, both in WGS 84 (as
+    // ogr2ogr writes them): read, reprojected and matched alike; checked, not written.
+    for (name, driver) in [("good.gpkg", "GPKG"), ("good.shp", "ESRI Shapefile")] {
+        let out = good.with_file_name(name);
+        let _ = std::fs::remove_file(&out);
+        let made = std::process::Command::new("ogr2ogr")
+            .args([
+                "-f",
+                driver,
+                "-t_srs",
+                "EPSG:4326",
+                "-lco",
+                "ENCODING=UTF-8",
+            ])
+            .arg(&out)
+            .arg(&good)
+            .output()
+            .expect("ogr2ogr (gdal-bin)");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let (file, file_name) = if driver == "GPKG" {
+            (out, "ranh-gioi.gpkg")
+        } else {
+            let zipped = good.with_file_name("good.shp.zip");
+            let mut zip = zip::ZipWriter::new(std::fs::File::create(&zipped).unwrap());
+            for ext in ["shp", "shx", "dbf", "prj", "cpg"] {
+                let part = out.with_extension(ext);
+                if part.exists() {
+                    zip.start_file(
+                        format!("ranh-gioi.{ext}"),
+                        zip::write::SimpleFileOptions::default(),
+                    )
+                    .unwrap();
+                    std::io::Write::write_all(&mut zip, &std::fs::read(&part).unwrap()).unwrap();
+                }
+            }
+            zip.finish().unwrap();
+            (zipped, "ranh-gioi.shp.zip")
+        };
+        let r =
+            kvpt::exchange::import::communes::import(&pool, &file, file_name, None, false, "test")
+                .await
+                .unwrap();
+        assert!(r.file_error.is_none(), "{file_name}: {:?}", r.file_error);
+        assert!(
+            r.crs.as_deref().unwrap_or_default().contains("4326"),
+            "{file_name}: {:?}",
+            r.crs
+        );
+        assert_eq!(r.matched.len(), 10, "{file_name}: {:?}", r.refused);
+        assert!(
+            r.refused.is_empty() && !r.written,
+            "{file_name}: {:?}",
+            r.refused
+        );
+    }
     let r = kvpt::exchange::import::communes::import(
         &pool,
         &good,

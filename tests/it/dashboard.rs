@@ -655,8 +655,8 @@ async fn a_dashboard_in_parts_adds_up_to_the_whole() {
 async fn search_figures_in_parts_match_a_direct_count() {
     let db = TestDb::with_demo(400, 12).await;
     let pool = db.pool();
-    // Concluded, mapped zones in seven communes (the demo's have none: there are no commune
-    // boundaries), so communes are named by several zones and parts.
+    // Concluded, mapped zones in seven communes, so communes are named by several zones and
+    // parts.
     let client = pool.get().await.unwrap();
     client
         .batch_execute(
@@ -992,10 +992,27 @@ async fn the_2017_2020_summary_counts_the_schemes_works_only() {
     assert_eq!(text("#total"), "1");
     assert_eq!(text("#done"), "0");
     assert_eq!(text("#late"), "1");
-    assert!(
-        text("#summary-money-total").contains("5.000.000.000"),
+    // Estimated, allocated, disbursed, settled: the internal work's money only.
+    let cells: Vec<String> = doc
+        .select(&scraper::Selector::parse("#summary-money-total td").unwrap())
+        .map(|e| e.text().collect::<String>().trim().to_string())
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            "5.000.000.000",
+            "4.000.000.000",
+            "3.000.000.000",
+            "1.000.000.000"
+        ],
         "{}",
         text("#summary-money-total")
+    );
+    assert!(
+        page.contains("Phân bổ/dự toán 80,0%")
+            && page.contains("Giải ngân/phân bổ 75,0%")
+            && page.contains("Quyết toán/giải ngân 33,3%"),
+        "the ratios"
     );
     assert!(text("#summary-late").contains("KHO-TCH-1701"));
     assert!(!page.contains("KHO-TCH-1702") && !page.contains("7.000.000.000"));

@@ -954,6 +954,52 @@ fn the_command_line_exports_through_the_same_checks() {
     assert_eq!(log.get::<_, &str>(0), "cli");
     assert_eq!(log.get::<_, &str>(1), "done");
     assert!(log.get::<_, &str>(2).ends_with("9209"));
+    // Narrowed by programme as the web route is (issue 24 §3).
+    let scheme_path = scratch("cli-2021-2025.geojson");
+    let out = run(&[
+        "export",
+        "--profile",
+        "bien-phong",
+        "-o",
+        scheme_path.to_str().unwrap(),
+        "--programme",
+        "kvpt_2021_2025",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = runtime.block_on(async {
+        crate::common::count(
+            &db.client().await,
+            "SELECT count(*) FROM site WHERE geom IS NOT NULL AND kind IN ('border_marker','militia_post_combat_work','militia_residential_point','border_guard_combat_work','mobility_road') AND classification <= 'confidential' AND programme = 'kvpt_2021_2025'",
+        )
+        .await
+    });
+    assert!(
+        expected > 0,
+        "the demo has border works of the 2021–2025 scheme"
+    );
+    assert_eq!(
+        ogrinfo_count(scheme_path.to_str().unwrap()) as i64,
+        expected
+    );
+    let out = run(&[
+        "export",
+        "--profile",
+        "bien-phong",
+        "-o",
+        "/tmp/never.geojson",
+        "--programme",
+        "kvpt_2030",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("kvpt_2030"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run(&["export", "--profile", "nobody", "-o", "/tmp/never.geojson"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no profile 'nobody'"));

@@ -69,6 +69,20 @@ async fn the_demos_investments_are_counted_wherever_the_plan_is_and_drawn_nowher
         .await
         .unwrap()
         .get(0);
+    // And one completed with nothing disbursed (its lines' disbursement cleared).
+    let undisbursed: String = client
+        .query_one(
+            "WITH it AS (UPDATE site_all SET status = 'completed', progress_pct = 100, classification = 'internal'
+                          WHERE id = (SELECT max(id) FROM site_all WHERE kind = 'command_automation')
+                          RETURNING id, code),
+                  lines AS (UPDATE budget_line SET disbursed_vnd = 0, settled_vnd = 0
+                             WHERE site_id = (SELECT id FROM it) RETURNING 1)
+             SELECT code FROM it",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
     let pool = db.pool();
     for clearance in [Classification::Internal, Classification::Secret] {
         let p = params(clearance);
@@ -137,6 +151,14 @@ async fn the_demos_investments_are_counted_wherever_the_plan_is_and_drawn_nowher
             .await
             .unwrap();
         assert!(flagged.iter().any(|r| r.code == late), "{late} is late");
+        let flagged = dashboard::flagged(&clients[0], &p, "done_nothing_disbursed", 10_000)
+            .await
+            .unwrap();
+        assert!(
+            flagged.iter().any(|r| r.code == undisbursed),
+            "{undisbursed} is done with nothing disbursed"
+        );
+        assert!(d.flags.done_nothing_disbursed >= 1);
         // The plan's drill-down into the province-wide row lists only investments.
         let year_source = client
             .query_one(

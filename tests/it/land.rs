@@ -56,7 +56,12 @@ async fn land_figures_are_measured_in_vn2000_and_match_a_direct_count() {
         let rows = client
             .query(
                 "SELECT l.planned_use::text, coalesce(d.code, ''), l.legal_status::text, l.five_year,
-                        count(*), sum(round(s.land_area_m2))::int8
+                        count(*), sum(round(s.land_area_m2))::int8,
+                        count(*) FILTER (WHERE s.status IN ('completed', 'handed_over')),
+                        coalesce(sum(round(s.land_area_m2))
+                                 FILTER (WHERE s.status IN ('completed', 'handed_over')), 0)::int8,
+                        coalesce(sum(round(s.land_area_m2))
+                                 FILTER (WHERE l.current_use = l.planned_use), 0)::int8
                    FROM land_parcel l JOIN site s ON s.id = l.site_id
                    LEFT JOIN admin_unit d ON d.id = s.district_id
                   WHERE s.classification <= $1::text::classification
@@ -65,10 +70,34 @@ async fn land_figures_are_measured_in_vn2000_and_match_a_direct_count() {
             )
             .await
             .unwrap();
-        let want: Vec<(String, String, String, String, i64, i64)> = rows
+        // (planned use, district, legal status, 5-year period, parcels, m², and of them
+        // done: parcels and m², and m² already in their planned use.)
+        type Row = (String, String, String, String, i64, i64, [i64; 3]);
+        let want: Vec<Row> = rows
             .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+            .map(|r| {
+                (
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    [r.get(6), r.get(7), r.get(8)],
+                )
+            })
             .collect();
+        if clearance == Classification::Secret {
+            for (i, what) in ["parcels done", "m² done", "m² in planned use"]
+                .iter()
+                .enumerate()
+            {
+                assert!(
+                    want.iter().map(|r| r.6[i]).sum::<i64>() > 0,
+                    "the demo has {what}"
+                );
+            }
+        }
         let mut whole = None;
         for parts in 1..=3 {
             let mut clients = Vec::new();
@@ -87,6 +116,7 @@ async fn land_figures_are_measured_in_vn2000_and_match_a_direct_count() {
                         l.five_year.clone(),
                         l.parcels,
                         l.area_m2,
+                        [l.done, l.done_m2, l.in_use_m2],
                     )
                 })
                 .collect();
@@ -117,14 +147,46 @@ async fn land_figures_are_measured_in_vn2000_and_match_a_direct_count() {
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     let features = json["features"].as_array().unwrap();
     assert!(!features.is_empty());
+    let plans: std::collections::HashMap<String, serde_json::Value> = client
+        .query(
+            "SELECT s.code, json_build_object(
+                        'land_five_year', l.five_year, 'land_current_use', l.current_use,
+                        'land_planned_use', l.planned_use, 'land_legal_status', l.legal_status,
+                        'land_decision_no', l.decision_no, 'land_decision_date', l.decision_date,
+                        'land_area_m2', s.land_area_m2)
+               FROM land_parcel l JOIN site s ON s.id = l.site_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut decided = 0;
     for f in features {
         let p = &f["properties"];
+        let want = &plans[p["code"].as_str().unwrap()];
+        for field in [
+            "land_five_year",
+            "land_current_use",
+            "land_planned_use",
+            "land_legal_status",
+            "land_decision_no",
+            "land_decision_date",
+        ] {
+            assert_eq!(p[field], want[field], "{field}: {p}");
+        }
+        let area = p["land_area_m2"].as_f64().unwrap();
         assert!(
-            p["land_planned_use"].is_string() && p["land_five_year"].is_string(),
+            area > 0.0 && (area - want["land_area_m2"].as_f64().unwrap()).abs() < 0.01,
             "{p}"
         );
-        assert!(p["land_area_m2"].as_f64().unwrap() > 0.0, "{p}");
+        decided += usize::from(!p["land_decision_no"].is_null());
     }
+    assert!(
+        decided > 0,
+        "some exported parcels have an approval decision"
+    );
 }
 
 /// A budget officer enters and corrects a parcel's plan; the rules, versions, roles and

@@ -102,7 +102,7 @@ async fn user(
 }
 
 /// "dd:mm:yyyy hh:mm:ss" of `days` ago, as a phone's EXIF writes it.
-fn exif_time(days: i64) -> String {
+pub(crate) fn exif_time(days: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::hours(7) - chrono::Duration::days(days))
         .format("%Y:%m:%d %H:%M:%S")
         .to_string()

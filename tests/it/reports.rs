@@ -94,6 +94,150 @@ fn vnd(v: &str) -> String {
     kvpt::i18n::format_int(v.parse().unwrap(), kvpt::i18n::Lang::Vi)
 }
 
+/// The text of the element `id` of a page, its tags left out ("1.234" of
+/// `<dd id="late"><a href="…">1.234</a></dd>`).
+fn text_of(page: &str, id: &str) -> String {
+    let start = page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("#{id} in the page"));
+    let mut rest = &page[start..];
+    loop {
+        rest = &rest[rest.find('>').unwrap() + 1..];
+        let text = &rest[..rest.find('<').unwrap()];
+        if !text.trim().is_empty() {
+            return text.trim().to_string();
+        }
+    }
+}
+
+/// A report's figures are the dashboard's for the same day and scope (`query`: `as_of`
+/// and any of `programme`, `district`, `kind`): the headline figures and money, the tables
+/// by kind, by district and by year × source, the flags, the late works and search coverage.
+pub(crate) async fn assert_has_the_dashboards_figures(
+    app: &axum::Router,
+    doc: &Value,
+    query: &str,
+) {
+    let text = all_text(doc);
+    let (status, _, page) = request(app, &format!("/dashboard?lang=vi&{query}"), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{query}");
+    let headline = format!(
+        "có {} công trình, đã hoàn thành hoặc bàn giao {} (",
+        text_of(&page, "total"),
+        text_of(&page, "done")
+    );
+    assert!(text.contains(&headline), "{headline} ({query}) in:\n{text}");
+    let progress = format!(
+        "; {} công trình chậm tiến độ. Tiến độ bình quân {}, tiến độ theo vốn {}.",
+        text_of(&page, "late"),
+        text_of(&page, "mean"),
+        text_of(&page, "weighted")
+    );
+    assert!(text.contains(&progress), "{progress} ({query})");
+    for (first, table_name) in [("Loại công trình", "by_kind"), ("Huyện", "by_district")] {
+        let want = csv(app, &format!("table={table_name}&{query}")).await;
+        let rows = table(doc, first);
+        assert_eq!(rows.len(), want.len() + 1, "{table_name} ({query})");
+        for (row, want) in rows[1..].iter().zip(&want) {
+            let done: i64 = want[6].parse::<i64>().unwrap() + want[7].parse::<i64>().unwrap();
+            let going: i64 = want[4].parse::<i64>().unwrap() + want[5].parse::<i64>().unwrap();
+            assert_eq!(
+                row[1].as_str().unwrap(),
+                vnd(&want[2]),
+                "{row} total ({query})"
+            );
+            assert_eq!(
+                row[2].as_str().unwrap(),
+                vnd(&done.to_string()),
+                "{row} done ({query})"
+            );
+            assert_eq!(
+                row[4].as_str().unwrap(),
+                vnd(&going.to_string()),
+                "{row} under way ({query})"
+            );
+            assert_eq!(
+                row[5].as_str().unwrap(),
+                vnd(&want[12]),
+                "{row} late ({query})"
+            );
+            let mean = match want[10].as_str() {
+                "" => "—".to_string(),
+                v => format!(
+                    "{}%",
+                    kvpt::i18n::format_decimal(v.parse().unwrap(), 1, kvpt::i18n::Lang::Vi)
+                ),
+            };
+            assert_eq!(row[6].as_str().unwrap(), mean, "{row} mean ({query})");
+        }
+    }
+    let plan = csv(app, &format!("table=plan&{query}")).await;
+    let years = table(doc, "Năm");
+    assert_eq!(years.len(), plan.len() + 1, "plan ({query})");
+    let mut money = [0i64; 4];
+    for (row, want) in years[1..].iter().zip(&plan) {
+        assert_eq!(row[0].as_str().unwrap(), want[0]);
+        for (col, field) in [(2, 2), (3, 3), (4, 4), (5, 5)] {
+            assert_eq!(
+                row[col].as_str().unwrap(),
+                vnd(&want[field]),
+                "{row} ({query})"
+            );
+            money[col - 2] += want[field].parse::<i64>().unwrap();
+        }
+    }
+    let [estimate, allocated, disbursed, settled] = money.map(|m| vnd(&m.to_string()));
+    let sentence = format!(
+        "Kinh phí: dự toán {estimate} đồng, phân bổ {allocated} đồng, giải ngân {disbursed} đồng (tỷ lệ giải ngân {}), quyết toán {settled} đồng.",
+        text_of(&page, "disbursement-rate")
+    );
+    assert!(text.contains(&sentence), "{sentence} ({query})");
+    let flags = csv(app, &format!("table=flags&{query}")).await;
+    let flag = |k: &str| vnd(&flags.iter().find(|r| r[0] == k).unwrap()[1]);
+    let sentence = format!(
+        "Cảnh báo: giải ngân vượt tiến độ {} công trình; đã quyết toán nhưng chưa hoàn thành {}; hoàn thành nhưng chưa giải ngân {}; lâu không cập nhật {}; phân bổ vượt kế hoạch trung hạn được giao {}.",
+        flag("ahead"), flag("settled_not_done"), flag("done_nothing_disbursed"), flag("stale"), flag("over_ceiling")
+    );
+    assert!(text.contains(&sentence), "{sentence} ({query})");
+    // The late works listed are the dashboard's list's first ones.
+    let (status, _, late_page) =
+        request(app, &format!("/dashboard/flags/late?lang=vi&{query}"), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let late_rows = doc["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_array().unwrap())
+        .find(|t| t[0][0].as_str() == Some("Mã") && t[0][2].as_str() == Some("Huyện"));
+    let listed = late_rows.map_or(0, |t| t.len() - 1);
+    assert_eq!(
+        listed as i64,
+        text_of(&page, "late")
+            .replace('.', "")
+            .parse::<i64>()
+            .unwrap()
+            .min(kvpt::report::REPORT_LIST_LIMIT),
+        "late works listed ({query})"
+    );
+    for row in late_rows.into_iter().flatten().skip(1) {
+        let code = row[0].as_str().unwrap();
+        assert!(
+            late_page.contains(&format!(">{code}<")),
+            "{code} late ({query})"
+        );
+    }
+    let search = csv(app, &format!("table=search&{query}")).await;
+    let get = |k: &str| search.iter().find(|r| r[0] == k).unwrap()[1].clone();
+    let ha = |k: &str| kvpt::i18n::format_decimal(get(k).parse().unwrap(), 1, kvpt::i18n::Lang::Vi);
+    let sentence = format!(
+        "Kết luận địa bàn, vẽ bản đồ: {}/{} huyện, {}/{} xã, {}/{} địa bàn đơn vị tại Campuchia; {} khu vực, đã kết luận {}; diện tích đã tìm kiếm {} ha trên {} ha; hài cốt tìm thấy {}/{} dự kiến.",
+        get("districts_done"), get("districts_total"), get("communes_done"), get("communes_total"),
+        get("abroad_areas_done"), get("abroad_areas_total"), vnd(&get("zones")), vnd(&get("zones_concluded")),
+        ha("concluded_area_ha"), ha("zone_area_ha"), vnd(&get("remains_found")), vnd(&get("remains_expected"))
+    );
+    assert!(text.contains(&sentence), "{sentence} ({query}) in:\n{text}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_from_the_demo_has_the_dashboards_figures_in_the_official_layout() {
     let db = TestDb::with_demo(500, 71).await;
@@ -130,37 +274,7 @@ async fn a_report_from_the_demo_has_the_dashboards_figures_in_the_official_layou
     )));
     assert_eq!(doc["pictures"], 1, "the map figure");
     // The figures are the dashboard's for the same day.
-    let by_kind = csv(&app, "table=by_kind&as_of=2025-12-31").await;
-    let kinds = table(&doc, "Loại công trình");
-    assert_eq!(kinds.len(), by_kind.len() + 1);
-    for (row, want) in kinds[1..].iter().zip(&by_kind) {
-        let done: i64 = want[6].parse::<i64>().unwrap() + want[7].parse::<i64>().unwrap();
-        assert_eq!(row[1].as_str().unwrap(), vnd(&want[2]), "{row} total");
-        assert_eq!(
-            row[2].as_str().unwrap(),
-            vnd(&done.to_string()),
-            "{row} done"
-        );
-        assert_eq!(row[5].as_str().unwrap(), vnd(&want[12]), "{row} late");
-    }
-    let plan = csv(&app, "table=plan&as_of=2025-12-31").await;
-    let years = table(&doc, "Năm");
-    assert_eq!(years.len(), plan.len() + 1);
-    for (row, want) in years[1..].iter().zip(&plan) {
-        assert_eq!(row[0].as_str().unwrap(), want[0]);
-        for (col, field) in [(2, 2), (3, 3), (4, 4), (5, 5)] {
-            assert_eq!(row[col].as_str().unwrap(), vnd(&want[field]), "{row}");
-        }
-    }
-    let search = csv(&app, "table=search&as_of=2025-12-31").await;
-    let get = |k: &str| search.iter().find(|r| r[0] == k).unwrap()[1].clone();
-    assert!(text.contains(&format!(
-        "{}/{} huyện, {}/{} xã",
-        get("districts_done"),
-        get("districts_total"),
-        get("communes_done"),
-        get("communes_total")
-    )));
+    assert_has_the_dashboards_figures(&app, &doc, "as_of=2025-12-31").await;
     // The PDF, read by pdftotext.
     let (status, _, pdf) = fetch(&app, query, "pdf").await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
@@ -251,9 +365,10 @@ async fn a_report_from_the_demo_has_the_dashboards_figures_in_the_official_layou
     assert_eq!(fetch(&app, "", "odt").await.0, StatusCode::NOT_FOUND);
 }
 
-/// Random users (clearance) and scopes: a report holds no work above the user's clearance,
-/// is marked with the highest classification of the works it counts, and counts exactly
-/// the works of its scope the user may see.
+/// Random users (role, clearance) and scopes (programme, district, kind): a report holds no
+/// work above the user's clearance, is marked with the highest classification of the works
+/// it counts, counts exactly the works of its scope the user may see, and has the
+/// dashboard's figures for the same scope.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_hold_nothing_above_clearance_and_carry_the_highest_mark_they_contain() {
     let db = TestDb::with_demo(300, 72).await;
@@ -267,19 +382,40 @@ async fn reports_hold_nothing_above_clearance_and_carry_the_highest_mark_they_co
     ];
     let programmes = ["", "kvpt_2017_2020", "kvpt_2021_2025", "mr7_roadmap"];
     let districts = ["", "705", "706", "711"];
-    for i in 0..8 {
+    let kinds = [
+        "",
+        "",
+        "militia_post_combat_work",
+        "remains_search_zone",
+        "warehouse",
+        "defence_land",
+        "procurement",
+    ];
+    let roles = [
+        UserRole::Viewer,
+        UserRole::Engineer,
+        UserRole::BudgetOfficer,
+        UserRole::Reviewer,
+        UserRole::Admin,
+    ];
+    for i in 0..10 {
         let clearance = levels[rng.random_range(0..levels.len())];
         let programme = programmes[rng.random_range(0..programmes.len())];
         let district = districts[rng.random_range(0..districts.len())];
-        let app = db.app_as(UserRole::Viewer, clearance).await;
-        let query = format!("as_of=2025-12-31&programme={programme}&district={district}");
+        let kind = kinds[rng.random_range(0..kinds.len())];
+        let role = roles[rng.random_range(0..roles.len())];
+        let app = db.app_as(role, clearance).await;
+        let query =
+            format!("as_of=2025-12-31&programme={programme}&district={district}&kind={kind}");
         let (status, marking, docx) = fetch(&app, &query, "docx").await;
         assert_eq!(status, StatusCode::OK, "{query}");
         let doc = read_docx(&docx, &format!("random-{i}.docx")).await;
         let text = all_text(&doc);
+        assert_has_the_dashboards_figures(&app, &doc, &query).await;
         let scope = format!(
             "classification <= '{}' AND ('{programme}' = '' OR programme::text = '{programme}')
              AND ('{district}' = '' OR district_id = (SELECT id FROM admin_unit WHERE level = 'district' AND code = '{district}'))
+             AND ('{kind}' = '' OR kind = '{kind}')
              AND created_at < '2026-01-01 00:00+07' AND (deleted_at IS NULL OR deleted_at >= '2026-01-01 00:00+07')",
             clearance.code()
         );

@@ -117,7 +117,24 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
     let (status, _) = patch(&engineer, &code, json!({ "version": v, "percent": 101 })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     // A photo sent after it (as the phone's queue sends it) waits with it, off the work's page.
-    let jpeg = crate::common::jpeg_with(64, 48, &[]);
+    // (Taken a degree east of the work: the list warns of its distance.)
+    let at = client
+        .query_one(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM site WHERE code = $1) x",
+            &[&code],
+        )
+        .await
+        .unwrap();
+    let jpeg = crate::common::jpeg_with(
+        64,
+        48,
+        &crate::common::exif_segment(
+            at.get::<_, f64>(0) + 1.0,
+            at.get(1),
+            &crate::photos::exif_time(0),
+            1,
+        ),
+    );
     let submission = submitted.to_string();
     let (body, content_type) = multipart(
         &[("submission_id", submission.as_str())],
@@ -212,7 +229,31 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
         .as_array()
         .unwrap()
         .iter()
-        .any(|p| p == "Số liệu tính cả các cập nhật tiến độ đang chờ duyệt."));
+        .any(|p| p == "Số liệu tính cả các cập nhật đang chờ duyệt."));
+    // By default a report and the "tổng kết" count approved figures only, and say so.
+    let (status, _, docx) = crate::reports::fetch(&admin.app, "lang=vi", "docx").await;
+    assert_eq!(status, StatusCode::OK);
+    let doc = crate::reports::read_docx(&docx, "bao-cao-da-duyet.docx").await;
+    assert!(doc["paragraphs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p == "Số liệu chỉ tính các cập nhật đã được duyệt."));
+    let (status, _, page) = request(
+        &admin.app,
+        "/dashboard/summary?lang=vi&programme=kvpt_2021_2025",
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Số liệu chỉ tính cập nhật đã được duyệt."));
+    let (_, _, page) = request(
+        &admin.app,
+        "/dashboard/summary?lang=vi&programme=kvpt_2021_2025&counted=submitted",
+        &[],
+    )
+    .await;
+    assert!(page.contains("Số liệu tính cả cập nhật đang chờ duyệt."));
 
     // Only reviewers and administrators review.
     for (who, u) in [
@@ -242,7 +283,9 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
         format!("{}%", pct + 5),
         "Đổ bê tông".into(),
         format!("/photos/{photo}/thumb"),
-        "svg".into(),
+        "Chụp cách công trình ".into(),
+        "class=\"review-map\"".into(),
+        "class=\"minimap\"".into(),
     ] {
         assert!(page.contains(&needle), "{needle}");
     }
@@ -368,6 +411,23 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
         decide(&reviewer, second, "return", "Chưa cần").await.0,
         StatusCode::SEE_OTHER
     );
+    // Only engineers update progress, review on or off: reviewers and administrators decide
+    // on updates but send none (nothing is kept for them).
+    let now = state(&admin, &code).await;
+    for u in [&admin, &reviewer] {
+        let waiting = count(&client, "SELECT count(*) FROM progress_submission").await;
+        let (status, answer) = patch(
+            u,
+            &code,
+            json!({ "version": now["version"], "percent": now["percent"].as_i64().unwrap() + 1 }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+        assert_eq!(
+            count(&client, "SELECT count(*) FROM progress_submission").await,
+            waiting
+        );
+    }
     // A bad id is no update; a decision needs the form's token.
     assert_eq!(
         decide(&reviewer, 0, "approve", "").await.0,
@@ -586,4 +646,66 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
             .0,
         StatusCode::SEE_OTHER
     );
+}
+
+/// `kvpt serve` with `KVPT_REVIEW=on|off` writes the setting every instance reads; without
+/// it the setting stays as it is; any other value stops the start with a one-line error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kvpt_review_switches_review_for_every_instance_at_start() {
+    let db = TestDb::new().await;
+    let client = db.client().await;
+    let review = || async {
+        client
+            .query_one("SELECT review FROM app_setting", &[])
+            .await
+            .unwrap()
+            .get::<_, bool>(0)
+    };
+    assert!(!review().await, "off unless switched on");
+    for (value, expected) in [(Some("on"), true), (None, true), (Some("off"), false)] {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_kvpt"));
+        command
+            .arg("serve")
+            .env("DATABASE_URL", db.url())
+            .env("KVPT_ADDR", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .env_remove("KVPT_REVIEW")
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true);
+        if let Some(v) = value {
+            command.env("KVPT_REVIEW", v);
+        }
+        let mut server = command.spawn().unwrap();
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let since = std::time::Instant::now();
+        while crate::common::http(addr, "GET", "/readyz", &[], b"")
+            .await
+            .ok()
+            .flatten()
+            .is_none_or(|w| w.status != 200)
+        {
+            assert!(since.elapsed().as_secs() < 60, "kvpt serve came up");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(review().await, expected, "KVPT_REVIEW={value:?}");
+        server.kill().await.unwrap();
+    }
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kvpt"))
+        .arg("serve")
+        .env("DATABASE_URL", db.url())
+        .env("KVPT_REVIEW", "maybe")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("KVPT_REVIEW") || stderr.contains("--review"),
+        "{stderr}"
+    );
+    assert!(!review().await, "a refused start changes nothing");
 }
