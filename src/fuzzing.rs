@@ -10,23 +10,14 @@ pub fn query_params(data: &[u8]) {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(data)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let allowed = [
-        "f",
-        "lang",
-        "limit",
-        "offset",
-        "bbox",
-        "bbox-crs",
-        "crs",
-        "datetime",
-        "kind",
-        "status",
-        "district",
-        "phase",
-        "programme",
-        "q",
-    ];
+    // What a site collection's items take, and what an export takes.
+    let allowed: Vec<&str> = crate::params::items::COMMON_PARAMS
+        .iter()
+        .chain(crate::params::items::SITE_PARAMS)
+        .copied()
+        .collect();
     let _ = crate::params::ItemsQuery::parse(&pairs, &allowed);
+    let _ = crate::params::export::ExportQuery::parse(&pairs, None);
     // The dashboard's and reports' scope, dates and thresholds.
     let get = |name: &str| {
         pairs

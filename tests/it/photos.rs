@@ -102,6 +102,18 @@ async fn user(
 }
 
 /// "dd:mm:yyyy hh:mm:ss" of `days` ago, as a phone's EXIF writes it.
+/// A point on work `code` (longitude, latitude).
+pub(crate) async fn point_on(client: &tokio_postgres::Client, code: &str) -> (f64, f64) {
+    let at = client
+        .query_one(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM site WHERE code = $1) x",
+            &[&code],
+        )
+        .await
+        .unwrap();
+    (at.get(0), at.get(1))
+}
+
 pub(crate) fn exif_time(days: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::hours(7) - chrono::Duration::days(days))
         .format("%Y:%m:%d %H:%M:%S")
@@ -147,14 +159,7 @@ async fn photos_far_or_early_are_flagged_and_browsers_never_get_their_position()
         )
         .await
         .unwrap();
-    let at = client
-        .query_one(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM site WHERE code = $1) x",
-            &[&code],
-        )
-        .await
-        .unwrap();
-    let (lon, lat): (f64, f64) = (at.get(0), at.get(1));
+    let (lon, lat) = point_on(&client, &code).await;
     let engineer = user(
         &db,
         "ks.a",

@@ -118,22 +118,11 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     // A photo sent after it (as the phone's queue sends it) waits with it, off the work's page.
     // (Taken a degree east of the work: the list warns of its distance.)
-    let at = client
-        .query_one(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM site WHERE code = $1) x",
-            &[&code],
-        )
-        .await
-        .unwrap();
+    let (lon, lat) = crate::photos::point_on(&client, &code).await;
     let jpeg = crate::common::jpeg_with(
         64,
         48,
-        &crate::common::exif_segment(
-            at.get::<_, f64>(0) + 1.0,
-            at.get(1),
-            &crate::photos::exif_time(0),
-            1,
-        ),
+        &crate::common::exif_segment(lon + 1.0, lat, &crate::photos::exif_time(0), 1),
     );
     let submission = submitted.to_string();
     let (body, content_type) = multipart(
