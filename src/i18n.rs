@@ -55,6 +55,24 @@ pub fn format_int(value: i64, lang: Lang) -> String {
     out
 }
 
+/// An amount of đồng in millions ("triệu đồng", as official reports' tables give money),
+/// to the thousand đồng: "4.774", "1.234,5", "0,001"; "1.234,5" is 1 234 500 000 đồng.
+pub fn format_million_vnd(vnd: i64, lang: Lang) -> String {
+    let thousands = (vnd.unsigned_abs() + 500) / 1000;
+    let (whole, fraction) = (thousands / 1000, thousands % 1000);
+    let sign = if vnd < 0 && thousands > 0 { "-" } else { "" };
+    let whole = format_int(whole as i64, lang);
+    if fraction == 0 {
+        return format!("{sign}{whole}");
+    }
+    let point = match lang {
+        Lang::Vi => ',',
+        Lang::En => '.',
+    };
+    let fraction = format!("{fraction:03}");
+    format!("{sign}{whole}{point}{}", fraction.trim_end_matches('0'))
+}
+
 /// dd/mm/yyyy in Vietnamese pages, ISO 8601 in English ones.
 pub fn format_date(date: NaiveDate, lang: Lang) -> String {
     match lang {
@@ -103,6 +121,18 @@ pub fn today_in_vietnam() -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn millions_of_dong_keep_the_thousands() {
+        let m = |v| format_million_vnd(v, Lang::Vi);
+        assert_eq!(m(4_774_000_000), "4.774");
+        assert_eq!(m(1_234_500_000), "1.234,5");
+        assert_eq!(m(1_000), "0,001");
+        assert_eq!(m(499), "0");
+        assert_eq!(m(1_999_999_600), "2.000");
+        assert_eq!(m(-2_500_000), "-2,5");
+        assert_eq!(format_million_vnd(1_234_560_000, Lang::En), "1,234.56");
+    }
 
     #[test]
     fn search_ignores_case_and_diacritics() {

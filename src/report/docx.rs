@@ -25,6 +25,18 @@ fn n(v: i64) -> String {
     format_int(v, Lang::Vi)
 }
 
+/// Money in the tables: millions of đồng (the unit said above each table).
+fn million(v: i64) -> String {
+    crate::i18n::format_million_vnd(v, Lang::Vi)
+}
+
+/// "Đơn vị tính: triệu đồng", right-aligned above a money table.
+fn unit_line() -> Paragraph {
+    Paragraph::new()
+        .add_run(text("Đơn vị tính: triệu đồng").italic().size(SMALL))
+        .align(AlignmentType::Right)
+}
+
 fn pct(v: Option<f64>) -> String {
     v.map_or("—".into(), |v| {
         format!("{}%", format_decimal(v, 1, Lang::Vi))
@@ -272,16 +284,17 @@ fn body(mut doc: Docx, r: &Report) -> Docx {
                 p.year.to_string(),
                 FundingSource::from_code(&p.source)
                     .map_or(p.source.clone(), |s| s.label(Lang::Vi).to_string()),
-                n(p.estimate),
-                n(p.allocated),
-                n(p.disbursed),
-                n(p.settled),
-                p.ceiling.map_or("—".into(), |c| n(c.ceiling)),
+                million(p.estimate),
+                million(p.allocated),
+                million(p.disbursed),
+                million(p.settled),
+                p.ceiling.map_or("—".into(), |c| million(c.ceiling)),
             ]
         })
         .collect();
     doc = doc
-        .add_paragraph(heading("III. KẾ HOẠCH VỐN THEO NĂM VÀ NGUỒN VỐN (đồng)"))
+        .add_paragraph(heading("III. KẾ HOẠCH VỐN THEO NĂM VÀ NGUỒN VỐN"))
+        .add_paragraph(unit_line())
         .add_table(table(
             &[
                 "Năm",
@@ -293,7 +306,7 @@ fn body(mut doc: Docx, r: &Report) -> Docx {
                 "Trung hạn được giao",
             ],
             &plan,
-            &[700, 1856, 1400, 1400, 1400, 1300, 1300],
+            &[800, 2256, 1260, 1260, 1260, 1260, 1260],
             &[false, false, true, true, true, true, true],
         ));
     let f = &d.flags;
@@ -371,11 +384,15 @@ fn body(mut doc: Docx, r: &Report) -> Docx {
                 format_date(crate::i18n::day_in_vietnam(c.at), Lang::Vi),
                 c.code.clone(),
                 c.name.clone(),
-                format!(
-                    "{} → {}",
-                    c.old_status.as_deref().map_or("—".into(), status_name),
-                    status_name(&c.new_status)
-                ),
+                // The status moved, or stayed (said once).
+                match c.old_status.as_deref() {
+                    Some(old) if old == c.new_status => status_name(old),
+                    old => format!(
+                        "{} → {}",
+                        old.map_or("—".into(), status_name),
+                        status_name(&c.new_status)
+                    ),
+                },
                 format!("{}% → {}%", c.old_pct.unwrap_or(0), c.new_pct),
             ]
         })
@@ -397,7 +414,7 @@ fn body(mut doc: Docx, r: &Report) -> Docx {
         doc = doc.add_table(table(
             &["Ngày", "Mã", "Tên công trình", "Trạng thái", "Tiến độ"],
             &changes,
-            &[1500, 1900, 2656, 2000, 1300],
+            &[1400, 2000, 2356, 2000, 1600],
             &[false, false, false, false, false],
         ));
     }
@@ -433,22 +450,15 @@ fn investments(mut doc: Docx, r: &Report) -> Docx {
                 crate::domain::InvestmentCategory::from_code(category)
                     .map_or(category.clone(), |c| c.label(Lang::Vi).to_string()),
                 format!("{} · {}%", status_name(&s.status), s.pct),
-                n(s.estimate),
-                n(s.disbursed),
+                million(s.estimate),
+                million(s.disbursed),
             ]
         })
         .collect();
-    doc.add_table(table(
-        &[
-            "Mã",
-            "Tên",
-            "Danh mục",
-            "Tiến độ",
-            "Dự toán (đồng)",
-            "Giải ngân (đồng)",
-        ],
+    doc.add_paragraph(unit_line()).add_table(table(
+        &["Mã", "Tên", "Danh mục", "Tiến độ", "Dự toán", "Giải ngân"],
         &rows,
-        &[1500, 2656, 1700, 1500, 1000, 1000],
+        &[1500, 2456, 1600, 1500, 1150, 1150],
         &[false, false, false, false, true, true],
     ))
 }

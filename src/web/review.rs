@@ -172,6 +172,8 @@ async fn decide(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_param(q.lang.as_deref());
     let fail = |e: AppError| PageError::new(lang, e);
+    // Who may decide, and on what, before which decision: a visitor learns nothing here.
+    let (user, id, mut client) = deciding(&state, &caller, &id, &form).await.map_err(fail)?;
     let approving = match decision.as_str() {
         "approve" => true,
         "return" => false,
@@ -181,7 +183,6 @@ async fn decide(
             ))))
         }
     };
-    let (user, id, mut client) = deciding(&state, &caller, &id, &form).await.map_err(fail)?;
     let decided = if approving {
         approved(&state, &mut client, &user, table, id)
             .await

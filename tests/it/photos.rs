@@ -101,7 +101,6 @@ async fn user(
     User { app, csrf }
 }
 
-/// "dd:mm:yyyy hh:mm:ss" of `days` ago, as a phone's EXIF writes it.
 /// A point on work `code` (longitude, latitude).
 pub(crate) async fn point_on(client: &tokio_postgres::Client, code: &str) -> (f64, f64) {
     let at = client
@@ -114,6 +113,7 @@ pub(crate) async fn point_on(client: &tokio_postgres::Client, code: &str) -> (f6
     (at.get(0), at.get(1))
 }
 
+/// "yyyy:mm:dd hh:mm:ss" of `days` ago, as a phone's EXIF writes it.
 pub(crate) fn exif_time(days: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::hours(7) - chrono::Duration::days(days))
         .format("%Y:%m:%d %H:%M:%S")

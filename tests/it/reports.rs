@@ -171,6 +171,7 @@ pub(crate) async fn assert_has_the_dashboards_figures(
             assert_eq!(row[6].as_str().unwrap(), mean, "{row} mean ({query})");
         }
     }
+    assert!(text.contains("Đơn vị tính: triệu đồng"));
     let plan = csv(app, &format!("table=plan&{query}")).await;
     let years = table(doc, "Năm");
     assert_eq!(years.len(), plan.len() + 1, "plan ({query})");
@@ -178,11 +179,10 @@ pub(crate) async fn assert_has_the_dashboards_figures(
     for (row, want) in years[1..].iter().zip(&plan) {
         assert_eq!(row[0].as_str().unwrap(), want[0]);
         for (col, field) in [(2, 2), (3, 3), (4, 4), (5, 5)] {
-            assert_eq!(
-                row[col].as_str().unwrap(),
-                vnd(&want[field]),
-                "{row} ({query})"
-            );
+            // (In millions of đồng, as the unit line above the table says.)
+            let million =
+                kvpt::i18n::format_million_vnd(want[field].parse().unwrap(), kvpt::i18n::Lang::Vi);
+            assert_eq!(row[col].as_str().unwrap(), million, "{row} ({query})");
             money[col - 2] += want[field].parse::<i64>().unwrap();
         }
     }

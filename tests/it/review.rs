@@ -417,7 +417,16 @@ async fn with_review_on_an_engineers_update_counts_once_approved_and_comes_back_
             waiting
         );
     }
-    // A bad id is no update; a decision needs the form's token.
+    // A bad id is no update, "maybe" no decision; a decision needs the form's token.
+    assert_eq!(
+        decide(&reviewer, second, "maybe", "").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        decide(&engineer, second, "maybe", "").await.0,
+        StatusCode::FORBIDDEN,
+        "who may decide comes first"
+    );
     assert_eq!(
         decide(&reviewer, 0, "approve", "").await.0,
         StatusCode::NOT_FOUND
