@@ -144,14 +144,30 @@ type Series = (
 /// Works per status, one stacked bar per group.
 fn status_bars(rows: &[GroupRow], label: impl Fn(&GroupRow) -> String, lang: Lang) -> Markup {
     let max = rows.iter().map(|r| r.total).max().unwrap_or(1).max(1) as f64;
-    let (w, row_h, left) = (820.0, 22.0, 290.0);
+    let (w, row_h) = (820.0, 22.0);
+    // Room for the longest label (about 6.6 units a character at 12), within 120–400; a
+    // label longer still is cut with "…" and said whole in its title.
+    const CHAR: f64 = 6.6;
+    let labels: Vec<String> = rows.iter().map(&label).collect();
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let left = (longest as f64 * CHAR + 12.0).clamp(120.0, 400.0);
+    let fits = ((left - 12.0) / CHAR) as usize;
+    const LEGEND: f64 = 90.0;
+    let legend_x = left.min(w - LEGEND * SiteStatus::ALL.len() as f64);
     let h = row_h * rows.len() as f64 + 30.0;
     html! {
         svg.chart viewBox=(format!("0 0 {w} {h}")) role="img" xmlns="http://www.w3.org/2000/svg"
             aria-label=(lang.pick("Số công trình theo trạng thái", "Works per status")) {
-            @for (i, r) in rows.iter().enumerate() {
+            @for (i, (r, name)) in rows.iter().zip(&labels).enumerate() {
                 @let y = 4.0 + i as f64 * row_h;
-                text x=(left - 6.0) y=(y + 14.0) text-anchor="end" font-size="12" fill="#1d2a33" { (label(r)) }
+                text x=(left - 6.0) y=(y + 14.0) text-anchor="end" font-size="12" fill="#1d2a33" {
+                    @if name.chars().count() > fits {
+                        title { (name) }
+                        (name.chars().take(fits.saturating_sub(1)).collect::<String>()) "…"
+                    } @else {
+                        (name)
+                    }
+                }
                 @let segments = stack(r, left, (w - left - 60.0) / max);
                 @for (x, bw, status, count) in &segments {
                     rect x=(format!("{x:.1}")) y=(y) width=(format!("{bw:.1}")) height=(row_h - 6.0)
@@ -164,8 +180,8 @@ fn status_bars(rows: &[GroupRow], label: impl Fn(&GroupRow) -> String, lang: Lan
             }
             @let ly = h - 12.0;
             @for (i, s) in SiteStatus::ALL.iter().enumerate() {
-                rect x=(left + i as f64 * 76.0) y=(ly - 9.0) width="10" height="10" fill=(s.colour()) {}
-                text x=(left + 13.0 + i as f64 * 76.0) y=(ly) font-size="10" fill="#5b6b75" { (s.label(lang)) }
+                rect x=(legend_x + i as f64 * LEGEND) y=(ly - 9.0) width="10" height="10" fill=(s.colour()) {}
+                text x=(legend_x + 13.0 + i as f64 * LEGEND) y=(ly) font-size="10" fill="#5b6b75" { (s.label(lang)) }
             }
         }
     }
@@ -405,7 +421,7 @@ pub fn page(lang: Lang, d: &Dashboard, view: &View) -> Markup {
                     @for p in &d.plan {
                         tr.over[p.over_ceiling()] data-year=(p.year) data-source=(p.source) {
                             td { (p.year) }
-                            td { a href={ "/dashboard/plan?year=" (p.year) "&source=" (p.source) "&" (q) } { (source_label(&p.source, lang)) } }
+                            td.source { a href={ "/dashboard/plan?year=" (p.year) "&source=" (p.source) "&" (q) } { (source_label(&p.source, lang)) } }
                             td.num { (n(p.estimate, lang)) } td.num { (n(p.allocated, lang)) }
                             td.num { (n(p.disbursed, lang)) } td.num { (n(p.settled, lang)) }
                             td.num { (rate(p.disbursed, p.allocated, lang)) }
@@ -713,7 +729,7 @@ pub fn summary_page(
                 } }
                 tbody {
                     @for p in &d.plan {
-                        tr { td { (p.year) } td { (source_label(&p.source, lang)) }
+                        tr { td { (p.year) } td.source { (source_label(&p.source, lang)) }
                              td.num { (n(p.estimate, lang)) } td.num { (n(p.allocated, lang)) }
                              td.num { (n(p.disbursed, lang)) } td.num { (n(p.settled, lang)) } }
                     }
@@ -749,7 +765,7 @@ fn disclosure_table(id: &str, plan: &[PlanRow], lang: Lang) -> Markup {
             } }
             tbody {
                 @for p in plan {
-                    tr { td { (p.year) } td { (source_label(&p.source, lang)) }
+                    tr { td { (p.year) } td.source { (source_label(&p.source, lang)) }
                          td.num { (n(p.estimate, lang)) } td.num { (n(p.allocated, lang)) }
                          td.num { (n(p.disbursed, lang)) } td.num { (n(p.settled, lang)) } }
                 }

@@ -434,7 +434,7 @@ pub fn budget_table(lines: &[BudgetLine], lang: Lang) -> Markup {
                 @for l in lines {
                     tr {
                         td { (l.year) }
-                        td { (source_label(&l.source, lang)) }
+                        td.source { (source_label(&l.source, lang)) }
                         td.num { (vnd(l.estimate, lang)) }
                         td.num { (vnd(l.allocated, lang)) }
                         td.num { (vnd(l.disbursed, lang)) }
