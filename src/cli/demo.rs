@@ -116,6 +116,12 @@ async fn communes(
             x.index, x.label, x.problem.vi, x.problem.en
         );
     }
+    for o in &r.overlaps {
+        println!(
+            "  OVERLAP {} / {}: {:.1} ha (a work there takes the first)",
+            o.first, o.second, o.hectares
+        );
+    }
     println!(
         "matched {}, refused {}, communes without a boundary in the file {}",
         r.matched.len(),

@@ -147,6 +147,36 @@ pub async fn stage_boundary(
     Ok(None)
 }
 
+/// Where the staged boundaries overlap each other, or a real (imported) boundary the
+/// import keeps, by more than `min_m2`: (unit, other unit, overlap in m²), largest first.
+/// A point in an overlap takes the commune of the lower id (`commune_of`), so an overlap
+/// is a warning to read, not a refusal: official files often have slivers.
+pub async fn staged_overlaps(
+    tx: &deadpool_postgres::Transaction<'_>,
+    min_m2: f64,
+) -> Result<Vec<(i32, i32, f64)>, DbError> {
+    Ok(tx
+        .query(
+            "WITH kept AS (
+                 SELECT id AS unit_id, geom FROM admin_unit
+                  WHERE level = 'commune' AND geom IS NOT NULL AND source NOT LIKE 'simulated%'
+                    AND id NOT IN (SELECT unit_id FROM staged_boundary)),
+             pairs AS (
+                 SELECT a.unit_id AS a, b.unit_id AS b, ST_Area(ST_Intersection(a.geom, b.geom)::geography) AS m2
+                   FROM staged_boundary a JOIN staged_boundary b
+                     ON a.unit_id < b.unit_id AND ST_Intersects(a.geom, b.geom)
+                 UNION ALL
+                 SELECT a.unit_id, k.unit_id, ST_Area(ST_Intersection(a.geom, k.geom)::geography)
+                   FROM staged_boundary a JOIN kept k ON ST_Intersects(a.geom, k.geom))
+             SELECT a, b, m2 FROM pairs WHERE m2 > $1 ORDER BY m2 DESC, a, b",
+            &[&min_m2],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
 /// Writes the staged boundaries (the demo's simulated ones of communes left out are
 /// dropped), derives every work's commune again and audits the import as `actor`: how
 /// many works changed commune.

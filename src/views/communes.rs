@@ -7,7 +7,7 @@ use maud::{html, Markup};
 use super::imports::SRS_CHOICES;
 use super::layout;
 use crate::exchange::import::communes::CommuneReport;
-use crate::i18n::{format_int, Lang};
+use crate::i18n::{format_decimal, format_int, Lang};
 
 /// Where a boundary comes from, as the page says it.
 fn source_label(source: &str, lang: Lang) -> String {
@@ -58,6 +58,16 @@ fn report_part(lang: Lang, csrf: &str, r: &CommuneReport, token: &str, srs: &str
                         p { (format_int(r.refused.len() as i64, lang)) (lang.pick(" đối tượng không khớp: không ghi gì. Sửa tệp rồi tải lên lại.", " features refused: nothing written. Correct the file and upload it again.")) }
                         ul { @for x in &r.refused {
                             li { "#" (x.index) " " (x.label) ": " (lang.pick(&x.problem.vi, &x.problem.en)) }
+                        } }
+                    }
+                }
+                @if !r.overlaps.is_empty() {
+                    div.warnings #commune-overlaps role="status" {
+                        p { (format_int(r.overlaps.len() as i64, lang)) (lang.pick(
+                            " chỗ ranh giới chồng lên nhau quá 1 ha (vẫn ghi được; công trình ở phần chồng lấn thuộc xã đứng trước trong danh mục):",
+                            " places where boundaries overlap by more than 1 ha (it can still be written; a work in an overlap takes the commune first in the list):")) }
+                        ul { @for o in &r.overlaps {
+                            li { (o.first) " — " (o.second) ": " (format_decimal(o.hectares, 1, lang)) " ha" }
                         } }
                     }
                 }

@@ -255,8 +255,11 @@ fn clean_rows() -> String {
 
 /// Tân Biên's communes from a file in VN-2000: matched by code, or by names typed without
 /// diacritics or "Xã" (with their district); an unknown name, a name two districts have
-/// with no district given, and a commune given twice are refused, and nothing is written; the clean file is written, replacing the simulated boundaries, and every work's
-/// commune is derived again from the new ones; the import is audited.
+/// with no district given, and a commune given twice are refused, and nothing is written;
+/// boundaries overlapping by more than a hectare are warned of; the same file as a
+/// GeoPackage or a zipped Shapefile in WGS 84 matches alike; the clean file is written,
+/// replacing the simulated boundaries, and every work's commune is derived again from the
+/// new ones; the import is audited.
 #[tokio::test]
 async fn commune_boundaries_import_from_a_file_matched_by_code_or_name() {
     let db = TestDb::with_demo(300, 64).await;
@@ -327,6 +330,37 @@ async fn commune_boundaries_import_from_a_file_matched_by_code_or_name() {
         .await,
         before,
         "nothing written"
+    );
+    // Boundaries overlapping by more than a hectare are a warning (read, not refused); a
+    // partition has none.
+    let spilling = boundary_file(
+        &client,
+        "spilling.geojson",
+        &format!(
+            "SELECT props, CASE WHEN row_number() OVER () = 1 THEN ST_Buffer(geom, 0.005) ELSE geom END AS geom
+               FROM ({clean}) c"
+        ),
+    )
+    .await;
+    let r = kvpt::exchange::import::communes::import(
+        &pool,
+        &spilling,
+        "tran.geojson",
+        None,
+        false,
+        "test",
+    )
+    .await
+    .unwrap();
+    assert!(r.refused.is_empty(), "{:?}", r.refused);
+    assert!(
+        !r.overlaps.is_empty(),
+        "a commune spilling over its neighbours"
+    );
+    assert!(
+        r.overlaps.iter().all(|o| o.hectares > 1.0),
+        "{:?}",
+        r.overlaps
     );
     // The clean file: written.
     let good = boundary_file(&client, "good.geojson", &clean).await;
@@ -400,6 +434,7 @@ async fn commune_boundaries_import_from_a_file_matched_by_code_or_name() {
     .await
     .unwrap();
     assert!(r.written && r.refused.is_empty(), "{:?}", r.refused);
+    assert!(r.overlaps.is_empty(), "{:?}", r.overlaps);
     assert!(r.works_moved > 0);
     assert_eq!(
         count(&client, "SELECT count(*) FROM admin_unit WHERE level = 'commune' AND source LIKE 'imported from ranh-gioi.geojson%'").await,

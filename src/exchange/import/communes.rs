@@ -46,6 +46,19 @@ const DISTRICT_COLUMNS: &[&str] = &[
 /// How far (degrees, about a kilometre) a commune may lie outside its district.
 const DISTRICT_SLACK: f64 = 0.01;
 
+/// Overlaps between boundaries smaller than this (m², a hectare) are not worth a warning.
+const OVERLAP_M2: f64 = 10_000.0;
+
+/// Two boundaries of the file (or one of it and one already imported and kept) that
+/// overlap: a work there takes the first commune of the list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overlap {
+    /// "Name (code)" of each.
+    pub first: String,
+    pub second: String,
+    pub hectares: f64,
+}
+
 /// One feature matched to a commune.
 #[derive(Debug, Clone, Serialize)]
 pub struct Matched {
@@ -77,6 +90,8 @@ pub struct CommuneReport {
     pub refused: Vec<Refused>,
     /// Communes of the list the file has no boundary for: (code, name).
     pub missing: Vec<(String, String)>,
+    /// Where boundaries overlap by more than a hectare (warned, not refused).
+    pub overlaps: Vec<Overlap>,
     pub written: bool,
     /// Works whose commune changed (when written).
     pub works_moved: i64,
@@ -249,6 +264,7 @@ pub async fn import(
         matched: Vec::new(),
         refused: Vec::new(),
         missing: Vec::new(),
+        overlaps: Vec::new(),
         written: false,
         works_moved: 0,
     };
@@ -381,6 +397,20 @@ pub async fn import(
         .iter()
         .filter(|l| !given.contains(&l.id))
         .map(|l| (l.code.clone(), l.name.clone()))
+        .collect();
+    let named = |id: i32| {
+        list.iter()
+            .find(|l| l.id == id)
+            .map_or_else(|| format!("#{id}"), |l| format!("{} ({})", l.name, l.code))
+    };
+    report.overlaps = crate::db::areas::staged_overlaps(&tx, OVERLAP_M2)
+        .await?
+        .into_iter()
+        .map(|(a, b, m2)| Overlap {
+            first: named(a),
+            second: named(b),
+            hectares: m2 / 10_000.0,
+        })
         .collect();
     if write && report.refused.is_empty() && !report.matched.is_empty() {
         report.works_moved = crate::db::areas::write_boundaries(&tx, file_name, who).await?;
