@@ -43,28 +43,24 @@ pub fn list(lang: Lang, rows: &[Listed], programme: Option<Programme>, may_creat
         } @else {
             div.scroll { table #investments {
                 thead { tr {
-                    th { (lang.pick("Mã", "Code")) } th { (lang.pick("Tên", "Name")) }
-                    th { (lang.pick("Danh mục", "Category")) } th { (lang.pick("Đơn vị", "Unit")) }
-                    th { (lang.pick("Sở chỉ huy", "Command post")) } th { (lang.pick("Trạng thái", "Status")) }
-                    th { (lang.pick("Tiến độ", "Progress")) } th { (lang.pick("Hạn hoàn thành", "Due")) }
+                    th { (lang.pick("Mã", "Code")) } th { (lang.pick("Tên · danh mục · đơn vị", "Name · category · unit")) }
+                    th { (lang.pick("Sở chỉ huy", "Command post")) }
+                    th { (lang.pick("Trạng thái, tiến độ", "Status, progress")) } th { (lang.pick("Hạn hoàn thành", "Due")) }
                     th.num { (lang.pick("Dự toán", "Estimate")) } th.num { (lang.pick("Đã giao vốn", "Allocated")) }
                     th.num { (lang.pick("Đã giải ngân", "Disbursed")) }
                 } }
                 tbody { @for r in rows {
                     tr data-code=(r.code) {
                         td { a href={ "/sites/" (r.code) "?lang=" (lang.code()) } { (r.code) } }
-                        td { (r.name) }
-                        td { (category_label(&r.category, lang)) }
-                        td { (r.unit) }
+                        td.named { (r.name) br; small { (category_label(&r.category, lang)) @if !r.unit.is_empty() { " · " (r.unit) } } }
                         td { @if let Some((code, name)) = &r.post { a href={ "/sites/" (code) "?lang=" (lang.code()) } title=(name) { (code) } } @else { "—" } }
-                        td { (status_badge(&r.status, lang)) }
-                        td { (progress_bar(r.percent)) }
+                        td { (status_badge(&r.status, lang)) br; (progress_bar(r.percent)) }
                         td { (r.planned_finish.map_or("—".into(), |d| format_date(d, lang))) }
                         td.num { (money(r.estimate)) } td.num { (money(r.allocated)) } td.num { (money(r.disbursed)) }
                     }
                 } }
                 tfoot { tr {
-                    th colspan="8" { (lang.pick("Cộng", "Total")) " (" (rows.len()) ")" }
+                    th colspan="5" { (lang.pick("Cộng", "Total")) " (" (rows.len()) ")" }
                     th.num #investments-estimate { (money(e)) } th.num { (money(a)) } th.num { (money(d)) }
                 } }
             } }
