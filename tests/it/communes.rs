@@ -233,6 +233,18 @@ async fn boundary_file(
     path
 }
 
+/// Imports `path` as `name` (written when `write` and nothing is refused), signed "test".
+async fn import_file(
+    pool: &deadpool_postgres::Pool,
+    path: &std::path::Path,
+    name: &str,
+    write: bool,
+) -> kvpt::exchange::import::communes::CommuneReport {
+    kvpt::exchange::import::communes::import(pool, path, name, None, write, "test")
+        .await
+        .unwrap()
+}
+
 /// "Real" boundaries: each Tân Biên commune gets the simulated cell of the next one, so the
 /// works' communes must change.
 const SHUFFLED: &str =
@@ -287,16 +299,7 @@ async fn commune_boundaries_import_from_a_file_matched_by_code_or_name() {
         "SELECT count(*) FROM admin_unit WHERE source LIKE 'simulated%'",
     )
     .await;
-    let r = kvpt::exchange::import::communes::import(
-        &pool,
-        &bad,
-        "ranh-gioi.geojson",
-        None,
-        true,
-        "test",
-    )
-    .await
-    .unwrap();
+    let r = import_file(&pool, &bad, "ranh-gioi.geojson", true).await;
     assert!(r.file_error.is_none(), "{:?}", r.file_error);
     assert!(
         r.crs.as_deref().unwrap_or_default().contains("9209"),
@@ -342,16 +345,7 @@ async fn commune_boundaries_import_from_a_file_matched_by_code_or_name() {
         ),
     )
     .await;
-    let r = kvpt::exchange::import::communes::import(
-        &pool,
-        &spilling,
-        "tran.geojson",
-        None,
-        false,
-        "test",
-    )
-    .await
-    .unwrap();
+    let r = import_file(&pool, &spilling, "tran.geojson", false).await;
     assert!(r.refused.is_empty(), "{:?}", r.refused);
     assert!(
         !r.overlaps.is_empty(),
@@ -406,10 +400,7 @@ async fn commune_boundaries_import_from_a_file_matched_by_code_or_name() {
             zip.finish().unwrap();
             (zipped, "ranh-gioi.shp.zip")
         };
-        let r =
-            kvpt::exchange::import::communes::import(&pool, &file, file_name, None, false, "test")
-                .await
-                .unwrap();
+        let r = import_file(&pool, &file, file_name, false).await;
         assert!(r.file_error.is_none(), "{file_name}: {:?}", r.file_error);
         assert!(
             r.crs.as_deref().unwrap_or_default().contains("4326"),
@@ -423,16 +414,7 @@ async fn commune_boundaries_import_from_a_file_matched_by_code_or_name() {
             r.refused
         );
     }
-    let r = kvpt::exchange::import::communes::import(
-        &pool,
-        &good,
-        "ranh-gioi.geojson",
-        None,
-        true,
-        "test",
-    )
-    .await
-    .unwrap();
+    let r = import_file(&pool, &good, "ranh-gioi.geojson", true).await;
     assert!(r.written && r.refused.is_empty(), "{:?}", r.refused);
     assert!(r.overlaps.is_empty(), "{:?}", r.overlaps);
     assert!(r.works_moved > 0);
@@ -476,10 +458,7 @@ async fn commune_boundaries_import_from_a_file_matched_by_code_or_name() {
     // A file in no known coordinate system, or not a GIS file: said, nothing written.
     let junk = good.with_file_name("junk.geojson");
     std::fs::write(&junk, "not json").unwrap();
-    let r =
-        kvpt::exchange::import::communes::import(&pool, &junk, "junk.geojson", None, true, "test")
-            .await
-            .unwrap();
+    let r = import_file(&pool, &junk, "junk.geojson", true).await;
     assert!(r.file_error.is_some() && !r.written);
 }
 
