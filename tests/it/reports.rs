@@ -94,20 +94,15 @@ fn vnd(v: &str) -> String {
     kvpt::i18n::format_int(v.parse().unwrap(), kvpt::i18n::Lang::Vi)
 }
 
-/// The text of the element `id` of a page, its tags left out ("1.234" of
-/// `<dd id="late"><a href="…">1.234</a></dd>`).
-fn text_of(page: &str, id: &str) -> String {
-    let start = page
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("#{id} in the page"));
-    let mut rest = &page[start..];
-    loop {
-        rest = &rest[rest.find('>').unwrap() + 1..];
-        let text = &rest[..rest.find('<').unwrap()];
-        if !text.trim().is_empty() {
-            return text.trim().to_string();
-        }
-    }
+/// The text of the element `id` of a page ("1.234" of `<dd id="late"><a …>1.234</a></dd>`).
+fn text_of(page: &scraper::Html, id: &str) -> String {
+    page.select(&scraper::Selector::parse(&format!("#{id}")).unwrap())
+        .next()
+        .unwrap_or_else(|| panic!("#{id} in the page"))
+        .text()
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 /// A report's figures are the dashboard's for the same day and scope (`query`: `as_of`
@@ -121,6 +116,7 @@ pub(crate) async fn assert_has_the_dashboards_figures(
     let text = all_text(doc);
     let (status, _, page) = request(app, &format!("/dashboard?lang=vi&{query}"), &[]).await;
     assert_eq!(status, StatusCode::OK, "{query}");
+    let page = scraper::Html::parse_document(&page);
     let headline = format!(
         "có {} công trình, đã hoàn thành hoặc bàn giao {} (",
         text_of(&page, "total"),
